@@ -1,0 +1,41 @@
+#include "pol/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_error[512];
+
+const char *pol_strerror(pol_status s)
+{
+    switch (s) {
+    case POL_OK: return "ok";
+    case POL_ERR_INVALID_ARG: return "invalid argument";
+    case POL_ERR_NOMEM: return "out of memory";
+    case POL_ERR_IO: return "i/o error";
+    case POL_ERR_FORMAT: return "malformed input";
+    case POL_ERR_HASH_MISMATCH: return "hash mismatch";
+    case POL_ERR_FPENV: return "floating-point environment not canonical";
+    case POL_ERR_UNSUPPORTED: return "unsupported";
+    case POL_ERR_TOO_LARGE: return "size exceeds limit";
+    case POL_ERR_SHAPE: return "shape or dtype mismatch";
+    case POL_ERR_EXISTS: return "output already exists";
+    case POL_ERR_NOT_FOUND: return "not found";
+    case POL_ERR_MISMATCH: return "records disagree";
+    case POL_ERR_INTERNAL: return "internal error";
+    case POL_ERR_CUDA: return "cuda error";
+    }
+    return "unknown status";
+}
+
+const char *pol_last_error(void) { return last_error; }
+
+void pol_clear_error(void) { last_error[0] = '\0'; }
+
+pol_status pol_errorf(pol_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# libpol dependency check and installer (Debian).
+#   scripts/deps.sh check     exit 0 if everything the build needs is present;
+#                             otherwise install it when root, or print the command.
+#   scripts/deps.sh install   install the packages (apt-get, needs root).
+#   scripts/deps.sh bench     also the packages only benchmarks use (OpenBLAS).
+set -eu
+
+# Debian packages the build, the tests and the demo need.
+PKGS="build-essential pkg-config libssl-dev libjansson-dev libcmocka-dev"
+# Only for `make bench` (a peer to compare against, never linked into libpol).
+BENCH_PKGS="libopenblas-dev"
+
+missing() {
+    out=""
+    for p in $1; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+            out="$out $p"
+        fi
+    done
+    echo "$out"
+}
+
+install() {
+    pk=$(missing "$1")
+    [ -z "$pk" ] && return 0
+    if [ "$(id -u)" = 0 ]; then
+        echo "deps: installing$pk" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pk >&2
+    else
+        echo "deps: missing Debian packages:$pk" >&2
+        echo "deps: run:  sudo apt-get install -y$pk" >&2
+        exit 1
+    fi
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps: not a Debian system; make sure these are installed: $PKGS" >&2
+    exit 0
+fi
+
+case "${1:-check}" in
+    check|install) install "$PKGS" ;;
+    bench) install "$PKGS $BENCH_PKGS" ;;
+    *) echo "usage: $0 check|install|bench" >&2; exit 2 ;;
+esac
