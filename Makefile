@@ -69,7 +69,7 @@ $(BUILD)/bin/%: examples/%.c $(BUILD)/lib/libpol.a
 TEST_COMMON := tests/testutil.c
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(BUILD)/lib/libpol.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_COMMON) -o $@ $(BUILD)/lib/libpol.a -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests $< $(TEST_COMMON) -o $@ $(BUILD)/lib/libpol.a -lcmocka $(LDLIBS)
 
 check-deps:
 	@scripts/deps.sh check

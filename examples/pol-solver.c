@@ -1,0 +1,280 @@
+/* pol-solver — trains a libpol task and inspects checkpoints.
+ *
+ *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
+ *                    [--threads N] [--kernels fast|ref] [--json]
+ *   pol-solver inspect CKPT [--json]
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pol/context.h"
+#include "pol/hash.h"
+#include "pol/kernels.h"
+#include "pol/safetensors.h"
+#include "pol/train.h"
+#include "pol/version.h"
+
+static const char USAGE[] =
+    "usage: pol-solver train --task FILE --out DIR [options]\n"
+    "       pol-solver inspect CKPT [--json]\n"
+    "       pol-solver --version\n"
+    "\n"
+    "train: runs the task's training steps in exact mode, writing a checkpoint\n"
+    "(safetensors) at step 0, every checkpoint_every steps and at the end, and\n"
+    "DIR/trace.json listing each checkpoint's state hash.\n"
+    "  --task FILE      the task (JSON, spec/task.md)\n"
+    "  --out DIR        run directory; created if missing; never overwritten\n"
+    "  --resume         continue from the last checkpoint of DIR's trace\n"
+    "  --from CKPT      start from this checkpoint (DIR must hold no run yet)\n"
+    "  --threads N      CPU threads (default 1); results are identical for any N\n"
+    "  --kernels K      fast (default) or ref (the slow reference kernels)\n"
+    "  --json           print one JSON object with the result at the end\n"
+    "A progress bar (step, loss, steps/s) is shown when stderr is a terminal.\n"
+    "\n"
+    "inspect: verifies a checkpoint (its tensors hash to the state hash in its\n"
+    "metadata) and prints the state hash, step and tensors.\n"
+    "\n"
+    "Exit status: 0 on success, 1 on an error (message on stderr), 2 on bad usage.\n";
+
+static int fail(pol_status st)
+{
+    fprintf(stderr, "pol-solver: error: %s (%s, code %d)\n", pol_last_error(), pol_strerror(st),
+            (int)st);
+    return 1;
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "pol-solver: %s\n%s", msg, USAGE);
+    return 2;
+}
+
+/* ------------------------------------------------------------ progress -- */
+
+typedef struct {
+    double t0, last;
+    uint64_t first_step;
+    int active;
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void on_step(void *arg, uint64_t step, uint64_t total, float loss)
+{
+    progress *p = arg;
+    double t = now();
+    if (!p->first_step)
+        p->first_step = step, p->t0 = t;
+    if (t - p->last < 0.1 && step != total)
+        return;
+    p->last = t;
+    const int W = 30;
+    int fill = (int)((double)W * (double)step / (double)total);
+    double rate = t > p->t0 ? (double)(step - p->first_step) / (t - p->t0) : 0.0;
+    fprintf(stderr, "\r[%.*s%*s] step %" PRIu64 "/%" PRIu64 "  loss %.4f  %.0f steps/s ", fill,
+            "==============================", W - fill, "", step, total, (double)loss, rate);
+    if (step == total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* --------------------------------------------------------------- train -- */
+
+static int cmd_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "task", required_argument, 0, 't' }, { "out", required_argument, 0, 'o' },
+        { "resume", no_argument, 0, 'r' },     { "from", required_argument, 0, 'f' },
+        { "threads", required_argument, 0, 'j' }, { "kernels", required_argument, 0, 'k' },
+        { "json", no_argument, 0, 'J' },       { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    pol_run_opts ro = { 0 };
+    pol_ctx_opts co = { 1, POL_KERNELS_FAST };
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': ro.task_path = optarg; break;
+        case 'o': ro.out_dir = optarg; break;
+        case 'r': ro.resume = 1; break;
+        case 'f': ro.from = optarg; break;
+        case 'j': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 256)
+                return usage_error("--threads wants an integer in 1..256");
+            co.threads = (int)n;
+            break;
+        }
+        case 'k':
+            if (!strcmp(optarg, "fast")) co.kernels = POL_KERNELS_FAST;
+            else if (!strcmp(optarg, "ref")) co.kernels = POL_KERNELS_REF;
+            else return usage_error("--kernels wants fast or ref");
+            break;
+        case 'J': json = 1; break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        default: return usage_error("unknown option");
+        }
+    }
+    if (optind != argc)
+        return usage_error("unexpected argument");
+    if (!ro.task_path || !ro.out_dir)
+        return usage_error("train needs --task and --out");
+    if (ro.resume && ro.from)
+        return usage_error("--resume and --from exclude each other");
+
+    pol_ctx *ctx;
+    pol_status st = pol_ctx_create(&ctx, &co);
+    if (st)
+        return fail(st);
+    progress pg = { 0 };
+    if (isatty(STDERR_FILENO)) {
+        ro.progress = on_step;
+        ro.progress_arg = &pg;
+    }
+    pol_run_result r;
+    st = pol_run_train(ctx, &ro, &r);
+    pol_ctx_destroy(ctx);
+    if (st)
+        return fail(st);
+    char hex[65];
+    pol_digest_to_hex(&r.final_state_hash, hex);
+    double ck_share = r.seconds > 0 ? r.checkpoint_seconds / r.seconds : 0.0;
+    if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "final_state_hash", json_string(hex));
+        json_object_set_new(o, "steps", json_integer((json_int_t)r.steps));
+        json_object_set_new(o, "steps_run", json_integer((json_int_t)r.steps_run));
+        json_object_set_new(o, "checkpoints", json_integer((json_int_t)r.checkpoints));
+        json_object_set_new(o, "final_loss", r.steps_run ? json_real(r.final_loss) : json_null());
+        json_object_set_new(o, "test_accuracy",
+                            r.test_accuracy >= 0 ? json_real(r.test_accuracy) : json_null());
+        json_object_set_new(o, "threads", json_integer(co.threads));
+        json_object_set_new(o, "kernels", json_string(co.kernels == POL_KERNELS_REF ? "ref" : "fast"));
+        json_object_set_new(o, "gemm_isa", json_string(pol_fast_gemm_isa()));
+        json_object_set_new(o, "seconds", json_real(r.seconds));
+        json_object_set_new(o, "checkpoint_share", json_real(ck_share));
+        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("trained %" PRIu64 " steps (%" PRIu64 " this run) in %.2f s, %" PRIu64
+               " checkpoints (%.1f%% of the time)\n",
+               r.steps, r.steps_run, r.seconds, r.checkpoints, 100.0 * ck_share);
+        if (r.steps_run)
+            printf("final loss     %.6f\n", (double)r.final_loss);
+        if (r.test_accuracy >= 0)
+            printf("test accuracy  %.2f%%\n", 100.0 * r.test_accuracy);
+        printf("final state    %s\n", hex);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- inspect -- */
+
+static int cmd_inspect(int argc, char **argv)
+{
+    int json = 0;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { fputs(USAGE, stdout); return 0; }
+        else if (argv[i][0] == '-') return usage_error("unknown option");
+        else if (path) return usage_error("inspect takes one checkpoint");
+        else path = argv[i];
+    }
+    if (!path)
+        return usage_error("inspect needs a checkpoint file");
+    pol_st_file f;
+    pol_st_limits lim = (pol_st_limits){ 0 };
+    pol_status st = pol_st_load(path, &lim, &f);
+    if (st)
+        return fail(st);
+    const pol_tensor **ts = calloc(f.n ? f.n : 1, sizeof *ts);
+    if (!ts) {
+        pol_st_free(&f);
+        return fail(pol_errorf(POL_ERR_NOMEM, "inspect"));
+    }
+    for (size_t i = 0; i < f.n; i++)
+        ts[i] = &f.tensors[i];
+    pol_digest h, claimed;
+    st = pol_state_hash(ts, f.n, &h);
+    const char *meta_hash = pol_st_meta(&f, "state_hash"), *step = pol_st_meta(&f, "step");
+    if (!st && (!meta_hash || pol_digest_from_hex(meta_hash, &claimed)))
+        st = pol_errorf(POL_ERR_FORMAT, "%s: no state_hash in the metadata; not a libpol checkpoint",
+                        path);
+    if (!st && memcmp(h.b, claimed.b, 32))
+        st = pol_errorf(POL_ERR_HASH_MISMATCH, "%s: tensors hash to a state other than the one "
+                        "recorded (%s); the file is corrupted", path, meta_hash);
+    if (st) {
+        free(ts);
+        pol_st_free(&f);
+        return fail(st);
+    }
+    char hex[65];
+    pol_digest_to_hex(&h, hex);
+    const char *task = pol_st_meta(&f, "task_id");
+    if (json) {
+        json_t *o = json_object(), *arr = json_array();
+        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "state_hash", json_string(hex));
+        json_object_set_new(o, "step", json_integer(step ? strtoll(step, NULL, 10) : -1));
+        json_object_set_new(o, "task_id", task ? json_string(task) : json_null());
+        for (size_t i = 0; i < f.n; i++) {
+            json_t *t = json_object(), *shape = json_array();
+            for (int d = 0; d < f.tensors[i].ndim; d++)
+                json_array_append_new(shape, json_integer(f.tensors[i].shape[d]));
+            json_object_set_new(t, "name", json_string(f.tensors[i].name));
+            json_object_set_new(t, "dtype", json_string(pol_dtype_name(f.tensors[i].dtype)));
+            json_object_set_new(t, "shape", shape);
+            json_array_append_new(arr, t);
+        }
+        json_object_set_new(o, "tensors", arr);
+        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("checkpoint  %s (verified)\nstate hash  %s\nstep        %s\ntask        %s\n", path,
+               hex, step ? step : "?", task ? task : "?");
+        for (size_t i = 0; i < f.n; i++) {
+            const pol_tensor *t = &f.tensors[i];
+            printf("  %-20s %-4s [", t->name, pol_dtype_name(t->dtype));
+            for (int d = 0; d < t->ndim; d++)
+                printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
+            printf("]\n");
+        }
+    }
+    free(ts);
+    pol_st_free(&f);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("missing command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("pol-solver (libpol %s, spec %d)\n", pol_version_string(), POL_SPEC_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "inspect"))
+        return cmd_inspect(argc - 1, argv + 1);
+    return usage_error("unknown command");
+}

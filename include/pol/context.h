@@ -1,0 +1,51 @@
+/* libpol — the context: thread pool, kernel choice, floating-point checks.
+ *
+ * A context is created once per program (or per training run) and passed to
+ * everything that computes. It is not thread-safe: one thread uses it at a
+ * time (its pool runs kernels on several).
+ */
+#ifndef POL_CONTEXT_H
+#define POL_CONTEXT_H
+
+#include "pol/status.h"
+#include "pol/threads.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pol_kernels {
+    POL_KERNELS_FAST = 0, /* blocked/vectorised kernels (default) */
+    POL_KERNELS_REF = 1,  /* plain reference kernels: slow, the oracle */
+} pol_kernels;
+
+typedef struct pol_ctx_opts {
+    int threads;         /* >= 1; 0 means 1 */
+    pol_kernels kernels; /* which CPU kernels the graph evaluator calls */
+} pol_ctx_opts;
+
+typedef struct pol_ctx pol_ctx;
+
+/* Checks that the calling thread's floating-point environment is canonical:
+ * round to nearest even, subnormals neither flushed (FTZ) nor treated as zero
+ * (DAZ). Exact mode refuses to run otherwise (spec/arithmetic.md).
+ * Returns: POL_OK or POL_ERR_FPENV with a message naming the problem. */
+POL_WARN_UNUSED pol_status pol_check_fpenv(void);
+
+/* Creates a context. opts may be NULL (1 thread, fast kernels).
+ * Returns: POL_OK; POL_ERR_FPENV (see pol_check_fpenv); POL_ERR_INVALID_ARG;
+ *          POL_ERR_NOMEM. Out: *ctx, NULL on failure. */
+POL_WARN_UNUSED pol_status pol_ctx_create(pol_ctx **ctx, const pol_ctx_opts *opts);
+
+/* Frees the context and joins its threads. NULL is a no-op. */
+void pol_ctx_destroy(pol_ctx *ctx);
+
+/* The context's pool (NULL when it has one thread) and options. */
+pol_pool *pol_ctx_pool(const pol_ctx *ctx);
+int pol_ctx_threads(const pol_ctx *ctx);
+pol_kernels pol_ctx_kernels(const pol_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POL_CONTEXT_H */

@@ -1,0 +1,108 @@
+/* libpol — the training loop, checkpoints and runs (spec/checkpoint.md).
+ *
+ * A trainer holds the full training state of a task: parameters, optimizer
+ * moments, and three counters stored as U64 tensors of shape (1):
+ *   meta.step         steps done so far
+ *   meta.data_epoch   epoch of the next batch
+ *   meta.data_cursor  position of the next batch in that epoch's permutation
+ * The state hash (pol_state_hash) covers exactly these tensors, so a state is
+ * everything the next step depends on: pol_trainer_step is a pure function
+ * of (state, task, dataset), bit for bit, for any thread count.
+ */
+#ifndef POL_TRAIN_H
+#define POL_TRAIN_H
+
+#include "pol/context.h"
+#include "pol/dataset.h"
+#include "pol/model.h"
+#include "pol/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pol_trainer pol_trainer;
+
+/* Builds the step graph and the initial state (step 0) from the task's seed.
+ * task, ds and ctx must outlive the trainer.
+ * Returns: POL_OK; POL_ERR_SHAPE (dataset does not fit the model, or has
+ *          fewer samples than one batch); POL_ERR_NOMEM; ...
+ * Out: *tr, NULL on failure. */
+POL_WARN_UNUSED pol_status pol_trainer_create(pol_trainer **tr, pol_ctx *ctx, const pol_task *task,
+                                              const pol_dataset *ds);
+void pol_trainer_destroy(pol_trainer *tr);
+
+/* Runs one training step. Out: *loss (may be NULL), the batch's mean loss. */
+POL_WARN_UNUSED pol_status pol_trainer_step(pol_trainer *tr, float *loss);
+
+/* Steps done so far. */
+uint64_t pol_trainer_steps_done(const pol_trainer *tr);
+
+/* The state hash of the current state. */
+POL_WARN_UNUSED pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out);
+
+/* The model (graph and tensor ids) the trainer runs. */
+const pol_model *pol_trainer_model(const pol_trainer *tr);
+
+/* Writes the state as a checkpoint file (safetensors, atomically) with
+ * metadata: format, spec_version, task_id, step, state_hash.
+ * Returns: POL_OK; POL_ERR_EXISTS (path exists and overwrite == 0); POL_ERR_IO.
+ * Out: *hash (may be NULL), the state hash written. */
+POL_WARN_UNUSED pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwrite,
+                                            pol_digest *hash);
+
+/* Replaces the state with a checkpoint's. The file must hold exactly the
+ * trainer's state tensors with matching shapes; its recomputed state hash
+ * must equal its metadata's, and `expect` when non-NULL; its task_id must
+ * equal the task's. On failure the trainer's state is unchanged.
+ * Returns: POL_OK; POL_ERR_IO; POL_ERR_FORMAT; POL_ERR_SHAPE;
+ *          POL_ERR_HASH_MISMATCH; POL_ERR_MISMATCH (another task). */
+POL_WARN_UNUSED pol_status pol_trainer_load(pol_trainer *tr, const char *path,
+                                            const pol_digest *expect);
+
+/* Classification accuracy of the current parameters on n samples (x is
+ * (n, D), y has n labels). Uses the exact kernels. */
+POL_WARN_UNUSED pol_status pol_trainer_accuracy(pol_trainer *tr, const pol_tensor *x,
+                                                const pol_tensor *y, double *acc);
+
+/* ------------------------------------------------------------- runs -- *
+ * A run directory holds checkpoints ckpt-<step, 8 digits>.safetensors and
+ * trace.json, the list of (step, state hash, file) of every checkpoint, both
+ * written atomically. Checkpoints are taken at step 0, every k steps and at
+ * the last step. */
+
+typedef void (*pol_progress_fn)(void *arg, uint64_t step, uint64_t total, float loss);
+
+typedef struct pol_run_opts {
+    const char *task_path;  /* required */
+    const char *out_dir;    /* required; created if missing */
+    int resume;             /* continue from the last checkpoint in out_dir's trace */
+    const char *from;       /* or: start from this checkpoint file (out_dir must be new) */
+    pol_progress_fn progress; /* called after each step; may be NULL */
+    void *progress_arg;
+} pol_run_opts;
+
+typedef struct pol_run_result {
+    pol_digest final_state_hash;
+    uint64_t steps;          /* total steps of the task */
+    uint64_t steps_run;      /* steps executed by this call */
+    uint64_t checkpoints;    /* entries in the trace */
+    float final_loss;        /* loss of the last step run (NaN if none) */
+    double test_accuracy;    /* on the dataset's test split; -1 without one */
+    double seconds;          /* wall time of the steps */
+    double checkpoint_seconds; /* of which hashing and writing checkpoints */
+} pol_run_result;
+
+/* Trains a task into a run directory (see above).
+ * Returns: POL_OK; POL_ERR_EXISTS (out_dir already holds a run and neither
+ *          resume nor a fresh directory was asked); POL_ERR_MISMATCH (the
+ *          trace is for another task, or a checkpoint disagrees with the
+ *          trace); every error of the task, dataset and checkpoint loaders.
+ * Nothing already in out_dir is overwritten on any path. */
+POL_WARN_UNUSED pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *opts,
+                                         pol_run_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POL_TRAIN_H */

@@ -1,0 +1,251 @@
+/* Runs: a task trained into a directory of checkpoints plus trace.json. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pol/fileio.h"
+#include "pol/train.h"
+
+#define TRACE_NAME "trace.json"
+#define TRACE_MAX_BYTES (64u << 20)
+#define TRACE_MAX_ENTRIES (1u << 22)
+
+typedef struct {
+    uint64_t step;
+    pol_digest hash;
+    char file[64];
+} trace_entry;
+
+typedef struct {
+    pol_digest task_id;
+    trace_entry *e;
+    size_t n, cap;
+} trace;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void ckpt_name(char *buf, size_t cap, uint64_t step)
+{
+    snprintf(buf, cap, "ckpt-%08" PRIu64 ".safetensors", step);
+}
+
+static int path_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static pol_status trace_push(trace *t, uint64_t step, const pol_digest *h, const char *file)
+{
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? 2 * t->cap : 64;
+        trace_entry *e = realloc(t->e, nc * sizeof *e);
+        if (!e)
+            return pol_errorf(POL_ERR_NOMEM, "trace");
+        t->e = e, t->cap = nc;
+    }
+    trace_entry *x = &t->e[t->n++];
+    x->step = step, x->hash = *h;
+    snprintf(x->file, sizeof x->file, "%s", file);
+    return POL_OK;
+}
+
+/* Writes trace.json atomically (the previous version stays until rename). */
+static pol_status trace_write(const trace *t, const char *dir)
+{
+    char path[POL_PATH_MAX + 32], hex[65];
+    snprintf(path, sizeof path, "%s/" TRACE_NAME, dir);
+    json_t *root = json_object(), *arr = json_array();
+    pol_digest_to_hex(&t->task_id, hex);
+    json_object_set_new(root, "format", json_string("libpol-trace-v1"));
+    json_object_set_new(root, "task_id", json_string(hex));
+    for (size_t i = 0; i < t->n; i++) {
+        json_t *o = json_object();
+        pol_digest_to_hex(&t->e[i].hash, hex);
+        json_object_set_new(o, "step", json_integer((json_int_t)t->e[i].step));
+        json_object_set_new(o, "state_hash", json_string(hex));
+        json_object_set_new(o, "file", json_string(t->e[i].file));
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(root, "checkpoints", arr);
+    char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!s)
+        return pol_errorf(POL_ERR_NOMEM, "trace");
+    size_t len = strlen(s);
+    s[len] = '\n';
+    pol_status st = pol_write_file_atomic(path, (const uint8_t *)s, len + 1, 1);
+    free(s);
+    return st;
+}
+
+static pol_status trace_read(trace *t, const char *dir)
+{
+    char path[POL_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/" TRACE_NAME, dir);
+    uint8_t *buf;
+    size_t len;
+    pol_status st = pol_read_file(path, TRACE_MAX_BYTES, &buf, &len);
+    if (st)
+        return st;
+    json_error_t err;
+    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
+    free(buf);
+    if (!root)
+        return pol_errorf(POL_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err.line, err.text);
+    st = POL_OK;
+    json_t *fmt = json_object_get(root, "format"), *id = json_object_get(root, "task_id"),
+           *arr = json_object_get(root, "checkpoints");
+    if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "libpol-trace-v1") ||
+        !json_is_string(id) || pol_digest_from_hex(json_string_value(id), &t->task_id) ||
+        !json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > TRACE_MAX_ENTRIES)
+        st = pol_errorf(POL_ERR_FORMAT, "%s: not a libpol trace", path);
+    for (size_t i = 0; !st && i < json_array_size(arr); i++) {
+        json_t *o = json_array_get(arr, i);
+        json_t *step = json_object_get(o, "step"), *h = json_object_get(o, "state_hash"),
+               *f = json_object_get(o, "file");
+        pol_digest d;
+        if (!json_is_integer(step) || json_integer_value(step) < 0 || !json_is_string(h) ||
+            pol_digest_from_hex(json_string_value(h), &d) || !json_is_string(f) ||
+            strlen(json_string_value(f)) >= sizeof t->e[0].file ||
+            strchr(json_string_value(f), '/') ||
+            (t->n && (uint64_t)json_integer_value(step) <= t->e[t->n - 1].step)) {
+            st = pol_errorf(POL_ERR_FORMAT, "%s: checkpoint entry %zu is malformed", path, i);
+            break;
+        }
+        st = trace_push(t, (uint64_t)json_integer_value(step), &d, json_string_value(f));
+    }
+    json_decref(root);
+    return st;
+}
+
+/* Saves a checkpoint of the current state into dir and appends it to the
+ * trace. A file already there is accepted only if it holds this very state
+ * (a run interrupted between writing the checkpoint and the trace). */
+static pol_status checkpoint(pol_trainer *tr, const char *dir, trace *t)
+{
+    const uint64_t step = pol_trainer_steps_done(tr);
+    char name[64], path[POL_PATH_MAX + 80];
+    ckpt_name(name, sizeof name, step);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    pol_digest h;
+    pol_status st = pol_trainer_save(tr, path, 0, &h);
+    if (st == POL_ERR_EXISTS) {
+        pol_digest mine;
+        st = pol_trainer_state_hash(tr, &mine);
+        if (!st)
+            st = pol_trainer_load(tr, path, &mine); /* verifies; state unchanged if equal */
+        if (st)
+            return pol_errorf(POL_ERR_EXISTS, "%s exists and does not hold this run's state at "
+                              "step %" PRIu64 "; not overwriting it", path, step);
+        h = mine;
+    } else if (st) {
+        return st;
+    }
+    if ((st = trace_push(t, step, &h, name)))
+        return st;
+    return trace_write(t, dir);
+}
+
+/* Prepares the trainer's starting state per opts; fills the trace. */
+static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opts *o, trace *t)
+{
+    char path[POL_PATH_MAX + 80];
+    snprintf(path, sizeof path, "%s/" TRACE_NAME, o->out_dir);
+    int have_trace = path_exists(path);
+    t->task_id = task->id;
+    if (o->resume) {
+        if (!have_trace)
+            return pol_errorf(POL_ERR_NOT_FOUND, "--resume: %s has no %s", o->out_dir, TRACE_NAME);
+        pol_status st = trace_read(t, o->out_dir);
+        if (st)
+            return st;
+        if (memcmp(t->task_id.b, task->id.b, 32))
+            return pol_errorf(POL_ERR_MISMATCH, "%s belongs to another task", path);
+        const trace_entry *last = &t->e[t->n - 1];
+        snprintf(path, sizeof path, "%s/%s", o->out_dir, last->file);
+        st = pol_trainer_load(tr, path, &last->hash);
+        if (st) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", pol_last_error());
+            return pol_errorf(st == POL_ERR_HASH_MISMATCH ? POL_ERR_MISMATCH : st,
+                              "resume: checkpoint does not match the trace: %s", msg);
+        }
+        if (pol_trainer_steps_done(tr) != last->step)
+            return pol_errorf(POL_ERR_MISMATCH, "resume: %s is step %" PRIu64 ", the trace says %"
+                              PRIu64, path, pol_trainer_steps_done(tr), last->step);
+        return POL_OK;
+    }
+    if (have_trace)
+        return pol_errorf(POL_ERR_EXISTS, "%s already holds a run (%s); use --resume or a new "
+                          "directory", o->out_dir, TRACE_NAME);
+    if (o->from) {
+        pol_status st = pol_trainer_load(tr, o->from, NULL);
+        if (st)
+            return st;
+    }
+    return checkpoint(tr, o->out_dir, t);
+}
+
+pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *res)
+{
+    if (!ctx || !o || !o->task_path || !o->out_dir || !res)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_run_train: missing argument");
+    if (o->resume && o->from)
+        return pol_errorf(POL_ERR_INVALID_ARG, "--resume and --from exclude each other");
+    memset(res, 0, sizeof *res);
+    res->final_loss = NAN;
+    res->test_accuracy = -1.0;
+    pol_task task;
+    pol_dataset ds;
+    pol_trainer *tr = NULL;
+    trace t = { 0 };
+    pol_status st = pol_task_load(o->task_path, &task);
+    if (st)
+        return st;
+    st = pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                          task.sizes[task.n_layers], &ds);
+    if (st)
+        return st;
+    if (!(st = pol_trainer_create(&tr, ctx, &task, &ds)) && !(st = pol_mkdir_p(o->out_dir)))
+        st = start(tr, &task, o, &t);
+    double t0 = now(), tck = 0.0;
+    while (!st && pol_trainer_steps_done(tr) < task.steps) {
+        float loss;
+        if ((st = pol_trainer_step(tr, &loss)))
+            break;
+        res->final_loss = loss;
+        res->steps_run++;
+        uint64_t s = pol_trainer_steps_done(tr);
+        if (s % task.checkpoint_every == 0 || s == task.steps) {
+            double c0 = now();
+            st = checkpoint(tr, o->out_dir, &t);
+            tck += now() - c0;
+        }
+        if (o->progress)
+            o->progress(o->progress_arg, s, task.steps, loss);
+    }
+    res->seconds = now() - t0;
+    res->checkpoint_seconds = tck;
+    if (!st)
+        st = pol_trainer_state_hash(tr, &res->final_state_hash);
+    if (!st && ds.n_test)
+        st = pol_trainer_accuracy(tr, &ds.test_x, &ds.test_y, &res->test_accuracy);
+    res->steps = task.steps;
+    res->checkpoints = t.n;
+    free(t.e);
+    pol_trainer_destroy(tr);
+    pol_dataset_free(&ds);
+    return st;
+}

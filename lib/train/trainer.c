@@ -1,0 +1,319 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pol/cmath.h"
+#include "pol/rng.h"
+#include "pol/safetensors.h"
+#include "pol/train.h"
+#include "pol/version.h"
+
+#define MAX_STATE (6 * POL_MLP_MAX_LAYERS + 3)
+
+struct pol_trainer {
+    pol_ctx *ctx;
+    const pol_task *task;
+    const pol_dataset *ds;
+    pol_model model;
+    pol_tensor meta_step, meta_epoch, meta_cursor; /* U64 (1) each */
+    uint32_t *perm;      /* permutation of the current epoch */
+    uint64_t perm_epoch; /* epoch perm belongs to; UINT64_MAX: none */
+};
+
+static uint64_t *u64(const pol_tensor *t) { return (uint64_t *)t->data; }
+
+/* Every tensor of the state, in no particular order (the hash sorts). */
+static int state_tensors(const pol_trainer *tr, const pol_tensor **out)
+{
+    int n = 0;
+    for (int i = 0; i < tr->model.n_state; i++)
+        out[n++] = pol_graph_tensor(tr->model.graph, tr->model.state[i]);
+    out[n++] = &tr->meta_step;
+    out[n++] = &tr->meta_epoch;
+    out[n++] = &tr->meta_cursor;
+    return n;
+}
+
+pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *task,
+                              const pol_dataset *ds)
+{
+    if (!out || !ctx || !task || !ds)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_create: NULL argument");
+    *out = NULL;
+    if (ds->dim != task->sizes[0])
+        return pol_errorf(POL_ERR_SHAPE, "dataset features have dimension %lld, the model wants %lld",
+                          (long long)ds->dim, (long long)task->sizes[0]);
+    if (ds->n_train < task->batch)
+        return pol_errorf(POL_ERR_SHAPE, "batch size %lld exceeds the %lld training samples",
+                          (long long)task->batch, (long long)ds->n_train);
+    if (ds->n_train > UINT32_MAX)
+        return pol_errorf(POL_ERR_TOO_LARGE, "more than 2^32-1 training samples");
+    pol_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr)
+        return pol_errorf(POL_ERR_NOMEM, "trainer");
+    tr->ctx = ctx, tr->task = task, tr->ds = ds;
+    tr->perm_epoch = UINT64_MAX;
+    const int64_t one = 1;
+    pol_status st = pol_model_build(task, &tr->model);
+    if (!st) st = pol_tensor_alloc(&tr->meta_step, "meta.step", POL_U64, 1, &one);
+    if (!st) st = pol_tensor_alloc(&tr->meta_epoch, "meta.data_epoch", POL_U64, 1, &one);
+    if (!st) st = pol_tensor_alloc(&tr->meta_cursor, "meta.data_cursor", POL_U64, 1, &one);
+    if (!st && !(tr->perm = malloc((size_t)ds->n_train * sizeof *tr->perm)))
+        st = pol_errorf(POL_ERR_NOMEM, "permutation of %lld samples", (long long)ds->n_train);
+    if (st) {
+        pol_trainer_destroy(tr);
+        return st;
+    }
+    pol_model_init_params(task, &tr->model);
+    *out = tr;
+    return POL_OK;
+}
+
+void pol_trainer_destroy(pol_trainer *tr)
+{
+    if (!tr)
+        return;
+    pol_model_free(&tr->model);
+    pol_tensor_free(&tr->meta_step);
+    pol_tensor_free(&tr->meta_epoch);
+    pol_tensor_free(&tr->meta_cursor);
+    free(tr->perm);
+    free(tr);
+}
+
+uint64_t pol_trainer_steps_done(const pol_trainer *tr) { return *u64(&tr->meta_step); }
+const pol_model *pol_trainer_model(const pol_trainer *tr) { return &tr->model; }
+
+pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out)
+{
+    const pol_tensor *ts[MAX_STATE];
+    int n = state_tensors(tr, ts);
+    return pol_state_hash(ts, (size_t)n, out);
+}
+
+/* ------------------------------------------------------------- a step -- */
+
+/* Copies the next batch (spec A-DATA) into in.x / in.y. */
+static pol_status load_batch(pol_trainer *tr)
+{
+    const uint64_t epoch = *u64(&tr->meta_epoch), cursor = *u64(&tr->meta_cursor);
+    const int64_t B = tr->task->batch, D = tr->ds->dim, N = tr->ds->n_train;
+    if (cursor + (uint64_t)B > (uint64_t)N || epoch > UINT32_MAX)
+        return pol_errorf(POL_ERR_FORMAT, "data cursor (%" PRIu64 ", %" PRIu64 ") out of range",
+                          epoch, cursor);
+    if (tr->perm_epoch != epoch) {
+        pol_status st = pol_permutation(tr->task->seed, (uint32_t)epoch, (uint32_t)N, tr->perm);
+        if (st)
+            return st;
+        tr->perm_epoch = epoch;
+    }
+    pol_graph *G = tr->model.graph;
+    float *x = pol_f32(pol_graph_tensor(G, tr->model.in_x));
+    int32_t *y = pol_i32(pol_graph_tensor(G, tr->model.in_y));
+    const float *sx = pol_f32(&tr->ds->train_x);
+    const int32_t *sy = pol_i32(&tr->ds->train_y);
+    for (int64_t r = 0; r < B; r++) {
+        uint32_t idx = tr->perm[cursor + (uint64_t)r];
+        memcpy(x + r * D, sx + (int64_t)idx * D, (size_t)D * sizeof *x);
+        y[r] = sy[idx];
+    }
+    return POL_OK;
+}
+
+/* The step's optimizer scalars (spec A-OPT, A-SCHED) into in.hyper. */
+static void load_hyper(pol_trainer *tr, uint64_t step)
+{
+    const pol_task *t = tr->task;
+    float *h = pol_f32(pol_graph_tensor(tr->model.graph, tr->model.in_hyper));
+    h[0] = pol_task_lr(t, step);
+    h[1] = h[2] = h[3] = 0.0f;
+    if (t->optimizer == POL_OPTIM_ADAMW) {
+        h[1] = 1.0f - pol_powif(t->beta1, step + 1);
+        h[2] = 1.0f - pol_powif(t->beta2, step + 1);
+    }
+}
+
+pol_status pol_trainer_step(pol_trainer *tr, float *loss)
+{
+    const uint64_t step = *u64(&tr->meta_step);
+    if (step >= tr->task->steps)
+        return pol_errorf(POL_ERR_INVALID_ARG, "the task's %" PRIu64 " steps are done",
+                          tr->task->steps);
+    pol_status st = load_batch(tr);
+    if (st)
+        return st;
+    load_hyper(tr, step);
+    st = pol_graph_eval(tr->model.graph, tr->ctx);
+    if (st)
+        return st;
+    pol_graph_commit(tr->model.graph);
+    if (loss)
+        *loss = *pol_f32(pol_graph_tensor(tr->model.graph, tr->model.loss));
+    /* advance the counters; drop an epoch's incomplete tail (A-DATA) */
+    const uint64_t B = (uint64_t)tr->task->batch, N = (uint64_t)tr->ds->n_train;
+    *u64(&tr->meta_step) = step + 1;
+    uint64_t cursor = *u64(&tr->meta_cursor) + B;
+    if (cursor + B > N) {
+        cursor = 0;
+        *u64(&tr->meta_epoch) += 1;
+    }
+    *u64(&tr->meta_cursor) = cursor;
+    return POL_OK;
+}
+
+/* -------------------------------------------------------- checkpoints -- */
+
+pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwrite,
+                            pol_digest *hash)
+{
+    const pol_tensor *ts[MAX_STATE];
+    int n = state_tensors(tr, ts);
+    pol_digest h;
+    pol_status st = pol_state_hash(ts, (size_t)n, &h);
+    if (st)
+        return st;
+    char hex[65], task_hex[65], step[32], spec[16];
+    pol_digest_to_hex(&h, hex);
+    pol_digest_to_hex(&tr->task->id, task_hex);
+    snprintf(step, sizeof step, "%" PRIu64, *u64(&tr->meta_step));
+    snprintf(spec, sizeof spec, "%d", POL_SPEC_VERSION);
+    const char *meta[] = { "format", "libpol-checkpoint-v1", "spec_version", spec,
+                           "libpol_version", POL_VERSION_STRING, "task_id", task_hex,
+                           "step", step, "state_hash", hex };
+    st = pol_st_save(path, ts, (size_t)n, meta, 6, overwrite);
+    if (!st && hash)
+        *hash = h;
+    return st;
+}
+
+/* Checks a parsed checkpoint against the trainer's state layout and hashes. */
+static pol_status check_checkpoint(const pol_trainer *tr, const char *path, const pol_st_file *f,
+                                   const pol_digest *expect)
+{
+    const char *fmt = pol_st_meta(f, "format"), *task = pol_st_meta(f, "task_id"),
+               *hash = pol_st_meta(f, "state_hash"), *spec = pol_st_meta(f, "spec_version");
+    if (!fmt || strcmp(fmt, "libpol-checkpoint-v1") || !task || !hash || !spec)
+        return pol_errorf(POL_ERR_FORMAT, "%s: not a libpol checkpoint (metadata missing)", path);
+    char want[16];
+    snprintf(want, sizeof want, "%d", POL_SPEC_VERSION);
+    if (strcmp(spec, want))
+        return pol_errorf(POL_ERR_UNSUPPORTED, "%s: spec version %s, this library implements %s",
+                          path, spec, want);
+    pol_digest task_id, claimed;
+    if (pol_digest_from_hex(task, &task_id) || pol_digest_from_hex(hash, &claimed))
+        return pol_errorf(POL_ERR_FORMAT, "%s: task_id/state_hash metadata is not 64 hex digits", path);
+    if (memcmp(task_id.b, tr->task->id.b, 32))
+        return pol_errorf(POL_ERR_MISMATCH, "%s: checkpoint belongs to task %.16s..., not this task",
+                          path, task);
+    const pol_tensor *ts[MAX_STATE];
+    int n = state_tensors(tr, ts);
+    if ((int)f->n != n)
+        return pol_errorf(POL_ERR_SHAPE, "%s: %zu tensors, the state has %d", path, f->n, n);
+    const pol_tensor *fs[MAX_STATE];
+    for (int i = 0; i < n; i++) {
+        const pol_tensor *a = ts[i], *b = pol_st_get(f, a->name);
+        if (!b)
+            return pol_errorf(POL_ERR_SHAPE, "%s: tensor %s missing", path, a->name);
+        if (a->dtype != b->dtype || a->ndim != b->ndim || a->nbytes != b->nbytes ||
+            memcmp(a->shape, b->shape, sizeof a->shape))
+            return pol_errorf(POL_ERR_SHAPE, "%s: tensor %s has the wrong dtype or shape", path,
+                              a->name);
+        fs[i] = b;
+    }
+    pol_digest got;
+    pol_status st = pol_state_hash(fs, (size_t)n, &got);
+    if (st)
+        return st;
+    if (memcmp(got.b, claimed.b, 32))
+        return pol_errorf(POL_ERR_HASH_MISMATCH, "%s: contents hash to a state other than the "
+                          "one recorded in its metadata (corrupted?)", path);
+    if (expect && memcmp(got.b, expect->b, 32)) {
+        char e[65];
+        pol_digest_to_hex(expect, e);
+        return pol_errorf(POL_ERR_HASH_MISMATCH, "%s: state hash %s, expected %s", path, hash, e);
+    }
+    const uint64_t step = *(const uint64_t *)pol_st_get(f, "meta.step")->data;
+    const uint64_t cursor = *(const uint64_t *)pol_st_get(f, "meta.data_cursor")->data;
+    const uint64_t epoch = *(const uint64_t *)pol_st_get(f, "meta.data_epoch")->data;
+    if (step > tr->task->steps || cursor + (uint64_t)tr->task->batch > (uint64_t)tr->ds->n_train ||
+        epoch > UINT32_MAX)
+        return pol_errorf(POL_ERR_FORMAT, "%s: counters (step %" PRIu64 ", cursor %" PRIu64
+                          ") out of range for this task", path, step, cursor);
+    return POL_OK;
+}
+
+pol_status pol_trainer_load(pol_trainer *tr, const char *path, const pol_digest *expect)
+{
+    if (!tr || !path)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_load: NULL argument");
+    pol_st_file f;
+    pol_st_limits lim = (pol_st_limits){ 0 };
+    pol_status st = pol_st_load(path, &lim, &f);
+    if (st)
+        return st;
+    st = check_checkpoint(tr, path, &f, expect);
+    if (!st) {
+        const pol_tensor *ts[MAX_STATE];
+        int n = state_tensors(tr, ts);
+        for (int i = 0; i < n; i++)
+            memcpy(ts[i]->data, pol_st_get(&f, ts[i]->name)->data, ts[i]->nbytes);
+    }
+    pol_st_free(&f);
+    return st;
+}
+
+/* ----------------------------------------------------------- accuracy -- */
+
+pol_status pol_trainer_accuracy(pol_trainer *tr, const pol_tensor *x, const pol_tensor *y,
+                                double *acc)
+{
+    const pol_task *t = tr->task;
+    if (!x || !y || !acc || x->dtype != POL_F32 || x->ndim != 2 || x->shape[1] != t->sizes[0] ||
+        y->dtype != POL_I32 || y->ndim != 1 || y->shape[0] != x->shape[0])
+        return pol_errorf(POL_ERR_SHAPE, "accuracy: x must be (n, %lld) F32 and y (n) I32",
+                          (long long)t->sizes[0]);
+    const int64_t n = x->shape[0], R = 256;
+    int64_t wmax = 0;
+    for (int i = 0; i <= t->n_layers; i++)
+        wmax = t->sizes[i] > wmax ? t->sizes[i] : wmax;
+    float *a = malloc((size_t)(R * wmax) * sizeof *a), *b = malloc((size_t)(R * wmax) * sizeof *b);
+    if (!a || !b) {
+        free(a), free(b);
+        return pol_errorf(POL_ERR_NOMEM, "accuracy buffers");
+    }
+    pol_pool *pool = pol_ctx_pool(tr->ctx);
+    int64_t correct = 0;
+    for (int64_t r0 = 0; r0 < n; r0 += R) {
+        const int64_t rows = n - r0 < R ? n - r0 : R;
+        memcpy(a, pol_f32(x) + r0 * t->sizes[0], (size_t)(rows * t->sizes[0]) * sizeof *a);
+        for (int i = 0; i < t->n_layers; i++) {
+            pol_gemm_args g = { 0 };
+            g.M = rows, g.N = t->sizes[i + 1], g.K = t->sizes[i], g.trans_b = 1;
+            g.A = a, g.B = pol_f32(pol_graph_tensor(tr->model.graph, tr->model.params[2 * i]));
+            g.bias = pol_f32(pol_graph_tensor(tr->model.graph, tr->model.params[2 * i + 1]));
+            g.C = b;
+            pol_fast_gemm(pool, &g);
+            if (i < t->n_layers - 1) {
+                if (t->activation == POL_ACT_GELU)
+                    pol_fast_gelu(pool, rows * g.N, b, b);
+                else
+                    pol_fast_relu(pool, rows * g.N, b, b);
+            }
+            float *tmp = a;
+            a = b, b = tmp;
+        }
+        const int64_t C = t->sizes[t->n_layers];
+        for (int64_t r = 0; r < rows; r++) {
+            const float *row = a + r * C;
+            int64_t best = 0;
+            for (int64_t j = 1; j < C; j++)
+                if (row[j] > row[best])
+                    best = j;
+            correct += best == pol_i32(y)[r0 + r];
+        }
+    }
+    free(a), free(b);
+    *acc = n ? (double)correct / (double)n : 0.0;
+    return POL_OK;
+}

@@ -1,0 +1,353 @@
+/* Training determinism and checkpoints: run-to-run, 1-vs-2 threads and
+ * fast-vs-reference kernels give the same checkpoint hashes; resume from any
+ * checkpoint continues bit for bit; the golden traces in spec/vectors/tiny
+ * still match; bad inputs fail cleanly without overwriting anything.
+ *
+ * POL_WRITE_GOLDEN=1 rewrites spec/vectors/tiny/expected-*.json instead of
+ * comparing (only after a deliberate change of the numerics, spec/). */
+#include <dirent.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "pol/fileio.h"
+#include "pol/train.h"
+#include "testutil.h"
+
+#define VEC "spec/vectors/tiny/"
+static const char *const TASKS[] = { VEC "adamw-gelu.json", VEC "sgd-relu.json" };
+
+/* ------------------------------------------------------------ helpers -- */
+
+static void run(const char *task, const char *dir, int threads, pol_kernels k, int resume,
+                const char *from, pol_status want, pol_run_result *res)
+{
+    pol_ctx *ctx;
+    pol_ctx_opts o = { threads, k };
+    assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
+    pol_run_opts ro = { 0 };
+    ro.task_path = task, ro.out_dir = dir, ro.resume = resume, ro.from = from;
+    pol_run_result r;
+    pol_status st = pol_run_train(ctx, &ro, &r);
+    pol_ctx_destroy(ctx);
+    if (st != want)
+        fail_msg("run %s -> %s: status %d (%s), want %d", task, dir, st, pol_last_error(), want);
+    if (res)
+        *res = r;
+}
+
+static char *slurp(const char *path)
+{
+    uint8_t *buf;
+    size_t len;
+    if (pol_read_file(path, 1 << 26, &buf, &len))
+        fail_msg("read %s: %s", path, pol_last_error());
+    char *s = realloc(buf, len + 1);
+    s[len] = '\0';
+    return s;
+}
+
+static void spit(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void cat_path(char *buf, size_t cap, const char *dir, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+/* A digest over every file's name and bytes in dir: "nothing was touched". */
+static void dir_digest(const char *dir, pol_digest *out)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    assert_true(n >= 0);
+    pol_sha256_ctx *h;
+    assert_int_equal(pol_sha256_new(&h), POL_OK);
+    for (int i = 0; i < n; i++) {
+        char p[1024];
+        cat_path(p, sizeof p, dir, ents[i]->d_name);
+        struct stat sb;
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            char *s = slurp(p);
+            assert_int_equal(pol_sha256_update(h, ents[i]->d_name, strlen(ents[i]->d_name) + 1), POL_OK);
+            assert_int_equal(pol_sha256_update(h, s, (size_t)sb.st_size), POL_OK);
+            free(s);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    assert_int_equal(pol_sha256_final(h, out), POL_OK);
+    pol_sha256_free(h);
+}
+
+static char *mkdir_tmp(void)
+{
+    const char *d = tu_tmpdir();
+    assert_non_null(d);
+    return strdup(d);
+}
+
+/* ------------------------------------------------------ determinism -- */
+
+static void test_run_to_run_threads_kernels(void **st)
+{
+    (void)st;
+    for (int t = 0; t < 2; t++) {
+        char *a = mkdir_tmp(), *b = mkdir_tmp(), *c = mkdir_tmp(), pa[1100], pb[1100], pc[1100];
+        pol_run_result ra, rb, rc;
+        run(TASKS[t], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, &ra);
+        run(TASKS[t], b, 2, POL_KERNELS_FAST, 0, NULL, POL_OK, &rb);
+        run(TASKS[t], c, 1, POL_KERNELS_REF, 0, NULL, POL_OK, &rc);
+        assert_memory_equal(ra.final_state_hash.b, rb.final_state_hash.b, 32);
+        assert_memory_equal(ra.final_state_hash.b, rc.final_state_hash.b, 32);
+        /* every checkpoint hash, not just the last */
+        cat_path(pa, sizeof pa, a, "trace.json");
+        cat_path(pb, sizeof pb, b, "trace.json");
+        cat_path(pc, sizeof pc, c, "trace.json");
+        char *sa = slurp(pa), *sb = slurp(pb), *sc = slurp(pc);
+        assert_string_equal(sa, sb);
+        assert_string_equal(sa, sc);
+        free(sa), free(sb), free(sc), free(a), free(b), free(c);
+    }
+}
+
+/* Another run of the same task in a fresh directory, started from each
+ * checkpoint of a finished run, ends on the same final state. */
+static void test_resume_from_every_checkpoint(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), p[1100];
+    pol_run_result ra;
+    run(TASKS[0], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, &ra);
+    cat_path(p, sizeof p, a, "trace.json");
+    char *trace = slurp(p);
+    json_t *root = json_loads(trace, 0, NULL);
+    json_t *arr = json_object_get(root, "checkpoints");
+    assert_true(json_array_size(arr) >= 3);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char *b = mkdir_tmp(), ck[1100];
+        cat_path(ck, sizeof ck, a, json_string_value(json_object_get(json_array_get(arr, i), "file")));
+        pol_run_result rb;
+        run(TASKS[0], b, 2, POL_KERNELS_FAST, 0, ck, POL_OK, &rb);
+        assert_memory_equal(ra.final_state_hash.b, rb.final_state_hash.b, 32);
+        free(b);
+    }
+    json_decref(root);
+    free(trace), free(a);
+}
+
+/* A run cut short (trace and checkpoints up to some step) and resumed with
+ * --resume produces the very same trace as the uninterrupted run. */
+static void test_resume_after_interruption(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), *b = mkdir_tmp(), p[1100], q[1100];
+    run(TASKS[0], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+    cat_path(p, sizeof p, a, "trace.json");
+    char *full = slurp(p);
+    json_t *root = json_loads(full, 0, NULL);
+    json_t *arr = json_object_get(root, "checkpoints");
+    while (json_array_size(arr) > 2)
+        json_array_remove(arr, json_array_size(arr) - 1);
+    for (size_t i = 0; i < 2; i++) {
+        const char *f = json_string_value(json_object_get(json_array_get(arr, i), "file"));
+        cat_path(p, sizeof p, a, f);
+        cat_path(q, sizeof q, b, f);
+        char *s = slurp(p);
+        struct stat sb;
+        stat(p, &sb);
+        spit(q, s, (size_t)sb.st_size);
+        free(s);
+    }
+    char *cut = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    cat_path(q, sizeof q, b, "trace.json");
+    spit(q, cut, strlen(cut));
+    run(TASKS[0], b, 2, POL_KERNELS_FAST, 1, NULL, POL_OK, NULL);
+    char *resumed = slurp(q);
+    assert_string_equal(full, resumed);
+    free(cut), free(full), free(resumed), free(a), free(b);
+    json_decref(root);
+}
+
+/* ------------------------------------------------------ golden vectors -- */
+
+static void test_golden_traces(void **st)
+{
+    (void)st;
+    int write = getenv("POL_WRITE_GOLDEN") && !strcmp(getenv("POL_WRITE_GOLDEN"), "1");
+    for (int t = 0; t < 2; t++) {
+        char *a = mkdir_tmp(), p[1100], gold[256];
+        run(TASKS[t], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+        cat_path(p, sizeof p, a, "trace.json");
+        snprintf(gold, sizeof gold, "%s", TASKS[t]);
+        char *dot = strrchr(gold, '.');
+        snprintf(dot, sizeof gold - (size_t)(dot - gold), ".expected-trace.json");
+        char *got = slurp(p);
+        if (write) {
+            spit(gold, got, strlen(got));
+            fprintf(stderr, "wrote %s\n", gold);
+        } else {
+            char *want = slurp(gold);
+            if (strcmp(want, got))
+                fail_msg("%s: checkpoint hashes differ from the golden trace %s — the numerics "
+                         "changed. If on purpose (spec/ changed), regenerate with "
+                         "POL_WRITE_GOLDEN=1.\ngot:\n%s", TASKS[t], gold, got);
+            free(want);
+        }
+        free(got), free(a);
+    }
+}
+
+/* ------------------------------------------------------- bad inputs -- */
+
+static void test_bad_checkpoints(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), ck[1100], bad[1100];
+    run(TASKS[0], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+    cat_path(ck, sizeof ck, a, "ckpt-00000004.safetensors");
+    struct stat sb;
+    assert_int_equal(stat(ck, &sb), 0);
+    char *img = slurp(ck);
+    size_t len = (size_t)sb.st_size;
+    pol_task task;
+    pol_dataset ds;
+    assert_int_equal(pol_task_load(TASKS[0], &task), POL_OK);
+    assert_int_equal(pol_dataset_load(task.dataset_path, &task.dataset_sha256, 6, 3, &ds), POL_OK);
+    pol_ctx *ctx;
+    assert_int_equal(pol_ctx_create(&ctx, NULL), POL_OK);
+    pol_trainer *tr;
+    assert_int_equal(pol_trainer_create(&tr, ctx, &task, &ds), POL_OK);
+    pol_digest before, after;
+    assert_int_equal(pol_trainer_state_hash(tr, &before), POL_OK);
+    cat_path(bad, sizeof bad, a, "bad.safetensors");
+    /* truncated at several lengths */
+    const size_t cuts[] = { 0, 7, 8, 100, len / 2, len - 1 };
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        spit(bad, img, cuts[i]);
+        pol_status s = pol_trainer_load(tr, bad, NULL);
+        if (s == POL_OK)
+            fail_msg("truncated checkpoint (%zu of %zu bytes) accepted", cuts[i], len);
+    }
+    /* one flipped bit in the tensor data: parses, but the hash disagrees */
+    img[len - 3] ^= 0x10;
+    spit(bad, img, len);
+    assert_int_equal(pol_trainer_load(tr, bad, NULL), POL_ERR_HASH_MISMATCH);
+    img[len - 3] ^= 0x10;
+    /* the intact file loads, but not against another expected hash */
+    assert_int_equal(pol_trainer_load(tr, ck, &before), POL_ERR_HASH_MISMATCH);
+    assert_int_equal(pol_trainer_state_hash(tr, &after), POL_OK);
+    assert_memory_equal(before.b, after.b, 32); /* failed loads changed nothing */
+    assert_int_equal(pol_trainer_load(tr, ck, NULL), POL_OK);
+    assert_int_equal(pol_trainer_steps_done(tr), 4);
+    /* a checkpoint of another task */
+    pol_task other = task;
+    other.id.b[0] ^= 1;
+    pol_trainer *tr2;
+    assert_int_equal(pol_trainer_create(&tr2, ctx, &other, &ds), POL_OK);
+    assert_int_equal(pol_trainer_load(tr2, ck, NULL), POL_ERR_MISMATCH);
+    pol_trainer_destroy(tr2);
+    pol_trainer_destroy(tr);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+    free(img), free(a);
+}
+
+static void write_task(const char *path, const char *fmt, const char *sha)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, fmt, sha);
+    spit(path, buf, (size_t)n);
+}
+
+static const char TASK_FMT[] =
+    "{\"format\":\"libpol-task-v1\",\"model\":{\"type\":\"mlp\",\"layers\":[6,4,3],"
+    "\"activation\":\"relu\"},\"dataset\":{\"path\":\"tiny.safetensors\",\"sha256\":\"%s\"},"
+    "\"seed\":1,\"steps\":4,\"batch_size\":8,\"checkpoint_every\":2,"
+    "\"optimizer\":{\"type\":\"sgd\",\"lr\":0.1},\"mode\":\"exact\"}";
+
+static void test_bad_dataset_and_dirs(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), task[1100], ds[1100], out[1100], file[1100];
+    /* the dataset next to a temporary task file */
+    char *img = slurp(VEC "tiny.safetensors");
+    struct stat sb;
+    stat(VEC "tiny.safetensors", &sb);
+    cat_path(ds, sizeof ds, a, "tiny.safetensors");
+    spit(ds, img, (size_t)sb.st_size);
+    pol_digest d;
+    char hex[65];
+    assert_int_equal(pol_sha256(img, (size_t)sb.st_size, &d), POL_OK);
+    cat_path(task, sizeof task, a, "task.json");
+    /* wrong dataset hash */
+    write_task(task, TASK_FMT, "00000000000000000000000000000000000000000000000000000000000000ff");
+    cat_path(out, sizeof out, a, "out1");
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_ERR_HASH_MISMATCH, NULL);
+    /* a dataset file changed after the task was written */
+    pol_digest_to_hex(&d, hex);
+    write_task(task, TASK_FMT, hex);
+    img[sb.st_size - 1] ^= 1;
+    spit(ds, img, (size_t)sb.st_size);
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_ERR_HASH_MISMATCH, NULL);
+    img[sb.st_size - 1] ^= 1;
+    spit(ds, img, (size_t)sb.st_size);
+    /* an output directory that cannot be created: its parent is a file */
+    cat_path(file, sizeof file, a, "plainfile");
+    spit(file, "x", 1);
+    cat_path(out, sizeof out, file, "sub");
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_ERR_IO, NULL);
+    /* a finished run is not overwritten by a second run without --resume */
+    cat_path(out, sizeof out, a, "out2");
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+    pol_digest before, after;
+    dir_digest(out, &before);
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_ERR_EXISTS, NULL);
+    /* --resume of a finished run does nothing and succeeds */
+    run(task, out, 1, POL_KERNELS_FAST, 1, NULL, POL_OK, NULL);
+    dir_digest(out, &after);
+    assert_memory_equal(before.b, after.b, 32);
+    /* a resume whose checkpoint does not match the trace */
+    char tp[1200];
+    cat_path(tp, sizeof tp, out, "trace.json");
+    char *tr = slurp(tp);
+    json_t *root = json_loads(tr, 0, NULL);
+    json_t *arr = json_object_get(root, "checkpoints");
+    json_t *first = json_array_get(arr, 0), *lastc = json_array_get(arr, json_array_size(arr) - 1);
+    json_object_set(lastc, "state_hash", json_object_get(first, "state_hash"));
+    char *forged = json_dumps(root, JSON_INDENT(1));
+    spit(tp, forged, strlen(forged));
+    dir_digest(out, &before);
+    run(task, out, 1, POL_KERNELS_FAST, 1, NULL, POL_ERR_MISMATCH, NULL);
+    dir_digest(out, &after);
+    assert_memory_equal(before.b, after.b, 32);
+    free(forged), free(tr);
+    json_decref(root);
+    free(img), free(a);
+}
+
+int main(void)
+{
+    tu_seed();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_to_run_threads_kernels),
+        cmocka_unit_test(test_resume_from_every_checkpoint),
+        cmocka_unit_test(test_resume_after_interruption),
+        cmocka_unit_test(test_golden_traces),
+        cmocka_unit_test(test_bad_checkpoints),
+        cmocka_unit_test(test_bad_dataset_and_dirs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
