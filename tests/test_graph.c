@@ -1,0 +1,212 @@
+/* The training-step graph: a referee re-running any single node with the
+ * reference kernels on the node's inputs gets the output hash the fast
+ * evaluation produced; the whole graph's gradients match finite differences
+ * of the loss computed in double; the graph refuses malformed nodes. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pol/model.h"
+#include "testutil.h"
+
+static tu_rng R;
+
+/* A small task (no dataset needed to build the graph). */
+static void make_task(pol_task *t, pol_activation act, pol_optimizer opt)
+{
+    memset(t, 0, sizeof *t);
+    t->n_layers = 3;
+    t->sizes[0] = 7, t->sizes[1] = 9, t->sizes[2] = 5, t->sizes[3] = 4;
+    t->activation = act;
+    t->seed = tu_next(&R);
+    t->steps = 10, t->batch = 6, t->checkpoint_every = 5, t->mode = POL_MODE_EXACT;
+    t->optimizer = opt;
+    t->lr = 0.05f, t->beta1 = 0.9f, t->beta2 = 0.99f, t->eps = 1e-8f, t->weight_decay = 0.01f;
+    t->schedule = POL_SCHED_CONSTANT;
+}
+
+static void fill_inputs(pol_model *m, const pol_task *t)
+{
+    pol_tensor *x = pol_graph_tensor(m->graph, m->in_x), *y = pol_graph_tensor(m->graph, m->in_y),
+               *h = pol_graph_tensor(m->graph, m->in_hyper);
+    tu_fill_uniform(&R, pol_f32(x), (size_t)pol_tensor_numel(x), -2.0f, 2.0f);
+    for (int64_t i = 0; i < t->batch; i++)
+        pol_i32(y)[i] = (int32_t)(tu_next(&R) % (uint64_t)t->sizes[t->n_layers]);
+    pol_f32(h)[0] = t->lr, pol_f32(h)[1] = 0.1f, pol_f32(h)[2] = 0.01f;
+}
+
+static void test_single_node_replay(void **st)
+{
+    (void)st;
+    for (int variant = 0; variant < 2; variant++) {
+        pol_task t;
+        make_task(&t, variant ? POL_ACT_RELU : POL_ACT_GELU, variant ? POL_OPTIM_SGD : POL_OPTIM_ADAMW);
+        pol_model m;
+        assert_int_equal(pol_model_build(&t, &m), POL_OK);
+        pol_model_init_params(&t, &m);
+        fill_inputs(&m, &t);
+        pol_ctx *ctx;
+        pol_ctx_opts o = { 2, POL_KERNELS_FAST };
+        assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
+        assert_int_equal(pol_graph_eval(m.graph, ctx), POL_OK);
+        for (int i = 0; i < pol_graph_n_nodes(m.graph); i++) {
+            const pol_node *nd = pol_graph_node(m.graph, i);
+            const pol_tensor *in[POL_NODE_MAX_IN];
+            for (int k = 0; k < nd->n_in; k++)
+                in[k] = pol_graph_tensor(m.graph, nd->in[k]);
+            const pol_tensor *o_t = pol_graph_tensor(m.graph, nd->out);
+            pol_tensor out;
+            assert_int_equal(pol_tensor_alloc(&out, o_t->name, POL_F32, o_t->ndim, o_t->shape), POL_OK);
+            assert_int_equal(pol_node_eval(nd->op, &nd->params, in, nd->n_in, &out, POL_KERNELS_REF, NULL),
+                             POL_OK);
+            pol_digest a, b;
+            assert_int_equal(pol_graph_node_hash(m.graph, i, &a), POL_OK);
+            assert_int_equal(pol_tensor_hash(&out, &b), POL_OK);
+            if (memcmp(a.b, b.b, 32))
+                fail_msg("node %d (%s): reference replay differs from the fast evaluation", i, nd->name);
+            pol_tensor_free(&out);
+        }
+        pol_ctx_destroy(ctx);
+        pol_model_free(&m);
+    }
+}
+
+/* ------------------------------------------ whole-graph gradient check -- */
+
+typedef struct {
+    const pol_task *t;
+    const double *x; /* (B, D) */
+    const int32_t *y;
+    double *p[2 * POL_MLP_MAX_LAYERS]; /* W0, b0, W1, ... in double */
+} net_d;
+
+static double act_d(const pol_task *t, double v)
+{
+    if (t->activation == POL_ACT_RELU)
+        return v > 0 ? v : 0;
+    return 0.5 * v * (1.0 + tanh(sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+}
+
+/* The mean cross-entropy of the MLP, in double. */
+static double loss_d(const net_d *n)
+{
+    const pol_task *t = n->t;
+    double total = 0.0, a[64], h[64];
+    for (int64_t r = 0; r < t->batch; r++) {
+        for (int64_t k = 0; k < t->sizes[0]; k++)
+            a[k] = n->x[r * t->sizes[0] + k];
+        for (int l = 0; l < t->n_layers; l++) {
+            int64_t I = t->sizes[l], O = t->sizes[l + 1];
+            for (int64_t o = 0; o < O; o++) {
+                double s = n->p[2 * l + 1][o];
+                for (int64_t k = 0; k < I; k++)
+                    s += n->p[2 * l][o * I + k] * a[k];
+                h[o] = s;
+            }
+            for (int64_t o = 0; o < O; o++)
+                a[o] = l < t->n_layers - 1 ? act_d(t, h[o]) : h[o];
+        }
+        int64_t C = t->sizes[t->n_layers];
+        double m = a[0], s = 0.0;
+        for (int64_t j = 1; j < C; j++) m = fmax(m, a[j]);
+        for (int64_t j = 0; j < C; j++) s += exp(a[j] - m);
+        total += log(s) - (a[n->y[r]] - m);
+    }
+    return total / (double)t->batch;
+}
+
+static void test_graph_gradients(void **st)
+{
+    (void)st;
+    for (int variant = 0; variant < 2; variant++) {
+        pol_task t;
+        make_task(&t, variant ? POL_ACT_RELU : POL_ACT_GELU, POL_OPTIM_SGD);
+        pol_model m;
+        assert_int_equal(pol_model_build(&t, &m), POL_OK);
+        pol_model_init_params(&t, &m);
+        fill_inputs(&m, &t);
+        pol_ctx *ctx;
+        assert_int_equal(pol_ctx_create(&ctx, NULL), POL_OK);
+        assert_int_equal(pol_graph_eval(m.graph, ctx), POL_OK);
+        net_d n = { &t, NULL, pol_i32(pol_graph_tensor(m.graph, m.in_y)), { 0 } };
+        const pol_tensor *xt = pol_graph_tensor(m.graph, m.in_x);
+        double *xd = malloc(sizeof(double) * (size_t)pol_tensor_numel(xt));
+        for (int64_t i = 0; i < pol_tensor_numel(xt); i++) xd[i] = pol_f32(xt)[i];
+        n.x = xd;
+        for (int q = 0; q < m.n_params; q++) {
+            const pol_tensor *p = pol_graph_tensor(m.graph, m.params[q]);
+            n.p[q] = malloc(sizeof(double) * (size_t)pol_tensor_numel(p));
+            for (int64_t i = 0; i < pol_tensor_numel(p); i++) n.p[q][i] = pol_f32(p)[i];
+        }
+        /* the graph's loss agrees with the double loss */
+        double l0 = loss_d(&n);
+        float lf = *pol_f32(pol_graph_tensor(m.graph, m.loss));
+        assert_true(fabs(l0 - lf) < 1e-5 * fmax(1.0, fabs(l0)));
+        for (int q = 0; q < m.n_params; q++) {
+            char gname[80];
+            snprintf(gname, sizeof gname, "bwd.l%d.%s", q / 2, q % 2 ? "db" : "dW");
+            int gid = pol_graph_find(m.graph, gname);
+            assert_true(gid >= 0);
+            const float *g = pol_f32(pol_graph_tensor(m.graph, gid));
+            int64_t cnt = pol_tensor_numel(pol_graph_tensor(m.graph, m.params[q]));
+            for (int64_t i = 0; i < cnt; i++) {
+                double keep = n.p[q][i], h = 1e-6;
+                n.p[q][i] = keep + h;
+                double fp = loss_d(&n);
+                n.p[q][i] = keep - h;
+                double fm = loss_d(&n);
+                n.p[q][i] = keep;
+                double fd = (fp - fm) / (2 * h);
+                if (fabs(g[i] - fd) > 2e-5 + 2e-3 * fabs(fd))
+                    fail_msg("%s[%ld] (%s) = %.8g, finite difference %.8g", gname, (long)i,
+                             variant ? "relu" : "gelu", (double)g[i], fd);
+            }
+        }
+        for (int q = 0; q < m.n_params; q++) free(n.p[q]);
+        free(xd);
+        pol_ctx_destroy(ctx);
+        pol_model_free(&m);
+    }
+}
+
+static void test_graph_rejects(void **st)
+{
+    (void)st;
+    pol_graph *g;
+    assert_int_equal(pol_graph_create(&g), POL_OK);
+    int a, b, c;
+    assert_int_equal(pol_graph_add_tensor(g, "a", POL_TENSOR_INPUT, POL_F32, 2, (int64_t[]){ 3, 4 }, &a), POL_OK);
+    assert_int_equal(pol_graph_add_tensor(g, "b", POL_TENSOR_STATE, POL_F32, 2, (int64_t[]){ 5, 3 }, &b), POL_OK);
+    assert_int_equal(pol_graph_add_tensor(g, "a", POL_TENSOR_STATE, POL_F32, 1, (int64_t[]){ 1 }, &c),
+                     POL_ERR_INVALID_ARG); /* duplicate name */
+    assert_int_equal(pol_graph_add_tensor(g, "bad name!", POL_TENSOR_STATE, POL_F32, 1, (int64_t[]){ 1 }, &c),
+                     POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_graph_add_node(g, POL_OP_MATMUL, "ab", (int[]){ a, b }, 2, NULL, &c), POL_ERR_SHAPE);
+    pol_node_params tb = { 0 };
+    tb.trans_a = 1, tb.trans_b = 1; /* (4,3) x (3,5) */
+    assert_int_equal(pol_graph_add_node(g, POL_OP_MATMUL, "ab", (int[]){ a, b }, 2, &tb, &c), POL_OK);
+    assert_int_equal(pol_graph_tensor(g, c)->shape[0], 4);
+    assert_int_equal(pol_graph_tensor(g, c)->shape[1], 5);
+    assert_int_equal(pol_graph_add_node(g, POL_OP_RELU, "r", (int[]){ 99 }, 1, NULL, &c), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_graph_add_node(g, POL_OP_RELU, "r", (int[]){ a, a }, 2, NULL, &c), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_graph_set_update(g, b, a), POL_ERR_SHAPE); /* a is an input */
+    pol_graph_freeze(g);
+    assert_int_equal(pol_graph_add_node(g, POL_OP_RELU, "r", (int[]){ a }, 1, NULL, &c), POL_ERR_INVALID_ARG);
+    pol_graph_destroy(g);
+}
+
+int main(void)
+{
+    tu_rng_init(&R, tu_seed());
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single_node_replay),
+        cmocka_unit_test(test_graph_gradients),
+        cmocka_unit_test(test_graph_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
