@@ -41,6 +41,37 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
+# ------------------------------------------------------- CUDA (settings) --
+# cuda=auto (default): build the CUDA backend when nvcc is on the PATH;
+# cuda=0 forces it off, cuda=1 on. Off, lib/cuda/stub.c answers every
+# pol/cuda.h call with POL_ERR_UNSUPPORTED and nothing links CUDA. On, the
+# kernels go to build/lib/libpol_cuda.a (libpol.a stays free of CUDA code)
+# and every program, test and benchmark links it. Exact-mode numerics:
+# --fmad=false, never --use_fast_math (nor -ftz=true).
+cuda ?= auto
+NVCC ?= nvcc
+ifeq ($(cuda),auto)
+override cuda := $(if $(shell command -v $(NVCC) 2>/dev/null),1,0)
+endif
+CUDA_SRC := $(sort $(wildcard kernels/*.cu))
+CUDA_OBJ :=
+CUDA_LDLIBS :=
+POL_DEPS := $(BUILD)/lib/libpol.a
+POL_LINK := $(BUILD)/lib/libpol.a
+ifeq ($(cuda),1)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(shell command -v $(NVCC))))
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+NVCCFLAGS := -O3 --fmad=false -std=c++17 -Xcompiler -fPIC,-Wall,-ffp-contract=off -Werror all-warnings \
+             -Iinclude -MMD -MP $(CUDA_ARCH)
+CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
+CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++
+LIB_OBJ := $(filter-out $(BUILD)/obj/lib/cuda/stub.o,$(LIB_OBJ))
+POL_DEPS += $(BUILD)/lib/libpol_cuda.a
+POL_LINK := -Wl,--start-group $(BUILD)/lib/libpol.a $(BUILD)/lib/libpol_cuda.a -Wl,--end-group
+endif
+# libpol.a holds lib/cuda/stub.o only with cuda=0: rebuild it when the mode changes.
+CUDA_STAMP := $(BUILD)/obj/cuda-mode-$(cuda)
+
 .PHONY: all lib test demo bench deps install clean check-deps
 all: lib $(PROGS)
 lib: $(BUILD)/lib/libpol.a $(BUILD)/lib/libpol.so
@@ -50,26 +81,27 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -c $< -o $@
 
-$(BUILD)/lib/libpol.a: $(LIB_OBJ)
+$(BUILD)/lib/libpol.a: $(LIB_OBJ) $(CUDA_STAMP)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-$(BUILD)/lib/libpol.so: $(LIB_OBJ)
+$(BUILD)/lib/libpol.so: $(LIB_OBJ) $(CUDA_OBJ) $(CUDA_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libpol.so.$(VERSION_MAJOR) -o $@.$(VERSION) $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libpol.so.$(VERSION_MAJOR) -o $@.$(VERSION) $(filter %.o,$^) \
+	    $(LDLIBS) $(CUDA_LDLIBS)
 	ln -sf libpol.so.$(VERSION) $@.$(VERSION_MAJOR)
 	ln -sf libpol.so.$(VERSION) $@
 
 # ----------------------------------------------------------------- programs
-$(BUILD)/bin/%: examples/%.c $(BUILD)/lib/libpol.a
+$(BUILD)/bin/%: examples/%.c $(POL_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/lib/libpol.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(POL_LINK) $(LDLIBS) $(CUDA_LDLIBS)
 
 # -------------------------------------------------------------------- tests
 TEST_COMMON := tests/testutil.c
-$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(BUILD)/lib/libpol.a
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(POL_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests $< $(TEST_COMMON) -o $@ $(BUILD)/lib/libpol.a -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests $< $(TEST_COMMON) -o $@ $(POL_LINK) -lcmocka $(LDLIBS) $(CUDA_LDLIBS)
 
 check-deps:
 	@scripts/deps.sh check
@@ -85,10 +117,10 @@ demo: check-deps
 	@examples/demo.sh
 
 # -------------------------------------------------------------- benchmarks
-$(BUILD)/bench/%: bench/%.c $(BUILD)/lib/libpol.a
+$(BUILD)/bench/%: bench/%.c $(POL_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I/usr/include/x86_64-linux-gnu/openblas-pthread $< -o $@ \
-	    $(BUILD)/lib/libpol.a $(BENCH_LIBS_$*) $(LDLIBS)
+	    $(POL_LINK) $(BENCH_LIBS_$*) $(LDLIBS) $(CUDA_LDLIBS)
 BENCH_LIBS_gemm := -lopenblas
 
 bench:
@@ -98,6 +130,51 @@ bench:
 
 deps:
 	@scripts/deps.sh install
+
+# ---------------------------------------------------------- CUDA (rules) --
+# make gpu-test   build/bin/pol-gpu-test: every CUDA kernel against the CPU
+#                 reference, CPU/GPU training hashes; exits 77 (skipped)
+#                 without a GPU or without CUDA in the build
+# make bench-gpu  build/bench/gemm_gpu: exact GEMM vs cuBLAS; table to
+#                 bench/results/gemm_gpu.md
+.PHONY: gpu-test bench-gpu
+$(CUDA_STAMP):
+	@mkdir -p $(dir $@)
+	rm -f $(BUILD)/obj/cuda-mode-* && touch $@
+
+$(BUILD)/obj/kernels/%.o: kernels/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/lib/libpol_cuda.a: $(CUDA_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/pol-gpu-test: tests/gpu_test.c $(TEST_COMMON) $(POL_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests $< $(TEST_COMMON) -o $@ $(POL_LINK) \
+	    -lcmocka $(LDLIBS) $(CUDA_LDLIBS)
+
+gpu-test: all $(BUILD)/bin/pol-gpu-test
+	@rc=0; POL_BIN=$(BUILD)/bin $(BUILD)/bin/pol-gpu-test || rc=$$?; \
+	if [ $$rc = 77 ]; then echo "gpu-test: SKIPPED (no CUDA device or no CUDA build)"; \
+	elif [ $$rc != 0 ]; then exit $$rc; fi
+
+ifeq ($(cuda),1)
+$(BUILD)/bench/gemm_gpu: bench/gemm_gpu.cu $(POL_DEPS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) $< -o $@ -Xlinker --start-group $(BUILD)/lib/libpol.a \
+	    $(BUILD)/lib/libpol_cuda.a -Xlinker --end-group -Xlinker -rpath,$(CUDA_HOME)/lib64 \
+	    -lcublas $(LDLIBS)
+
+bench-gpu: $(BUILD)/bench/gemm_gpu
+	@rc=0; $(BUILD)/bench/gemm_gpu --out bench/results || rc=$$?; \
+	if [ $$rc = 77 ]; then echo "bench-gpu: SKIPPED (no CUDA device)"; \
+	elif [ $$rc != 0 ]; then exit $$rc; fi
+else
+bench-gpu:
+	@echo "bench-gpu: SKIPPED (built without CUDA: no nvcc, or cuda=0)"
+endif
 
 # ------------------------------------------------------------------ install
 install: lib
@@ -113,4 +190,4 @@ install: lib
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CUDA_OBJ:.o=.d)

@@ -25,6 +25,7 @@
 #define MIN_REPS 5
 #define MAX_REPS 50
 #define SAMPLE_ENTRIES 2000
+#define BLAS_SPIN_MS 150
 #define FULL_CHECK_FLOPS (2.0 * 512 * 512 * 512)
 
 typedef struct shape {
@@ -165,27 +166,61 @@ static void run_blas(const pol_gemm_args *g, float *C)
                 g->trans_b ? (int)g->K : (int)g->N, 0.0f, C, (int)g->N);
 }
 
-/* Median seconds per call: one warm-up, then MIN_REPS..MAX_REPS runs, about
- * half a second in all. */
-static double time_it(pol_pool *pool, const pol_gemm_args *g, int blas)
+static double median(double *t, int n)
 {
-    double t[MAX_REPS];
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    return n & 1 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Times `reps` more back-to-back calls (after one warm-up call) into t[*n],
+ * until there are at least MIN_REPS of them and `budget` seconds went by. */
+static void time_block(pol_pool *pool, const pol_gemm_args *g, int blas, double budget,
+                       double *t, int *n, int max)
+{
     if (blas)
         run_blas(g, g->C);
     else
         pol_fast_gemm(pool, g);
-    int n = 0;
+    int got = 0;
     double start = now();
-    while (n < MIN_REPS || (n < MAX_REPS && now() - start < 0.5)) {
+    while (*n < max && (got < MIN_REPS / 2 + 1 || now() - start < budget)) {
         double t0 = now();
         if (blas)
             run_blas(g, g->C);
         else
             pol_fast_gemm(pool, g);
-        t[n++] = now() - t0;
+        t[(*n)++] = now() - t0;
+        got++;
     }
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    return n & 1 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Median seconds per call of the exact GEMM (into g->C) and of OpenBLAS
+ * (into cb). Each runs back to back, as in a training loop, in two blocks
+ * interleaved with the other's, so a disturbance on a shared machine tends
+ * to hit both. After a multi-threaded call, OpenBLAS's workers spin for
+ * 2^28 TSC cycles (about 0.1 s here) before they sleep; with 2 threads on 2
+ * cores they would take a core from the exact GEMM, so its blocks start
+ * only after they have gone idle. */
+static void time_pair(pol_pool *pool, const pol_gemm_args *g, float *cb, int threads,
+                      double *t_exact, double *t_blas)
+{
+    double te[2 * MAX_REPS], tb[2 * MAX_REPS];
+    int ne = 0, nb = 0;
+    pol_gemm_args gb = *g;
+    gb.C = cb;
+    for (int round = 0; round < 2; round++) {
+        openblas_set_num_threads(1);
+        if (threads > 1)
+            pause_ms(BLAS_SPIN_MS);
+        time_block(pool, g, 0, 0.25, te, &ne, (round + 1) * MAX_REPS);
+        openblas_set_num_threads(threads);
+        time_block(NULL, &gb, 1, 0.25, tb, &nb, (round + 1) * MAX_REPS);
+    }
+    openblas_set_num_threads(1);
+    if (threads > 1)
+        pause_ms(BLAS_SPIN_MS);
+    *t_exact = median(te, ne);
+    *t_blas = median(tb, nb);
 }
 
 static void cpu_model(char *buf, size_t cap)
@@ -279,14 +314,8 @@ static int bench_shape(const shape *s, pol_pool *pools[2])
             bad = 1;
             break;
         }
-        openblas_set_num_threads(1);
-        pause_ms(200); /* let OpenBLAS's spinning workers go idle */
-        double te = time_it(pools[ti], &g, 0);
-        openblas_set_num_threads(threads);
-        g.C = Cb;
-        double tb = time_it(NULL, &g, 1);
-        openblas_set_num_threads(1);
-        pause_ms(200);
+        double te, tb;
+        time_pair(pools[ti], &g, Cb, threads, &te, &tb);
         emit("| %-7s | %s%s | %5lld x %5lld x %5lld | %d | %8.1f | %8.1f | %5.2f |\n", s->what,
              s->ta ? "T" : "N", s->tb ? "T" : "N", (long long)s->M, (long long)s->N,
              (long long)s->K, threads, flops / te * 1e-9, flops / tb * 1e-9, tb / te);

@@ -1,7 +1,7 @@
 /* pol-solver — trains a libpol task and inspects checkpoints.
  *
  *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
- *                    [--threads N] [--kernels fast|ref] [--json]
+ *                    [--threads N] [--kernels fast|ref] [--device cpu|cuda] [--json]
  *   pol-solver inspect CKPT [--json]
  */
 #include <getopt.h>
@@ -34,6 +34,7 @@ static const char USAGE[] =
     "  --from CKPT      start from this checkpoint (DIR must hold no run yet)\n"
     "  --threads N      CPU threads (default 1); results are identical for any N\n"
     "  --kernels K      fast (default) or ref (the slow reference kernels)\n"
+    "  --device D       cpu (default) or cuda; the same hashes on either\n"
     "  --json           print one JSON object with the result at the end\n"
     "A progress bar (step, loss, steps/s) is shown when stderr is a terminal.\n"
     "\n"
@@ -98,10 +99,11 @@ static int cmd_train(int argc, char **argv)
         { "resume", no_argument, 0, 'r' },     { "from", required_argument, 0, 'f' },
         { "threads", required_argument, 0, 'j' }, { "kernels", required_argument, 0, 'k' },
         { "json", no_argument, 0, 'J' },       { "help", no_argument, 0, 'h' },
+        { "device", required_argument, 0, 'd' },
         { 0, 0, 0, 0 },
     };
     pol_run_opts ro = { 0 };
-    pol_ctx_opts co = { 1, POL_KERNELS_FAST };
+    pol_ctx_opts co = { .threads = 1, .kernels = POL_KERNELS_FAST, .device = POL_DEVICE_CPU };
     int json = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -121,6 +123,11 @@ static int cmd_train(int argc, char **argv)
             if (!strcmp(optarg, "fast")) co.kernels = POL_KERNELS_FAST;
             else if (!strcmp(optarg, "ref")) co.kernels = POL_KERNELS_REF;
             else return usage_error("--kernels wants fast or ref");
+            break;
+        case 'd':
+            if (!strcmp(optarg, "cpu")) co.device = POL_DEVICE_CPU;
+            else if (!strcmp(optarg, "cuda")) co.device = POL_DEVICE_CUDA;
+            else return usage_error("--device wants cpu or cuda");
             break;
         case 'J': json = 1; break;
         case 'h': fputs(USAGE, stdout); return 0;
@@ -163,6 +170,7 @@ static int cmd_train(int argc, char **argv)
         json_object_set_new(o, "threads", json_integer(co.threads));
         json_object_set_new(o, "kernels", json_string(co.kernels == POL_KERNELS_REF ? "ref" : "fast"));
         json_object_set_new(o, "gemm_isa", json_string(pol_fast_gemm_isa()));
+        json_object_set_new(o, "device", json_string(co.device == POL_DEVICE_CUDA ? "cuda" : "cpu"));
         json_object_set_new(o, "seconds", json_real(r.seconds));
         json_object_set_new(o, "checkpoint_share", json_real(ck_share));
         json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
@@ -211,6 +219,19 @@ static int cmd_inspect(int argc, char **argv)
     pol_digest h, claimed;
     st = pol_state_hash(ts, f.n, &h);
     const char *meta_hash = pol_st_meta(&f, "state_hash"), *step = pol_st_meta(&f, "step");
+    const char *format = pol_st_meta(&f, "format"), *spec = pol_st_meta(&f, "spec_version");
+    const pol_tensor *counter = pol_st_get(&f, "counters.step");
+    char spec_want[16], counter_txt[32] = "";
+    snprintf(spec_want, sizeof spec_want, "%d", POL_SPEC_VERSION);
+    if (counter && counter->dtype == POL_U64 && counter->nbytes == 8)
+        snprintf(counter_txt, sizeof counter_txt, "%" PRIu64, *(const uint64_t *)counter->data);
+    if (!st && (!format || strcmp(format, "libpol-checkpoint-v1")))
+        st = pol_errorf(POL_ERR_FORMAT, "%s: not a libpol checkpoint (metadata format)", path);
+    if (!st && (!spec || strcmp(spec, spec_want)))
+        st = pol_errorf(POL_ERR_UNSUPPORTED, "%s: spec version %s, this program implements %s",
+                        path, spec ? spec : "(missing)", spec_want);
+    if (!st && (!step || strcmp(step, counter_txt)))
+        st = pol_errorf(POL_ERR_FORMAT, "%s: metadata step disagrees with counters.step", path);
     if (!st && (!meta_hash || pol_digest_from_hex(meta_hash, &claimed)))
         st = pol_errorf(POL_ERR_FORMAT, "%s: no state_hash in the metadata; not a libpol checkpoint",
                         path);

@@ -284,20 +284,23 @@ static void test_cospi(void **st)
     assert_bits(pol_cospif(f_of(0x7fc00000u)), POL_NAN_BITS, "cospi(nan)");
     assert_bits(pol_cospif(0.25f), u_of(0x1.6a09e6p-1f), "cospi(1/4) = sqrt(1/2) rounded");
     assert_bits(pol_cospif(0.75f), u_of(-0x1.6a09e6p-1f), "cospi(3/4)");
-    /* symmetry: cospi(1 - p) = -cospi(p) where 1 - p is exact (p >= 1/4) */
+    /* symmetry, bit for bit: cospi(p) = -cospi(1 - p) for p in (1/2, 1]
+     * (1 - p is exact there) */
     for (int i = 0; i < 100000; i++) {
-        float p = tu_uniform(&R, 0.25f, 1.0f);
+        float p = tu_uniform(&R, 0.5f, 1.0f);
         float q = 1.0f - p;
-        if (pol_cospif(q) != -pol_cospif(p) && !(p == 0.5f))
+        if (p > 0.5f && u_of(pol_cospif(p)) != (u_of(pol_cospif(q)) ^ 0x80000000u))
             fail_msg("cospi(1-p) != -cospi(p) at p = %a", (double)p);
     }
-    /* non-increasing on [0, 1] (the schedule never rises), sampled densely */
+    /* non-increasing on [0, 1] up to one ulp of rounding jitter (A-TR-COSPI:
+     * exhaustively, 1755 inputs in (0, 1/4) give a result 1 ulp above the
+     * previous float's; none more) */
     float prev = 2.0f;
     for (uint32_t k = 0; k <= (1u << 20); k++) {
         float p = (float)k * 0x1p-20f;
         float y = pol_cospif(p);
-        if (y > prev)
-            fail_msg("cospi rises at p = %a", (double)p);
+        if (y > nextafterf(prev, 2.0f))
+            fail_msg("cospi rises by more than an ulp at p = %a", (double)p);
         prev = y;
     }
 }
@@ -326,13 +329,14 @@ static void test_powi(void **st)
         assert_bits(pol_powif(b, 5), u_of(b * b4), "b^5 order");
         assert_bits(pol_powif(b, 6), u_of(b2 * b4), "b^6 order");
     }
-    /* and it stays close to the exact power for Adam-sized exponents */
+    /* and it stays close to the exact power: each squaring doubles the
+     * relative error of the base, so the error bound grows like t * 2^-24 */
     for (int i = 0; i < 1000; i++) {
         float b = tu_uniform(&R, 0.9f, 0.9999f);
         uint64_t t = 1 + tu_next(&R) % 100000;
         double ref = pow((double)b, (double)t);
         double got = pol_powif(b, t);
-        if (ref > 1e-30 && fabs(got - ref) > 1e-4 * ref)
+        if (ref > 1e-30 && fabs(got - ref) > (double)(t + 64) * 0x1p-23 * ref)
             fail_msg("powi(%a, %llu) = %g, want about %g", (double)b, (unsigned long long)t, got,
                      ref);
     }
@@ -395,10 +399,11 @@ static void test_constants(void **st)
     assert_bits(POL_GELU_A, u_of(0.044715f), "0.044715");
     assert_bits(POL_GELU_A3, u_of(0.134145f), "0.134145");
     assert_bits(POL_CM_LN2_HI, u_of((float)M_LN2), "ln2");
-    assert_true((double)POL_CM_LN2_HI + (double)POL_CM_LN2_LO - M_LN2 < 1e-16);
+    assert_true(fabs((double)POL_CM_LN2_HI + (double)POL_CM_LN2_LO - M_LN2) < 2e-16);
+    assert_true(fabs((double)POL_CM_LOG_LN2_HI + (double)POL_CM_LOG_LN2_LO - M_LN2) < 1e-13);
     assert_bits(POL_CM_LOG2E, u_of((float)M_LOG2E), "log2(e)");
     assert_bits(POL_CM_PI_HI, u_of((float)M_PI), "pi");
-    assert_true(fabs((double)POL_CM_PI_HI + (double)POL_CM_PI_LO - M_PI) < 1e-15);
+    assert_true(fabs((double)POL_CM_PI_HI + (double)POL_CM_PI_LO - M_PI) < 4e-15);
 }
 
 /* ------------------------------------------------------ golden vectors -- */
@@ -417,23 +422,25 @@ static void gold_path(char *buf, size_t cap)
 
 static void write_golden(const char *path)
 {
+    /* hand-picked inputs per function, each list ended by NAN */
     static const float fixed[G_NFN][24] = {
         {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 1e-8f, -1e-8f, 10.0f, -10.0f, 0x1.62e42ep+6f,
          0x1.62e430p+6f, -0x1.5d589ep+6f, -100.0f, -0x1.9fe368p+6f, -0x1.9fe36ap+6f,
-         0x1.62e430p-2f, 0x1p-149f, 20.5f, -37.25f, 3.0f},
+         0x1.62e430p-2f, 0x1p-149f, 20.5f, -37.25f, 3.0f, INFINITY, -INFINITY, NAN},
         {0.0f, -0.0f, 1e-30f, 0x1p-149f, 0.1f, -0.1f, 0x1.62e430p-2f, 0.35f, -0.35f, 1.0f,
-         -1.0f, 5.0f, 16.5f, 17.5f, 30.0f, 88.5f, -17.0f, -18.5f, 0x1p-25f, -0x1p-26f},
+         -1.0f, 5.0f, 16.5f, 17.5f, 30.0f, 88.5f, -17.0f, -18.5f, 0x1p-25f, -0x1p-26f,
+         INFINITY, -INFINITY, NAN},
         {1.0f, 2.0f, 0.5f, 10.0f, 0x1p-149f, 0x1p-130f, 0x1.fffffep+127f, 0x1.6a09e6p-1f,
          0x1.6a09e6p+0f, 0x1.6a09e8p+0f, 0x1.000002p+0f, 0x1.fffffep-1f, 3.0f, 1e-10f, 1e10f,
-         0.1f, 123.456f, 0x1.5bf0a8p+1f},
+         0.1f, 123.456f, 0x1.5bf0a8p+1f, INFINITY, 0.0f, -2.0f, NAN},
         {0.0f, -0.0f, 1e-30f, 0x1p-149f, 0.001f, 0.1f, -0.5f, 1.0f, 2.0f, 5.0f, 9.999999f,
-         10.0f, -20.0f, 0.3466f, 0.17f, -3.7f, 0x1.fd0794p-8f},
+         10.0f, -20.0f, 0.3466f, 0.17f, -3.7f, 0x1.fd0794p-8f, INFINITY, -INFINITY, NAN},
         {0.0f, -0.1f, 0.25f, 0.5f, 0.75f, 1.0f, 1.5f, 1e-6f, 0.499999f, 0.500001f, 0.1f, 0.9f,
-         0.3f, 0.7f, 0x1.fffffep-1f, 0x1p-20f},
+         0.3f, 0.7f, 0x1.fffffep-1f, 0x1p-20f, INFINITY, NAN},
         {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, -0.5f, -3.0f, 3.0f, 10.0f, -10.0f, 20.0f, 1e-20f,
-         -5.5f, 0.044715f, -0.7f},
+         -5.5f, 0.044715f, -0.7f, INFINITY, NAN},
         {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, -0.5f, -3.0f, 3.0f, 10.0f, -10.0f, 20.0f, 1e-20f,
-         -5.5f, 0.044715f, -0.7f},
+         -5.5f, 0.044715f, -0.7f, NAN},
     };
     static const float lo[G_NFN] = {-104.0f, -20.0f, 0.0f, -10.0f, 0.0f, -8.0f, -8.0f};
     static const float hi[G_NFN] = {89.0f, 20.0f, 1000.0f, 10.0f, 1.0f, 8.0f, 8.0f};
@@ -446,28 +453,21 @@ static void write_golden(const char *path)
                "#\n"
                "# <function> <input> <output>: binary32 bit patterns in hex.\n"
                "# powif <base> <exponent, decimal> <output>.\n"
-               "# NaN inputs are not listed: every NaN result is 7fc00000.\n"
+               "# NaN inputs are not listed (every NaN result of these functions is\n"
+               "# 7fc00000), nor inputs where the normative GELU formulas produce a NaN\n"
+               "# through plain arithmetic (its bits differ between CPU and GPU).\n"
                "#\n"
                "# Regenerate: POL_CMATH_REGEN=spec/vectors/cmath.txt build/tests/test_cmath\n");
     tu_rng g;
     tu_rng_init(&g, 0x706f6c636d617468ull); /* fixed: the file must not depend on the run */
     for (int fn = 0; fn < G_NFN; fn++) {
-        int nfixed = 0;
-        while (nfixed < 24 && (nfixed == 0 || u_of(fixed[fn][nfixed]) != 0 ||
-                               u_of(fixed[fn][nfixed - 1]) != 0))
-            nfixed++;
-        for (int i = 0; i < 24 + 12; i++) {
-            float x;
-            if (i < 24) {
-                x = fixed[fn][i];
-                if (i > 0 && u_of(x) == 0)
-                    continue; /* unused slot */
-            } else {
-                x = tu_uniform(&g, lo[fn], hi[fn]);
-            }
+        for (int i = 0; !isnan(fixed[fn][i]); i++)
+            fprintf(f, "%s %08x %08x\n", gname[fn], u_of(fixed[fn][i]),
+                    u_of(gfn[fn](fixed[fn][i])));
+        for (int i = 0; i < 12; i++) {
+            float x = tu_uniform(&g, lo[fn], hi[fn]);
             fprintf(f, "%s %08x %08x\n", gname[fn], u_of(x), u_of(gfn[fn](x)));
         }
-        (void)nfixed;
     }
     static const struct {
         float b;
@@ -504,7 +504,7 @@ static void test_golden_vectors(void **st)
         char name[32];
         unsigned in, out;
         unsigned long long t;
-        float got;
+        float got = 0.0f;
         if (sscanf(line, "powif %x %llu %x", &in, &t, &out) == 3) {
             got = pol_powif(f_of(in), t);
             per_fn[G_NFN]++;
@@ -528,7 +528,8 @@ static void test_golden_vectors(void **st)
     fclose(f);
     for (int fn = 0; fn <= G_NFN; fn++)
         if (per_fn[fn] < 10)
-            fail_msg("%s: only %d lines for %s", path, per_fn[fn], fn < G_NFN ? gname[fn] : "powif");
+            fail_msg("%s: only %d lines for %s", path, per_fn[fn],
+                     fn < G_NFN ? gname[fn] : "powif");
     if (bad)
         fail_msg("%d of %d golden outputs differ: the canonical numerics changed", bad, n);
     printf("  %d golden outputs match %s\n", n, path);

@@ -51,7 +51,7 @@ static void test_single_node_replay(void **st)
         pol_model_init_params(&t, &m);
         fill_inputs(&m, &t);
         pol_ctx *ctx;
-        pol_ctx_opts o = { 2, POL_KERNELS_FAST };
+        pol_ctx_opts o = { .threads = 2, .kernels = POL_KERNELS_FAST };
         assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
         assert_int_equal(pol_graph_eval(m.graph, ctx), POL_OK);
         for (int i = 0; i < pol_graph_n_nodes(m.graph); i++) {

@@ -30,7 +30,7 @@ static void run(const char *task, const char *dir, int threads, pol_kernels k, i
                 const char *from, pol_status want, pol_run_result *res)
 {
     pol_ctx *ctx;
-    pol_ctx_opts o = { threads, k };
+    pol_ctx_opts o = { .threads = threads, .kernels = k };
     assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
     pol_run_opts ro = { 0 };
     ro.task_path = task, ro.out_dir = dir, ro.resume = resume, ro.from = from;

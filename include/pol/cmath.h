@@ -24,9 +24,9 @@
  * preprocessor. On the host, C translation units must be compiled with
  * -ffp-contract=off and without -ffast-math; the latter is checked below.
  *
- * Accuracy over all binary32 inputs (measured exhaustively; tests sample it):
- * expf, expm1f, logf, tanhf within 2 ulp of the exact result (see the
- * spec for the measured figures), cospif within 2 ulp or 2^-24 absolute.
+ * Accuracy, measured over every binary32 input against the exact result
+ * (spec/arithmetic.md, A-TR-ACC): expf 0.76 ulp, expm1f 1.15, logf 0.84,
+ * tanhf 1.49, cospif 0.88 on [0, 1]. tests/test_cmath.c samples these bounds.
  */
 #ifndef POL_CMATH_H
 #define POL_CMATH_H
@@ -236,12 +236,12 @@ POL_HD float pol_expm1f(float x)
     float r, r_err;
     float nf = pol__exp_reduce(x, &r, &r_err);
     int n = (int)nf; /* -26 <= n <= 128 */
+    if (n > 24)
+        return pol_fsub(pol_expf(x), 1.0f);
     float r2 = pol_fmul(r, r);
     float p = pol__exp_p(r);
     if (n == 0)
         return pol_fma(r2, p, r); /* r == x, r_err == 0 */
-    if (n > 24)
-        return pol_fsub(pol_expf(x), 1.0f);
     float s = pol__pow2i(n);
     if (n < -24)
         return pol_fsub(pol_fma(s, pol_fma(r2, p, r), s), 1.0f);

@@ -19,9 +19,14 @@ typedef enum pol_kernels {
     POL_KERNELS_REF = 1,  /* plain reference kernels: slow, the oracle */
 } pol_kernels;
 
+/* Where pol_graph_eval runs (pol/graph.h, pol/cuda.h). */
+#define POL_DEVICE_CPU 0
+#define POL_DEVICE_CUDA 1
+
 typedef struct pol_ctx_opts {
     int threads;         /* >= 1; 0 means 1 */
     pol_kernels kernels; /* which CPU kernels the graph evaluator calls */
+    int device;          /* 0 cpu, 1 cuda (POL_DEVICE_*); cuda makes a device context */
 } pol_ctx_opts;
 
 typedef struct pol_ctx pol_ctx;
@@ -32,9 +37,11 @@ typedef struct pol_ctx pol_ctx;
  * Returns: POL_OK or POL_ERR_FPENV with a message naming the problem. */
 POL_WARN_UNUSED pol_status pol_check_fpenv(void);
 
-/* Creates a context. opts may be NULL (1 thread, fast kernels).
+/* Creates a context. opts may be NULL (1 thread, fast kernels, CPU).
+ * With device POL_DEVICE_CUDA it also creates a CUDA device context.
  * Returns: POL_OK; POL_ERR_FPENV (see pol_check_fpenv); POL_ERR_INVALID_ARG;
- *          POL_ERR_NOMEM. Out: *ctx, NULL on failure. */
+ *          POL_ERR_NOMEM; POL_ERR_UNSUPPORTED (CUDA asked, built without it);
+ *          POL_ERR_CUDA (no usable device). Out: *ctx, NULL on failure. */
 POL_WARN_UNUSED pol_status pol_ctx_create(pol_ctx **ctx, const pol_ctx_opts *opts);
 
 /* Frees the context and joins its threads. NULL is a no-op. */
@@ -44,6 +51,10 @@ void pol_ctx_destroy(pol_ctx *ctx);
 pol_pool *pol_ctx_pool(const pol_ctx *ctx);
 int pol_ctx_threads(const pol_ctx *ctx);
 pol_kernels pol_ctx_kernels(const pol_ctx *ctx);
+int pol_ctx_device(const pol_ctx *ctx);
+
+/* The CUDA device context (pol/cuda.h) of a POL_DEVICE_CUDA context, else NULL. */
+struct pol_cuda *pol_ctx_cuda(const pol_ctx *ctx);
 
 #ifdef __cplusplus
 }

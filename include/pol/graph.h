@@ -55,8 +55,8 @@ const char *pol_op_name(pol_op op);
 /* Constant parameters of a node, fixed when the graph is built. */
 typedef struct pol_node_params {
     int trans_a, trans_b; /* MATMUL */
-    float beta1;          /* ADAM_M, ADAMW_PARAM (bias correction); SGD momentum */
-    float beta2;          /* ADAM_V, ADAMW_PARAM */
+    float beta1;          /* ADAM_M; SGD_BUF (the momentum) */
+    float beta2;          /* ADAM_V */
     float eps;            /* ADAMW_PARAM */
     float wd;             /* ADAMW_PARAM, SGD_BUF */
 } pol_node_params;
@@ -120,14 +120,27 @@ pol_tensor_kind pol_graph_tensor_kind(const pol_graph *g, int id);
 /* Tensor id by name, or -1. */
 int pol_graph_find(const pol_graph *g, const char *name);
 
-/* Evaluates node i on the graph's own tensors with the context's kernels. */
+/* Evaluates node i on the graph's own tensors with the context's kernels.
+ * On a CUDA context (pol_ctx_device) it runs on the device copies (see
+ * below) and does not wait. */
 POL_WARN_UNUSED pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i);
 
-/* Evaluates every node in order, then nothing else (see pol_graph_commit). */
+/* Evaluates every node in order, then nothing else (see pol_graph_commit).
+ * On a CUDA context the graph lives on the device: the first evaluation
+ * copies every tensor there; each evaluation first uploads the INPUT
+ * tensors, runs every node on the device and waits for it. Host copies of
+ * STATE and NODE tensors then go stale until pol_graph_download. */
 POL_WARN_UNUSED pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx);
 
-/* Copies every declared update (node output -> state tensor). */
+/* Copies every declared update (node output -> state tensor); on the
+ * device copies when the graph lives on the device. */
 void pol_graph_commit(pol_graph *g);
+
+/* Device -> host (download) or host -> device (upload) of tensor `id`, or of
+ * every tensor for id == -1. POL_OK and nothing done when the graph has no
+ * device copy. Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_CUDA. */
+POL_WARN_UNUSED pol_status pol_graph_download(pol_graph *g, int id);
+POL_WARN_UNUSED pol_status pol_graph_upload(pol_graph *g, int id);
 
 /* The canonical hash of node i's output tensor (its current contents). */
 POL_WARN_UNUSED pol_status pol_graph_node_hash(const pol_graph *g, int i, pol_digest *out);
@@ -139,6 +152,12 @@ POL_WARN_UNUSED pol_status pol_graph_node_hash(const pol_graph *g, int i, pol_di
 POL_WARN_UNUSED pol_status pol_node_eval(pol_op op, const pol_node_params *params,
                                          const pol_tensor *const *in, int n_in, pol_tensor *out,
                                          pol_kernels kernels, pol_pool *pool);
+
+/* The checks of pol_node_eval alone: inputs and `out` fit the op.
+ * Used by other backends (pol_cuda_node_eval). Touches no tensor data. */
+POL_WARN_UNUSED pol_status pol_node_check(pol_op op, const pol_node_params *params,
+                                          const pol_tensor *const *in, int n_in,
+                                          const pol_tensor *out);
 
 /* Writes a human-readable listing: one line per node (index, op, name,
  * inputs, output shape). */

@@ -95,7 +95,7 @@ void pol_fast_xent_bwd(pol_pool *pool, int64_t B, int64_t C, const float *logits
 
 /* --------------------------------------------------------- optimizers --
  * Element-wise updates; n elements; the formulas are A-OPT in the spec.
- * Scalars come from pol_opt_scalars (pol/schedule.h). Outputs may alias
+ * Scalars: the node's constant params plus the step's in.hyper tensor (pol/graph.h). Outputs may alias
  * the matching inputs (m_out == m, ...). */
 typedef struct pol_opt_scalars {
     float lr;       /* learning rate of this step */

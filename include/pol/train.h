@@ -2,9 +2,9 @@
  *
  * A trainer holds the full training state of a task: parameters, optimizer
  * moments, and three counters stored as U64 tensors of shape (1):
- *   meta.step         steps done so far
- *   meta.data_epoch   epoch of the next batch
- *   meta.data_cursor  position of the next batch in that epoch's permutation
+ *   counters.step         steps done so far
+ *   counters.data_epoch   epoch of the next batch
+ *   counters.data_cursor  position of the next batch in that epoch's permutation
  * The state hash (pol_state_hash) covers exactly these tensors, so a state is
  * everything the next step depends on: pol_trainer_step is a pure function
  * of (state, task, dataset), bit for bit, for any thread count.

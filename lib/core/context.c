@@ -1,4 +1,5 @@
 #include "pol/context.h"
+#include "pol/cuda.h"
 #include "pol/version.h"
 
 #include <fenv.h>
@@ -10,6 +11,7 @@
 struct pol_ctx {
     pol_ctx_opts opts;
     pol_pool *pool;
+    pol_cuda *cuda; /* device POL_DEVICE_CUDA only */
 };
 
 int pol_version(void) { return POL_VERSION_NUMBER; }
@@ -53,12 +55,22 @@ pol_status pol_ctx_create(pol_ctx **out, const pol_ctx_opts *opts)
         free(c);
         return pol_errorf(POL_ERR_INVALID_ARG, "unknown kernel choice %d", k);
     }
+    if (c->opts.device != POL_DEVICE_CPU && c->opts.device != POL_DEVICE_CUDA) {
+        int d = c->opts.device;
+        free(c);
+        return pol_errorf(POL_ERR_INVALID_ARG, "unknown device %d", d);
+    }
     if (c->opts.threads > 1) {
         st = pol_pool_create(&c->pool, c->opts.threads);
         if (st) {
             free(c);
             return st;
         }
+    }
+    if (c->opts.device == POL_DEVICE_CUDA && (st = pol_cuda_create(&c->cuda, 0))) {
+        pol_pool_destroy(c->pool);
+        free(c);
+        return st;
     }
     *out = c;
     return POL_OK;
@@ -68,6 +80,7 @@ void pol_ctx_destroy(pol_ctx *c)
 {
     if (!c)
         return;
+    pol_cuda_destroy(c->cuda);
     pol_pool_destroy(c->pool);
     free(c);
 }
@@ -75,3 +88,5 @@ void pol_ctx_destroy(pol_ctx *c)
 pol_pool *pol_ctx_pool(const pol_ctx *c) { return c->pool; }
 int pol_ctx_threads(const pol_ctx *c) { return c->opts.threads; }
 pol_kernels pol_ctx_kernels(const pol_ctx *c) { return c->opts.kernels; }
+int pol_ctx_device(const pol_ctx *c) { return c->opts.device; }
+struct pol_cuda *pol_ctx_cuda(const pol_ctx *c) { return c->cuda; }

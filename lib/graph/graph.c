@@ -1,4 +1,5 @@
 #include "pol/graph.h"
+#include "pol/cuda.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct pol_graph {
     update_pair *updates;
     int n_updates, cap_updates;
     int frozen;
+    pol_cuda_graph *dev; /* device copies, made by the first CUDA evaluation */
 };
 
 /* ------------------------------------------------------------- op table -- */
@@ -249,12 +251,12 @@ static pol_status run_op(pol_op op, const pol_node_params *p, const pol_tensor *
     return pol_errorf(POL_ERR_INVALID_ARG, "unknown op %d", (int)op);
 }
 
-pol_status pol_node_eval(pol_op op, const pol_node_params *params, const pol_tensor *const *in,
-                         int n_in, pol_tensor *out, pol_kernels kernels, pol_pool *pool)
+pol_status pol_node_check(pol_op op, const pol_node_params *params, const pol_tensor *const *in,
+                          int n_in, const pol_tensor *out)
 {
     static const pol_node_params zero;
     if (!in || !out)
-        return pol_errorf(POL_ERR_INVALID_ARG, "pol_node_eval: NULL argument");
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_node_check: NULL argument");
     if (!params)
         params = &zero;
     int ndim;
@@ -269,6 +271,18 @@ pol_status pol_node_eval(pol_op op, const pol_node_params *params, const pol_ten
         if (out->shape[i] != shape[i])
             return pol_errorf(POL_ERR_SHAPE, "node %s: output dimension %d is %lld, want %lld",
                               out->name, i, (long long)out->shape[i], (long long)shape[i]);
+    return POL_OK;
+}
+
+pol_status pol_node_eval(pol_op op, const pol_node_params *params, const pol_tensor *const *in,
+                         int n_in, pol_tensor *out, pol_kernels kernels, pol_pool *pool)
+{
+    static const pol_node_params zero;
+    if (!params)
+        params = &zero;
+    pol_status st = pol_node_check(op, params, in, n_in, out);
+    if (st)
+        return st;
     return run_op(op, params, in, out, kernels == POL_KERNELS_FAST, pool);
 }
 
@@ -286,6 +300,7 @@ void pol_graph_destroy(pol_graph *g)
 {
     if (!g)
         return;
+    pol_cuda_graph_destroy(g->dev);
     for (int i = 0; i < g->n_tensors; i++)
         pol_tensor_free(&g->tensors[i].t);
     free(g->tensors);
@@ -423,10 +438,24 @@ int pol_graph_find(const pol_graph *g, const char *name)
     return -1;
 }
 
+/* Makes the device copies of a graph evaluated on a CUDA context. */
+static pol_status ensure_device(pol_graph *g, pol_ctx *ctx)
+{
+    if (g->dev)
+        return POL_OK;
+    if (!pol_ctx_cuda(ctx))
+        return pol_errorf(POL_ERR_INVALID_ARG, "CUDA context without a device");
+    return pol_cuda_graph_create(pol_ctx_cuda(ctx), g, &g->dev);
+}
+
 pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i)
 {
     if (!g || !ctx || i < 0 || i >= g->n_nodes)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_graph_eval_node: bad argument");
+    if (pol_ctx_device(ctx) == POL_DEVICE_CUDA) {
+        pol_status st = ensure_device(g, ctx);
+        return st ? st : pol_cuda_graph_eval_node(g->dev, i);
+    }
     const pol_node *nd = &g->nodes[i];
     const pol_tensor *ins[POL_NODE_MAX_IN];
     for (int k = 0; k < nd->n_in; k++)
@@ -437,16 +466,56 @@ pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i)
 
 pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx)
 {
+    const int cuda = pol_ctx_device(ctx) == POL_DEVICE_CUDA;
+    if (cuda) {
+        int fresh = !g->dev;
+        pol_status st = ensure_device(g, ctx);
+        for (int i = 0; !st && !fresh && i < g->n_tensors; i++)
+            if (g->tensors[i].kind == POL_TENSOR_INPUT)
+                st = pol_cuda_graph_upload(g->dev, i);
+        if (st)
+            return st;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         pol_status st = pol_graph_eval_node(g, ctx, i);
+        if (st)
+            return st;
+    }
+    return cuda ? pol_cuda_graph_sync(g->dev) : POL_OK;
+}
+
+/* Applies fn to tensor id, or to every tensor for id == -1. */
+static pol_status each_tensor(pol_graph *g, int id, pol_status (*fn)(pol_cuda_graph *, int))
+{
+    if (!g || id < -1 || id >= g->n_tensors)
+        return pol_errorf(POL_ERR_INVALID_ARG, "graph transfer: bad tensor id %d", id);
+    if (!g->dev)
+        return POL_OK;
+    if (id >= 0)
+        return fn(g->dev, id);
+    for (int i = 0; i < g->n_tensors; i++) {
+        pol_status st = fn(g->dev, i);
         if (st)
             return st;
     }
     return POL_OK;
 }
 
+pol_status pol_graph_download(pol_graph *g, int id)
+{
+    return each_tensor(g, id, pol_cuda_graph_download);
+}
+
+pol_status pol_graph_upload(pol_graph *g, int id) { return each_tensor(g, id, pol_cuda_graph_upload); }
+
 void pol_graph_commit(pol_graph *g)
 {
+    if (g->dev) {
+        /* asynchronous; a failure surfaces at the next wait (eval, download) */
+        for (int i = 0; i < g->n_updates; i++)
+            (void)!pol_cuda_graph_copy(g->dev, g->updates[i].state, g->updates[i].node);
+        return;
+    }
     for (int i = 0; i < g->n_updates; i++) {
         pol_tensor *s = &g->tensors[g->updates[i].state].t;
         const pol_tensor *n = &g->tensors[g->updates[i].node].t;

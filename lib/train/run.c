@@ -124,6 +124,13 @@ static pol_status trace_read(trace *t, const char *dir)
             st = pol_errorf(POL_ERR_FORMAT, "%s: checkpoint entry %zu is malformed", path, i);
             break;
         }
+        char want[64];
+        ckpt_name(want, sizeof want, (uint64_t)json_integer_value(step));
+        if (strcmp(want, json_string_value(f))) {
+            st = pol_errorf(POL_ERR_FORMAT, "%s: entry %zu names %s for step %lld", path, i,
+                            json_string_value(f), (long long)json_integer_value(step));
+            break;
+        }
         st = trace_push(t, (uint64_t)json_integer_value(step), &d, json_string_value(f));
     }
     json_decref(root);
@@ -146,9 +153,12 @@ static pol_status checkpoint(pol_trainer *tr, const char *dir, trace *t)
         st = pol_trainer_state_hash(tr, &mine);
         if (!st)
             st = pol_trainer_load(tr, path, &mine); /* verifies; state unchanged if equal */
-        if (st)
+        if (st == POL_ERR_HASH_MISMATCH || st == POL_ERR_MISMATCH || st == POL_ERR_FORMAT ||
+            st == POL_ERR_SHAPE)
             return pol_errorf(POL_ERR_EXISTS, "%s exists and does not hold this run's state at "
                               "step %" PRIu64 "; not overwriting it", path, step);
+        if (st)
+            return st;
         h = mine;
     } else if (st) {
         return st;
@@ -195,6 +205,9 @@ static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opt
         if (st)
             return st;
     }
+    pol_status st = pol_mkdir_p(o->out_dir);
+    if (st)
+        return st;
     return checkpoint(tr, o->out_dir, t);
 }
 
@@ -218,7 +231,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
                           task.sizes[task.n_layers], &ds);
     if (st)
         return st;
-    if (!(st = pol_trainer_create(&tr, ctx, &task, &ds)) && !(st = pol_mkdir_p(o->out_dir)))
+    if (!(st = pol_trainer_create(&tr, ctx, &task, &ds)))
         st = start(tr, &task, o, &t);
     double t0 = now(), tck = 0.0;
     while (!st && pol_trainer_steps_done(tr) < task.steps) {

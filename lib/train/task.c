@@ -1,6 +1,7 @@
 #include "pol/task.h"
 
 #include <jansson.h>
+#include <math.h> /* signbit only */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ static pol_status get_float(json_t *o, const char *where, const char *key, doubl
     if (!v || !json_is_number(v))
         return pol_errorf(POL_ERR_FORMAT, "task: %s.%s must be a number", where, key);
     double d = json_number_value(v);
-    if (!(d >= lo && d <= hi))
+    if (!(d >= lo && d <= hi) || (d == 0.0 && signbit(d)))
         return pol_errorf(POL_ERR_FORMAT, "task: %s.%s = %g not in [%g, %g]", where, key, d, lo, hi);
     *out = (float)d;
     return POL_OK;
@@ -272,7 +273,12 @@ pol_status pol_task_load(const char *path, pol_task *t)
         return st;
     char dir[POL_PATH_MAX];
     const char *slash = strrchr(path, '/');
-    if (slash && (size_t)(slash - path) < sizeof dir) {
+    if (slash == path) {
+        strcpy(dir, "/");
+    } else if (slash && (size_t)(slash - path) >= sizeof dir) {
+        free(buf);
+        return pol_errorf(POL_ERR_INVALID_ARG, "%s: directory name too long", path);
+    } else if (slash) {
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
     } else {

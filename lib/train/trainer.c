@@ -35,6 +35,29 @@ static int state_tensors(const pol_trainer *tr, const pol_tensor **out)
     return n;
 }
 
+/* Device runs (pol_ctx_device == CUDA) keep the state on the device; these
+ * two copy it to the host before it is hashed, saved or read, and back to
+ * the device after a checkpoint replaced it. No-ops on the CPU. */
+static pol_status state_to_host(const pol_trainer *tr)
+{
+    for (int i = 0; i < tr->model.n_state; i++) {
+        pol_status st = pol_graph_download(tr->model.graph, tr->model.state[i]);
+        if (st)
+            return st;
+    }
+    return POL_OK;
+}
+
+static pol_status state_to_device(const pol_trainer *tr)
+{
+    for (int i = 0; i < tr->model.n_state; i++) {
+        pol_status st = pol_graph_upload(tr->model.graph, tr->model.state[i]);
+        if (st)
+            return st;
+    }
+    return POL_OK;
+}
+
 pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *task,
                               const pol_dataset *ds)
 {
@@ -56,9 +79,9 @@ pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *t
     tr->perm_epoch = UINT64_MAX;
     const int64_t one = 1;
     pol_status st = pol_model_build(task, &tr->model);
-    if (!st) st = pol_tensor_alloc(&tr->meta_step, "meta.step", POL_U64, 1, &one);
-    if (!st) st = pol_tensor_alloc(&tr->meta_epoch, "meta.data_epoch", POL_U64, 1, &one);
-    if (!st) st = pol_tensor_alloc(&tr->meta_cursor, "meta.data_cursor", POL_U64, 1, &one);
+    if (!st) st = pol_tensor_alloc(&tr->meta_step, "counters.step", POL_U64, 1, &one);
+    if (!st) st = pol_tensor_alloc(&tr->meta_epoch, "counters.data_epoch", POL_U64, 1, &one);
+    if (!st) st = pol_tensor_alloc(&tr->meta_cursor, "counters.data_cursor", POL_U64, 1, &one);
     if (!st && !(tr->perm = malloc((size_t)ds->n_train * sizeof *tr->perm)))
         st = pol_errorf(POL_ERR_NOMEM, "permutation of %lld samples", (long long)ds->n_train);
     if (st) {
@@ -89,7 +112,8 @@ pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out)
 {
     const pol_tensor *ts[MAX_STATE];
     int n = state_tensors(tr, ts);
-    return pol_state_hash(ts, (size_t)n, out);
+    pol_status st = state_to_host(tr);
+    return st ? st : pol_state_hash(ts, (size_t)n, out);
 }
 
 /* ------------------------------------------------------------- a step -- */
@@ -148,6 +172,8 @@ pol_status pol_trainer_step(pol_trainer *tr, float *loss)
     if (st)
         return st;
     pol_graph_commit(tr->model.graph);
+    if (loss && (st = pol_graph_download(tr->model.graph, tr->model.loss)))
+        return st;
     if (loss)
         *loss = *pol_f32(pol_graph_tensor(tr->model.graph, tr->model.loss));
     /* advance the counters; drop an epoch's incomplete tail (A-DATA) */
@@ -170,7 +196,9 @@ pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwri
     const pol_tensor *ts[MAX_STATE];
     int n = state_tensors(tr, ts);
     pol_digest h;
-    pol_status st = pol_state_hash(ts, (size_t)n, &h);
+    pol_status st = state_to_host(tr);
+    if (!st)
+        st = pol_state_hash(ts, (size_t)n, &h);
     if (st)
         return st;
     char hex[65], task_hex[65], step[32], spec[16];
@@ -233,9 +261,15 @@ static pol_status check_checkpoint(const pol_trainer *tr, const char *path, cons
         pol_digest_to_hex(expect, e);
         return pol_errorf(POL_ERR_HASH_MISMATCH, "%s: state hash %s, expected %s", path, hash, e);
     }
-    const uint64_t step = *(const uint64_t *)pol_st_get(f, "meta.step")->data;
-    const uint64_t cursor = *(const uint64_t *)pol_st_get(f, "meta.data_cursor")->data;
-    const uint64_t epoch = *(const uint64_t *)pol_st_get(f, "meta.data_epoch")->data;
+    const uint64_t step = *(const uint64_t *)pol_st_get(f, "counters.step")->data;
+    const uint64_t cursor = *(const uint64_t *)pol_st_get(f, "counters.data_cursor")->data;
+    const uint64_t epoch = *(const uint64_t *)pol_st_get(f, "counters.data_epoch")->data;
+    char step_txt[32];
+    snprintf(step_txt, sizeof step_txt, "%" PRIu64, step);
+    const char *meta_step = pol_st_meta(f, "step");
+    if (!meta_step || strcmp(meta_step, step_txt))
+        return pol_errorf(POL_ERR_FORMAT, "%s: metadata step \"%s\" disagrees with the counter %"
+                          PRIu64, path, meta_step ? meta_step : "(missing)", step);
     if (step > tr->task->steps || cursor + (uint64_t)tr->task->batch > (uint64_t)tr->ds->n_train ||
         epoch > UINT32_MAX)
         return pol_errorf(POL_ERR_FORMAT, "%s: counters (step %" PRIu64 ", cursor %" PRIu64
@@ -258,6 +292,7 @@ pol_status pol_trainer_load(pol_trainer *tr, const char *path, const pol_digest 
         int n = state_tensors(tr, ts);
         for (int i = 0; i < n; i++)
             memcpy(ts[i]->data, pol_st_get(&f, ts[i]->name)->data, ts[i]->nbytes);
+        st = state_to_device(tr);
     }
     pol_st_free(&f);
     return st;
@@ -273,6 +308,9 @@ pol_status pol_trainer_accuracy(pol_trainer *tr, const pol_tensor *x, const pol_
         y->dtype != POL_I32 || y->ndim != 1 || y->shape[0] != x->shape[0])
         return pol_errorf(POL_ERR_SHAPE, "accuracy: x must be (n, %lld) F32 and y (n) I32",
                           (long long)t->sizes[0]);
+    pol_status st = state_to_host(tr);
+    if (st)
+        return st;
     const int64_t n = x->shape[0], R = 256;
     int64_t wmax = 0;
     for (int i = 0; i <= t->n_layers; i++)

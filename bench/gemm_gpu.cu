@@ -1,0 +1,253 @@
+/* gemm_gpu — libpol's exact CUDA GEMM against cuBLAS SGEMM (fp32, default
+ * math: no TF32) and cuBLAS with TF32 tensor cores.
+ *
+ *   gemm_gpu [--out DIR] [--reps N]
+ *
+ * Shapes: 1024^3 .. 8192^3 and the GEMMs of one training step of the
+ * 784-1024-1024-10 MLP at batch 256. Each exact result is first checked
+ * against the CPU (the whole matrix through pol_fast_gemm up to 1024^3,
+ * sampled entries in the reference order beyond); then every kernel is
+ * timed with CUDA events (warm-up, median of N >= 10 runs). The table is
+ * printed and written to DIR/gemm_gpu.md (default bench/results) with the
+ * device name. Exit status 77 without a CUDA device.
+ */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "pol/cuda.h"
+#include "pol/kernels.h"
+
+namespace {
+
+struct shape {
+    const char *name;
+    long long M, N, K;
+    int ta, tb, bias;
+};
+
+const shape SHAPES[] = {
+    { "square", 1024, 1024, 1024, 0, 0, 0 },
+    { "square", 2048, 2048, 2048, 0, 0, 0 },
+    { "square", 4096, 4096, 4096, 0, 0, 0 },
+    { "square", 8192, 8192, 8192, 0, 0, 0 },
+    { "mlp fwd l0 (NT+bias)", 256, 1024, 784, 0, 1, 1 },
+    { "mlp fwd l1 (NT+bias)", 256, 1024, 1024, 0, 1, 1 },
+    { "mlp fwd l2 (NT+bias)", 256, 10, 1024, 0, 1, 1 },
+    { "mlp dx l2 (NN)", 256, 1024, 10, 0, 0, 0 },
+    { "mlp dx l1 (NN)", 256, 1024, 1024, 0, 0, 0 },
+    { "mlp dW l2 (TN)", 10, 1024, 256, 1, 0, 0 },
+    { "mlp dW l1 (TN)", 1024, 1024, 256, 1, 0, 0 },
+    { "mlp dW l0 (TN)", 1024, 784, 256, 1, 0, 0 },
+};
+
+#define CK(x)                                                                                    \
+    do {                                                                                         \
+        cudaError_t e_ = (x);                                                                    \
+        if (e_ != cudaSuccess) {                                                                 \
+            fprintf(stderr, "gemm_gpu: %s: %s\n", #x, cudaGetErrorString(e_));                   \
+            exit(1);                                                                             \
+        }                                                                                        \
+    } while (0)
+#define CB(x)                                                                                    \
+    do {                                                                                         \
+        cublasStatus_t s_ = (x);                                                                 \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                       \
+            fprintf(stderr, "gemm_gpu: %s: cuBLAS status %d\n", #x, (int)s_);                    \
+            exit(1);                                                                             \
+        }                                                                                        \
+    } while (0)
+
+/* C[i][j] in the order of pol/kernels.h (A-RED-2), for sampled checks. */
+float ref_entry(const pol_gemm_args &g, long long i, long long j)
+{
+    float total = 0.0f;
+    for (long long c = 0; c < g.K; c += POL_KC) {
+        long long end = std::min<long long>(c + POL_KC, g.K);
+        float s = 0.0f;
+        for (long long k = c; k < end; k++) {
+            float a = g.trans_a ? g.A[k * g.M + i] : g.A[i * g.K + k];
+            float b = g.trans_b ? g.B[j * g.K + k] : g.B[k * g.N + j];
+            s = fmaf(a, b, s);
+        }
+        total = total + s;
+    }
+    if (g.bias)
+        total = total + g.bias[j];
+    return total;
+}
+
+uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+float urand()
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng_state >> 40) & 0xFFFFFF) * 0x1p-23f - 1.0f;
+}
+
+double median(std::vector<float> v)
+{
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+template <class F> double time_ms(F f, int reps)
+{
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a));
+    CK(cudaEventCreate(&b));
+    for (int i = 0; i < 3; i++)
+        f();
+    CK(cudaDeviceSynchronize());
+    std::vector<float> t;
+    for (int r = 0; r < reps; r++) {
+        CK(cudaEventRecord(a));
+        f();
+        CK(cudaEventRecord(b));
+        CK(cudaEventSynchronize(b));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, a, b));
+        t.push_back(ms);
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return median(t);
+}
+
+/* Row-major C = op(A) op(B) through column-major cuBLAS: C^T = op(B)^T op(A)^T. */
+void cublas_gemm(cublasHandle_t h, const shape &s, const float *A, const float *B, float *C)
+{
+    const float one = 1.0f, zero = 0.0f;
+    CB(cublasSgemm(h, s.tb ? CUBLAS_OP_T : CUBLAS_OP_N, s.ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)s.N,
+                   (int)s.M, (int)s.K, &one, B, s.tb ? (int)s.K : (int)s.N, A,
+                   s.ta ? (int)s.M : (int)s.K, &zero, C, (int)s.N));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const char *out = "bench/results";
+    int reps = 10;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = std::max(10, atoi(argv[++i]));
+        else {
+            fprintf(stderr, "usage: gemm_gpu [--out DIR] [--reps N>=10]\n");
+            return 2;
+        }
+    }
+    if (pol_cuda_available()) {
+        printf("gemm_gpu: no CUDA device: %s; skipping\n", pol_last_error());
+        return 77;
+    }
+    char dev_name[128];
+    int major = 0, minor = 0;
+    pol_cuda *pc;
+    if (pol_cuda_device_info(dev_name, sizeof dev_name, &major, &minor) || pol_cuda_create(&pc, 0)) {
+        fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
+        return 1;
+    }
+    cublasHandle_t h;
+    CB(cublasCreate(&h));
+    char line[512];
+    std::vector<std::string> rows;
+    snprintf(line, sizeof line, "| shape | M | N | K | exact TFLOP/s | cuBLAS fp32 TFLOP/s | "
+             "cuBLAS TF32 TFLOP/s | exact / fp32 | exact / TF32 | check |");
+    rows.push_back(line);
+    rows.push_back("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    printf("gemm_gpu on %s (sm_%d%d)\n%s\n", dev_name, major, minor, line);
+    int bad = 0;
+    for (const shape &s : SHAPES) {
+        const size_t na = (size_t)(s.M * s.K), nb = (size_t)(s.K * s.N), nc = (size_t)(s.M * s.N);
+        std::vector<float> A(na), B(nb), bias(s.N), C(nc);
+        for (auto &x : A) x = urand();
+        for (auto &x : B) x = urand();
+        for (auto &x : bias) x = urand();
+        float *dA, *dB, *dC, *dbias;
+        CK(cudaMalloc(&dA, na * 4));
+        CK(cudaMalloc(&dB, nb * 4));
+        CK(cudaMalloc(&dC, nc * 4));
+        CK(cudaMalloc(&dbias, (size_t)s.N * 4));
+        CK(cudaMemcpy(dA, A.data(), na * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(dB, B.data(), nb * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(dbias, bias.data(), (size_t)s.N * 4, cudaMemcpyHostToDevice));
+        pol_gemm_args dg = {};
+        dg.M = s.M, dg.N = s.N, dg.K = s.K, dg.trans_a = s.ta, dg.trans_b = s.tb;
+        dg.A = dA, dg.B = dB, dg.bias = s.bias ? dbias : NULL, dg.C = dC;
+        if (pol_cuda_gemm(pc, &dg) || pol_cuda_sync(pc)) {
+            fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
+            return 1;
+        }
+        CK(cudaMemcpy(C.data(), dC, nc * 4, cudaMemcpyDeviceToHost));
+        /* check against the CPU */
+        pol_gemm_args hg = dg;
+        hg.A = A.data(), hg.B = B.data(), hg.bias = s.bias ? bias.data() : NULL;
+        const char *check;
+        long long wrong = 0;
+        if ((double)s.M * s.N * s.K <= 1100000000.0) {
+            std::vector<float> R(nc);
+            hg.C = R.data();
+            pol_fast_gemm(NULL, &hg);
+            for (size_t i = 0; i < nc; i++)
+                wrong += memcmp(&R[i], &C[i], 4) != 0;
+            check = wrong ? "DIFFERS" : "bit-exact (all)";
+        } else {
+            for (int t = 0; t < 512; t++) {
+                long long i = (long long)((urand() + 1.0f) * 0.5f * (float)(s.M - 1));
+                long long j = (long long)((urand() + 1.0f) * 0.5f * (float)(s.N - 1));
+                if (t == 0) i = 0, j = 0;
+                if (t == 1) i = s.M - 1, j = s.N - 1;
+                float r = ref_entry(hg, i, j);
+                wrong += memcmp(&r, &C[(size_t)(i * s.N + j)], 4) != 0;
+            }
+            check = wrong ? "DIFFERS" : "bit-exact (512 sampled)";
+        }
+        bad += wrong != 0;
+        const double flop = 2.0 * (double)s.M * (double)s.N * (double)s.K;
+        double t_exact = time_ms([&] { (void)!pol_cuda_gemm(pc, &dg); }, reps);
+        CB(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+        double t_fp32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps);
+        CB(cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH));
+        double t_tf32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps);
+        if (pol_cuda_sync(pc)) {
+            fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
+            return 1;
+        }
+        auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
+        snprintf(line, sizeof line, "| %s | %lld | %lld | %lld | %.2f | %.2f | %.2f | %.2f | %.2f | %s |",
+                 s.name, s.M, s.N, s.K, tf(t_exact), tf(t_fp32), tf(t_tf32), t_fp32 / t_exact,
+                 t_tf32 / t_exact, check);
+        rows.push_back(line);
+        printf("%s\n", line);
+        fflush(stdout);
+        cudaFree(dA), cudaFree(dB), cudaFree(dC), cudaFree(dbias);
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/gemm_gpu.md", out);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "gemm_gpu: cannot write %s\n", path);
+        return 1;
+    }
+    fprintf(f, "# Exact GEMM vs cuBLAS on %s (sm_%d%d)\n\n", dev_name, major, minor);
+    fprintf(f, "fp32 inputs in [-1, 1]; median of %d timed runs after 3 warm-ups (CUDA events).\n"
+               "Ratios are speed ratios: exact / fp32 = cuBLAS time / exact time.\n"
+               "cuBLAS fp32 uses CUBLAS_DEFAULT_MATH (no TF32); TF32 uses "
+               "CUBLAS_TF32_TENSOR_OP_MATH.\n\n", reps);
+    for (auto &r : rows)
+        fprintf(f, "%s\n", r.c_str());
+    fclose(f);
+    printf("wrote %s\n", path);
+    cublasDestroy(h);
+    pol_cuda_destroy(pc);
+    return bad ? 1 : 0;
+}

@@ -1,0 +1,698 @@
+/* Training throughput and the cost of checkpoints.
+ *
+ * Two tasks, each trained with pol_run_train into a fresh temporary run
+ * directory with 1 and with 2 threads:
+ *   digits  examples/tasks/digits.json as shipped (MLP 64-128-10, batch 32,
+ *           AdamW, its own checkpoint interval k = 100), on the real dataset;
+ *   mlp     MLP 784-1024-1024-10 (ReLU), batch 256, AdamW, k = 100, on a
+ *           synthetic dataset generated here: 8192 training and 1024 test
+ *           samples of 784 features from pol_rng_uniform, label = the index
+ *           of the largest of ten 78-feature group sums; written as a
+ *           safetensors dataset with its SHA-256 in a generated task file.
+ * Before anything is reported, every run's trace (the state hash of every
+ * checkpoint) and final state hash must equal the first 1-thread run's;
+ * otherwise the bench exits non-zero. Steps/s are medians over the
+ * repetitions; the checkpoint share is checkpoint_seconds / seconds of
+ * pol_run_result (hashing, writing, fsync and trace.json of every checkpoint
+ * taken inside the timed loop, i.e. all but the one at step 0).
+ *
+ * A second table takes a checkpoint apart (1 thread): the time the library
+ * spent inside write() and fsync() during the timed loop of the same runs
+ * (this program defines both functions, see "syscall accounting"), the
+ * state hash timed alone, and the rest (file creation, renames, trace JSON).
+ * For scale it also times pol_st_serialize, a copy of the whole image into
+ * one buffer that pol_st_save does not make.
+ *
+ * Prints markdown tables, also written to <out>/train.md.
+ *
+ *   build/bench/train [--quick] [--out DIR]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pol/context.h"
+#include "pol/dataset.h"
+#include "pol/fileio.h"
+#include "pol/hash.h"
+#include "pol/kernels.h"
+#include "pol/rng.h"
+#include "pol/safetensors.h"
+#include "pol/train.h"
+
+#define TARGET_SHARE 0.03 /* checkpoint share of wall time */
+#define MLP_K 100         /* checkpoint interval of the large MLP */
+#define MLP_TRAIN 8192
+#define MLP_TEST 1024
+#define MLP_DIM 784
+#define MLP_CLASSES 10
+#define DATA_SEED 0x706f6c2d62656e63ull /* synthetic features */
+#define DATA_STREAM 0x7fff0001u         /* not one of the library's streams */
+#define MAX_REPS 16
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+    double t[64];
+    memcpy(t, v, (size_t)n * sizeof *t);
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    return n & 1 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* ------------------------------------------------------- temp, errors */
+
+static char tmp_root[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(p);
+    return 0;
+}
+
+static void rm_tree(const char *p)
+{
+    nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void cleanup(void)
+{
+    if (tmp_root[0])
+        rm_tree(tmp_root);
+    tmp_root[0] = 0;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "train bench: %s: %s\n", what, pol_last_error());
+    exit(1);
+}
+
+/* ------------------------------------------------- syscall accounting */
+
+/* Time the library spends in write() and fsync() while io_count is set
+ * (during pol_run_train). libpol is linked statically into this program, so
+ * its calls to these two functions bind to the definitions below, which
+ * time them and pass them to the kernel unchanged. */
+static int io_count;
+static double io_write_s, io_fsync_s;
+static uint64_t io_fsync_n;
+
+/* pol_run_train's progress callback: the first call comes after step 1, so
+ * resetting the counters there leaves out the untimed checkpoint at step 0
+ * (both tasks have k > 1). */
+static void io_start_loop(void *arg, uint64_t step, uint64_t total, float loss)
+{
+    (void)total, (void)loss;
+    int *first = arg;
+    if (*first && step == 1)
+        io_write_s = io_fsync_s = 0.0, io_fsync_n = 0;
+    *first = 0;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    double t0 = io_count ? now() : 0.0;
+    ssize_t r = (ssize_t)syscall(SYS_write, fd, buf, n);
+    if (io_count)
+        io_write_s += now() - t0;
+    return r;
+}
+
+int fsync(int fd)
+{
+    double t0 = io_count ? now() : 0.0;
+    int r = (int)syscall(SYS_fsync, fd);
+    if (io_count)
+        io_fsync_s += now() - t0, io_fsync_n++;
+    return r;
+}
+
+/* ------------------------------------------------------------- report */
+
+static char *table;
+static size_t table_len, table_cap;
+
+static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fputs(line, stdout);
+    fflush(stdout);
+    size_t n = strlen(line);
+    if (table_len + n + 1 > table_cap) {
+        size_t cap = table_cap ? 2 * table_cap : 4096;
+        while (cap < table_len + n + 1)
+            cap *= 2;
+        char *t = realloc(table, cap);
+        if (!t) {
+            fprintf(stderr, "train bench: out of memory\n");
+            exit(1);
+        }
+        table = t;
+        table_cap = cap;
+    }
+    memcpy(table + table_len, line, n + 1);
+    table_len += n;
+}
+
+static void cpu_model(char *model, size_t cap)
+{
+    snprintf(model, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t lcap = 0;
+    while (getline(&line, &lcap, f) > 0) {
+        char *p = strchr(line, ':');
+        if (p && !strncmp(line, "model name", 10)) {
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            p[strcspn(p, "\n")] = 0;
+            snprintf(model, cap, "%s", p);
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+}
+
+static const char *fs_name(const char *path)
+{
+    static char buf[32];
+    struct statfs sf;
+    if (statfs(path, &sf) != 0)
+        return "unknown";
+    switch ((unsigned long)sf.f_type) {
+    case 0xEF53: return "ext2/3/4";
+    case 0x01021994: return "tmpfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794C7630: return "overlayfs";
+    default:
+        snprintf(buf, sizeof buf, "fs 0x%lx", (unsigned long)sf.f_type);
+        return buf;
+    }
+}
+
+/* The 1-minute load average, or -1. */
+static double loadavg(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+typedef struct bench_task {
+    const char *name;  /* short name in the tables */
+    char model[64];    /* "64-128-10" */
+    char path[PATH_MAX];
+    pol_task task;     /* parsed, for the tables */
+    int reps;          /* runs per thread count */
+    int64_t params;    /* parameter count */
+    pol_digest final;  /* the final state hash every run ended on */
+} bench_task;
+
+static void task_describe(bench_task *b)
+{
+    if (pol_task_load(b->path, &b->task) != POL_OK)
+        die(b->path);
+    size_t o = 0;
+    b->params = 0;
+    for (int i = 0; i <= b->task.n_layers; i++) {
+        o += (size_t)snprintf(b->model + o, sizeof b->model - o, "%s%" PRId64, i ? "-" : "",
+                              b->task.sizes[i]);
+        if (o >= sizeof b->model)
+            break;
+        if (i < b->task.n_layers)
+            b->params += b->task.sizes[i] * b->task.sizes[i + 1] + b->task.sizes[i + 1];
+    }
+}
+
+/* examples/tasks/digits.json from the working directory, else relative to
+ * this executable (build/bench/train). */
+static void find_digits(char *out, size_t cap)
+{
+    static const char rel[] = "examples/tasks/digits.json";
+    if (access(rel, R_OK) == 0) {
+        snprintf(out, cap, "%s", rel);
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        for (int up = 0; up < 3; up++) {
+            char *s = strrchr(exe, '/');
+            if (s)
+                *s = 0;
+        }
+        int n2 = snprintf(out, cap, "%s/%s", exe, rel);
+        if (n2 > 0 && (size_t)n2 < cap && access(out, R_OK) == 0)
+            return;
+    }
+    fprintf(stderr, "train bench: cannot find %s (run from the repository root)\n", rel);
+    exit(1);
+}
+
+/* The synthetic dataset and its task file, in dir. */
+static void make_mlp_task(const char *dir, uint64_t steps, char *task_path, size_t cap)
+{
+    pol_tensor t[4];
+    const int64_t shp[4][2] = { { MLP_TRAIN, MLP_DIM }, { MLP_TRAIN, 0 }, { MLP_TEST, MLP_DIM },
+                                { MLP_TEST, 0 } };
+    static const char *const names[4] = { "train_x", "train_y", "test_x", "test_y" };
+    for (int i = 0; i < 4; i++)
+        if (pol_tensor_alloc(&t[i], names[i], i & 1 ? POL_I32 : POL_F32, i & 1 ? 1 : 2,
+                             shp[i]) != POL_OK)
+            die("dataset tensor");
+    uint64_t index = 0;
+    for (int split = 0; split < 2; split++) {
+        float *x = pol_f32(&t[2 * split]);
+        int32_t *y = pol_i32(&t[2 * split + 1]);
+        for (int64_t r = 0; r < shp[2 * split][0]; r++) {
+            float *row = x + r * MLP_DIM;
+            for (int j = 0; j < MLP_DIM; j++)
+                row[j] = pol_rng_uniform(DATA_SEED, DATA_STREAM, 0, index++, 0.0f, 1.0f);
+            /* label: the group (78 features each) with the largest sum */
+            const int G = MLP_DIM / MLP_CLASSES;
+            float best = -1.0f;
+            for (int c = 0; c < MLP_CLASSES; c++) {
+                float s = 0.0f;
+                for (int j = 0; j < G; j++)
+                    s += row[c * G + j];
+                if (s > best)
+                    best = s, y[r] = c;
+            }
+        }
+    }
+    const pol_tensor *tp[4] = { &t[0], &t[1], &t[2], &t[3] };
+    static const char *const meta[] = { "source", "libpol bench/train synthetic data" };
+    uint8_t *img;
+    size_t len;
+    pol_digest sha;
+    char hex[65], data_path[PATH_MAX + 32], json[2048];
+    if (pol_st_serialize(tp, 4, meta, 1, &img, &len) != POL_OK)
+        die("serialize dataset");
+    if (pol_sha256(img, len, &sha) != POL_OK)
+        die("dataset sha256");
+    snprintf(data_path, sizeof data_path, "%s/mlp-data.safetensors", dir);
+    if (pol_write_file_atomic(data_path, img, len, 0) != POL_OK)
+        die("write dataset");
+    free(img);
+    for (int i = 0; i < 4; i++)
+        pol_tensor_free(&t[i]);
+    pol_digest_to_hex(&sha, hex);
+    int n = snprintf(json, sizeof json,
+                     "{\n"
+                     "  \"format\": \"libpol-task-v1\",\n"
+                     "  \"model\": { \"type\": \"mlp\", \"layers\": [%d, 1024, 1024, %d], "
+                     "\"activation\": \"relu\" },\n"
+                     "  \"dataset\": { \"path\": \"mlp-data.safetensors\", \"sha256\": \"%s\" },\n"
+                     "  \"seed\": 7,\n"
+                     "  \"steps\": %" PRIu64 ",\n"
+                     "  \"batch_size\": 256,\n"
+                     "  \"checkpoint_every\": %d,\n"
+                     "  \"optimizer\": { \"type\": \"adamw\", \"lr\": 0.001, \"beta1\": 0.9, "
+                     "\"beta2\": 0.999, \"eps\": 1e-8, \"weight_decay\": 0.01 },\n"
+                     "  \"schedule\": { \"type\": \"warmup_cosine\", \"warmup_steps\": 20, "
+                     "\"min_lr\": 0.0001 },\n"
+                     "  \"mode\": \"exact\"\n"
+                     "}\n",
+                     MLP_DIM, MLP_CLASSES, hex, steps, MLP_K);
+    if ((size_t)snprintf(task_path, cap, "%s/mlp.json", dir) >= cap) {
+        fprintf(stderr, "train bench: temporary directory name too long\n");
+        exit(1);
+    }
+    if (pol_write_file_atomic(task_path, json, (size_t)n, 0) != POL_OK)
+        die("write task");
+}
+
+/* ------------------------------------------------------------- runs */
+
+typedef struct run_stats {
+    double sps[MAX_REPS];       /* steps / compute seconds (checkpoints excluded) */
+    double sps_all[MAX_REPS];   /* steps / wall seconds of the loop */
+    double ckpt_ms[MAX_REPS];   /* per checkpoint inside the loop */
+    double share[MAX_REPS];     /* checkpoint_seconds / seconds */
+    double write_ms[MAX_REPS];  /* per checkpoint: in write() */
+    double fsync_ms[MAX_REPS];  /* per checkpoint: in fsync() */
+    double nosync[MAX_REPS];    /* the share with the fsync time taken out */
+    double fsyncs;              /* fsync calls per checkpoint */
+    uint64_t steps, ckpts;
+    double acc;
+    int n;
+} run_stats;
+
+static uint8_t *ref_trace;
+static size_t ref_trace_len;
+static pol_digest ref_hash;
+
+/* One run into a fresh directory; checks it against the reference (the
+ * first run of the task), records its numbers, removes the directory.
+ * Returns 0, or 1 when the run disagrees with the reference. */
+static int run_once(const bench_task *b, int threads, int rep, run_stats *rs)
+{
+    char dir[PATH_MAX + 64], tpath[PATH_MAX + 80];
+    snprintf(dir, sizeof dir, "%s/run-%s-%dt-%d", tmp_root, b->name, threads, rep);
+    pol_ctx *ctx;
+    pol_ctx_opts co = { .threads = threads, .kernels = POL_KERNELS_FAST };
+    if (pol_ctx_create(&ctx, &co) != POL_OK)
+        die("pol_ctx_create");
+    int first = 1;
+    pol_run_opts o = { .task_path = b->path, .out_dir = dir, .progress = io_start_loop,
+                       .progress_arg = &first };
+    pol_run_result r;
+    io_write_s = io_fsync_s = 0.0, io_fsync_n = 0, io_count = 1;
+    pol_status st = pol_run_train(ctx, &o, &r);
+    io_count = 0;
+    if (st != POL_OK)
+        die(b->name);
+    pol_ctx_destroy(ctx);
+    snprintf(tpath, sizeof tpath, "%s/trace.json", dir);
+    uint8_t *tr;
+    size_t tl;
+    if (pol_read_file(tpath, 64u << 20, &tr, &tl) != POL_OK)
+        die("read trace");
+    rm_tree(dir);
+    int bad = 0;
+    if (!ref_trace) {
+        ref_trace = tr, ref_trace_len = tl, ref_hash = r.final_state_hash;
+    } else {
+        bad = tl != ref_trace_len || memcmp(tr, ref_trace, tl) ||
+              !pol_digest_equal(&r.final_state_hash, &ref_hash);
+    }
+    if (bad) {
+        char a[65], c[65];
+        pol_digest_to_hex(&r.final_state_hash, a);
+        pol_digest_to_hex(&ref_hash, c);
+        fprintf(stderr, "train bench: %s, %d thread(s), run %d: final state %s, the first "
+                "1-thread run's %s; trace.json %s\n", b->name, threads, rep + 1, a, c,
+                tl == ref_trace_len && !memcmp(tr, ref_trace, tl) ? "identical" : "differs");
+        free(tr);
+        return 1;
+    }
+    if (tr != ref_trace)
+        free(tr);
+    uint64_t in_loop = r.checkpoints - 1; /* the step-0 checkpoint is not timed */
+    double comp = r.seconds - r.checkpoint_seconds;
+    rs->sps[rs->n] = (double)r.steps_run / comp;
+    rs->sps_all[rs->n] = (double)r.steps_run / r.seconds;
+    rs->ckpt_ms[rs->n] = in_loop ? 1e3 * r.checkpoint_seconds / (double)in_loop : 0.0;
+    rs->share[rs->n] = r.checkpoint_seconds / r.seconds;
+    /* the counters cover the checkpoints of the timed loop (io_start_loop) */
+    const double nck = in_loop ? (double)in_loop : 1.0;
+    rs->write_ms[rs->n] = 1e3 * io_write_s / nck;
+    rs->fsync_ms[rs->n] = 1e3 * io_fsync_s / nck;
+    rs->fsyncs = (double)io_fsync_n / nck;
+    rs->nosync[rs->n] = (r.checkpoint_seconds - io_fsync_s) / (r.seconds - io_fsync_s);
+    rs->steps = r.steps_run;
+    rs->ckpts = in_loop;
+    rs->acc = r.test_accuracy;
+    rs->n++;
+    fprintf(stderr, "  %s %dt run %d: %.1f steps/s, ckpt %.2f ms x %" PRIu64 " = %.2f%% "
+            "(write %.2f ms, fsync %.2f ms)\n", b->name, threads, rep + 1, rs->sps[rs->n - 1],
+            rs->ckpt_ms[rs->n - 1], in_loop, 100.0 * rs->share[rs->n - 1],
+            rs->write_ms[rs->n - 1], rs->fsync_ms[rs->n - 1]);
+    return 0;
+}
+
+/* 1 and 2 threads, interleaved; the first pair is the correctness check. */
+static int bench_task_runs(const bench_task *b, run_stats rs[2])
+{
+    free(ref_trace);
+    ref_trace = NULL;
+    memset(rs, 0, 2 * sizeof *rs);
+    for (int rep = 0; rep < b->reps; rep++)
+        for (int t = 0; t < 2; t++)
+            if (run_once(b, t + 1, rep, &rs[t]))
+                return 1;
+    return 0;
+}
+
+/* ------------------------------------------------ checkpoint anatomy */
+
+/* The state hash and, for scale, pol_st_serialize (a copy into one buffer
+ * that pol_st_save does not make), timed alone on a fresh trainer of the
+ * task (one thread). Medians in ms. */
+typedef struct anatomy {
+    double hash, serialize, bytes;
+} anatomy;
+
+static void time_parts(const bench_task *b, int reps, anatomy *an)
+{
+    pol_task task;
+    pol_dataset ds;
+    pol_ctx *ctx;
+    pol_trainer *tr;
+    if (pol_task_load(b->path, &task) != POL_OK)
+        die(b->path);
+    if (pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                         task.sizes[task.n_layers], &ds) != POL_OK)
+        die(task.dataset_path);
+    if (pol_ctx_create(&ctx, NULL) != POL_OK || pol_trainer_create(&tr, ctx, &task, &ds) != POL_OK)
+        die("trainer");
+    char dir[PATH_MAX + 64], path[PATH_MAX + 128];
+    snprintf(dir, sizeof dir, "%s/anatomy-%s", tmp_root, b->name);
+    snprintf(path, sizeof path, "%s/ref.safetensors", dir);
+    if (pol_mkdir_p(dir) != POL_OK || pol_trainer_save(tr, path, 0, NULL) != POL_OK)
+        die("pol_trainer_save");
+    uint8_t *img;
+    size_t len;
+    pol_st_file f;
+    if (pol_read_file(path, SIZE_MAX / 2, &img, &len) != POL_OK ||
+        pol_st_load(path, NULL, &f) != POL_OK)
+        die("read checkpoint");
+    const pol_tensor **tp = malloc(f.n * sizeof *tp);
+    if (!tp)
+        die("out of memory");
+    for (size_t i = 0; i < f.n; i++)
+        tp[i] = &f.tensors[i];
+    double h[MAX_REPS], se[MAX_REPS];
+    for (int r = 0; r < reps; r++) {
+        pol_digest d;
+        uint8_t *buf;
+        size_t bl;
+        double t0 = now();
+        if (pol_trainer_state_hash(tr, &d) != POL_OK)
+            die("state hash");
+        double t1 = now();
+        if (pol_st_serialize(tp, f.n, (const char *const *)f.meta, f.n_meta, &buf, &bl) != POL_OK)
+            die("serialize");
+        double t2 = now();
+        if (bl != len || memcmp(buf, img, len)) {
+            fprintf(stderr, "train bench: pol_st_serialize differs from the saved checkpoint\n");
+            exit(1);
+        }
+        free(buf);
+        h[r] = t1 - t0, se[r] = t2 - t1;
+    }
+    an->hash = 1e3 * median(h, reps);
+    an->serialize = 1e3 * median(se, reps);
+    an->bytes = (double)len;
+    free(tp);
+    free(img);
+    pol_st_free(&f);
+    rm_tree(dir);
+    pol_trainer_destroy(tr);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+}
+
+/* --------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: train [--quick] [--out DIR]\n"
+            "  Trains the digits task (examples/tasks/digits.json) and an MLP 784-1024-1024-10\n"
+            "  (batch 256, AdamW, k = %d, synthetic data) with 1 and 2 threads, checks that\n"
+            "  both thread counts end on the same state hashes, then prints steps/s and the\n"
+            "  share of wall time spent hashing and writing checkpoints as markdown tables.\n"
+            "  --quick    fewer repetitions and steps\n"
+            "  --out DIR  where to write train.md (default bench/results)\n",
+            MLP_K);
+}
+
+int main(int argc, char **argv)
+{
+    const char *out = "bench/results";
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--quick")) {
+            quick = 1;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    const uint64_t mlp_steps = quick ? 100 : 500;
+    const int anatomy_reps = quick ? 3 : 7;
+
+    const char *td = getenv("TMPDIR");
+    snprintf(tmp_root, sizeof tmp_root, "%s/pol-bench-train-XXXXXX", td && *td ? td : "/tmp");
+    if (!mkdtemp(tmp_root)) {
+        fprintf(stderr, "train bench: mkdtemp %s: %s\n", tmp_root, strerror(errno));
+        return 1;
+    }
+    atexit(cleanup);
+
+    bench_task tasks[2] = { { .name = "digits", .reps = quick ? 3 : 7 },
+                            { .name = "mlp", .reps = quick ? 1 : 5 } };
+    find_digits(tasks[0].path, sizeof tasks[0].path);
+    double tgen = now();
+    make_mlp_task(tmp_root, mlp_steps, tasks[1].path, sizeof tasks[1].path);
+    tgen = now() - tgen;
+    for (int i = 0; i < 2; i++)
+        task_describe(&tasks[i]);
+
+    char cpu[256], date[64];
+    cpu_model(cpu, sizeof cpu);
+    time_t tnow = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tnow));
+    fprintf(stderr, "train bench: synthetic dataset generated in %.2f s; checking and timing...\n",
+            tgen);
+    const double load0 = loadavg();
+
+    /* run everything (checks first) before printing a single number */
+    run_stats rs[2][2];
+    anatomy an[2];
+    for (int i = 0; i < 2; i++) {
+        if (bench_task_runs(&tasks[i], rs[i])) {
+            fprintf(stderr, "train bench: verification FAILED: 1 and 2 threads disagree\n");
+            return 1;
+        }
+        char hex[65];
+        pol_digest_to_hex(&ref_hash, hex);
+        fprintf(stderr, "  %s: all %d runs end on state %s\n", tasks[i].name, 2 * tasks[i].reps,
+                hex);
+        tasks[i].final = ref_hash;
+        time_parts(&tasks[i], anatomy_reps, &an[i]);
+    }
+    free(ref_trace);
+    const double load1 = loadavg();
+
+    emit("# Training throughput and checkpoint cost\n\n");
+    emit("- CPU: %s (%ld online)\n- GEMM ISA: %s\n- checkpoint directory: %s (%s)\n- date: %s%s\n",
+         cpu, sysconf(_SC_NPROCESSORS_ONLN), pol_fast_gemm_isa(), td && *td ? td : "/tmp",
+         fs_name(tmp_root), date, quick ? "\n- mode: --quick (fewer steps and repetitions)" : "");
+    emit("- load average (1 min) before / after the runs: %.2f / %.2f (above ~0 other work shared "
+         "the cores and the disk)\n", load0, load1);
+    emit("- each row: median of %d (digits) / %d (mlp) runs of pol_run_train into a fresh "
+         "directory; every run's trace and final state hash equal the first 1-thread run's\n",
+         tasks[0].reps, tasks[1].reps);
+    emit("- steps/s = steps / (loop seconds - checkpoint seconds); \"with ckpt\" divides by the "
+         "whole loop; ckpt ms = checkpoint_seconds / checkpoints taken in the loop (state hash, "
+         "safetensors write, fsync, rename, directory fsync, trace.json)\n");
+    emit("- ckpt share = checkpoint_seconds / seconds at the task's k (digits: its shipped "
+         "k = %" PRIu64 "; mlp: k = %d); target <= %.0f%%; k for target: the smallest k that would "
+         "meet it at these step and checkpoint times\n\n",
+         tasks[0].task.checkpoint_every, MLP_K, 100 * TARGET_SHARE);
+    emit("| task | model | batch | k | threads | steps | steps/s | ms/step | steps/s with ckpt "
+         "| ckpts | ckpt ms | ckpt share | target met | k for target |\n");
+    emit("|------|-------|-------|---|---------|-------|---------|---------|-------------------"
+         "|-------|---------|------------|------------|--------------|\n");
+    for (int i = 0; i < 2; i++)
+        for (int t = 0; t < 2; t++) {
+            const run_stats *s = &rs[i][t];
+            double sps = median(s->sps, s->n), share = median(s->share, s->n);
+            double ck = median(s->ckpt_ms, s->n);
+            /* ck / (k * step + ck) <= target */
+            double kmin = ceil(ck * (1 - TARGET_SHARE) / (TARGET_SHARE * 1e3 / sps));
+            emit("| %s | %s | %" PRId64 " | %" PRIu64 " | %d | %" PRIu64 " | %.1f | %.3f | %.1f "
+                 "| %" PRIu64 " | %.2f | %.2f%% | %s | %.0f |\n",
+                 tasks[i].name, tasks[i].model, tasks[i].task.batch,
+                 tasks[i].task.checkpoint_every, t + 1, s->steps, sps, 1e3 / sps,
+                 median(s->sps_all, s->n), s->ckpts, ck, 100 * share,
+                 share <= TARGET_SHARE ? "yes" : "NO", kmin);
+        }
+    emit("\n");
+    for (int i = 0; i < 2; i++) {
+        char hex[65];
+        pol_digest_to_hex(&tasks[i].final, hex);
+        emit("- %s: final state hash `%s` (1 and 2 threads), test accuracy %.3f, %.2f M "
+             "parameters\n", tasks[i].name, hex, rs[i][0].acc, tasks[i].params / 1e6);
+    }
+
+    emit("\n## Where a checkpoint's time goes (1 thread)\n\n");
+    emit("- ckpt ms: per checkpoint in the runs above; write() and fsync(): time the library "
+         "spent in these calls during the same runs, per checkpoint (the checkpoint file, "
+         "its directory, trace.json and its directory); hash: pol_trainer_state_hash timed "
+         "alone (median of %d); other = ckpt - hash - write - fsync (file creation, rename, "
+         "trace JSON, page faults)\n", anatomy_reps);
+    emit("- share w/o fsync: the checkpoint share with the fsync time removed from both "
+         "numerator and denominator; serialize: pol_st_serialize into one buffer, a copy "
+         "pol_st_save does not make (it writes each tensor in place), for scale only\n\n");
+    emit("| task | ckpt MiB | ckpt ms | hash ms | hash GB/s | write() ms | fsync() ms | fsyncs "
+         "| other ms | ckpt share | share w/o fsync | serialize ms |\n");
+    emit("|------|----------|---------|---------|-----------|------------|------------|--------"
+         "|----------|------------|-----------------|--------------|\n");
+    for (int i = 0; i < 2; i++) {
+        const anatomy *a = &an[i];
+        const run_stats *s = &rs[i][0];
+        double ck = median(s->ckpt_ms, s->n), wr = median(s->write_ms, s->n),
+               fs = median(s->fsync_ms, s->n);
+        emit("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f%% | %.2f%% "
+             "| %.2f |\n",
+             tasks[i].name, a->bytes / (1 << 20), ck, a->hash, a->bytes / (a->hash * 1e-3) * 1e-9,
+             wr, fs, s->fsyncs, ck - a->hash - wr - fs, 100 * median(s->share, s->n),
+             100 * median(s->nosync, s->n), a->serialize);
+    }
+
+    int fail = 0;
+    if (out) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/train.md", out);
+        if (pol_mkdir_p(out) != POL_OK ||
+            pol_write_file_atomic(path, table, table_len, 1) != POL_OK) {
+            fprintf(stderr, "train bench: %s\n", pol_last_error());
+            fail = 1;
+        } else {
+            printf("\nwrote %s\n", path);
+        }
+    }
+    free(table);
+    return fail;
+}

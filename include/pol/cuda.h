@@ -1,0 +1,157 @@
+/* libpol — the CUDA backend of the exact kernels.
+ *
+ * Every exact op of pol/kernels.h has a CUDA kernel (the .cu files of kernels/) that
+ * returns the same bits as the CPU reference for every finite input: the
+ * reductions follow the orders of pol/kernels.h and pol/reduce.h, and the
+ * transcendentals come from pol/cmath.h, compiled for host and device alike.
+ * Launch configuration (tile shape, split of K, block and grid sizes, the
+ * GPU model) changes which thread computes which output, never an output.
+ * NaN outputs are NaN on both sides but the device may return another NaN
+ * payload than the host (the CPU propagates input payloads, the GPU returns
+ * 0x7FFFFFFF); finite training never meets them.
+ *
+ * In a build without CUDA (`make cuda=0`, or no nvcc) every function here
+ * exists and returns POL_ERR_UNSUPPORTED (void functions do nothing; the
+ * predicates return 0), so programs link and report it cleanly.
+ *
+ * Contracts common to the functions here:
+ *   - pointer arguments are non-NULL unless stated;
+ *   - "device tensor": a pol_tensor whose `data` is a device pointer (owns 0),
+ *     e.g. from pol_cuda_tensor_alloc; host code must not dereference it;
+ *   - one pol_cuda is used by one host thread at a time; all its work runs
+ *     in order on one CUDA stream;
+ *   - errors of asynchronous work surface at the next call that waits
+ *     (pol_cuda_sync, downloads, node evaluation) as POL_ERR_CUDA.
+ */
+#ifndef POL_CUDA_H
+#define POL_CUDA_H
+
+#include <stddef.h>
+
+#include "pol/graph.h"
+#include "pol/kernels.h"
+#include "pol/status.h"
+#include "pol/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 if this libpol was built with the CUDA backend, else 0. */
+int pol_cuda_built(void);
+
+/* Returns: POL_OK when the backend is built and a CUDA device is usable;
+ *          POL_ERR_UNSUPPORTED (built without CUDA); POL_ERR_CUDA (no device
+ *          or no driver; the message says which). */
+POL_WARN_UNUSED pol_status pol_cuda_available(void);
+
+/* Name ("NVIDIA H100 80GB HBM3") and compute capability of the current
+ * device. Out: name (NUL-terminated, truncated to cap), *major, *minor
+ * (either may be NULL). */
+POL_WARN_UNUSED pol_status pol_cuda_device_info(char *name, size_t cap, int *major, int *minor);
+
+/* ------------------------------------------------------------ context -- */
+
+typedef struct pol_cuda pol_cuda;
+
+/* Creates a device context on the current device: one stream, a small
+ * scratch area for reductions, and an arena of arena_bytes (0: none yet;
+ * pol_cuda_reserve makes one). Returns: POL_OK; POL_ERR_UNSUPPORTED;
+ * POL_ERR_CUDA; POL_ERR_NOMEM. Out: *c, NULL on failure. */
+POL_WARN_UNUSED pol_status pol_cuda_create(pol_cuda **c, size_t arena_bytes);
+
+/* Waits for outstanding work and frees everything. NULL is a no-op. */
+void pol_cuda_destroy(pol_cuda *c);
+
+/* Makes the arena at least `bytes` large. Only possible while nothing is
+ * allocated from it (right after create or pol_cuda_reset): the arena is
+ * allocated once per run, not per step.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (arena in use and too small);
+ *          POL_ERR_CUDA (out of device memory). */
+POL_WARN_UNUSED pol_status pol_cuda_reserve(pol_cuda *c, size_t bytes);
+
+/* Takes `bytes` (rounded up to 256) from the arena. Out: *dptr.
+ * Returns: POL_OK; POL_ERR_NOMEM (the arena is full). */
+POL_WARN_UNUSED pol_status pol_cuda_alloc(pol_cuda *c, size_t bytes, void **dptr);
+
+/* Releases every allocation of the arena at once (keeps the memory). */
+void pol_cuda_reset(pol_cuda *c);
+
+/* A device tensor of the given shape from the arena (zero-filled), with
+ * the same name/dtype/shape rules as pol_tensor_alloc. */
+POL_WARN_UNUSED pol_status pol_cuda_tensor_alloc(pol_cuda *c, pol_tensor *t, const char *name,
+                                                 pol_dtype dtype, int ndim,
+                                                 const int64_t *shape);
+
+/* Copies n bytes host -> device / device -> host. Downloads wait for all
+ * earlier work of c; uploads are ordered before later work of c. */
+POL_WARN_UNUSED pol_status pol_cuda_upload(pol_cuda *c, void *dst_dev, const void *src,
+                                           size_t n);
+POL_WARN_UNUSED pol_status pol_cuda_download(pol_cuda *c, void *dst, const void *src_dev,
+                                             size_t n);
+
+/* Waits for all work of c. Returns: POL_OK; POL_ERR_CUDA (a kernel failed);
+ * POL_ERR_INVALID_ARG (a cross-entropy label was out of range). */
+POL_WARN_UNUSED pol_status pol_cuda_sync(pol_cuda *c);
+
+/* ------------------------------------------------ launch configuration --
+ * For tests and benchmarks: forces a launch configuration. Every choice
+ * yields the same bits; only speed differs. Zero fields mean "automatic". */
+typedef struct pol_cuda_launch {
+    int gemm_tile;   /* 0 auto, 1 the 128x128 tile, 2 the 64x64 tile */
+    int gemm_splits; /* 0 auto, 1 never split K, s > 1: split K into up to
+                        s groups of whole POL_KC chunks (when K > POL_KC) */
+    int block;       /* threads per block of the element-wise and row
+                        kernels: 0 auto (256), else 32..1024, multiple of 32 */
+    int grid_max;    /* cap on blocks of those kernels: 0 auto, else >= 1 */
+} pol_cuda_launch;
+
+/* l may be NULL (back to automatic). Returns POL_ERR_INVALID_ARG for a
+ * value out of range (the configuration is then unchanged). */
+POL_WARN_UNUSED pol_status pol_cuda_set_launch(pol_cuda *c, const pol_cuda_launch *l);
+
+/* ------------------------------------------------------------- kernels -- */
+
+/* The exact GEMM of pol/kernels.h on device pointers (g->A, g->B, g->bias,
+ * g->C); asynchronous. Returns POL_OK or POL_ERR_CUDA (launch failed). */
+POL_WARN_UNUSED pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g);
+
+/* pol_node_eval on device tensors: the same shape checks, then the op on
+ * the device, then a wait. The optimizer scalars of the hyper input are
+ * read on the device. A label out of range gives POL_ERR_INVALID_ARG (the
+ * output is then unspecified, unlike on the CPU, which writes nothing).
+ * Returns: POL_OK; POL_ERR_SHAPE; POL_ERR_INVALID_ARG; POL_ERR_CUDA. */
+POL_WARN_UNUSED pol_status pol_cuda_node_eval(pol_cuda *c, pol_op op,
+                                              const pol_node_params *params,
+                                              const pol_tensor *const *in, int n_in,
+                                              pol_tensor *out);
+
+/* -------------------------------------------------------- graph mirror --
+ * The device copy of a graph's tensors, used by pol_graph_eval when the
+ * context's device is CUDA (pol/graph.h says when copies happen). One
+ * arena allocation holds every tensor. */
+typedef struct pol_cuda_graph pol_cuda_graph;
+
+/* Allocates device copies of every tensor of the frozen graph g and
+ * uploads them all. g must outlive the mirror. Out: *dg. */
+POL_WARN_UNUSED pol_status pol_cuda_graph_create(pol_cuda *c, pol_graph *g, pol_cuda_graph **dg);
+void pol_cuda_graph_destroy(pol_cuda_graph *dg);
+
+/* Host -> device (upload) or device -> host (download) of tensor `id`. */
+POL_WARN_UNUSED pol_status pol_cuda_graph_upload(pol_cuda_graph *dg, int id);
+POL_WARN_UNUSED pol_status pol_cuda_graph_download(pol_cuda_graph *dg, int id);
+
+/* Evaluates node i on the device copies (asynchronous, no shape checks:
+ * the graph checked them when it was built). */
+POL_WARN_UNUSED pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i);
+
+/* Device-to-device copy of tensor src into tensor dst (same byte size). */
+POL_WARN_UNUSED pol_status pol_cuda_graph_copy(pol_cuda_graph *dg, int dst, int src);
+
+/* Waits for the mirror's work; as pol_cuda_sync. */
+POL_WARN_UNUSED pol_status pol_cuda_graph_sync(pol_cuda_graph *dg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POL_CUDA_H */

@@ -1,0 +1,291 @@
+/* The exact GEMM on the device (pol/kernels.h, A-RED-2).
+ *
+ * C[i][j] = ((+0 + s_0) + s_1) + ... (+ bias[j]), where s_c is the chunk
+ * [c*KC, min((c+1)*KC, K)) summed as an fma chain from +0, k ascending.
+ *
+ * Tiled kernel: a block computes a BM x BN tile of C; each thread owns
+ * TM x TN outputs and keeps, per output, the running chunk sum s and the
+ * running total in registers. K is walked in tiles of BK (BK divides KC, so
+ * chunk boundaries fall on tile boundaries); shared memory is double
+ * buffered with a register prefetch of the next tile. Every output's fma
+ * chain runs in ascending k whatever the tile shape or grid, so the tile
+ * configuration changes speed only.
+ *
+ * Padding: A and B tiles are zero beyond M, N and K. For the last partial
+ * tile this appends fma(0, 0, s) steps to a chain; that returns s except
+ * that -0 becomes +0, and the sign of a zero chunk sum cannot reach the
+ * output: total starts at +0 and +0 + (+-0) = +0, x + (+-0) = x otherwise.
+ *
+ * Split-K variant (small outputs, several chunks): block z computes whole
+ * chunks [z*cps, (z+1)*cps) and stores each chunk sum s_c (not their sum)
+ * in a workspace W[c][i][j]; a second pass adds the chunk sums left to right
+ * from +0, then the bias. The same additions in the same order as above.
+ *
+ * Letters: M, N, K as in pol/kernels.h; BM x BN the block tile, BK the K
+ * step, TM x TN the outputs of one thread (two TM/2 x TN/2 quadrants set
+ * half a tile apart, so shared-memory reads of a warp hit distinct banks).
+ */
+#include <stdint.h>
+
+#include "internal.cuh"
+#include "pol/cmath.h"
+
+namespace {
+
+struct gemm_params {
+    const float *A, *B, *bias;
+    float *C;        /* M x N (non-split) */
+    float *W;        /* nchunks x M x N chunk sums (split) */
+    int64_t M, N, K;
+    int64_t cps;     /* chunks per split (split) */
+};
+
+constexpr int BK = 16;
+static_assert(POL_KC % BK == 0, "chunk boundaries must fall on tile boundaries");
+
+template <int BM, int BN, int TM, int TN, bool TA, bool TB, bool SPLIT>
+__global__ void __launch_bounds__((BM / TM) * (BN / TN))
+gemm_tile_kernel(gemm_params p)
+{
+    constexpr int NT = (BM / TM) * (BN / TN);
+    constexpr int LA = BM * BK / NT; /* A elements each thread loads per tile */
+    constexpr int LB = BN * BK / NT;
+    static_assert(LA * NT == BM * BK && LB * NT == BN * BK, "tile does not split evenly");
+    /* +4 columns: fewer bank conflicts on the transposing stores, rows stay
+     * 16-byte aligned for vector reads */
+    __shared__ __align__(16) float As[2][BK][BM + 4];
+    __shared__ __align__(16) float Bs[2][BK][BN + 4];
+
+    const int tid = threadIdx.x;
+    const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+    const int64_t bm = (int64_t)blockIdx.y * BM, bn = (int64_t)blockIdx.x * BN;
+    const int64_t M = p.M, N = p.N, K = p.K;
+
+    int64_t kbeg = 0, kend = K;
+    if (SPLIT) {
+        kbeg = (int64_t)blockIdx.z * p.cps * POL_KC;
+        kend = kbeg + p.cps * POL_KC < K ? kbeg + p.cps * POL_KC : K;
+    }
+    const int64_t ntiles = kend > kbeg ? (kend - kbeg + BK - 1) / BK : 0;
+
+    float ra[LA], rb[LB]; /* prefetch registers */
+
+    auto load = [&](int64_t k0) {
+#pragma unroll
+        for (int r = 0; r < LA; r++) {
+            const int idx = tid + r * NT;
+            int ii, kk;
+            if (TA) { kk = idx / BM; ii = idx % BM; } /* A is K x M: contiguous in i */
+            else    { ii = idx / BK; kk = idx % BK; } /* A is M x K: contiguous in k */
+            const int64_t gi = bm + ii, gk = k0 + kk;
+            float v = 0.0f;
+            if (gi < M && gk < kend)
+                v = TA ? p.A[gk * M + gi] : p.A[gi * K + gk];
+            ra[r] = v;
+        }
+#pragma unroll
+        for (int r = 0; r < LB; r++) {
+            const int idx = tid + r * NT;
+            int jj, kk;
+            if (TB) { jj = idx / BK; kk = idx % BK; } /* B is N x K: contiguous in k */
+            else    { kk = idx / BN; jj = idx % BN; } /* B is K x N: contiguous in j */
+            const int64_t gj = bn + jj, gk = k0 + kk;
+            float v = 0.0f;
+            if (gj < N && gk < kend)
+                v = TB ? p.B[gj * K + gk] : p.B[gk * N + gj];
+            rb[r] = v;
+        }
+    };
+    auto store = [&](int buf) {
+#pragma unroll
+        for (int r = 0; r < LA; r++) {
+            const int idx = tid + r * NT;
+            if (TA) As[buf][idx / BM][idx % BM] = ra[r];
+            else    As[buf][idx % BK][idx / BK] = ra[r];
+        }
+#pragma unroll
+        for (int r = 0; r < LB; r++) {
+            const int idx = tid + r * NT;
+            if (TB) Bs[buf][idx % BK][idx / BK] = rb[r];
+            else    Bs[buf][idx / BN][idx % BN] = rb[r];
+        }
+    };
+
+    /* output (q, w) of this thread is row row_of(q), column col_of(w) of the tile */
+    auto row_of = [&](int q) { return (q / (TM / 2)) * (BM / 2) + ty * (TM / 2) + q % (TM / 2); };
+    auto col_of = [&](int w) { return (w / (TN / 2)) * (BN / 2) + tx * (TN / 2) + w % (TN / 2); };
+
+    float s[TM][TN], total[SPLIT ? 1 : TM][SPLIT ? 1 : TN];
+#pragma unroll
+    for (int q = 0; q < TM; q++)
+#pragma unroll
+        for (int w = 0; w < TN; w++) {
+            s[q][w] = 0.0f;
+            if (!SPLIT)
+                total[SPLIT ? 0 : q][SPLIT ? 0 : w] = 0.0f;
+        }
+
+    /* Ends chunk `chunk`: adds s to the total (or stores it), restarts s at +0. */
+    auto fold = [&](int64_t chunk) {
+#pragma unroll
+        for (int q = 0; q < TM; q++)
+#pragma unroll
+            for (int w = 0; w < TN; w++) {
+                if (SPLIT) {
+                    const int64_t gi = bm + row_of(q), gj = bn + col_of(w);
+                    if (gi < M && gj < N)
+                        p.W[(chunk * M + gi) * N + gj] = s[q][w];
+                } else {
+                    total[SPLIT ? 0 : q][SPLIT ? 0 : w] =
+                        __fadd_rn(total[SPLIT ? 0 : q][SPLIT ? 0 : w], s[q][w]);
+                }
+                s[q][w] = 0.0f;
+            }
+    };
+
+    if (ntiles > 0) {
+        load(kbeg);
+        store(0);
+        __syncthreads();
+    }
+    for (int64_t t = 0; t < ntiles; t++) {
+        const int cur = (int)(t & 1);
+        const int64_t k0 = kbeg + t * BK;
+        if (t > 0 && k0 % POL_KC == 0)
+            fold(k0 / POL_KC - 1);
+        if (t + 1 < ntiles)
+            load(k0 + BK);
+#pragma unroll
+        for (int kk = 0; kk < BK; kk++) {
+            float a[TM], b[TN];
+#pragma unroll
+            for (int q = 0; q < TM; q++)
+                a[q] = As[cur][kk][row_of(q)];
+#pragma unroll
+            for (int w = 0; w < TN; w++)
+                b[w] = Bs[cur][kk][col_of(w)];
+#pragma unroll
+            for (int q = 0; q < TM; q++)
+#pragma unroll
+                for (int w = 0; w < TN; w++)
+                    s[q][w] = __fmaf_rn(a[q], b[w], s[q][w]);
+        }
+        if (t + 1 < ntiles)
+            store(cur ^ 1);
+        __syncthreads();
+    }
+    if (ntiles > 0)
+        fold((kend - 1) / POL_KC);
+    if constexpr (!SPLIT) {
+#pragma unroll
+        for (int q = 0; q < TM; q++)
+#pragma unroll
+            for (int w = 0; w < TN; w++) {
+                const int64_t gi = bm + row_of(q), gj = bn + col_of(w);
+                if (gi < M && gj < N) {
+                    float v = total[q][w];
+                    if (p.bias)
+                        v = __fadd_rn(v, p.bias[gj]);
+                    p.C[gi * N + gj] = v;
+                }
+            }
+    }
+}
+
+/* Second pass of split-K: C[i][j] = (+0 + W[0][i][j]) + W[1][i][j] + ... (+ bias[j]). */
+__global__ void gemm_chunk_sum_kernel(const float *W, const float *bias, float *C, int64_t M,
+                                      int64_t N, int64_t nchunks)
+{
+    const int64_t MN = M * N;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < MN;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        float total = 0.0f;
+        for (int64_t c = 0; c < nchunks; c++)
+            total = __fadd_rn(total, W[c * MN + e]);
+        if (bias)
+            total = __fadd_rn(total, bias[e % N]);
+        C[e] = total;
+    }
+}
+
+template <int BM, int BN, int TM, int TN, bool SPLIT>
+cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStream_t st)
+{
+    constexpr int NT = (BM / TM) * (BN / TN);
+    if (ta && tb)
+        gemm_tile_kernel<BM, BN, TM, TN, true, true, SPLIT><<<grid, NT, 0, st>>>(p);
+    else if (ta)
+        gemm_tile_kernel<BM, BN, TM, TN, true, false, SPLIT><<<grid, NT, 0, st>>>(p);
+    else if (tb)
+        gemm_tile_kernel<BM, BN, TM, TN, false, true, SPLIT><<<grid, NT, 0, st>>>(p);
+    else
+        gemm_tile_kernel<BM, BN, TM, TN, false, false, SPLIT><<<grid, NT, 0, st>>>(p);
+    return cudaGetLastError();
+}
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+} // namespace
+
+extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
+{
+    if (!c || !g || g->M < 0 || g->N < 0 || g->K < 0)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_cuda_gemm: bad argument");
+    if (g->M == 0 || g->N == 0)
+        return POL_OK;
+    gemm_params p = {};
+    p.A = g->A, p.B = g->B, p.bias = g->bias, p.C = g->C;
+    p.M = g->M, p.N = g->N, p.K = g->K;
+    const int64_t nchunks = cdiv(g->K, POL_KC);
+    const int64_t big_tiles = cdiv(g->M, 128) * cdiv(g->N, 128);
+    const int64_t small_tiles = cdiv(g->M, 64) * cdiv(g->N, 64);
+
+    /* tile choice: the big tile when it alone fills the GPU */
+    int tile = c->launch.gemm_tile;
+    if (tile == 0)
+        tile = big_tiles >= c->n_sm ? 1 : 2;
+    /* split choice: only with several chunks; forced splits use the small tile */
+    int64_t splits = 1;
+    if (c->launch.gemm_splits > 1)
+        splits = c->launch.gemm_splits;
+    else if (c->launch.gemm_splits == 0 && tile == 2 && small_tiles < c->n_sm)
+        splits = cdiv(2 * (int64_t)c->n_sm, small_tiles);
+    if (splits > nchunks)
+        splits = nchunks;
+    if (splits > 1 && nchunks * g->M * g->N > ((int64_t)1 << 28)) /* workspace cap: 1 GiB */
+        splits = 1;
+
+    if (splits > 1) {
+        p.cps = cdiv(nchunks, splits);
+        const int64_t z = cdiv(nchunks, p.cps);
+        const int64_t gy = cdiv(g->M, 64), gx = cdiv(g->N, 64);
+        if (gy > 65535 || z > 65535 || gx > INT32_MAX)
+            return pol_errorf(POL_ERR_TOO_LARGE, "GEMM %lld x %lld too large for one launch",
+                              (long long)g->M, (long long)g->N);
+        void *w;
+        pol_status st = pol__cuda_scratch(c, (size_t)(nchunks * g->M * g->N) * sizeof(float), &w);
+        if (st)
+            return st;
+        p.W = (float *)w;
+        cudaError_t e = launch_tile<64, 64, 4, 4, true>(p, g->trans_a, g->trans_b,
+                                                        dim3((unsigned)gx, (unsigned)gy, (unsigned)z),
+                                                        c->stream);
+        if (e != cudaSuccess)
+            return pol__cuda_err(e, "gemm split-K launch");
+        int grid, block;
+        pol__cuda_grid(c, g->M * g->N, &grid, &block);
+        gemm_chunk_sum_kernel<<<grid, block, 0, c->stream>>>(p.W, g->bias, g->C, g->M, g->N,
+                                                            nchunks);
+        return pol__cuda_err(cudaGetLastError(), "gemm chunk-sum launch");
+    }
+    const int bmn = tile == 1 ? 128 : 64;
+    const int64_t gy = cdiv(g->M, bmn), gx = cdiv(g->N, bmn);
+    if (gy > 65535 || gx > INT32_MAX)
+        return pol_errorf(POL_ERR_TOO_LARGE, "GEMM %lld x %lld too large for one launch",
+                          (long long)g->M, (long long)g->N);
+    dim3 grid((unsigned)gx, (unsigned)gy, 1);
+    cudaError_t e = tile == 1
+                        ? launch_tile<128, 128, 8, 8, false>(p, g->trans_a, g->trans_b, grid, c->stream)
+                        : launch_tile<64, 64, 4, 4, false>(p, g->trans_a, g->trans_b, grid, c->stream);
+    return pol__cuda_err(e, "gemm launch");
+}

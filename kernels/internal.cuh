@@ -1,0 +1,37 @@
+/* Internal to the CUDA backend: the device context and the launchers the
+ * .cu files share. Not installed. */
+#ifndef POL_KERNELS_INTERNAL_CUH
+#define POL_KERNELS_INTERNAL_CUH
+
+#include <cuda_runtime.h>
+
+#include "pol/cuda.h"
+
+struct pol_cuda {
+    cudaStream_t stream;
+    int device, n_sm;
+    char *arena;            /* device; one allocation per run */
+    size_t arena_cap, arena_used;
+    void *scratch;          /* device; split-K chunk sums, per-row losses */
+    size_t scratch_cap;
+    int *flag;              /* device; nonzero: a label was out of range */
+    pol_cuda_launch launch; /* forced configuration, zeros for automatic */
+    pol_status pending;     /* first error of an operation that could not report it */
+};
+
+/* POL_ERR_CUDA with the runtime's message, or POL_OK for cudaSuccess. */
+pol_status pol__cuda_err(cudaError_t e, const char *what);
+
+/* A device buffer of at least `bytes` that stays valid until the next call
+ * (it is reused by every op, in stream order). */
+pol_status pol__cuda_scratch(pol_cuda *c, size_t bytes, void **p);
+
+/* Threads per block and blocks of the element-wise and row kernels for n
+ * independent items. */
+void pol__cuda_grid(const pol_cuda *c, int64_t n, int *grid, int *block);
+
+/* Launches op on device tensors (no shape checks, no wait). */
+pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,
+                               const pol_tensor *const *in, pol_tensor *out);
+
+#endif
