@@ -21,7 +21,8 @@ echo "   task $TASK"
 echo
 echo "-- run A: 1 thread"
 $BIN train --task "$TASK" --out "$OUT/a" --threads 1 --json > "$OUT/a.json"
-echo "   test accuracy $(field test_accuracy "$OUT/a.json"), final loss $(field final_loss "$OUT/a.json")"
+awk -v a="$(field test_accuracy "$OUT/a.json")" -v l="$(field final_loss "$OUT/a.json")" \
+    'BEGIN { printf "   test accuracy %.2f%% on 299 held-out digits, final training loss %.4f\n", 100 * a, l }'
 echo "-- run B: 2 threads"
 $BIN train --task "$TASK" --out "$OUT/b" --threads 2 --json > "$OUT/b.json"
 echo "-- run C: resumed from run A's checkpoint at step 600, 2 threads"
