@@ -612,14 +612,13 @@ int main(int argc, char **argv)
         time_parts(&tasks[i], anatomy_reps, &an[i]);
     }
     free(ref_trace);
-    const double load1 = loadavg();
 
     emit("# Training throughput and checkpoint cost\n\n");
     emit("- CPU: %s (%ld online)\n- GEMM ISA: %s\n- checkpoint directory: %s (%s)\n- date: %s%s\n",
          cpu, sysconf(_SC_NPROCESSORS_ONLN), pol_fast_gemm_isa(), td && *td ? td : "/tmp",
          fs_name(tmp_root), date, quick ? "\n- mode: --quick (fewer steps and repetitions)" : "");
-    emit("- load average (1 min) before / after the runs: %.2f / %.2f (above ~0 other work shared "
-         "the cores and the disk)\n", load0, load1);
+    emit("- load average (1 min) just before the runs: %.2f (well above 0: other work shared the "
+         "cores and the disk, and the numbers suffer)\n", load0);
     emit("- each row: median of %d (digits) / %d (mlp) runs of pol_run_train into a fresh "
          "directory; every run's trace and final state hash equal the first 1-thread run's\n",
          tasks[0].reps, tasks[1].reps);
