@@ -316,9 +316,12 @@ static int bench_shape(const shape *s, pol_pool *pools[2])
         }
         double te, tb;
         time_pair(pools[ti], &g, Cb, threads, &te, &tb);
-        emit("| %-7s | %s%s | %5lld x %5lld x %5lld | %d | %8.1f | %8.1f | %5.2f |\n", s->what,
+        /* below this size the exact GEMM keeps to one thread (see plan()) */
+        int one = threads > 1 && flops < threads * pol_gemm_task_flops;
+        emit("| %-7s | %s%s | %5lld x %5lld x %5lld | %d%s | %8.1f | %8.1f | %5.2f |\n", s->what,
              s->ta ? "T" : "N", s->tb ? "T" : "N", (long long)s->M, (long long)s->N,
-             (long long)s->K, threads, flops / te * 1e-9, flops / tb * 1e-9, tb / te);
+             (long long)s->K, threads, one ? "*" : "", flops / te * 1e-9, flops / tb * 1e-9,
+             tb / te);
     }
     free(A);
     free(B);
@@ -386,6 +389,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof mlp / sizeof mlp[0]; i++)
             bad |= bench_shape(&mlp[i], pools);
     pol_pool_destroy(pools[1]);
+    emit("\n\\* the exact GEMM splits work only in tasks of >= %.0e flops, so here it used "
+         "fewer threads than the pool has.\n",
+         pol_gemm_task_flops);
     if (bad) {
         fprintf(stderr, "gemm bench: verification FAILED\n");
         free(table);

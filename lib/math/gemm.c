@@ -332,6 +332,11 @@ static double tile_use(int64_t rows, int64_t cols, int mr, int nr)
     return (double)rows * (double)cols / (pr * pc);
 }
 
+/* Waking a pool thread costs tens of microseconds (more on a virtual
+ * machine whose idle CPU has to be woken), so each task gets at least this
+ * much work; smaller GEMMs use fewer threads. */
+double pol_gemm_task_flops = 3e7;
+
 /* Splits the output into a grid of whole-tile tasks, one per thread or, when
  * a dimension is short, one per tile; the split never changes the bits. */
 static void plan(job *jb, int threads)
@@ -339,8 +344,10 @@ static void plan(job *jb, int threads)
     const pol_gemm_kernel *kd = jb->kd;
     int64_t mt = (jb->R + kd->mr - 1) / kd->mr, nt = (jb->Cn + kd->nr - 1) / kd->nr;
     double flops = 2.0 * (double)jb->R * (double)jb->Cn * (double)jb->K;
+    if (pol_gemm_task_flops > 0 && flops < threads * pol_gemm_task_flops)
+        threads = flops < 2 * pol_gemm_task_flops ? 1 : (int)(flops / pol_gemm_task_flops);
     int tm = 1, tn = 1;
-    if (threads > 1 && flops >= 4e6) {
+    if (threads > 1) {
         /* Prefer splitting columns: each task then packs only its own b. */
         if (nt >= threads && (nt >= mt || nt >= 4 * threads))
             tn = threads;

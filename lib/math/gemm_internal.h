@@ -74,6 +74,10 @@ POL_GEMM_HIDDEN int pol_gemm_isa_best(void);
  * that names a lower one. Read once per process. */
 POL_GEMM_HIDDEN int pol_gemm_isa_active(void);
 
+/* Least work (flops) worth a task of its own; fewer threads are used for
+ * smaller GEMMs. Tests set it to 0 so that small shapes get split too. */
+POL_GEMM_HIDDEN extern double pol_gemm_task_flops;
+
 /* pol_fast_gemm on a chosen path; isa must be <= pol_gemm_isa_best().
  * For the tests and the benchmark. */
 POL_GEMM_HIDDEN void pol_gemm_run_isa(pol_pool *pool, const pol_gemm_args *g, int isa);
