@@ -177,15 +177,19 @@ bench-gpu:
 endif
 
 # ------------------------------------------------------------------ install
-install: lib
+install: lib $(if $(filter 1,$(cuda)),$(BUILD)/lib/libpol_cuda.a)
 	install -d $(DESTDIR)$(PREFIX)/include/pol $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/pol/*.h $(DESTDIR)$(PREFIX)/include/pol/
 	install -m 644 $(BUILD)/lib/libpol.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/lib/libpol.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libpol.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpol.so.$(VERSION_MAJOR)
 	ln -sf libpol.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpol.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libpol.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpol.pc
+ifeq ($(cuda),1)
+	install -m 644 $(BUILD)/lib/libpol_cuda.a $(DESTDIR)$(PREFIX)/lib/
+endif
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@PRIVATE@|$(if $(filter 1,$(cuda)),-lpol_cuda $(CUDA_LDLIBS) ,)$(LDLIBS)|' \
+	    libpol.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpol.pc
 
 clean:
 	rm -rf $(BUILD)
