@@ -29,6 +29,7 @@ typedef enum pol_stream {
     POL_STREAM_INIT = 1,    /* parameter initialisation; step = layer index */
     POL_STREAM_PERM = 2,    /* data order; step = epoch */
     POL_STREAM_DROPOUT = 3, /* reserved */
+    POL_STREAM_VERIFY = 4,  /* verifier interval sample; step = 0 (spec/certificate.md) */
 } pol_stream;
 
 #define POL_PHILOX_M0 0xD2511F53u

@@ -71,6 +71,25 @@ POL_WARN_UNUSED pol_status pol_trainer_accuracy(pol_trainer *tr, const pol_tenso
  * written atomically. Checkpoints are taken at step 0, every k steps and at
  * the last step. */
 
+/* trace.json of a run directory, read strictly (spec/checkpoint.md C-TRACE-4). */
+typedef struct pol_trace_entry {
+    uint64_t step;
+    pol_digest hash;
+    char file[64];
+} pol_trace_entry;
+
+typedef struct pol_trace {
+    pol_digest task_id;
+    pol_trace_entry *e; /* (n) in increasing step order */
+    size_t n, cap;
+} pol_trace;
+
+/* Reads dir/trace.json. Returns: POL_OK; POL_ERR_NOT_FOUND; POL_ERR_IO;
+ * POL_ERR_FORMAT; POL_ERR_TOO_LARGE; POL_ERR_NOMEM. Out: *t (free with
+ * pol_trace_free), zeroed on failure. */
+POL_WARN_UNUSED pol_status pol_trace_load(const char *dir, pol_trace *t);
+void pol_trace_free(pol_trace *t);
+
 typedef void (*pol_progress_fn)(void *arg, uint64_t step, uint64_t total, float loss);
 
 typedef struct pol_run_opts {

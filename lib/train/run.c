@@ -16,17 +16,6 @@
 #define TRACE_MAX_BYTES (64u << 20)
 #define TRACE_MAX_ENTRIES (1u << 22)
 
-typedef struct {
-    uint64_t step;
-    pol_digest hash;
-    char file[64];
-} trace_entry;
-
-typedef struct {
-    pol_digest task_id;
-    trace_entry *e;
-    size_t n, cap;
-} trace;
 
 static double now(void)
 {
@@ -46,23 +35,23 @@ static int path_exists(const char *p)
     return stat(p, &sb) == 0;
 }
 
-static pol_status trace_push(trace *t, uint64_t step, const pol_digest *h, const char *file)
+static pol_status trace_push(pol_trace *t, uint64_t step, const pol_digest *h, const char *file)
 {
     if (t->n == t->cap) {
         size_t nc = t->cap ? 2 * t->cap : 64;
-        trace_entry *e = realloc(t->e, nc * sizeof *e);
+        pol_trace_entry *e = realloc(t->e, nc * sizeof *e);
         if (!e)
             return pol_errorf(POL_ERR_NOMEM, "trace");
         t->e = e, t->cap = nc;
     }
-    trace_entry *x = &t->e[t->n++];
+    pol_trace_entry *x = &t->e[t->n++];
     x->step = step, x->hash = *h;
     snprintf(x->file, sizeof x->file, "%s", file);
     return POL_OK;
 }
 
 /* Writes trace.json atomically (the previous version stays until rename). */
-static pol_status trace_write(const trace *t, const char *dir)
+static pol_status trace_write(const pol_trace *t, const char *dir)
 {
     char path[POL_PATH_MAX + 32], hex[65];
     snprintf(path, sizeof path, "%s/" TRACE_NAME, dir);
@@ -90,8 +79,19 @@ static pol_status trace_write(const trace *t, const char *dir)
     return st;
 }
 
-static pol_status trace_read(trace *t, const char *dir)
+void pol_trace_free(pol_trace *t)
 {
+    if (!t)
+        return;
+    free(t->e);
+    memset(t, 0, sizeof *t);
+}
+
+pol_status pol_trace_load(const char *dir, pol_trace *t)
+{
+    if (!dir || !t)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_trace_load: NULL argument");
+    memset(t, 0, sizeof *t);
     char path[POL_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/" TRACE_NAME, dir);
     uint8_t *buf;
@@ -134,13 +134,15 @@ static pol_status trace_read(trace *t, const char *dir)
         st = trace_push(t, (uint64_t)json_integer_value(step), &d, json_string_value(f));
     }
     json_decref(root);
+    if (st)
+        pol_trace_free(t);
     return st;
 }
 
 /* Saves a checkpoint of the current state into dir and appends it to the
  * trace. A file already there is accepted only if it holds this very state
  * (a run interrupted between writing the checkpoint and the trace). */
-static pol_status checkpoint(pol_trainer *tr, const char *dir, trace *t)
+static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t)
 {
     const uint64_t step = pol_trainer_steps_done(tr);
     char name[64], path[POL_PATH_MAX + 80];
@@ -169,7 +171,7 @@ static pol_status checkpoint(pol_trainer *tr, const char *dir, trace *t)
 }
 
 /* Prepares the trainer's starting state per opts; fills the trace. */
-static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opts *o, trace *t)
+static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opts *o, pol_trace *t)
 {
     char path[POL_PATH_MAX + 80];
     snprintf(path, sizeof path, "%s/" TRACE_NAME, o->out_dir);
@@ -178,12 +180,12 @@ static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opt
     if (o->resume) {
         if (!have_trace)
             return pol_errorf(POL_ERR_NOT_FOUND, "--resume: %s has no %s", o->out_dir, TRACE_NAME);
-        pol_status st = trace_read(t, o->out_dir);
+        pol_status st = pol_trace_load(o->out_dir, t);
         if (st)
             return st;
         if (memcmp(t->task_id.b, task->id.b, 32))
             return pol_errorf(POL_ERR_MISMATCH, "%s belongs to another task", path);
-        const trace_entry *last = &t->e[t->n - 1];
+        const pol_trace_entry *last = &t->e[t->n - 1];
         snprintf(path, sizeof path, "%s/%s", o->out_dir, last->file);
         st = pol_trainer_load(tr, path, &last->hash);
         if (st) {
@@ -223,7 +225,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
     pol_task task;
     pol_dataset ds;
     pol_trainer *tr = NULL;
-    trace t = { 0 };
+    pol_trace t = { 0 };
     pol_status st = pol_task_load(o->task_path, &task);
     if (st)
         return st;
@@ -257,7 +259,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
         st = pol_trainer_accuracy(tr, &ds.test_x, &ds.test_y, &res->test_accuracy);
     res->steps = task.steps;
     res->checkpoints = t.n;
-    free(t.e);
+    pol_trace_free(&t);
     pol_trainer_destroy(tr);
     pol_dataset_free(&ds);
     return st;

@@ -1,0 +1,73 @@
+/* libpol — proof-of-learning certificates (spec/certificate.md).
+ *
+ * A certificate is a solver's signed commitment to a training run: the task,
+ * the solver's key, the state hash of every checkpoint, their Merkle root,
+ * the final state, and the size of every interval's update (so a verifier can
+ * also check the largest updates). Its wire form is the protobuf message
+ * pol.v1.Certificate (proto/pol.proto) inside a signed envelope (pol/wire.h).
+ *
+ * This header holds the in-memory form and the operations that do not depend
+ * on the wire format.
+ */
+#ifndef POL_CERT_H
+#define POL_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pol/hash.h"
+#include "pol/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define POL_CERT_MAX_CHECKPOINTS (1u << 20)
+#define POL_CERT_DEVICE_MAX 128 /* bytes including the NUL */
+
+typedef struct pol_cert {
+    pol_digest task_id;            /* SHA-256 of the task file's bytes */
+    uint8_t solver_key[32];        /* BIP-340 x-only public key of the solver */
+    uint32_t mode;                 /* pol_mode (pol/task.h) */
+    uint32_t spec_version;         /* POL_SPEC_VERSION of the solver */
+    char device[POL_CERT_DEVICE_MAX]; /* free text, e.g. "cpu avx512 x2" */
+    uint64_t checkpoint_every;     /* k */
+    uint64_t steps;                /* the task's step count */
+    size_t n_checkpoints;          /* >= 2: the start and at least one more */
+    uint64_t *ckpt_steps;          /* (n_checkpoints) strictly increasing */
+    pol_digest *ckpt_hashes;       /* (n_checkpoints) state hashes */
+    pol_digest ckpt_root;          /* pol_merkle_root(ckpt_hashes) */
+    pol_digest final_state_hash;   /* == ckpt_hashes[n-1] */
+    double *update_norms;          /* (n_checkpoints - 1) L2 norm of the parameter change
+                                      over each interval (not part of exact state) */
+    int has_parent;                /* training continued from a proven checkpoint */
+    pol_digest parent_id;          /* id of the parent certificate envelope */
+} pol_cert;
+
+/* Allocates the arrays of a certificate with n checkpoints (zeroed).
+ * Returns: POL_OK; POL_ERR_TOO_LARGE (n > POL_CERT_MAX_CHECKPOINTS or < 2);
+ *          POL_ERR_NOMEM. */
+POL_WARN_UNUSED pol_status pol_cert_alloc(pol_cert *c, size_t n);
+
+/* Frees the arrays and zeroes *c. */
+void pol_cert_free(pol_cert *c);
+
+/* Checks the internal consistency of a certificate: steps increasing and
+ * ending at `steps`, interior checkpoints on multiples of k, the root equal
+ * to the Merkle root of the hashes, the final hash equal to the last one,
+ * norms finite and >= 0, device NUL-terminated.
+ * Returns: POL_OK or POL_ERR_FORMAT naming the first problem. */
+POL_WARN_UNUSED pol_status pol_cert_check(const pol_cert *c);
+
+/* Builds a certificate (without the solver key) from a finished run
+ * directory (pol/train.h): trace.json and its checkpoints, each verified
+ * against its hash while the update norms are computed.
+ * Returns: POL_OK; errors of the trace and checkpoint readers;
+ *          POL_ERR_MISMATCH (the run is for another task or unfinished). */
+POL_WARN_UNUSED pol_status pol_cert_from_run(const char *run_dir, const char *task_path,
+                                             pol_cert *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POL_CERT_H */

@@ -1,0 +1,79 @@
+/* libpol — verifying a certificate by re-running sampled intervals
+ * (spec/certificate.md, "Verification").
+ *
+ * The verifier trusts nothing the solver says except what it re-derives:
+ * the initial state from the task's seed, and each sampled interval's end
+ * state by re-running its steps from the checkpoint at its start. In exact
+ * mode, states are compared by hash.
+ *
+ * Which intervals: `samples` drawn without replacement from a beacon the
+ * solver could not know when it committed (seeded by SHA-256(beacon ||
+ * certificate id)), plus the `top_q` intervals with the largest declared
+ * updates. Checkpoints come from a content-addressed store: a directory of
+ * files named <state hash hex>.safetensors, each verified on read.
+ */
+#ifndef POL_VERIFY_H
+#define POL_VERIFY_H
+
+#include "pol/cert.h"
+#include "pol/context.h"
+#include "pol/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define POL_VERIFY_MAX_PICKS 4096
+
+typedef struct pol_verify_opts {
+    const char *task_path;  /* the task file; its SHA-256 must be the cert's task id */
+    const char *store_dir;  /* content-addressed checkpoint store */
+    pol_digest cert_id;     /* id of the certificate envelope (binds the sample) */
+    uint8_t beacon[32];     /* randomness the solver could not predict */
+    uint32_t samples;       /* random intervals to re-run */
+    uint32_t top_q;         /* plus this many largest-update intervals */
+} pol_verify_opts;
+
+typedef struct pol_verify_result {
+    int accept;                 /* 1: every check passed */
+    int init_checked;           /* the initial state was re-derived and matched */
+    size_t n_intervals;         /* intervals in the certificate */
+    size_t n_picked;
+    uint32_t picked[POL_VERIFY_MAX_PICKS]; /* interval indices re-run, ascending */
+    int64_t failed_interval;    /* -1, or the first interval whose end state differs */
+    pol_digest expected, got;   /* evidence for failed_interval */
+    char reason[256];           /* why it was rejected, human readable */
+    uint64_t steps_rerun;
+    double cost_fraction;       /* steps_rerun / certificate steps */
+    double detect_p[3];         /* P(catch) if 1%, 10%, 50% of intervals were falsified */
+} pol_verify_result;
+
+/* The sample: which intervals a verifier with this beacon re-runs (without
+ * running anything). out has room for POL_VERIFY_MAX_PICKS indices.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG. */
+POL_WARN_UNUSED pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o,
+                                           uint32_t *out, size_t *n_out);
+
+/* Probability that `samples` uniformly drawn distinct intervals out of n
+ * include at least one of the ceil(fraction * n) falsified ones. */
+double pol_detect_probability(size_t n, double fraction, size_t samples);
+
+/* Verifies a certificate (already checked for signature by the caller):
+ * task binding, internal consistency, initial state, then the picked
+ * intervals. A rejection is not an error: it returns POL_OK with
+ * res->accept == 0 and the evidence. Errors (POL_ERR_*) mean the
+ * verification could not be carried out (missing checkpoint, bad task...).
+ * Returns: POL_OK; errors of the loaders; POL_ERR_NOT_FOUND (a checkpoint
+ * the sample needs is not in the store). */
+POL_WARN_UNUSED pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
+                                      pol_verify_result *res);
+
+/* Copies every checkpoint of a run directory into a content-addressed store
+ * (hard link when possible), named by state hash; files already there must
+ * hold the same state. */
+POL_WARN_UNUSED pol_status pol_store_put_run(const char *run_dir, const char *store_dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POL_VERIFY_H */

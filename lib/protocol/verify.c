@@ -1,0 +1,299 @@
+/* Verification of a certificate by re-running sampled intervals. */
+#include <stdarg.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pol/dataset.h"
+#include "pol/fileio.h"
+#include "pol/rng.h"
+#include "pol/safetensors.h"
+#include "pol/train.h"
+#include "pol/verify.h"
+#include "pol/version.h"
+
+static const char SAMPLE_TAG[] = "libpol/verify-sample/v1"; /* hashed with its NUL */
+
+/* ------------------------------------------------------------ sampling -- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static const double *g_norms; /* qsort has no context argument */
+
+static int cmp_norm_desc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (g_norms[x] != g_norms[y])
+        return g_norms[x] < g_norms[y] ? 1 : -1;
+    return (x > y) - (x < y);
+}
+
+pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o, uint32_t *out, size_t *n_out)
+{
+    if (!c || !o || !out || !n_out || c->n_checkpoints < 2)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify_pick: bad argument");
+    const uint32_t n = (uint32_t)(c->n_checkpoints - 1);
+    uint32_t *idx = malloc((size_t)n * sizeof *idx);
+    if (!idx)
+        return pol_errorf(POL_ERR_NOMEM, "sample of %u intervals", n);
+    /* seed = first 8 bytes (little-endian) of SHA-256(tag NUL || beacon || cert id) */
+    uint8_t msg[sizeof SAMPLE_TAG + 64];
+    memcpy(msg, SAMPLE_TAG, sizeof SAMPLE_TAG);
+    memcpy(msg + sizeof SAMPLE_TAG, o->beacon, 32);
+    memcpy(msg + sizeof SAMPLE_TAG + 32, o->cert_id.b, 32);
+    pol_digest d;
+    pol_status st = pol_sha256(msg, sizeof msg, &d);
+    if (st) {
+        free(idx);
+        return st;
+    }
+    uint64_t seed = 0;
+    for (int i = 7; i >= 0; i--)
+        seed = seed << 8 | d.b[i];
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    size_t k = 0;
+    uint64_t counter = 0;
+    uint32_t s = o->samples < n ? o->samples : n;
+    for (uint32_t i = 0; i < s && k < POL_VERIFY_MAX_PICKS; i++) {
+        uint32_t j = i + pol_rng_bounded(seed, POL_STREAM_VERIFY, 0, &counter, n - i);
+        uint32_t t = idx[i];
+        idx[i] = idx[j], idx[j] = t;
+        out[k++] = idx[i];
+    }
+    /* the top-q declared updates */
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    g_norms = c->update_norms;
+    qsort(idx, n, sizeof *idx, cmp_norm_desc);
+    for (uint32_t i = 0; i < o->top_q && i < n && k < POL_VERIFY_MAX_PICKS; i++)
+        out[k++] = idx[i];
+    free(idx);
+    qsort(out, k, sizeof *out, cmp_u32);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || out[u - 1] != out[i])
+            out[u++] = out[i];
+    *n_out = u;
+    return POL_OK;
+}
+
+double pol_detect_probability(size_t n, double fraction, size_t samples)
+{
+    if (n == 0)
+        return 0.0;
+    size_t bad = (size_t)ceil(fraction * (double)n - 1e-9);
+    if (bad == 0)
+        return 0.0;
+    if (samples > n)
+        samples = n;
+    double miss = 1.0; /* P(all samples clean) = prod (n-bad-i)/(n-i) */
+    for (size_t i = 0; i < samples; i++) {
+        if (n - i <= bad)
+            return 1.0;
+        miss *= (double)(n - bad - i) / (double)(n - i);
+    }
+    return 1.0 - miss;
+}
+
+/* -------------------------------------------------------------- store -- */
+
+static void store_path(char *buf, size_t cap, const char *store, const pol_digest *h)
+{
+    char hex[65];
+    pol_digest_to_hex(h, hex);
+    snprintf(buf, cap, "%s/%s.safetensors", store, hex);
+}
+
+/* The state hash of a checkpoint file's tensors. */
+static pol_status file_state_hash(const char *path, pol_digest *out)
+{
+    pol_st_file f;
+    pol_status st = pol_st_load(path, NULL, &f);
+    if (st)
+        return st;
+    const pol_tensor **ts = malloc((f.n ? f.n : 1) * sizeof *ts);
+    if (!ts) {
+        pol_st_free(&f);
+        return pol_errorf(POL_ERR_NOMEM, "%s", path);
+    }
+    for (size_t i = 0; i < f.n; i++)
+        ts[i] = &f.tensors[i];
+    st = pol_state_hash(ts, f.n, out);
+    free(ts);
+    pol_st_free(&f);
+    return st;
+}
+
+pol_status pol_store_put_run(const char *run_dir, const char *store_dir)
+{
+    pol_trace tr;
+    pol_status st = pol_trace_load(run_dir, &tr);
+    if (st)
+        return st;
+    if (!(st = pol_mkdir_p(store_dir))) {
+        for (size_t i = 0; !st && i < tr.n; i++) {
+            char src[POL_PATH_MAX + 80], dst[POL_PATH_MAX + 100];
+            snprintf(src, sizeof src, "%s/%s", run_dir, tr.e[i].file);
+            store_path(dst, sizeof dst, store_dir, &tr.e[i].hash);
+            pol_digest h;
+            if ((st = file_state_hash(src, &h)))
+                break;
+            if (!pol_digest_equal(&h, &tr.e[i].hash)) {
+                st = pol_errorf(POL_ERR_HASH_MISMATCH, "%s does not hold the state its trace names", src);
+                break;
+            }
+            struct stat sb;
+            if (stat(dst, &sb) == 0) { /* already stored: must be the same state */
+                if (!(st = file_state_hash(dst, &h)) && !pol_digest_equal(&h, &tr.e[i].hash))
+                    st = pol_errorf(POL_ERR_HASH_MISMATCH, "store file %s holds another state", dst);
+                continue;
+            }
+            if (link(src, dst) == 0)
+                continue;
+            uint8_t *buf;
+            size_t len;
+            if (!(st = pol_read_file(src, (size_t)1 << 40, &buf, &len))) {
+                st = pol_write_file_atomic(dst, buf, len, 0);
+                free(buf);
+            }
+        }
+    }
+    pol_trace_free(&tr);
+    return st;
+}
+
+/* ---------------------------------------------------------- verifying -- */
+
+static pol_status reject(pol_verify_result *r, int64_t interval, const pol_digest *want,
+                         const pol_digest *got, const char *fmt, ...) POL_PRINTF(5, 6);
+
+static pol_status reject(pol_verify_result *r, int64_t interval, const pol_digest *want,
+                         const pol_digest *got, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+    r->accept = 0;
+    r->failed_interval = interval;
+    if (want)
+        r->expected = *want;
+    if (got)
+        r->got = *got;
+    return POL_OK;
+}
+
+/* Task binding and consistency; 1 if the certificate may be re-run. */
+static int check_binding(const pol_cert *c, const pol_task *t, pol_verify_result *r)
+{
+    if (!pol_digest_equal(&c->task_id, &t->id)) {
+        reject(r, -1, &t->id, &c->task_id, "the certificate is for another task");
+        return 0;
+    }
+    if (pol_cert_check(c)) {
+        reject(r, -1, NULL, NULL, "inconsistent certificate: %s", pol_last_error());
+        return 0;
+    }
+    if (c->spec_version != POL_SPEC_VERSION || c->mode != (uint32_t)t->mode ||
+        c->checkpoint_every != t->checkpoint_every || c->steps != t->steps) {
+        reject(r, -1, NULL, NULL, "the certificate's spec version, mode, k or steps differ from "
+               "the task's");
+        return 0;
+    }
+    for (size_t i = 1; i + 1 < c->n_checkpoints; i++)
+        if (c->ckpt_steps[i] != c->ckpt_steps[i - 1] + c->checkpoint_every - c->ckpt_steps[i - 1] % c->checkpoint_every) {
+            reject(r, (int64_t)i - 1, NULL, NULL, "checkpoint %zu is not the next multiple of k", i);
+            return 0;
+        }
+    return 1;
+}
+
+/* Re-runs interval i and compares its end state. */
+static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o, uint32_t i,
+                        pol_verify_result *r, int *ok)
+{
+    char path[POL_PATH_MAX + 100];
+    store_path(path, sizeof path, o->store_dir, &c->ckpt_hashes[i]);
+    *ok = 0;
+    pol_status st = pol_trainer_load(tr, path, &c->ckpt_hashes[i]);
+    if (st == POL_ERR_HASH_MISMATCH || st == POL_ERR_FORMAT || st == POL_ERR_SHAPE ||
+        st == POL_ERR_MISMATCH)
+        return reject(r, i, &c->ckpt_hashes[i], NULL, "interval %u: the stored start checkpoint "
+                      "is not the committed state (%s)", i, pol_last_error());
+    if (st)
+        return st;
+    if (pol_trainer_steps_done(tr) != c->ckpt_steps[i])
+        return reject(r, i, NULL, NULL, "interval %u: the start checkpoint is at step %" PRIu64
+                      ", the certificate says %" PRIu64, i, pol_trainer_steps_done(tr), c->ckpt_steps[i]);
+    while (pol_trainer_steps_done(tr) < c->ckpt_steps[i + 1]) {
+        if ((st = pol_trainer_step(tr, NULL)))
+            return st;
+        r->steps_rerun++;
+    }
+    pol_digest got;
+    if ((st = pol_trainer_state_hash(tr, &got)))
+        return st;
+    if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
+        return reject(r, i, &c->ckpt_hashes[i + 1], &got, "interval %u (steps %" PRIu64 "..%" PRIu64
+                      "): the re-run ends on another state", i, c->ckpt_steps[i], c->ckpt_steps[i + 1]);
+    *ok = 1;
+    return POL_OK;
+}
+
+pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o, pol_verify_result *r)
+{
+    if (!ctx || !c || !o || !r || !o->task_path || !o->store_dir)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: NULL argument");
+    memset(r, 0, sizeof *r);
+    r->failed_interval = -1;
+    r->accept = 1;
+    pol_task task;
+    pol_status st = pol_task_load(o->task_path, &task);
+    if (st)
+        return st;
+    if (task.mode != POL_MODE_EXACT)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "only exact-mode certificates can be verified here");
+    r->n_intervals = c->n_checkpoints >= 2 ? c->n_checkpoints - 1 : 0;
+    if (!check_binding(c, &task, r))
+        return POL_OK;
+    if ((st = pol_verify_pick(c, o, r->picked, &r->n_picked)))
+        return st;
+    for (int q = 0; q < 3; q++)
+        r->detect_p[q] = pol_detect_probability(r->n_intervals, (double[]){ 0.01, 0.10, 0.50 }[q],
+                                                o->samples);
+    pol_dataset ds;
+    if ((st = pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                               task.sizes[task.n_layers], &ds)))
+        return st;
+    pol_trainer *tr;
+    if ((st = pol_trainer_create(&tr, ctx, &task, &ds))) {
+        pol_dataset_free(&ds);
+        return st;
+    }
+    if (!c->has_parent) { /* the start must be the task's own initial state */
+        pol_digest init;
+        if (!(st = pol_trainer_state_hash(tr, &init))) {
+            r->init_checked = 1;
+            if (!pol_digest_equal(&init, &c->ckpt_hashes[0]))
+                reject(r, -1, &init, &c->ckpt_hashes[0], "the first checkpoint is not the task's "
+                       "initial state (seed, initialisation)");
+        }
+    }
+    for (size_t k = 0; !st && r->accept && k < r->n_picked; k++) {
+        int ok;
+        st = rerun(tr, c, o, r->picked[k], r, &ok);
+    }
+    r->cost_fraction = c->steps ? (double)r->steps_rerun / (double)c->steps : 0.0;
+    pol_trainer_destroy(tr);
+    pol_dataset_free(&ds);
+    return st;
+}

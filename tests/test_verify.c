@@ -1,0 +1,298 @@
+/* Certificates and verification (exact mode, CPU): an honest run is
+ * accepted; each way of cheating is rejected with the interval where the
+ * cheat was made named. The cheater here is consistent: after its cheat it
+ * trains on honestly from the state it produced, and its certificate
+ * commits to the states it really holds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pol/fileio.h"
+#include "pol/safetensors.h"
+#include "pol/train.h"
+#include "pol/verify.h"
+#include "testutil.h"
+
+#define TASK "spec/vectors/tiny/adamw-gelu.json" /* 14 steps, k = 4: 4 intervals */
+
+static pol_task task;
+static pol_dataset ds;
+static pol_ctx *ctx;
+
+static int setup(void **st)
+{
+    (void)st;
+    tu_seed();
+    if (pol_task_load(TASK, &task) ||
+        pol_dataset_load(task.dataset_path, &task.dataset_sha256, 6, 3, &ds) ||
+        pol_ctx_create(&ctx, NULL))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    pol_dataset_free(&ds);
+    pol_ctx_destroy(ctx);
+    return 0;
+}
+
+/* Rewrites a checkpoint after `mutate` changed its tensors, with metadata
+ * (state hash, step) made consistent again, as a cheater would. */
+typedef void (*mutate_fn)(pol_st_file *f);
+
+static void forge(const char *path, mutate_fn mutate)
+{
+    pol_st_file f;
+    assert_int_equal(pol_st_load(path, NULL, &f), POL_OK);
+    mutate(&f);
+    const pol_tensor *ts[64];
+    for (size_t i = 0; i < f.n; i++) ts[i] = &f.tensors[i];
+    pol_digest h;
+    assert_int_equal(pol_state_hash(ts, f.n, &h), POL_OK);
+    char hex[65], step[32];
+    pol_digest_to_hex(&h, hex);
+    snprintf(step, sizeof step, "%llu",
+             (unsigned long long)*(uint64_t *)pol_st_get(&f, "counters.step")->data);
+    const char *meta[12];
+    size_t m = 0;
+    for (size_t i = 0; i < f.n_meta; i++) {
+        const char *k = f.meta[2 * i];
+        meta[2 * m] = k;
+        meta[2 * m + 1] = !strcmp(k, "state_hash") ? hex : !strcmp(k, "step") ? step : f.meta[2 * i + 1];
+        m++;
+    }
+    assert_int_equal(pol_st_save(path, ts, f.n, meta, m, 1), POL_OK);
+    pol_st_free(&f);
+}
+
+static void flip_bit(pol_st_file *f) { ((uint8_t *)pol_st_get(f, "l1.W")->data)[5] ^= 0x04; }
+static void zero_last_layer(pol_st_file *f)
+{
+    const pol_tensor *t = pol_st_get(f, "l2.W");
+    memset(t->data, 0, t->nbytes);
+}
+static void skip_counter(pol_st_file *f) { *(uint64_t *)pol_st_get(f, "counters.step")->data += 1; }
+
+typedef enum { HONEST, FLIP_BIT, SKIP_STEP, DATA_ORDER, LEARNING_RATE, FINAL_WEIGHTS } cheat;
+
+/* Builds a certificate and a store by training interval after interval;
+ * interval `bad` is where the cheat happens. */
+static void build(const char *dir, cheat how, size_t bad, pol_cert *c, char *store)
+{
+    pol_task alt = task; /* same id: a cheater claims the real task */
+    if (how == DATA_ORDER) alt.seed ^= 1;
+    if (how == LEARNING_RATE) alt.lr *= 2.0f;
+    pol_trainer *honest, *cheater;
+    assert_int_equal(pol_trainer_create(&honest, ctx, &task, &ds), POL_OK);
+    assert_int_equal(pol_trainer_create(&cheater, ctx, &alt, &ds), POL_OK);
+    const uint64_t k = task.checkpoint_every;
+    size_t n = 0;
+    uint64_t steps[16];
+    pol_digest hashes[16];
+    char path[1200], prev[1200] = "";
+    snprintf(store, 1100, "%s/store", dir);
+    assert_int_equal(pol_mkdir_p(store), POL_OK);
+    for (uint64_t s = 0;;) {
+        snprintf(path, sizeof path, "%s/c%zu.safetensors", dir, n);
+        pol_trainer *tr = (n == bad + 1 && (how == DATA_ORDER || how == LEARNING_RATE)) ? cheater : honest;
+        if (n > 0) {
+            assert_int_equal(pol_trainer_load(tr, prev, NULL), POL_OK);
+            uint64_t end = s + k < task.steps ? s + k : task.steps;
+            if (n == bad + 1 && how == SKIP_STEP) end -= 1;
+            while (pol_trainer_steps_done(tr) < end)
+                assert_int_equal(pol_trainer_step(tr, NULL), POL_OK);
+            s = s + k < task.steps ? s + k : task.steps;
+        }
+        assert_int_equal(pol_trainer_save(tr, path, 1, NULL), POL_OK);
+        if (n == bad + 1 && how == FLIP_BIT) forge(path, flip_bit);
+        if (n == bad + 1 && how == SKIP_STEP) forge(path, skip_counter);
+        if (n == bad + 1 && how == FINAL_WEIGHTS) forge(path, zero_last_layer);
+        assert_int_equal(pol_trainer_load(honest, path, NULL), POL_OK);
+        assert_int_equal(pol_trainer_state_hash(honest, &hashes[n]), POL_OK);
+        steps[n] = s;
+        char dst[1300], hex[65];
+        pol_digest_to_hex(&hashes[n], hex);
+        snprintf(dst, sizeof dst, "%s/%s.safetensors", store, hex);
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
+        assert_int_equal(pol_write_file_atomic(dst, buf, len, 1), POL_OK);
+        free(buf);
+        snprintf(prev, sizeof prev, "%s", path);
+        n++;
+        if (s == task.steps) break;
+    }
+    pol_trainer_destroy(honest);
+    pol_trainer_destroy(cheater);
+    assert_int_equal(pol_cert_alloc(c, n), POL_OK);
+    memcpy(c->ckpt_steps, steps, n * sizeof *steps);
+    memcpy(c->ckpt_hashes, hashes, n * sizeof *hashes);
+    for (size_t i = 0; i + 1 < n; i++) c->update_norms[i] = 1.0 + (double)i;
+    c->task_id = task.id;
+    c->mode = POL_MODE_EXACT;
+    c->spec_version = 1;
+    c->checkpoint_every = k;
+    c->steps = task.steps;
+    c->final_state_hash = hashes[n - 1];
+    assert_int_equal(pol_merkle_root(hashes, n, &c->ckpt_root), POL_OK);
+}
+
+static pol_verify_result res;
+
+static void verify_all(const pol_cert *c, const char *store)
+{
+    pol_verify_opts o = { 0 };
+    o.task_path = TASK, o.store_dir = store, o.samples = 1000;
+    assert_int_equal(pol_verify(ctx, c, &o, &res), POL_OK);
+}
+
+static void test_honest_accepted(void **st)
+{
+    (void)st;
+    char *dir = strdup(tu_tmpdir()), store[1100];
+    pol_cert c;
+    build(dir, HONEST, 99, &c, store);
+    verify_all(&c, store);
+    if (!res.accept) fail_msg("honest run rejected: %s", res.reason);
+    assert_true(res.init_checked);
+    assert_int_equal(res.n_picked, 4);
+    assert_int_equal(res.steps_rerun, 14);
+    /* the certificate built from a pol-solver run is the same commitment */
+    char run[1200];
+    snprintf(run, sizeof run, "%s/run", dir);
+    pol_run_opts ro = { 0 };
+    ro.task_path = TASK, ro.out_dir = run;
+    pol_run_result rr;
+    assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+    pol_cert d;
+    assert_int_equal(pol_cert_from_run(run, TASK, &d), POL_OK);
+    assert_int_equal(d.n_checkpoints, c.n_checkpoints);
+    assert_memory_equal(d.ckpt_root.b, c.ckpt_root.b, 32);
+    assert_int_equal(pol_cert_check(&d), POL_OK);
+    assert_true(d.update_norms[0] > 0.0);
+    char store2[1300];
+    snprintf(store2, sizeof store2, "%s/store2", dir);
+    assert_int_equal(pol_store_put_run(run, store2), POL_OK);
+    assert_int_equal(pol_store_put_run(run, store2), POL_OK); /* idempotent */
+    verify_all(&d, store2);
+    assert_true(res.accept);
+    pol_cert_free(&c);
+    pol_cert_free(&d);
+    free(dir);
+}
+
+static void expect_reject(cheat how, size_t bad, const char *what)
+{
+    char *dir = strdup(tu_tmpdir()), store[1100];
+    pol_cert c;
+    build(dir, how, bad, &c, store);
+    verify_all(&c, store);
+    if (res.accept)
+        fail_msg("%s in interval %zu was accepted", what, bad);
+    if (res.failed_interval != (int64_t)bad)
+        fail_msg("%s in interval %zu: rejected at interval %lld (%s)", what, bad,
+                 (long long)res.failed_interval, res.reason);
+    pol_cert_free(&c);
+    free(dir);
+}
+
+static void test_cheats_rejected(void **st)
+{
+    (void)st;
+    for (size_t bad = 0; bad < 4; bad++) {
+        expect_reject(FLIP_BIT, bad, "a flipped bit");
+        expect_reject(SKIP_STEP, bad, "a skipped step");
+        expect_reject(DATA_ORDER, bad, "a different data order");
+        expect_reject(LEARNING_RATE, bad, "a different learning rate");
+    }
+    expect_reject(FINAL_WEIGHTS, 3, "replaced final weights");
+}
+
+static void test_bad_certificates(void **st)
+{
+    (void)st;
+    char *dir = strdup(tu_tmpdir()), store[1100];
+    pol_cert c;
+    build(dir, HONEST, 99, &c, store);
+    /* swapped checkpoints (root recomputed: internally consistent) */
+    pol_digest t = c.ckpt_hashes[1];
+    c.ckpt_hashes[1] = c.ckpt_hashes[2], c.ckpt_hashes[2] = t;
+    assert_int_equal(pol_merkle_root(c.ckpt_hashes, c.n_checkpoints, &c.ckpt_root), POL_OK);
+    verify_all(&c, store);
+    assert_false(res.accept);
+    assert_int_equal(res.failed_interval, 0);
+    c.ckpt_hashes[2] = c.ckpt_hashes[1], c.ckpt_hashes[1] = t;
+    assert_int_equal(pol_merkle_root(c.ckpt_hashes, c.n_checkpoints, &c.ckpt_root), POL_OK);
+    /* a certificate for another task */
+    c.task_id.b[3] ^= 1;
+    verify_all(&c, store);
+    assert_false(res.accept);
+    assert_non_null(strstr(res.reason, "another task"));
+    c.task_id.b[3] ^= 1;
+    /* a root that does not match the hashes */
+    c.ckpt_root.b[0] ^= 1;
+    verify_all(&c, store);
+    assert_false(res.accept);
+    c.ckpt_root.b[0] ^= 1;
+    /* a checkpoint missing from the store is an error, not a verdict */
+    char hex[65], p[1300];
+    pol_digest_to_hex(&c.ckpt_hashes[2], hex);
+    snprintf(p, sizeof p, "%s/%s.safetensors", store, hex);
+    assert_int_equal(remove(p), 0);
+    pol_verify_opts o = { 0 };
+    o.task_path = TASK, o.store_dir = store, o.samples = 1000;
+    assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_NOT_FOUND);
+    pol_cert_free(&c);
+    free(dir);
+}
+
+static void test_sampling(void **st)
+{
+    (void)st;
+    pol_cert c;
+    assert_int_equal(pol_cert_alloc(&c, 101), POL_OK);
+    for (size_t i = 0; i < 100; i++) c.update_norms[i] = (double)((i * 37) % 100);
+    pol_verify_opts o = { 0 };
+    o.samples = 10, o.top_q = 2;
+    memset(o.beacon, 7, 32);
+    uint32_t a[POL_VERIFY_MAX_PICKS], b[POL_VERIFY_MAX_PICKS];
+    size_t na, nb;
+    assert_int_equal(pol_verify_pick(&c, &o, a, &na), POL_OK);
+    assert_int_equal(pol_verify_pick(&c, &o, b, &nb), POL_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a); /* deterministic given the beacon */
+    assert_true(na >= 10 && na <= 12);
+    int top1 = 0, top2 = 0; /* norms 99 and 98: i*37 % 100 == 99 -> i = 27; 98 -> i = 54 */
+    for (size_t i = 0; i < na; i++) {
+        top1 |= a[i] == 27, top2 |= a[i] == 54;
+        if (i) assert_true(a[i - 1] < a[i]);
+    }
+    assert_true(top1 && top2);
+    o.beacon[0] ^= 1; /* another beacon, another sample */
+    assert_int_equal(pol_verify_pick(&c, &o, b, &nb), POL_OK);
+    assert_true(na != nb || memcmp(a, b, na * sizeof *a));
+    pol_cert_free(&c);
+    /* detection probability: hypergeometric miss chance */
+    assert_true(pol_detect_probability(10, 0.1, 1) > 0.0999 && pol_detect_probability(10, 0.1, 1) < 0.1001);
+    assert_true(pol_detect_probability(10, 0.1, 10) == 1.0);
+    assert_true(pol_detect_probability(1000, 0.1, 44) > 0.99);
+    assert_true(pol_detect_probability(1000, 0.1, 40) < 0.99);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_honest_accepted),
+        cmocka_unit_test(test_cheats_rejected),
+        cmocka_unit_test(test_bad_certificates),
+        cmocka_unit_test(test_sampling),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
