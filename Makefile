@@ -25,8 +25,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 FPFLAGS := -ffp-contract=off -fno-fast-math -fno-math-errno
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(FPFLAGS) $(CFLAGS) -fPIC -pthread \
-              -Iinclude -MMD -MP
-LDLIBS := -ljansson -lcrypto -lpthread -lm
+              -Iinclude -I$(BUILD)/gen -MMD -MP
+LDLIBS := -ljansson -lcrypto -lprotobuf-c -lsecp256k1 -lpthread -lm
 
 # Per-file ISA flags for the run-time-dispatched SIMD kernels.
 ISA_avx2 := -mavx2 -mfma
@@ -34,6 +34,13 @@ ISA_avx512 := -mavx512f -mavx512dq -mavx2 -mfma
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# Wire messages: protoc-c turns proto/pol.proto into build/gen/pol.pb-c.{c,h}
+# at build time; the generated code is compiled into libpol.a.
+PROTOC_C ?= protoc-c
+GEN_HDR := $(BUILD)/gen/pol.pb-c.h
+GEN_OBJ := $(BUILD)/obj/gen/pol.pb-c.o
+.SECONDARY: $(BUILD)/gen/pol.pb-c.c $(GEN_HDR)
+LIB_OBJ += $(GEN_OBJ)
 PROG_SRC := $(sort $(wildcard examples/*.c))
 PROGS := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -77,6 +84,17 @@ all: lib $(PROGS)
 lib: $(BUILD)/lib/libpol.a $(BUILD)/lib/libpol.so
 
 # ------------------------------------------------------------------ library
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Sources may include the generated header: generate it first.
+$(filter-out $(GEN_OBJ),$(LIB_OBJ)): | $(GEN_HDR)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -c $< -o $@
@@ -130,6 +148,59 @@ bench:
 
 deps:
 	@scripts/deps.sh install
+
+# -------------------------------------------------------------------- fuzz
+# make fuzz   build the libFuzzer targets tests/fuzz/fuzz_*.c with clang and
+#             ASan/UBSan (the library is rebuilt instrumented, CUDA stubbed,
+#             under build/fuzz/), then run each for FUZZ_SECONDS on its seed
+#             corpus tests/fuzz/corpus/<name>/ (new inputs go to
+#             build/fuzz/corpus/<name>/). Skipped with a message when clang
+#             or libFuzzer is missing (scripts/deps.sh fuzz installs them).
+#             `make test` does not depend on it.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FPFLAGS) -pthread \
+               -Iinclude -I$(BUILD)/gen -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -MMD -MP
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/gen/pol.pb-c.o
+.PHONY: fuzz fuzz-build
+.SECONDARY: $(FUZZ_OBJ)
+-include $(FUZZ_OBJ:.o=.d)
+
+$(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.o: %.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: check-deps
+	@mkdir -p $(BUILD)/fuzz
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1 || \
+	    ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' | \
+	      $(FUZZ_CC) -x c -fsanitize=fuzzer,address,undefined - -o $(BUILD)/fuzz/probe >/dev/null 2>&1; then \
+	    echo "fuzz: SKIPPED ($(FUZZ_CC) with libFuzzer not found; run: scripts/deps.sh fuzz)"; \
+	    exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory fuzz-build && \
+	set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); c=$${n#fuzz_}; \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$c; \
+	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	    $$b -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$n- $(BUILD)/fuzz/corpus/$$c tests/fuzz/corpus/$$c \
+	        2>&1 | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|INFO: Running with)' || true; \
+	    if ls $(BUILD)/fuzz/$$n-crash-* $(BUILD)/fuzz/$$n-leak-* $(BUILD)/fuzz/$$n-timeout-* >/dev/null 2>&1; then \
+	        echo "fuzz: $$n found a failing input under $(BUILD)/fuzz/"; exit 1; fi; \
+	done; echo "fuzz: all targets ran $(FUZZ_SECONDS) s without a failure"
 
 # ---------------------------------------------------------- CUDA (rules) --
 # make gpu-test   build/bin/pol-gpu-test: every CUDA kernel against the CPU

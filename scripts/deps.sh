@@ -4,12 +4,16 @@
 #                             otherwise install it when root, or print the command.
 #   scripts/deps.sh install   install the packages (apt-get, needs root).
 #   scripts/deps.sh bench     also the packages only benchmarks use (OpenBLAS).
+#   scripts/deps.sh fuzz      also the packages only fuzzing uses (clang, libFuzzer).
 set -eu
 
 # Debian packages the build, the tests and the demo need.
-PKGS="build-essential pkg-config libssl-dev libjansson-dev libcmocka-dev"
+PKGS="build-essential pkg-config libssl-dev libjansson-dev libcmocka-dev \
+      libprotobuf-c-dev protobuf-c-compiler libsecp256k1-dev"
 # Only for `make bench` (a peer to compare against, never linked into libpol).
 BENCH_PKGS="libopenblas-dev"
+# Only for `make fuzz` (libFuzzer with ASan/UBSan).
+FUZZ_PKGS="clang-14 libclang-rt-14-dev"
 
 missing() {
     out=""
@@ -43,5 +47,6 @@ fi
 case "${1:-check}" in
     check|install) install "$PKGS" ;;
     bench) install "$PKGS $BENCH_PKGS" ;;
-    *) echo "usage: $0 check|install|bench" >&2; exit 2 ;;
+    fuzz) install "$PKGS $FUZZ_PKGS" ;;
+    *) echo "usage: $0 check|install|bench|fuzz" >&2; exit 2 ;;
 esac

@@ -40,6 +40,7 @@ typedef enum pol_status {
     POL_ERR_MISMATCH = 12,     /* two records that must agree do not (trace vs checkpoint) */
     POL_ERR_INTERNAL = 13,     /* a libpol bug; please report it */
     POL_ERR_CUDA = 14,         /* the CUDA runtime or cuBLAS reported an error */
+    POL_ERR_SIGNATURE = 15,    /* a signature does not verify under the key it names */
 } pol_status;
 
 /* Returns a short static description of a status code; never NULL. */

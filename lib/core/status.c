@@ -23,6 +23,7 @@ const char *pol_strerror(pol_status s)
     case POL_ERR_MISMATCH: return "records disagree";
     case POL_ERR_INTERNAL: return "internal error";
     case POL_ERR_CUDA: return "cuda error";
+    case POL_ERR_SIGNATURE: return "bad signature";
     }
     return "unknown status";
 }
