@@ -13,11 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pol/cert.h"
 #include "pol/context.h"
 #include "pol/hash.h"
+#include "pol/keys.h"
 #include "pol/kernels.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
+#include "pol/verify.h"
 #include "pol/version.h"
 
 static const char USAGE[] =
@@ -36,6 +39,10 @@ static const char USAGE[] =
     "  --kernels K      fast (default) or ref (the slow reference kernels)\n"
     "  --device D       cpu (default) or cuda; the same hashes on either\n"
     "  --json           print one JSON object with the result at the end\n"
+    "  --key FILE       sign a certificate of the finished run with this secret key\n"
+    "                   (pol-keygen) and write it to DIR/certificate.pol\n"
+    "  --parent ID      the run continues a checkpoint proven by certificate ID\n"
+    "  --store DIR      also put every checkpoint into this content-addressed store\n"
     "A progress bar (step, loss, steps/s) is shown when stderr is a terminal.\n"
     "\n"
     "inspect: verifies a checkpoint (its tensors hash to the state hash in its\n"
@@ -100,11 +107,14 @@ static int cmd_train(int argc, char **argv)
         { "threads", required_argument, 0, 'j' }, { "kernels", required_argument, 0, 'k' },
         { "json", no_argument, 0, 'J' },       { "help", no_argument, 0, 'h' },
         { "device", required_argument, 0, 'd' },
+        { "key", required_argument, 0, 'K' },  { "store", required_argument, 0, 'S' },
+        { "parent", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     pol_run_opts ro = { 0 };
     pol_ctx_opts co = { .threads = 1, .kernels = POL_KERNELS_FAST, .device = POL_DEVICE_CPU };
     int json = 0, c;
+    const char *key_path = NULL, *store = NULL, *parent_hex = NULL;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 't': ro.task_path = optarg; break;
@@ -130,6 +140,9 @@ static int cmd_train(int argc, char **argv)
             else return usage_error("--device wants cpu or cuda");
             break;
         case 'J': json = 1; break;
+        case 'K': key_path = optarg; break;
+        case 'S': store = optarg; break;
+        case 'P': parent_hex = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }
@@ -138,6 +151,17 @@ static int cmd_train(int argc, char **argv)
         return usage_error("unexpected argument");
     if (!ro.task_path || !ro.out_dir)
         return usage_error("train needs --task and --out");
+    pol_digest parent;
+    if (parent_hex && pol_digest_from_hex(parent_hex, &parent))
+        return usage_error("--parent wants the parent certificate's id (64 hex digits)");
+    if (parent_hex && !key_path)
+        return usage_error("--parent needs --key");
+    pol_keypair kp;
+    if (key_path) { /* load the key first: fail before training, not after */
+        pol_status kst = pol_seckey_load(key_path, &kp);
+        if (kst)
+            return fail(kst);
+    }
     if (ro.resume && ro.from)
         return usage_error("--resume and --from exclude each other");
 
@@ -153,6 +177,22 @@ static int cmd_train(int argc, char **argv)
     pol_run_result r;
     st = pol_run_train(ctx, &ro, &r);
     pol_ctx_destroy(ctx);
+    char cert_path[4200] = "", cert_hex[65] = "";
+    if (!st && key_path) { /* certify the finished run */
+        char device[96];
+        pol_digest cid;
+        snprintf(device, sizeof device, "%s %s, %d thread%s", co.device == POL_DEVICE_CUDA ? "cuda" : "cpu",
+                 pol_fast_gemm_isa(), co.threads, co.threads > 1 ? "s" : "");
+        snprintf(cert_path, sizeof cert_path, "%s/certificate.pol", ro.out_dir);
+        st = pol_cert_issue(ro.out_dir, ro.task_path, &kp, device, parent_hex ? &parent : NULL,
+                            cert_path, &cid);
+        if (!st)
+            pol_digest_to_hex(&cid, cert_hex);
+    }
+    if (key_path)
+        pol_keypair_clear(&kp);
+    if (!st && store)
+        st = pol_store_put_run(ro.out_dir, store);
     if (st)
         return fail(st);
     char hex[65];
@@ -173,6 +213,10 @@ static int cmd_train(int argc, char **argv)
         json_object_set_new(o, "device", json_string(co.device == POL_DEVICE_CUDA ? "cuda" : "cpu"));
         json_object_set_new(o, "seconds", json_real(r.seconds));
         json_object_set_new(o, "checkpoint_share", json_real(ck_share));
+        if (cert_hex[0]) {
+            json_object_set_new(o, "certificate", json_string(cert_path));
+            json_object_set_new(o, "certificate_id", json_string(cert_hex));
+        }
         json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(o);
@@ -185,6 +229,8 @@ static int cmd_train(int argc, char **argv)
         if (r.test_accuracy >= 0)
             printf("test accuracy  %.2f%%\n", 100.0 * r.test_accuracy);
         printf("final state    %s\n", hex);
+        if (cert_hex[0])
+            printf("certificate    %s (id %s)\n", cert_path, cert_hex);
     }
     return 0;
 }

@@ -67,6 +67,28 @@ POL_WARN_UNUSED pol_status pol_cert_check(const pol_cert *c);
 POL_WARN_UNUSED pol_status pol_cert_from_run(const char *run_dir, const char *task_path,
                                              pol_cert *c);
 
+struct pol_keypair; /* pol/keys.h */
+
+/* Issues the certificate of a finished run: pol_cert_from_run, the signer's
+ * key as solver_key, `device` (NULL: "") and the parent certificate's id
+ * (NULL: none), encoded (pol/wire.h), sealed in an envelope of type
+ * POL_MSG_CERTIFICATE signed by kp, and written atomically to out_path,
+ * which must not exist.
+ * Returns: POL_OK; POL_ERR_EXISTS; errors of the run readers, the encoder
+ *          and the file writer. Out: *id (may be NULL), the envelope id. */
+POL_WARN_UNUSED pol_status pol_cert_issue(const char *run_dir, const char *task_path,
+                                          const struct pol_keypair *kp, const char *device,
+                                          const pol_digest *parent, const char *out_path,
+                                          pol_digest *id);
+
+/* Reads a certificate envelope file: opens the envelope (signature checked),
+ * decodes the certificate and requires the signer to be its solver_key
+ * (a certificate re-signed by another key is refused) and pol_cert_check.
+ * Returns: POL_OK; POL_ERR_SIGNATURE (bad signature, or signer is not the
+ *          solver); the errors of the file reader and decoders.
+ * Out: *c (free with pol_cert_free), *id (may be NULL): the envelope id. */
+POL_WARN_UNUSED pol_status pol_cert_load(const char *path, pol_cert *c, pol_digest *id);
+
 #ifdef __cplusplus
 }
 #endif

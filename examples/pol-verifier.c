@@ -1,0 +1,300 @@
+/* pol-verifier — checks a solver's certificate by re-running sampled
+ * checkpoint intervals (spec/certificate.md).
+ *
+ *   pol-verifier check --task FILE --cert FILE --store DIR [options]
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "pol/cert.h"
+#include "pol/context.h"
+#include "pol/fileio.h"
+#include "pol/keys.h"
+#include "pol/verify.h"
+#include "pol/version.h"
+#include "pol/wire.h"
+
+static const char USAGE[] =
+    "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
+    "       pol-verifier --version\n"
+    "\n"
+    "check: verifies a signed certificate (pol-solver train --key): its signature,\n"
+    "that it belongs to the task, the initial state, then re-runs a sample of its\n"
+    "checkpoint intervals from the content-addressed store and compares state hashes.\n"
+    "  --task FILE        the task file the certificate claims (its SHA-256 is the task id)\n"
+    "  --cert FILE        the certificate envelope (certificate.pol)\n"
+    "  --store DIR        checkpoints named <state hash>.safetensors\n"
+    "  --solver-key HEX   require this solver key (default: any key that signed it)\n"
+    "  --samples N        random intervals to re-run (default: the fewest that catch a\n"
+    "                     solver who falsified 10% of the intervals with p >= 0.99)\n"
+    "  --top-q Q          also re-run the Q largest declared updates (default 1)\n"
+    "  --beacon HEX       64 hex digits of public randomness the solver could not know;\n"
+    "                     default: fresh random bytes (printed)\n"
+    "  --key FILE         sign a VerificationReport with this secret key ...\n"
+    "  --report FILE      ... and write it here (never overwritten)\n"
+    "  --threads N        CPU threads (default 1)\n"
+    "  --json             print the result as one JSON object\n"
+    "\n"
+    "Exit status: 0 accepted, 3 rejected, 1 error (message on stderr), 2 bad usage.\n";
+
+static int fail(pol_status st)
+{
+    fprintf(stderr, "pol-verifier: error: %s (%s, code %d)\n", pol_last_error(), pol_strerror(st),
+            (int)st);
+    return 1;
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "pol-verifier: %s\n%s", msg, USAGE);
+    return 2;
+}
+
+static int hex32(const char *s, uint8_t out[32])
+{
+    pol_digest d;
+    if (pol_digest_from_hex(s, &d))
+        return -1;
+    memcpy(out, d.b, 32);
+    return 0;
+}
+
+/* The signed report of a verification. */
+static pol_status write_report(const char *path, const char *key_path, const pol_cert *c,
+                               const pol_digest *cert_id, const pol_verify_opts *vo,
+                               const pol_verify_result *r)
+{
+    pol_keypair kp;
+    pol_status st = pol_seckey_load(key_path, &kp);
+    if (st)
+        return st;
+    uint32_t beacon_only[POL_VERIFY_MAX_PICKS];
+    size_t nb = 0;
+    pol_verify_opts b = *vo;
+    b.top_q = 0;
+    if (r->n_intervals && (st = pol_verify_pick(c, &b, beacon_only, &nb))) {
+        pol_keypair_clear(&kp);
+        return st;
+    }
+    pol_report rep;
+    memset(&rep, 0, sizeof rep);
+    rep.cert_id = *cert_id;
+    rep.task_id = c->task_id;
+    rep.verdict = r->accept ? POL_VERDICT_ACCEPT : POL_VERDICT_REJECT;
+    rep.intervals = calloc(r->n_picked ? r->n_picked : 1, sizeof *rep.intervals);
+    if (!rep.intervals) {
+        pol_keypair_clear(&kp);
+        return pol_errorf(POL_ERR_NOMEM, "report");
+    }
+    rep.n_intervals = r->n_picked;
+    for (size_t i = 0; i < r->n_picked; i++) {
+        pol_report_interval *x = &rep.intervals[i];
+        x->index = r->picked[i];
+        x->reason = POL_PICK_TOPQ;
+        for (size_t j = 0; j < nb; j++)
+            if (beacon_only[j] == r->picked[i])
+                x->reason = POL_PICK_BEACON;
+        int64_t f = r->failed_interval;
+        x->result = r->accept || (f >= 0 && (int64_t)x->index < f) ? POL_INTERVAL_MATCH
+                    : (f >= 0 && (int64_t)x->index == f)            ? POL_INTERVAL_MISMATCH
+                                                                     : POL_INTERVAL_UNCHECKED;
+    }
+    if (!r->accept && r->failed_interval >= 0 && !pol_digest_equal(&r->got, &(pol_digest){ { 0 } })) {
+        rep.has_failure = 1;
+        rep.failing_interval = (uint64_t)r->failed_interval;
+        rep.expected_hash = r->expected;
+        rep.recomputed_hash = r->got;
+    }
+    rep.cost_fraction = r->cost_fraction;
+    for (int q = 0; q < POL_REPORT_N_DETECT; q++)
+        rep.detect_p[q] = r->detect_p[q];
+    memcpy(rep.beacon, vo->beacon, 32);
+    snprintf(rep.reason, sizeof rep.reason, "%s", r->accept ? "" : r->reason);
+    for (char *p = rep.reason; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '?';
+    if (!r->accept && !rep.has_failure && !rep.reason[0])
+        snprintf(rep.reason, sizeof rep.reason, "rejected");
+    uint8_t *body = NULL, *env = NULL;
+    size_t blen = 0, elen = 0;
+    if (!(st = pol_keypair_pubkey(&kp, rep.verifier_key)) &&
+        !(st = pol_report_encode(&rep, &body, &blen)) &&
+        !(st = pol_envelope_seal(POL_MSG_REPORT, body, blen, &kp, &env, &elen)))
+        st = pol_write_file_atomic(path, env, elen, 0);
+    pol_keypair_clear(&kp);
+    free(body);
+    free(env);
+    pol_report_free(&rep);
+    return st;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "task", required_argument, 0, 't' },      { "cert", required_argument, 0, 'c' },
+        { "store", required_argument, 0, 's' },     { "samples", required_argument, 0, 'n' },
+        { "top-q", required_argument, 0, 'q' },     { "beacon", required_argument, 0, 'b' },
+        { "key", required_argument, 0, 'k' },       { "report", required_argument, 0, 'r' },
+        { "solver-key", required_argument, 0, 'S' }, { "threads", required_argument, 0, 'j' },
+        { "json", no_argument, 0, 'J' },            { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    pol_verify_opts vo = { 0 };
+    const char *cert_path = NULL, *key = NULL, *report = NULL, *solver_hex = NULL;
+    long samples = -1, top_q = 1, threads = 1;
+    int json = 0, have_beacon = 0, c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 't': vo.task_path = optarg; break;
+        case 'c': cert_path = optarg; break;
+        case 's': vo.store_dir = optarg; break;
+        case 'n': samples = strtol(optarg, &end, 10);
+                  if (*end || samples < 0 || samples > 1000000) return usage_error("--samples wants 0..1000000");
+                  break;
+        case 'q': top_q = strtol(optarg, &end, 10);
+                  if (*end || top_q < 0 || top_q > 4096) return usage_error("--top-q wants 0..4096");
+                  break;
+        case 'j': threads = strtol(optarg, &end, 10);
+                  if (*end || threads < 1 || threads > 256) return usage_error("--threads wants 1..256");
+                  break;
+        case 'b': if (hex32(optarg, vo.beacon)) return usage_error("--beacon wants 64 lowercase hex digits");
+                  have_beacon = 1;
+                  break;
+        case 'k': key = optarg; break;
+        case 'r': report = optarg; break;
+        case 'S': solver_hex = optarg; break;
+        case 'J': json = 1; break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        default: return usage_error("unknown option");
+        }
+    }
+    if (optind != argc)
+        return usage_error("unexpected argument");
+    if (!vo.task_path || !cert_path || !vo.store_dir)
+        return usage_error("check needs --task, --cert and --store");
+    if (!key != !report)
+        return usage_error("--key and --report go together");
+    uint8_t want_solver[32];
+    if (solver_hex && hex32(solver_hex, want_solver))
+        return usage_error("--solver-key wants 64 lowercase hex digits");
+    if (!have_beacon && getrandom(vo.beacon, 32, 0) != 32)
+        return fail(pol_errorf(POL_ERR_IO, "getrandom failed"));
+
+    pol_cert cert;
+    pol_digest cert_id;
+    pol_status st = pol_cert_load(cert_path, &cert, &cert_id);
+    if (st)
+        return fail(st);
+    if (solver_hex && memcmp(want_solver, cert.solver_key, 32)) {
+        pol_cert_free(&cert);
+        return fail(pol_errorf(POL_ERR_SIGNATURE, "%s is signed by another solver key", cert_path));
+    }
+    vo.cert_id = cert_id;
+    const size_t N = cert.n_checkpoints - 1;
+    if (samples < 0) {
+        samples = (long)N;
+        for (size_t s = 1; s <= N; s++)
+            if (pol_detect_probability(N, 0.10, s) >= 0.99) {
+                samples = (long)s;
+                break;
+            }
+    }
+    vo.samples = (uint32_t)samples;
+    vo.top_q = (uint32_t)top_q;
+    pol_ctx *ctx;
+    pol_ctx_opts co = { .threads = (int)threads, .kernels = POL_KERNELS_FAST };
+    if ((st = pol_ctx_create(&ctx, &co))) {
+        pol_cert_free(&cert);
+        return fail(st);
+    }
+    pol_verify_result *r = malloc(sizeof *r);
+    if (!r)
+        st = pol_errorf(POL_ERR_NOMEM, "result");
+    else
+        st = pol_verify(ctx, &cert, &vo, r);
+    pol_ctx_destroy(ctx);
+    if (!st && report)
+        st = write_report(report, key, &cert, &cert_id, &vo, r);
+    if (st) {
+        free(r);
+        pol_cert_free(&cert);
+        return fail(st);
+    }
+    char id_hex[65], beacon_hex[65], e[65], g[65];
+    pol_digest_to_hex(&cert_id, id_hex);
+    pol_digest b;
+    memcpy(b.b, vo.beacon, 32);
+    pol_digest_to_hex(&b, beacon_hex);
+    pol_digest_to_hex(&r->expected, e);
+    pol_digest_to_hex(&r->got, g);
+    if (json) {
+        json_t *o = json_object(), *arr = json_array();
+        json_object_set_new(o, "verdict", json_string(r->accept ? "accept" : "reject"));
+        json_object_set_new(o, "certificate_id", json_string(id_hex));
+        json_object_set_new(o, "beacon", json_string(beacon_hex));
+        json_object_set_new(o, "intervals", json_integer((json_int_t)r->n_intervals));
+        for (size_t i = 0; i < r->n_picked; i++)
+            json_array_append_new(arr, json_integer(r->picked[i]));
+        json_object_set_new(o, "checked", arr);
+        json_object_set_new(o, "failed_interval",
+                            r->failed_interval >= 0 ? json_integer(r->failed_interval) : json_null());
+        json_object_set_new(o, "reason", json_string(r->reason));
+        if (r->failed_interval >= 0) {
+            json_object_set_new(o, "expected_state_hash", json_string(e));
+            json_object_set_new(o, "recomputed_state_hash", json_string(g));
+        }
+        json_object_set_new(o, "steps_rerun", json_integer((json_int_t)r->steps_rerun));
+        json_object_set_new(o, "cost_fraction", json_real(r->cost_fraction));
+        json_object_set_new(o, "detect_p_1pct", json_real(r->detect_p[0]));
+        json_object_set_new(o, "detect_p_10pct", json_real(r->detect_p[1]));
+        json_object_set_new(o, "detect_p_50pct", json_real(r->detect_p[2]));
+        if (report)
+            json_object_set_new(o, "report", json_string(report));
+        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("certificate  %s (id %s)\nbeacon       %s\n", cert_path, id_hex, beacon_hex);
+        printf("checked      %zu of %zu intervals, %" PRIu64 " steps re-run (%.1f%% of the solver's)\n",
+               r->n_picked, r->n_intervals, r->steps_rerun, 100.0 * r->cost_fraction);
+        printf("detection    p = %.3f / %.3f / %.3f if 1%% / 10%% / 50%% of intervals were falsified\n",
+               r->detect_p[0], r->detect_p[1], r->detect_p[2]);
+        if (r->accept) {
+            printf("verdict      ACCEPT\n");
+        } else {
+            printf("verdict      REJECT: %s\n", r->reason);
+            if (r->failed_interval >= 0)
+                printf("evidence     interval %lld: committed %s\n             recomputed %s\n",
+                       (long long)r->failed_interval, e, g);
+        }
+        if (report)
+            printf("report       %s (signed)\n", report);
+    }
+    int code = r->accept ? 0 : 3;
+    free(r);
+    pol_cert_free(&cert);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("missing command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("pol-verifier (libpol %s, spec %d)\n", pol_version_string(), POL_SPEC_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(argc - 1, argv + 1);
+    return usage_error("unknown command");
+}

@@ -1,0 +1,115 @@
+/* The solver and verifier programs end to end: pol-keygen, pol-solver train
+ * --key --store, pol-verifier check (accept = exit 0, reject = exit 3);
+ * a certificate re-signed by another key and a certificate checked against
+ * another task are refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pol/cert.h"
+#include "pol/fileio.h"
+#include "pol/keys.h"
+#include "pol/wire.h"
+#include "testutil.h"
+
+#define TASK "spec/vectors/tiny/adamw-gelu.json"
+#define OTHER_TASK "spec/vectors/tiny/sgd-relu.json"
+
+static char dir[512], bin[512];
+
+static int run(const char *fmt, ...)
+{
+    char args[3000], cmd[4000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s/%s >>%s/log 2>&1", bin, args, dir);
+    return tu_system(cmd);
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    const char *d = tu_tmpdir();
+    if (!d) return -1;
+    snprintf(dir, sizeof dir, "%s", d);
+    const char *b = getenv("POL_BIN");
+    snprintf(bin, sizeof bin, "%s", b && *b ? b : "build/bin");
+    return 0;
+}
+
+static void test_solver_verifier(void **st)
+{
+    (void)st;
+    assert_int_equal(run("pol-keygen --out %s/solver", dir), 0);
+    assert_int_equal(run("pol-keygen --out %s/verifier", dir), 0);
+    assert_int_equal(run("pol-keygen --out %s/solver", dir), 1); /* never overwrites */
+    assert_int_equal(run("pol-solver train --task %s --out %s/run --key %s/solver.key --store %s/store",
+                         TASK, dir, dir, dir), 0);
+    /* honest: accepted, report signed */
+    assert_int_equal(run("pol-verifier check --task %s --cert %s/run/certificate.pol --store %s/store "
+                         "--samples 4 --key %s/verifier.key --report %s/report.pol --json",
+                         TASK, dir, dir, dir, dir), 0);
+    char p[700];
+    uint8_t *buf, *body, signer[32];
+    size_t len, blen;
+    snprintf(p, sizeof p, "%s/report.pol", dir);
+    assert_int_equal(pol_read_file(p, 1 << 20, &buf, &len), POL_OK);
+    assert_int_equal(pol_envelope_open(buf, len, POL_MSG_REPORT, &body, &blen, signer), POL_OK);
+    pol_report rep;
+    assert_int_equal(pol_report_decode(body, blen, &rep), POL_OK);
+    assert_int_equal(rep.verdict, POL_VERDICT_ACCEPT);
+    assert_int_equal(rep.n_intervals, 4);
+    pol_report_free(&rep);
+    free(body), free(buf);
+    /* against another task: rejected (exit 3) */
+    assert_int_equal(run("pol-verifier check --task %s --cert %s/run/certificate.pol --store %s/store",
+                         OTHER_TASK, dir, dir), 3);
+    /* the certificate re-signed by another key: refused (exit 1) */
+    snprintf(p, sizeof p, "%s/run/certificate.pol", dir);
+    assert_int_equal(pol_read_file(p, 1 << 24, &buf, &len), POL_OK);
+    assert_int_equal(pol_envelope_open(buf, len, POL_MSG_CERTIFICATE, &body, &blen, signer), POL_OK);
+    pol_keypair other;
+    uint8_t *env;
+    size_t elen;
+    assert_int_equal(pol_keypair_generate(&other), POL_OK);
+    assert_int_equal(pol_envelope_seal(POL_MSG_CERTIFICATE, body, blen, &other, &env, &elen), POL_OK);
+    snprintf(p, sizeof p, "%s/resigned.pol", dir);
+    assert_int_equal(pol_write_file_atomic(p, env, elen, 0), POL_OK);
+    pol_cert c;
+    assert_int_equal(pol_cert_load(p, &c, NULL), POL_ERR_SIGNATURE);
+    assert_int_equal(run("pol-verifier check --task %s --cert %s --store %s/store", TASK, p, dir), 1);
+    pol_keypair_clear(&other);
+    free(env), free(body), free(buf);
+    /* a store file whose bytes were altered: the interval is rejected */
+    assert_int_equal(pol_cert_load(strcat(strcpy(p, dir), "/run/certificate.pol"), &c, NULL), POL_OK);
+    char hex[65], sp[800];
+    pol_digest_to_hex(&c.ckpt_hashes[2], hex);
+    snprintf(sp, sizeof sp, "%s/store/%s.safetensors", dir, hex);
+    assert_int_equal(pol_read_file(sp, 1 << 24, &buf, &len), POL_OK);
+    buf[len - 9] ^= 0x40;
+    assert_int_equal(remove(sp), 0); /* the store holds a hard link to the run's file */
+    assert_int_equal(pol_write_file_atomic(sp, buf, len, 0), POL_OK);
+    free(buf);
+    pol_cert_free(&c);
+    assert_int_equal(run("pol-verifier check --task %s --cert %s/run/certificate.pol --store %s/store "
+                         "--samples 4", TASK, dir, dir), 3);
+    /* usage errors */
+    assert_int_equal(run("pol-verifier check --task %s", TASK), 2);
+    assert_int_equal(run("pol-verifier check --task %s --cert x --store y --beacon 12", TASK), 2);
+    assert_int_equal(run("pol-verifier --help"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_solver_verifier),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
