@@ -4,14 +4,29 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+/* Before sleeping on a condition variable, a waiting thread polls for this
+ * many rounds (tens of microseconds): a training step issues kernels back to
+ * back, and a sleeping thread can take milliseconds to be woken on a busy
+ * or virtualised machine. Bits never depend on this; only latency does. */
+#define SPIN_ROUNDS 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 struct pol_pool {
     int nthreads;
     pthread_t *workers;
     pthread_mutex_t mu;
     pthread_cond_t start;    /* a new job (generation) is posted */
     pthread_cond_t done;     /* the last worker finished the job */
-    unsigned long generation;
-    int busy;                /* workers still inside the current job */
+    atomic_ulong generation; /* bumped (under mu) for each new job */
+    atomic_int busy;         /* workers still inside the current job */
     int quit;
     /* the current job */
     pol_task_fn fn;
@@ -35,20 +50,26 @@ static void *worker(void *vp)
 {
     pol_pool *p = vp;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit && p->generation == seen)
+        for (int i = 0; i < SPIN_ROUNDS && atomic_load(&p->generation) == seen; i++)
+            cpu_relax();
+        /* the job's fields are read only after taking mu, which the poster held */
+        pthread_mutex_lock(&p->mu);
+        while (!p->quit && atomic_load(&p->generation) == seen)
             pthread_cond_wait(&p->start, &p->mu);
-        if (p->quit)
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
             break;
-        seen = p->generation;
+        }
+        seen = atomic_load(&p->generation);
         pthread_mutex_unlock(&p->mu);
         drain(p);
-        pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0)
+        if (atomic_fetch_sub(&p->busy, 1) == 1) {
+            pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -118,15 +139,17 @@ void pol_pool_run(pol_pool *p, int ntasks, pol_task_fn fn, void *arg)
     p->arg = arg;
     p->ntasks = ntasks;
     atomic_store(&p->next, 0);
-    p->busy = p->nthreads - 1;
-    p->generation++;
+    atomic_store(&p->busy, p->nthreads - 1);
+    atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
 
     drain(p);
 
+    for (int i = 0; i < SPIN_ROUNDS && atomic_load(&p->busy) > 0; i++)
+        cpu_relax();
     pthread_mutex_lock(&p->mu);
-    while (p->busy > 0)
+    while (atomic_load(&p->busy) > 0)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
