@@ -108,12 +108,49 @@ void pol_trainer_destroy(pol_trainer *tr)
 uint64_t pol_trainer_steps_done(const pol_trainer *tr) { return *u64(&tr->meta_step); }
 const pol_model *pol_trainer_model(const pol_trainer *tr) { return &tr->model; }
 
+/* The state hash with the leaves (one SHA-256 per tensor) computed on the
+ * context's threads; the same value as pol_state_hash (encoding.md E-STATE). */
+typedef struct {
+    const pol_tensor **order;
+    pol_digest *leaves;
+    pol_status *st;
+} leaf_job;
+
+static void leaf_task(void *arg, int i)
+{
+    const leaf_job *j = arg;
+    j->st[i] = pol_tensor_hash(j->order[i], &j->leaves[i]);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const pol_tensor *const *)a)->name, (*(const pol_tensor *const *)b)->name);
+}
+
+static pol_status state_hash_pool(pol_pool *pool, const pol_tensor **ts, int n, pol_digest *out)
+{
+    if (!pool)
+        return pol_state_hash(ts, (size_t)n, out);
+    const pol_tensor *order[MAX_STATE];
+    pol_digest leaves[MAX_STATE], root;
+    pol_status st[MAX_STATE];
+    memcpy(order, ts, (size_t)n * sizeof *order);
+    qsort(order, (size_t)n, sizeof *order, by_name);
+    leaf_job j = { order, leaves, st };
+    pol_pool_run(pool, n, leaf_task, &j);
+    for (int i = 0; i < n; i++)
+        if (st[i])
+            return pol_errorf(st[i], "state hash: tensor %s cannot be hashed", order[i]->name);
+    pol_status s2 = pol_merkle_root(leaves, (size_t)n, &root);
+    return s2 ? s2 : pol_state_hash_from_root((uint64_t)n, &root, out);
+}
+
 pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out)
 {
     const pol_tensor *ts[MAX_STATE];
     int n = state_tensors(tr, ts);
     pol_status st = state_to_host(tr);
-    return st ? st : pol_state_hash(ts, (size_t)n, out);
+    return st ? st : state_hash_pool(pol_ctx_pool(tr->ctx), ts, n, out);
 }
 
 /* ------------------------------------------------------------- a step -- */
@@ -198,7 +235,7 @@ pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwri
     pol_digest h;
     pol_status st = state_to_host(tr);
     if (!st)
-        st = pol_state_hash(ts, (size_t)n, &h);
+        st = state_hash_pool(pol_ctx_pool(tr->ctx), ts, n, &h);
     if (st)
         return st;
     char hex[65], task_hex[65], step[32], spec[16];
