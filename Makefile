@@ -26,7 +26,13 @@ FPFLAGS := -ffp-contract=off -fno-fast-math -fno-math-errno
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(FPFLAGS) $(CFLAGS) -fPIC -pthread \
               -Iinclude -I$(BUILD)/gen -MMD -MP
-LDLIBS := -ljansson -lcrypto -lprotobuf-c -lsecp256k1 -lpthread -lm
+# OpenBLAS (the tolerant-mode CPU GEMM, lib/math/blas.c): flags from its
+# pkg-config file when there is one, else Debian's pthread build.
+OPENBLAS_CFLAGS ?= $(or $(shell pkg-config --cflags openblas 2>/dev/null),-I/usr/include/x86_64-linux-gnu/openblas-pthread)
+OPENBLAS_LIBS ?= $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+LDLIBS := -ljansson -lcrypto -lprotobuf-c -lsecp256k1 $(OPENBLAS_LIBS) -lpthread -lm
+# Extra flags for one library source, by file name (without .c).
+XFLAGS_blas := $(OPENBLAS_CFLAGS)
 
 # Per-file ISA flags for the run-time-dispatched SIMD kernels.
 ISA_avx2 := -mavx2 -mfma
@@ -97,7 +103,8 @@ $(filter-out $(GEN_OBJ),$(LIB_OBJ)): | $(GEN_HDR)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) \
+	    $(XFLAGS_$(basename $(notdir $<))) -c $< -o $@
 
 $(BUILD)/lib/libpol.a: $(LIB_OBJ) $(CUDA_STAMP)
 	@mkdir -p $(dir $@)
@@ -137,9 +144,8 @@ demo: check-deps
 # -------------------------------------------------------------- benchmarks
 $(BUILD)/bench/%: bench/%.c $(POL_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -I/usr/include/x86_64-linux-gnu/openblas-pthread $< -o $@ \
-	    $(POL_LINK) $(BENCH_LIBS_$*) $(LDLIBS) $(CUDA_LDLIBS)
-BENCH_LIBS_gemm := -lopenblas
+	$(CC) $(ALL_CFLAGS) $(OPENBLAS_CFLAGS) $< -o $@ \
+	    $(POL_LINK) $(LDLIBS) $(CUDA_LDLIBS)
 
 bench:
 	@scripts/deps.sh bench
@@ -176,7 +182,8 @@ $(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/fuzz/obj/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
-	    $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -c $< -o $@
+	    $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) $(XFLAGS_$(basename $(notdir $<))) \
+	    -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(LDLIBS)

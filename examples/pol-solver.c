@@ -1,7 +1,7 @@
 /* pol-solver — trains a libpol task and inspects checkpoints.
  *
  *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
- *                    [--threads N] [--kernels fast|ref] [--device cpu|cuda] [--json]
+ *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda] [--json]
  *   pol-solver inspect CKPT [--json]
  */
 #include <getopt.h>
@@ -28,15 +28,16 @@ static const char USAGE[] =
     "       pol-solver inspect CKPT [--json]\n"
     "       pol-solver --version\n"
     "\n"
-    "train: runs the task's training steps in exact mode, writing a checkpoint\n"
+    "train: runs the task's training steps (exact or tolerant mode), writing a checkpoint\n"
     "(safetensors) at step 0, every checkpoint_every steps and at the end, and\n"
     "DIR/trace.json listing each checkpoint's state hash.\n"
     "  --task FILE      the task (JSON, spec/task.md)\n"
     "  --out DIR        run directory; created if missing; never overwritten\n"
     "  --resume         continue from the last checkpoint of DIR's trace\n"
     "  --from CKPT      start from this checkpoint (DIR must hold no run yet)\n"
-    "  --threads N      CPU threads (default 1); results are identical for any N\n"
-    "  --kernels K      fast (default) or ref (the slow reference kernels)\n"
+    "  --threads N      CPU threads (default 1); exact mode: results are identical for any N\n"
+    "  --kernels K      fast (default), ref (the slow reference kernels), or blas\n"
+    "                   (OpenBLAS GEMMs: tolerant-mode tasks only, not bit-reproducible)\n"
     "  --device D       cpu (default) or cuda; the same hashes on either\n"
     "  --json           print one JSON object with the result at the end\n"
     "  --key FILE       sign a certificate of the finished run with this secret key\n"
@@ -132,7 +133,8 @@ static int cmd_train(int argc, char **argv)
         case 'k':
             if (!strcmp(optarg, "fast")) co.kernels = POL_KERNELS_FAST;
             else if (!strcmp(optarg, "ref")) co.kernels = POL_KERNELS_REF;
-            else return usage_error("--kernels wants fast or ref");
+            else if (!strcmp(optarg, "blas")) co.kernels = POL_KERNELS_BLAS;
+            else return usage_error("--kernels wants fast, ref or blas");
             break;
         case 'd':
             if (!strcmp(optarg, "cpu")) co.device = POL_DEVICE_CPU;
@@ -182,7 +184,8 @@ static int cmd_train(int argc, char **argv)
         char device[96];
         pol_digest cid;
         snprintf(device, sizeof device, "%s %s, %d thread%s", co.device == POL_DEVICE_CUDA ? "cuda" : "cpu",
-                 pol_fast_gemm_isa(), co.threads, co.threads > 1 ? "s" : "");
+                 co.kernels == POL_KERNELS_BLAS ? "openblas" : pol_fast_gemm_isa(), co.threads,
+                 co.threads > 1 ? "s" : "");
         snprintf(cert_path, sizeof cert_path, "%s/certificate.pol", ro.out_dir);
         st = pol_cert_issue(ro.out_dir, ro.task_path, &kp, device, parent_hex ? &parent : NULL,
                             cert_path, &cid);
@@ -208,7 +211,9 @@ static int cmd_train(int argc, char **argv)
         json_object_set_new(o, "test_accuracy",
                             r.test_accuracy >= 0 ? json_real(r.test_accuracy) : json_null());
         json_object_set_new(o, "threads", json_integer(co.threads));
-        json_object_set_new(o, "kernels", json_string(co.kernels == POL_KERNELS_REF ? "ref" : "fast"));
+        json_object_set_new(o, "kernels", json_string(co.kernels == POL_KERNELS_REF    ? "ref"
+                                                           : co.kernels == POL_KERNELS_BLAS ? "blas"
+                                                                                            : "fast"));
         json_object_set_new(o, "gemm_isa", json_string(pol_fast_gemm_isa()));
         json_object_set_new(o, "device", json_string(co.device == POL_DEVICE_CUDA ? "cuda" : "cpu"));
         json_object_set_new(o, "seconds", json_real(r.seconds));

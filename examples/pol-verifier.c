@@ -2,6 +2,7 @@
  * checkpoint intervals (spec/certificate.md).
  *
  *   pol-verifier check --task FILE --cert FILE --store DIR [options]
+ *   pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,12 +16,14 @@
 #include "pol/context.h"
 #include "pol/fileio.h"
 #include "pol/keys.h"
+#include "pol/profile.h"
 #include "pol/verify.h"
 #include "pol/version.h"
 #include "pol/wire.h"
 
 static const char USAGE[] =
     "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
+    "       pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]\n"
     "       pol-verifier --version\n"
     "\n"
     "check: verifies a signed certificate (pol-solver train --key): its signature,\n"
@@ -38,7 +41,17 @@ static const char USAGE[] =
     "  --key FILE         sign a VerificationReport with this secret key ...\n"
     "  --report FILE      ... and write it here (never overwritten)\n"
     "  --threads N        CPU threads (default 1)\n"
+    "  --kernels K        fast (default), ref or blas (tolerant-mode certificates only)\n"
+    "  --profile FILE     tolerant mode: the thresholds (pol-verifier profile); required\n"
+    "  --metric M         tolerant mode: l2_rel (default), l1_rel, linf_rel, cosine, l1, l2, linf\n"
     "  --json             print the result as one JSON object\n"
+    "\n"
+    "profile: re-runs sample intervals of a finished run (pol-solver train) under\n"
+    "the fast exact kernels and OpenBLAS with 1 and 2 threads, and writes the\n"
+    "distance distributions and tolerant-mode thresholds (spec/profiling.md) as JSON,\n"
+    "plus PROFILE.png when gnuplot is installed.\n"
+    "  --samples N        intervals to re-run (default 8)\n"
+    "  --factor F         safety factor of the threshold rule (default 4)\n"
     "\n"
     "Exit status: 0 accepted, 3 rejected, 1 error (message on stderr), 2 bad usage.\n";
 
@@ -99,6 +112,8 @@ static pol_status write_report(const char *path, const char *key_path, const pol
         for (size_t j = 0; j < nb; j++)
             if (beacon_only[j] == r->picked[i])
                 x->reason = POL_PICK_BEACON;
+        x->distance = r->tolerant ? r->distance[i] : 0.0;
+        x->threshold = r->tolerant ? r->threshold[i] : 0.0;
         int64_t f = r->failed_interval;
         x->result = r->accept || (f >= 0 && (int64_t)x->index < f) ? POL_INTERVAL_MATCH
                     : (f >= 0 && (int64_t)x->index == f)            ? POL_INTERVAL_MISMATCH
@@ -142,10 +157,14 @@ static int cmd_check(int argc, char **argv)
         { "key", required_argument, 0, 'k' },       { "report", required_argument, 0, 'r' },
         { "solver-key", required_argument, 0, 'S' }, { "threads", required_argument, 0, 'j' },
         { "json", no_argument, 0, 'J' },            { "help", no_argument, 0, 'h' },
+        { "profile", required_argument, 0, 'p' },   { "metric", required_argument, 0, 'm' },
+        { "kernels", required_argument, 0, 'K' },
         { 0, 0, 0, 0 },
     };
     pol_verify_opts vo = { 0 };
     const char *cert_path = NULL, *key = NULL, *report = NULL, *solver_hex = NULL;
+    const char *profile = NULL;
+    pol_kernels kernels = POL_KERNELS_FAST;
     long samples = -1, top_q = 1, threads = 1;
     int json = 0, have_beacon = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -170,6 +189,14 @@ static int cmd_check(int argc, char **argv)
         case 'r': report = optarg; break;
         case 'S': solver_hex = optarg; break;
         case 'J': json = 1; break;
+        case 'p': profile = optarg; break;
+        case 'm': if (!(vo.metric = pol_metric_from_name(optarg))) return usage_error("unknown --metric");
+                  break;
+        case 'K': if (!strcmp(optarg, "fast")) kernels = POL_KERNELS_FAST;
+                  else if (!strcmp(optarg, "ref")) kernels = POL_KERNELS_REF;
+                  else if (!strcmp(optarg, "blas")) kernels = POL_KERNELS_BLAS;
+                  else return usage_error("--kernels wants fast, ref or blas");
+                  break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }
@@ -207,9 +234,24 @@ static int cmd_check(int argc, char **argv)
     }
     vo.samples = (uint32_t)samples;
     vo.top_q = (uint32_t)top_q;
+    pol_threshold *thr = NULL;
+    if (cert.mode == POL_MODE_TOLERANT) {
+        if (!profile) {
+            pol_cert_free(&cert);
+            return usage_error("a tolerant-mode certificate needs --profile");
+        }
+        if ((st = pol_profile_load_thresholds(profile, &cert.task_id,
+                                              vo.metric ? vo.metric : POL_METRIC_L2_REL, &thr,
+                                              &vo.n_thresholds))) {
+            pol_cert_free(&cert);
+            return fail(st);
+        }
+        vo.thresholds = thr;
+    }
     pol_ctx *ctx;
-    pol_ctx_opts co = { .threads = (int)threads, .kernels = POL_KERNELS_FAST };
+    pol_ctx_opts co = { .threads = (int)threads, .kernels = kernels };
     if ((st = pol_ctx_create(&ctx, &co))) {
+        free(thr);
         pol_cert_free(&cert);
         return fail(st);
     }
@@ -219,6 +261,8 @@ static int cmd_check(int argc, char **argv)
     else
         st = pol_verify(ctx, &cert, &vo, r);
     pol_ctx_destroy(ctx);
+    free(thr);
+    vo.thresholds = NULL;
     if (!st && report)
         st = write_report(report, key, &cert, &cert_id, &vo, r);
     if (st) {
@@ -242,6 +286,16 @@ static int cmd_check(int argc, char **argv)
         for (size_t i = 0; i < r->n_picked; i++)
             json_array_append_new(arr, json_integer(r->picked[i]));
         json_object_set_new(o, "checked", arr);
+        if (r->tolerant) {
+            json_t *da = json_array(), *ta = json_array();
+            for (size_t i = 0; i < r->n_picked; i++) {
+                json_array_append_new(da, json_real(r->distance[i]));
+                json_array_append_new(ta, json_real(r->threshold[i]));
+            }
+            json_object_set_new(o, "metric", json_string(pol_metric_name(r->metric)));
+            json_object_set_new(o, "distances", da);
+            json_object_set_new(o, "thresholds", ta);
+        }
         json_object_set_new(o, "failed_interval",
                             r->failed_interval >= 0 ? json_integer(r->failed_interval) : json_null());
         json_object_set_new(o, "reason", json_string(r->reason));
@@ -265,6 +319,12 @@ static int cmd_check(int argc, char **argv)
                r->n_picked, r->n_intervals, r->steps_rerun, 100.0 * r->cost_fraction);
         printf("detection    p = %.3f / %.3f / %.3f if 1%% / 10%% / 50%% of intervals were falsified\n",
                r->detect_p[0], r->detect_p[1], r->detect_p[2]);
+        if (r->tolerant) {
+            printf("tolerant     %s distance / threshold per checked interval:\n", pol_metric_name(r->metric));
+            for (size_t i = 0; i < r->n_picked; i++)
+                if (r->threshold[i] > 0)
+                    printf("             %5u  %.3e / %.3e\n", r->picked[i], r->distance[i], r->threshold[i]);
+        }
         if (r->accept) {
             printf("verdict      ACCEPT\n");
         } else {
@@ -282,6 +342,97 @@ static int cmd_check(int argc, char **argv)
     return code;
 }
 
+/* Writes PROFILE.png beside the JSON when gnuplot is installed; silent otherwise. */
+static void plot(const pol_profile *p, const char *json_path)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        return;
+    char png[4200], dat[4200];
+    size_t n = strlen(json_path);
+    if (n > 5 && !strcmp(json_path + n - 5, ".json"))
+        n -= 5;
+    snprintf(png, sizeof png, "%.*s.png", (int)n, json_path);
+    snprintf(dat, sizeof dat, "%.*s.dat", (int)n, json_path);
+    FILE *f = fopen(dat, "w");
+    if (!f)
+        return;
+    for (size_t i = 0; i < p->n_obs; i++)
+        fprintf(f, "%.17g\n", p->obs[i] > 0 ? p->obs[i] : 1e-12);
+    fclose(f);
+    FILE *g = popen("gnuplot >/dev/null 2>&1", "w");
+    if (g) {
+        fprintf(g, "set terminal png size 800,500\nset output '%s'\nset logscale x\n"
+                   "set xlabel 'l2_rel distance of an interval'\nset ylabel 'count'\n"
+                   "binc(x) = 10**(floor(log10(x)*4)/4.0)\n"
+                   "plot '%s' using (binc($1)):(1) smooth frequency with boxes title 'honest re-runs'\n",
+                png, dat);
+        pclose(g);
+    }
+    remove(dat);
+}
+
+static int cmd_profile(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "task", required_argument, 0, 't' },   { "run", required_argument, 0, 'r' },
+        { "out", required_argument, 0, 'o' },    { "samples", required_argument, 0, 'n' },
+        { "factor", required_argument, 0, 'f' }, { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    pol_profile_opts po = { 0 };
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 't': po.task_path = optarg; break;
+        case 'r': po.run_dir = optarg; break;
+        case 'o': out = optarg; break;
+        case 'n': { long v = strtol(optarg, &end, 10);
+                    if (*end || v < 1 || v > 4096) return usage_error("--samples wants 1..4096");
+                    po.samples = (uint32_t)v; break; }
+        case 'f': po.factor = strtod(optarg, &end);
+                  if (*end || !(po.factor >= 1.0 && po.factor <= 1e6)) return usage_error("--factor wants a number >= 1");
+                  break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        default: return usage_error("unknown option");
+        }
+    }
+    if (optind != argc)
+        return usage_error("unexpected argument");
+    if (!po.task_path || !po.run_dir || !out)
+        return usage_error("profile needs --task, --run and --out");
+    pol_profile p;
+    pol_status st = pol_profile_run(&po, &p);
+    if (st)
+        return fail(st);
+    if ((st = pol_profile_write_json(&p, out))) {
+        pol_profile_free(&p);
+        return fail(st);
+    }
+    printf("profile      %s: %u intervals re-run under", out, p.intervals_rerun);
+    for (int i = 0; i < p.n_configs; i++)
+        printf(" %s", p.configs[i]);
+    printf("\n%-6s %-12s %5s %9s %9s %9s %10s\n", "len", "op", "n", "median", "max", "threshold", "margin");
+    for (size_t i = 0; i < p.n_stats; i++) {
+        const pol_profile_stat *s = &p.stats[i];
+        if (s->metric != POL_METRIC_L2_REL)
+            continue;
+        printf("%-6llu %-12s %5llu %9.2e %9.2e %9.2e", (unsigned long long)s->interval_len,
+               s->op[0] ? s->op : "(interval)", (unsigned long long)s->n, s->median, s->max, s->threshold);
+        if (s->one_step_min > 0)
+            printf(" %9.0fx", s->one_step_min / s->threshold);
+        printf("\n");
+    }
+    char *h = pol_profile_histogram(&p);
+    if (h)
+        fputs(h, stdout);
+    free(h);
+    plot(&p, out);
+    pol_profile_free(&p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -296,5 +447,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "check"))
         return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "profile"))
+        return cmd_profile(argc - 1, argv + 1);
     return usage_error("unknown command");
 }

@@ -3,15 +3,17 @@
 #   scripts/deps.sh check     exit 0 if everything the build needs is present;
 #                             otherwise install it when root, or print the command.
 #   scripts/deps.sh install   install the packages (apt-get, needs root).
-#   scripts/deps.sh bench     also the packages only benchmarks use (OpenBLAS).
+#   scripts/deps.sh bench     also the packages only benchmarks use (none today).
 #   scripts/deps.sh fuzz      also the packages only fuzzing uses (clang, libFuzzer).
 set -eu
 
 # Debian packages the build, the tests and the demo need.
+# libopenblas-dev: the tolerant-mode CPU GEMM (POL_KERNELS_BLAS), linked into
+# libpol; also the peer the GEMM benchmark compares against.
 PKGS="build-essential pkg-config libssl-dev libjansson-dev libcmocka-dev \
-      libprotobuf-c-dev protobuf-c-compiler libsecp256k1-dev"
-# Only for `make bench` (a peer to compare against, never linked into libpol).
-BENCH_PKGS="libopenblas-dev"
+      libprotobuf-c-dev protobuf-c-compiler libsecp256k1-dev libopenblas-dev"
+# Only for `make bench` (nothing beyond PKGS today).
+BENCH_PKGS=""
 # Only for `make fuzz` (libFuzzer with ASan/UBSan).
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
 

@@ -95,7 +95,7 @@ static void test_rejects(void **st)
         { "\"warmup_steps\":10", "\"warmup_steps\":1000", POL_ERR_FORMAT },
         { "\"warmup_cosine\"", "\"step\"", POL_ERR_FORMAT },
         { "\"exact\"", "\"sloppy\"", POL_ERR_FORMAT },
-        { "\"exact\"", "\"tolerant\"", POL_ERR_UNSUPPORTED },
+        { "\"exact\"", "\"Tolerant\"", POL_ERR_FORMAT },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         pol_task t;

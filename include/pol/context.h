@@ -17,6 +17,9 @@ extern "C" {
 typedef enum pol_kernels {
     POL_KERNELS_FAST = 0, /* blocked/vectorised kernels (default) */
     POL_KERNELS_REF = 1,  /* plain reference kernels: slow, the oracle */
+    POL_KERNELS_BLAS = 2, /* tolerant mode only: GEMMs by OpenBLAS (pol_blas_gemm, with
+                             the context's thread count), other ops by the fast
+                             kernels. Not bitwise reproducible; exact-mode tasks refuse it. */
 } pol_kernels;
 
 /* Where pol_graph_eval runs (pol/graph.h, pol/cuda.h). */

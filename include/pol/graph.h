@@ -147,7 +147,8 @@ POL_WARN_UNUSED pol_status pol_graph_node_hash(const pol_graph *g, int i, pol_di
 
 /* Evaluates one op on explicit tensors, outside any graph: the referee's
  * entry point. Shapes are checked as in pol_graph_add_node; `out` must be
- * allocated with the right shape. kernels chooses reference or fast code.
+ * allocated with the right shape. kernels chooses reference, fast or (tolerant
+ * mode only) BLAS code; for BLAS the GEMM uses the pool's thread count.
  * Returns: POL_OK; POL_ERR_SHAPE; POL_ERR_INVALID_ARG. */
 POL_WARN_UNUSED pol_status pol_node_eval(pol_op op, const pol_node_params *params,
                                          const pol_tensor *const *in, int n_in, pol_tensor *out,

@@ -60,6 +60,17 @@ void pol_fast_gemm(pol_pool *pool, const pol_gemm_args *g);
  * "avx512", "avx2" or "scalar". */
 const char *pol_fast_gemm_isa(void);
 
+/* The tolerant-mode GEMM (POL_KERNELS_BLAS): the same contract as above
+ * except the summation order, which is OpenBLAS's (cblas_sgemm with
+ * alpha 1, beta 1 on C pre-filled with the bias, or beta 0). NOT bitwise
+ * reproducible across thread counts, CPUs or OpenBLAS builds; never used in
+ * exact mode. threads: OpenBLAS threads (a process-wide setting, so two
+ * contexts with different counts must not run GEMMs concurrently). */
+void pol_blas_gemm(int threads, const pol_gemm_args *g);
+
+/* OpenBLAS's description of itself (version, core, thread model). */
+const char *pol_blas_config(void);
+
 /* ------------------------------------------------------ bias gradient --
  * db[j] = sum_K(dy[0][j], dy[1][j], ..., dy[M-1][j])   (A-RED-1)
  * dy is M x N, db has N values. */

@@ -56,8 +56,7 @@ typedef struct pol_task {
  * relative dataset path. The id is computed over exactly buf[0..len).
  * Returns: POL_OK; POL_ERR_FORMAT (not JSON, missing or unknown key, wrong
  *          type, bad value) with the offending key in the message;
- *          POL_ERR_TOO_LARGE; POL_ERR_UNSUPPORTED (e.g. tolerant mode in a
- *          build without it). Out: *task, zeroed on failure. */
+ *          POL_ERR_TOO_LARGE. Out: *task, zeroed on failure. */
 POL_WARN_UNUSED pol_status pol_task_parse(const uint8_t *buf, size_t len, const char *base_dir,
                                           pol_task *task);
 

@@ -25,7 +25,8 @@ typedef struct pol_trainer pol_trainer;
 
 /* Builds the step graph and the initial state (step 0) from the task's seed.
  * task, ds and ctx must outlive the trainer.
- * Returns: POL_OK; POL_ERR_SHAPE (dataset does not fit the model, or has
+ * Returns: POL_OK; POL_ERR_UNSUPPORTED (an exact-mode task on a context with
+ *          POL_KERNELS_BLAS); POL_ERR_SHAPE (dataset does not fit the model, or has
  *          fewer samples than one batch); POL_ERR_NOMEM; ...
  * Out: *tr, NULL on failure. */
 POL_WARN_UNUSED pol_status pol_trainer_create(pol_trainer **tr, pol_ctx *ctx, const pol_task *task,
@@ -35,8 +36,30 @@ void pol_trainer_destroy(pol_trainer *tr);
 /* Runs one training step. Out: *loss (may be NULL), the batch's mean loss. */
 POL_WARN_UNUSED pol_status pol_trainer_step(pol_trainer *tr, float *loss);
 
+/* A hook that pol_trainer_step calls on a CPU context: with node == -1 once
+ * the step's INPUT tensors are loaded, then after each node is evaluated.
+ * Before the commit, so every tensor of the graph still holds this step's
+ * values. It may read any tensor; test-only cheating parties also change a
+ * node's output there. A status other than POL_OK stops the step, nothing
+ * committed. On a device context the step fails with POL_ERR_UNSUPPORTED. */
+typedef pol_status (*pol_node_hook)(void *arg, pol_graph *g, int node);
+
+/* Sets (fn != NULL) or clears the trainer's node hook. Without one, steps
+ * evaluate the graph as a whole (pol_graph_eval). */
+void pol_trainer_set_node_hook(pol_trainer *tr, pol_node_hook fn, void *arg);
+
 /* Steps done so far. */
 uint64_t pol_trainer_steps_done(const pol_trainer *tr);
+
+/* Room pol_trainer_state needs: every STATE tensor plus the three counters. */
+#define POL_TRAINER_MAX_STATE (6 * POL_MLP_MAX_LAYERS + 3)
+
+/* The tensors of the current state (host copies, brought up to date on a
+ * device run), in no particular order; they stay owned by the trainer and
+ * valid until its next step, load or destruction. cap >= POL_TRAINER_MAX_STATE
+ * is always enough. Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_CUDA. */
+POL_WARN_UNUSED pol_status pol_trainer_state(const pol_trainer *tr, const pol_tensor **out,
+                                             int cap, int *n);
 
 /* The state hash of the current state. */
 POL_WARN_UNUSED pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out);

@@ -9,7 +9,9 @@
  * Which intervals: `samples` drawn without replacement from a beacon the
  * solver could not know when it committed (seeded by SHA-256(beacon ||
  * certificate id)), plus the `top_q` intervals with the largest declared
- * updates. Checkpoints come from a content-addressed store: a directory of
+ * updates. In tolerant mode (spec/certificate.md section 5) the re-run end
+ * state is instead compared with the committed checkpoint by a distance
+ * (pol/distance.h) against a profiled threshold for the interval's length. Checkpoints come from a content-addressed store: a directory of
  * files named <state hash hex>.safetensors, each verified on read.
  */
 #ifndef POL_VERIFY_H
@@ -17,6 +19,7 @@
 
 #include "pol/cert.h"
 #include "pol/context.h"
+#include "pol/distance.h"
 #include "pol/task.h"
 
 #ifdef __cplusplus
@@ -25,6 +28,20 @@ extern "C" {
 
 #define POL_VERIFY_MAX_PICKS 4096
 
+/* A tolerant-mode threshold: the largest distance accepted for an interval
+ * of interval_len steps (spec/profiling.md). */
+typedef struct pol_threshold {
+    uint64_t interval_len;
+    double value;
+} pol_threshold;
+
+/* The threshold for an interval of len steps: the entry for exactly len,
+ * else the one with the smallest interval_len above len (distances grow
+ * with length, so this errs towards accepting).
+ * Returns: POL_OK; POL_ERR_NOT_FOUND (no entry >= len). */
+POL_WARN_UNUSED pol_status pol_threshold_for(const pol_threshold *t, size_t n, uint64_t len,
+                                             double *out);
+
 typedef struct pol_verify_opts {
     const char *task_path;  /* the task file; its SHA-256 must be the cert's task id */
     const char *store_dir;  /* content-addressed checkpoint store */
@@ -32,6 +49,10 @@ typedef struct pol_verify_opts {
     uint8_t beacon[32];     /* randomness the solver could not predict */
     uint32_t samples;       /* random intervals to re-run */
     uint32_t top_q;         /* plus this many largest-update intervals */
+    /* tolerant mode only (ignored for exact certificates): */
+    pol_metric metric;      /* compared over the parameters; 0 means POL_METRIC_L2_REL */
+    const pol_threshold *thresholds; /* per interval length, e.g. from a profile */
+    size_t n_thresholds;
 } pol_verify_opts;
 
 typedef struct pol_verify_result {
@@ -42,6 +63,10 @@ typedef struct pol_verify_result {
     uint32_t picked[POL_VERIFY_MAX_PICKS]; /* interval indices re-run, ascending */
     int64_t failed_interval;    /* -1, or the first interval whose end state differs */
     pol_digest expected, got;   /* evidence for failed_interval */
+    int tolerant;               /* compared by distance (tolerant mode) */
+    pol_metric metric;          /* tolerant: the metric compared */
+    double distance[POL_VERIFY_MAX_PICKS];  /* tolerant: per picked interval, the measured */
+    double threshold[POL_VERIFY_MAX_PICKS]; /* distance and its threshold (0 if not run) */
     char reason[256];           /* why it was rejected, human readable */
     uint64_t steps_rerun;
     double cost_fraction;       /* steps_rerun / certificate steps */
@@ -63,8 +88,13 @@ double pol_detect_probability(size_t n, double fraction, size_t samples);
  * intervals. A rejection is not an error: it returns POL_OK with
  * res->accept == 0 and the evidence. Errors (POL_ERR_*) mean the
  * verification could not be carried out (missing checkpoint, bad task...).
+ * Tolerant mode needs o->thresholds; an interval is rejected when the
+ * distance between the re-run end state and the committed end checkpoint,
+ * over the parameters, exceeds the threshold for its length, or when a
+ * non-float tensor (the counters) differs.
  * Returns: POL_OK; errors of the loaders; POL_ERR_NOT_FOUND (a checkpoint
- * the sample needs is not in the store). */
+ * the sample needs is not in the store, or no threshold for an interval
+ * length); POL_ERR_INVALID_ARG (tolerant certificate without thresholds). */
 POL_WARN_UNUSED pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                                       pol_verify_result *res);
 

@@ -50,7 +50,8 @@ pol_status pol_ctx_create(pol_ctx **out, const pol_ctx_opts *opts)
         c->opts = *opts;
     if (c->opts.threads <= 0)
         c->opts.threads = 1;
-    if (c->opts.kernels != POL_KERNELS_FAST && c->opts.kernels != POL_KERNELS_REF) {
+    if (c->opts.kernels != POL_KERNELS_FAST && c->opts.kernels != POL_KERNELS_REF &&
+        c->opts.kernels != POL_KERNELS_BLAS) {
         int k = (int)c->opts.kernels;
         free(c);
         return pol_errorf(POL_ERR_INVALID_ARG, "unknown kernel choice %d", k);

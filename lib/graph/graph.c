@@ -164,8 +164,9 @@ static pol_opt_scalars scalars(const pol_node_params *p, const pol_tensor *hyper
 }
 
 static pol_status run_op(pol_op op, const pol_node_params *p, const pol_tensor *const *in,
-                         pol_tensor *out, int fast, pol_pool *pool)
+                         pol_tensor *out, pol_kernels kernels, pol_pool *pool)
 {
+    const int fast = kernels != POL_KERNELS_REF;
     const pol_tensor *a = in[0];
     int64_t n = pol_tensor_numel(a);
     switch (op) {
@@ -180,7 +181,10 @@ static pol_status run_op(pol_op op, const pol_node_params *p, const pol_tensor *
             g.trans_a = p->trans_a, g.trans_b = p->trans_b;
             g.K = p->trans_a ? a->shape[0] : a->shape[1];
         }
-        fast ? pol_fast_gemm(pool, &g) : pol_ref_gemm(&g);
+        if (kernels == POL_KERNELS_BLAS)
+            pol_blas_gemm(pool ? pol_pool_threads(pool) : 1, &g);
+        else
+            fast ? pol_fast_gemm(pool, &g) : pol_ref_gemm(&g);
         return POL_OK;
     }
     case POL_OP_BIAS_GRAD:
@@ -283,7 +287,7 @@ pol_status pol_node_eval(pol_op op, const pol_node_params *params, const pol_ten
     pol_status st = pol_node_check(op, params, in, n_in, out);
     if (st)
         return st;
-    return run_op(op, params, in, out, kernels == POL_KERNELS_FAST, pool);
+    return run_op(op, params, in, out, kernels, pool);
 }
 
 /* -------------------------------------------------------------- graph -- */
@@ -461,7 +465,7 @@ pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i)
     for (int k = 0; k < nd->n_in; k++)
         ins[k] = &g->tensors[nd->in[k]].t;
     return run_op(nd->op, &nd->params, ins, &g->tensors[nd->out].t,
-                  pol_ctx_kernels(ctx) == POL_KERNELS_FAST, pol_ctx_pool(ctx));
+                  pol_ctx_kernels(ctx), pol_ctx_pool(ctx));
 }
 
 pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx)

@@ -173,6 +173,21 @@ pol_status pol_store_put_run(const char *run_dir, const char *store_dir)
 
 /* ---------------------------------------------------------- verifying -- */
 
+pol_status pol_threshold_for(const pol_threshold *t, size_t n, uint64_t len, double *out)
+{
+    if (!out || (n && !t))
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_threshold_for: NULL argument");
+    const pol_threshold *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].interval_len >= len && (!best || t[i].interval_len < best->interval_len))
+            best = &t[i];
+    if (!best)
+        return pol_errorf(POL_ERR_NOT_FOUND, "no threshold for intervals of %llu steps",
+                          (unsigned long long)len);
+    *out = best->value;
+    return POL_OK;
+}
+
 static pol_status reject(pol_verify_result *r, int64_t interval, const pol_digest *want,
                          const pol_digest *got, const char *fmt, ...) POL_PRINTF(5, 6);
 
@@ -217,9 +232,67 @@ static int check_binding(const pol_cert *c, const pol_task *t, pol_verify_result
     return 1;
 }
 
-/* Re-runs interval i and compares its end state. */
+/* Tolerant mode: the re-run state against the committed end checkpoint. */
+static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o,
+                                   uint32_t i, size_t pick, const pol_digest *got,
+                                   pol_verify_result *r, int *ok)
+{
+    const uint64_t len = c->ckpt_steps[i + 1] - c->ckpt_steps[i];
+    double thr;
+    pol_status st = pol_threshold_for(o->thresholds, o->n_thresholds, len, &thr);
+    if (st)
+        return st;
+    r->threshold[pick] = thr;
+    char path[POL_PATH_MAX + 100];
+    store_path(path, sizeof path, o->store_dir, &c->ckpt_hashes[i + 1]);
+    pol_st_file f;
+    if ((st = pol_st_load(path, NULL, &f)))
+        return st == POL_ERR_FORMAT
+                   ? reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u: the stored end "
+                            "checkpoint is unreadable (%s)", i, pol_last_error())
+                   : st;
+    const pol_tensor *ts[POL_TRAINER_MAX_STATE], *mine[POL_TRAINER_MAX_STATE];
+    int nm = 0;
+    pol_digest h;
+    if (f.n > POL_TRAINER_MAX_STATE) {
+        pol_st_free(&f);
+        return reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u: the stored end checkpoint "
+                      "holds %zu tensors", i, f.n);
+    }
+    for (size_t j = 0; j < f.n; j++)
+        ts[j] = &f.tensors[j];
+    if ((st = pol_state_hash(ts, f.n, &h)) ||
+        (st = pol_trainer_state(tr, mine, POL_TRAINER_MAX_STATE, &nm))) {
+        pol_st_free(&f);
+        return st;
+    }
+    if (!pol_digest_equal(&h, &c->ckpt_hashes[i + 1])) {
+        pol_st_free(&f);
+        return reject(r, i, &c->ckpt_hashes[i + 1], &h, "interval %u: the stored end checkpoint "
+                      "is not the committed state", i);
+    }
+    pol_distance d;
+    st = pol_state_distance(mine, (size_t)nm, ts, f.n, pol_is_param_name, &d, NULL, NULL);
+    pol_st_free(&f);
+    if (st == POL_ERR_MISMATCH || st == POL_ERR_SHAPE || st == POL_ERR_FORMAT)
+        return reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u (steps %" PRIu64 "..%" PRIu64
+                      "): the re-run state is not comparable with the committed one (%s)", i,
+                      c->ckpt_steps[i], c->ckpt_steps[i + 1], pol_last_error());
+    if (st)
+        return st;
+    const double dist = pol_distance_get(&d, r->metric);
+    r->distance[pick] = dist;
+    if (!(dist <= thr))
+        return reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u (steps %" PRIu64 "..%" PRIu64
+                      "): %s distance %.6g exceeds the threshold %.6g", i, c->ckpt_steps[i],
+                      c->ckpt_steps[i + 1], pol_metric_name(r->metric), dist, thr);
+    *ok = 1;
+    return POL_OK;
+}
+
+/* Re-runs interval i (the pick-th picked) and compares its end state. */
 static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o, uint32_t i,
-                        pol_verify_result *r, int *ok)
+                        size_t pick, pol_verify_result *r, int *ok)
 {
     char path[POL_PATH_MAX + 100];
     store_path(path, sizeof path, o->store_dir, &c->ckpt_hashes[i]);
@@ -242,6 +315,8 @@ static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opt
     pol_digest got;
     if ((st = pol_trainer_state_hash(tr, &got)))
         return st;
+    if (r->tolerant)
+        return compare_tolerant(tr, c, o, i, pick, &got, r, ok);
     if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
         return reject(r, i, &c->ckpt_hashes[i + 1], &got, "interval %u (steps %" PRIu64 "..%" PRIu64
                       "): the re-run ends on another state", i, c->ckpt_steps[i], c->ckpt_steps[i + 1]);
@@ -260,8 +335,15 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
     pol_status st = pol_task_load(o->task_path, &task);
     if (st)
         return st;
-    if (task.mode != POL_MODE_EXACT)
-        return pol_errorf(POL_ERR_UNSUPPORTED, "only exact-mode certificates can be verified here");
+    if (task.mode == POL_MODE_TOLERANT) {
+        r->tolerant = 1;
+        r->metric = o->metric ? o->metric : POL_METRIC_L2_REL;
+        if (!pol_metric_name(r->metric))
+            return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: unknown metric %d", (int)o->metric);
+        if (!o->thresholds || !o->n_thresholds)
+            return pol_errorf(POL_ERR_INVALID_ARG, "a tolerant-mode certificate needs thresholds "
+                              "(a profile, spec/profiling.md)");
+    }
     r->n_intervals = c->n_checkpoints >= 2 ? c->n_checkpoints - 1 : 0;
     if (!check_binding(c, &task, r))
         return POL_OK;
@@ -290,7 +372,7 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
     }
     for (size_t k = 0; !st && r->accept && k < r->n_picked; k++) {
         int ok;
-        st = rerun(tr, c, o, r->picked[k], r, &ok);
+        st = rerun(tr, c, o, r->picked[k], k, r, &ok);
     }
     r->cost_fraction = c->steps ? (double)r->steps_rerun / (double)c->steps : 0.0;
     pol_trainer_destroy(tr);

@@ -232,8 +232,7 @@ static pol_status parse_root(json_t *root, const char *base_dir, pol_task *t)
     if (!strcmp(s, "exact"))
         t->mode = POL_MODE_EXACT;
     else if (!strcmp(s, "tolerant"))
-        return pol_errorf(POL_ERR_UNSUPPORTED, "task: mode \"tolerant\" is not available in this "
-                                               "build (exact only)");
+        t->mode = POL_MODE_TOLERANT;
     else
         return pol_errorf(POL_ERR_FORMAT, "task: mode \"%s\" unknown (exact, tolerant)", s);
     return POL_OK;

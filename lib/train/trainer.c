@@ -9,7 +9,7 @@
 #include "pol/train.h"
 #include "pol/version.h"
 
-#define MAX_STATE (6 * POL_MLP_MAX_LAYERS + 3)
+#define MAX_STATE POL_TRAINER_MAX_STATE
 
 struct pol_trainer {
     pol_ctx *ctx;
@@ -19,6 +19,8 @@ struct pol_trainer {
     pol_tensor meta_step, meta_epoch, meta_cursor; /* U64 (1) each */
     uint32_t *perm;      /* permutation of the current epoch */
     uint64_t perm_epoch; /* epoch perm belongs to; UINT64_MAX: none */
+    pol_node_hook hook;  /* pol_trainer_set_node_hook; NULL: none */
+    void *hook_arg;
 };
 
 static uint64_t *u64(const pol_tensor *t) { return (uint64_t *)t->data; }
@@ -64,6 +66,9 @@ pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *t
     if (!out || !ctx || !task || !ds)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_create: NULL argument");
     *out = NULL;
+    if (task->mode == POL_MODE_EXACT && pol_ctx_kernels(ctx) == POL_KERNELS_BLAS)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "the BLAS kernels are not bitwise reproducible: an "
+                          "exact-mode task needs the fast or reference kernels");
     if (ds->dim != task->sizes[0])
         return pol_errorf(POL_ERR_SHAPE, "dataset features have dimension %lld, the model wants %lld",
                           (long long)ds->dim, (long long)task->sizes[0]);
@@ -106,6 +111,20 @@ void pol_trainer_destroy(pol_trainer *tr)
 }
 
 uint64_t pol_trainer_steps_done(const pol_trainer *tr) { return *u64(&tr->meta_step); }
+
+pol_status pol_trainer_state(const pol_trainer *tr, const pol_tensor **out, int cap, int *n)
+{
+    if (!tr || !out || !n)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_state: NULL argument");
+    if (cap < tr->model.n_state + 3)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_state: room for %d tensors, %d needed",
+                          cap, tr->model.n_state + 3);
+    pol_status st = state_to_host(tr);
+    if (st)
+        return st;
+    *n = state_tensors(tr, out);
+    return POL_OK;
+}
 const pol_model *pol_trainer_model(const pol_trainer *tr) { return &tr->model; }
 
 /* The state hash with the leaves (one SHA-256 per tensor) computed on the
@@ -195,6 +214,26 @@ static void load_hyper(pol_trainer *tr, uint64_t step)
     }
 }
 
+void pol_trainer_set_node_hook(pol_trainer *tr, pol_node_hook fn, void *arg)
+{
+    tr->hook = fn, tr->hook_arg = arg;
+}
+
+/* The graph evaluated node by node with the hook called around (CPU only). */
+static pol_status eval_hooked(pol_trainer *tr)
+{
+    if (pol_ctx_device(tr->ctx) != POL_DEVICE_CPU)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "node hooks need a CPU context");
+    pol_graph *G = tr->model.graph;
+    pol_status st = tr->hook(tr->hook_arg, G, -1);
+    for (int i = 0; !st && i < pol_graph_n_nodes(G); i++) {
+        st = pol_graph_eval_node(G, tr->ctx, i);
+        if (!st)
+            st = tr->hook(tr->hook_arg, G, i);
+    }
+    return st;
+}
+
 pol_status pol_trainer_step(pol_trainer *tr, float *loss)
 {
     const uint64_t step = *u64(&tr->meta_step);
@@ -205,7 +244,7 @@ pol_status pol_trainer_step(pol_trainer *tr, float *loss)
     if (st)
         return st;
     load_hyper(tr, step);
-    st = pol_graph_eval(tr->model.graph, tr->ctx);
+    st = tr->hook ? eval_hooked(tr) : pol_graph_eval(tr->model.graph, tr->ctx);
     if (st)
         return st;
     pol_graph_commit(tr->model.graph);

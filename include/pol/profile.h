@@ -1,0 +1,86 @@
+/* libpol — profiling tolerant-mode thresholds (spec/profiling.md).
+ *
+ * Profiling re-runs sample intervals of a finished run from its checkpoints
+ * under every source of non-determinism this machine offers (the exact fast
+ * kernels, OpenBLAS with 1 thread, OpenBLAS with 2 threads), measures the
+ * distances between the resulting end states (and to the run's own
+ * committed end states), and the per-op distances of the node outputs of
+ * one step run under two backends. Thresholds follow from the measured
+ * maxima by the rule of spec/profiling.md [P-RULE-1].
+ */
+#ifndef POL_PROFILE_H
+#define POL_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pol/distance.h"
+#include "pol/hash.h"
+#include "pol/verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define POL_PROFILE_FACTOR 4.0      /* safety factor on the largest observed distance */
+#define POL_PROFILE_FLOOR_REL 0x1p-20 /* floor of relative metrics (l*_rel), ~9.5e-7 */
+#define POL_PROFILE_FLOOR_COS 0x1p-40 /* floor of the cosine distance, ~9.1e-13 */
+#define POL_PROFILE_MAX_BYTES (16u << 20)
+
+typedef struct pol_profile_opts {
+    const char *task_path; /* a tolerant- or exact-mode task */
+    const char *run_dir;   /* its finished run (trace.json and checkpoints) */
+    uint32_t samples;      /* intervals re-run; 0 means 8 */
+    double factor;         /* 0 means POL_PROFILE_FACTOR */
+} pol_profile_opts;
+
+/* Summary of one set of observations. op is "" for whole intervals (then
+ * interval_len > 0), else a node op name with interval_len 0 (one step). */
+typedef struct pol_profile_stat {
+    char op[32];
+    uint64_t interval_len;
+    pol_metric metric;
+    uint64_t n;
+    double min, median, p90, max, mean;
+    double threshold;    /* [P-RULE-1] */
+    double one_step_min; /* intervals, l2_rel only: the smallest distance between an
+                            end state and the state one step earlier (0 otherwise) */
+} pol_profile_stat;
+
+typedef struct pol_profile {
+    pol_digest task_id;
+    double factor;
+    uint32_t intervals_rerun;
+    int n_configs;
+    char configs[4][32];     /* e.g. "fast/1", "blas/1", "blas/2" */
+    size_t n_stats;
+    pol_profile_stat *stats; /* intervals (per length and metric), then ops (l2_rel) */
+    size_t n_obs;
+    double *obs;             /* every whole-interval l2_rel observation (histogram) */
+    char blas_config[128];
+} pol_profile;
+
+/* Runs the profile. Returns: POL_OK; errors of the task, dataset, trace and
+ * checkpoint loaders; POL_ERR_NOMEM. Out: *p (free with pol_profile_free). */
+POL_WARN_UNUSED pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p);
+void pol_profile_free(pol_profile *p);
+
+/* A text histogram of the l2_rel observations, log10 bins (malloc'd, NUL-terminated). */
+char *pol_profile_histogram(const pol_profile *p);
+
+/* Writes the profile as JSON (spec/profiling.md [P-JSON-1]), atomically.
+ * Returns: POL_OK; POL_ERR_EXISTS (path exists); POL_ERR_IO; POL_ERR_NOMEM. */
+POL_WARN_UNUSED pol_status pol_profile_write_json(const pol_profile *p, const char *path);
+
+/* Reads the whole-interval thresholds of one metric from a profile JSON file
+ * made for task_id. Returns: POL_OK; POL_ERR_FORMAT; POL_ERR_MISMATCH (a
+ * profile of another task); POL_ERR_NOT_FOUND (no threshold for the metric);
+ * POL_ERR_TOO_LARGE; loader errors. Out: *t (malloc'd), *n. */
+POL_WARN_UNUSED pol_status pol_profile_load_thresholds(const char *path, const pol_digest *task_id,
+                                                       pol_metric metric, pol_threshold **t,
+                                                       size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POL_PROFILE_H */

@@ -1,0 +1,473 @@
+/* Tolerant mode on the CPU: distances (against hand-computed values), the
+ * OpenBLAS backend, profiling, and verification by distance against the
+ * profiled threshold. An honest run is accepted across backends (OpenBLAS
+ * with 1 and 2 threads, the exact fast kernels); parameter noise above the
+ * threshold in one interval is rejected naming that interval; the
+ * false-reject rate of honest runs over 20 seeds is measured and printed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pol/distance.h"
+#include "pol/fileio.h"
+#include "pol/profile.h"
+#include "pol/train.h"
+#include "pol/verify.h"
+#include "testutil.h"
+
+#define DATA "spec/vectors/tiny/tiny.safetensors"
+#define DATA_SHA "7e04c78ec915dbc4db2e0f46adfaef293338b5f70a2aa5f6a9a90024ba3f0595"
+#define N_SEEDS 20
+
+static char dir[1024];
+static char data_abs[4096];
+static uint64_t suite_seed;
+
+/* The tiny task made tolerant and wider (K = 320 in the second layer, so
+ * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4. */
+static void write_task(const char *path, uint64_t seed, const char *mode)
+{
+    char buf[2048];
+    int n = snprintf(buf, sizeof buf,
+        "{\"format\":\"libpol-task-v1\","
+        "\"model\":{\"type\":\"mlp\",\"layers\":[6,320,64,3],\"activation\":\"gelu\"},"
+        "\"dataset\":{\"path\":\"%s\",\"sha256\":\"" DATA_SHA "\"},"
+        "\"seed\":%llu,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
+        "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
+        "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
+        "\"mode\":\"%s\"}\n", data_abs, (unsigned long long)seed, mode);
+    assert_int_equal(pol_write_file_atomic(path, buf, (size_t)n, 1), POL_OK);
+}
+
+static pol_ctx *make_ctx(pol_kernels k, int threads)
+{
+    pol_ctx *c;
+    pol_ctx_opts o = { .threads = threads, .kernels = k };
+    assert_int_equal(pol_ctx_create(&c, &o), POL_OK);
+    return c;
+}
+
+/* Trains seed's task under (k, threads) into <dir>/s<seed>/{task.json,run,store}
+ * and builds its certificate. */
+static void solve(uint64_t seed, pol_kernels k, int threads, char *task_path, char *store,
+                  pol_cert *c)
+{
+    char base[1200], run[1300];
+    snprintf(base, sizeof base, "%s/s%llu-%d-%d", dir, (unsigned long long)seed, (int)k, threads);
+    assert_int_equal(pol_mkdir_p(base), POL_OK);
+    snprintf(task_path, 1300, "%s/task.json", base);
+    snprintf(run, sizeof run, "%s/run", base);
+    snprintf(store, 1300, "%s/store", base);
+    write_task(task_path, seed, "tolerant");
+    pol_ctx *ctx = make_ctx(k, threads);
+    pol_run_opts ro = { 0 };
+    ro.task_path = task_path, ro.out_dir = run;
+    pol_run_result rr;
+    assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+    pol_ctx_destroy(ctx);
+    assert_int_equal(pol_cert_from_run(run, task_path, c), POL_OK);
+    assert_int_equal(c->mode, POL_MODE_TOLERANT);
+    assert_int_equal(pol_store_put_run(run, store), POL_OK);
+}
+
+static pol_verify_result res;
+
+static void verify(pol_ctx *ctx, const pol_cert *c, const char *task_path, const char *store,
+                   const pol_threshold *t, size_t nt)
+{
+    pol_verify_opts o = { 0 };
+    o.task_path = task_path, o.store_dir = store, o.samples = 1000;
+    o.thresholds = t, o.n_thresholds = nt;
+    assert_int_equal(pol_verify(ctx, c, &o, &res), POL_OK);
+}
+
+/* The profile of seed 1's honest OpenBLAS run (made once). */
+static pol_threshold *thr;
+static size_t n_thr;
+
+static int setup(void **st)
+{
+    (void)st;
+    suite_seed = tu_seed();
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    if (!realpath(DATA, data_abs))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    free(thr);
+    return 0;
+}
+
+/* ------------------------------------------------------------ distances -- */
+
+static void test_distance_values(void **st)
+{
+    (void)st;
+    const float a[3] = { 1, 2, 2 }, b[3] = { 1, 0, 2 };
+    pol_distance d;
+    assert_int_equal(pol_distance_f32(a, b, 3, &d), POL_OK);
+    assert_int_equal(d.n, 3);
+    assert_true(d.l1 == 2.0 && d.l2 == 2.0 && d.linf == 2.0);
+    assert_true(fabs(d.l1_rel - 2.0 / 3.0) < 1e-15);
+    assert_true(fabs(d.l2_rel - 2.0 / sqrt(5.0)) < 1e-15);
+    assert_true(d.linf_rel == 1.0);
+    /* a.b = 5, |a| = 3, |b| = sqrt 5: 1 - cos = 1 - sqrt(5)/3 */
+    assert_true(fabs(d.cosine - (1.0 - sqrt(5.0) / 3.0)) < 1e-15);
+    assert_int_equal(pol_distance_f32(a, a, 3, &d), POL_OK);
+    assert_true(d.l1 == 0 && d.l2 == 0 && d.linf == 0 && d.l2_rel == 0 && d.cosine == 0);
+    const float x[2] = { 1, 0 }, y[2] = { 0, 1 }, z[2] = { -1, 0 }, zero[2] = { 0, 0 };
+    assert_int_equal(pol_distance_f32(x, y, 2, &d), POL_OK);
+    assert_true(fabs(d.cosine - 1.0) < 1e-15 && fabs(d.l2 - sqrt(2.0)) < 1e-15);
+    assert_int_equal(pol_distance_f32(x, z, 2, &d), POL_OK);
+    assert_true(fabs(d.cosine - 2.0) < 1e-15 && d.l2_rel == 2.0);
+    /* zero vectors */
+    assert_int_equal(pol_distance_f32(zero, zero, 2, &d), POL_OK);
+    assert_true(d.l2_rel == 0.0 && d.l1_rel == 0.0 && d.linf_rel == 0.0 && d.cosine == 0.0);
+    assert_int_equal(pol_distance_f32(x, zero, 2, &d), POL_OK);
+    assert_true(isinf(d.l2_rel) && d.l2 == 1.0 && d.cosine == 1.0);
+    assert_int_equal(pol_distance_f32(zero, x, 2, &d), POL_OK);
+    assert_true(d.l2_rel == 1.0 && d.cosine == 1.0);
+    assert_int_equal(pol_distance_f32(NULL, NULL, 0, &d), POL_OK);
+    assert_true(d.n == 0 && d.l2 == 0 && d.cosine == 0);
+    /* tiny relative differences keep their precision in the cosine distance:
+     * a = (1, 1), b = (1, 1 + e), e = 2^-20: cos^2 = 1 - x with
+     * x = e^2 / (4 + 4e + 2e^2), so 1 - cos = x / (1 + sqrt(1 - x)) ~= e^2 / 8 */
+    const float p[2] = { 1, 1 }, q[2] = { 1, 1.0f + 0x1p-20f };
+    assert_int_equal(pol_distance_f32(p, q, 2, &d), POL_OK);
+    const double e = 0x1p-20, x2 = e * e / (4 + 4 * e + 2 * e * e);
+    const double want = x2 / (1 + sqrt(1 - x2)); /* ~1.1e-13 */
+    if (!(fabs(d.cosine - want) < 1e-6 * want))
+        fail_msg("cosine distance %.17g, want %.17g", d.cosine, want);
+    /* NaN and infinity are errors */
+    const float bad[2] = { NAN, 0 }, inf[2] = { INFINITY, 0 };
+    assert_int_equal(pol_distance_f32(bad, x, 2, &d), POL_ERR_FORMAT);
+    assert_int_equal(pol_distance_f32(x, inf, 2, &d), POL_ERR_FORMAT);
+    assert_int_equal(pol_distance_f32(NULL, x, 2, &d), POL_ERR_INVALID_ARG);
+    /* names */
+    assert_true(pol_is_param_name("l0.W") && pol_is_param_name("l12.b"));
+    assert_false(pol_is_param_name("l0.W.m") || pol_is_param_name("counters.step") ||
+                 pol_is_param_name("l.W") || pol_is_param_name("lx.b"));
+    for (int m = 1; m <= POL_METRIC_COUNT; m++)
+        assert_int_equal(pol_metric_from_name(pol_metric_name((pol_metric)m)), m);
+    assert_int_equal(pol_metric_from_name("l3"), 0);
+}
+
+static void test_state_distance(void **st)
+{
+    (void)st;
+    int64_t s2 = 2, s1 = 1;
+    pol_tensor w1, w2, c1, c2, m1, m2;
+    assert_int_equal(pol_tensor_alloc(&w1, "l0.W", POL_F32, 1, &s2), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&w2, "l0.W", POL_F32, 1, &s2), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&m1, "l0.W.m", POL_F32, 1, &s1), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&m2, "l0.W.m", POL_F32, 1, &s1), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&c1, "counters.step", POL_U64, 1, &s1), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&c2, "counters.step", POL_U64, 1, &s1), POL_OK);
+    float *a = w1.data, *b = w2.data;
+    a[0] = 3, a[1] = 4, b[0] = 3, b[1] = 0; /* d = (0, 4), |b| = 3 */
+    *(float *)m1.data = 100, *(float *)m2.data = 0;
+    const pol_tensor *A[3] = { &c1, &w1, &m1 }, *B[3] = { &m2, &w2, &c2 };
+    pol_distance d;
+    pol_tensor_distance per[3];
+    size_t np;
+    assert_int_equal(pol_state_distance(A, 3, B, 3, pol_is_param_name, &d, per, &np), POL_OK);
+    assert_true(d.l2 == 4.0 && fabs(d.l2_rel - 4.0 / 3.0) < 1e-15 && d.n == 2);
+    assert_int_equal(np, 2); /* the F32 tensors, in name order */
+    assert_string_equal(per[0].name, "l0.W");
+    assert_string_equal(per[1].name, "l0.W.m");
+    assert_true(per[1].d.l1 == 100.0 && isinf(per[1].d.l1_rel));
+    /* everything: both float tensors */
+    assert_int_equal(pol_state_distance(A, 3, B, 3, NULL, &d, NULL, NULL), POL_OK);
+    assert_true(d.l1 == 104.0 && d.n == 3);
+    /* counters must be equal; names must match; shapes must match */
+    *(uint64_t *)c1.data = 1;
+    assert_int_equal(pol_state_distance(A, 3, B, 3, NULL, &d, NULL, NULL), POL_ERR_MISMATCH);
+    *(uint64_t *)c1.data = 0;
+    const pol_tensor *A2[3] = { &c1, &w1, &w1 };
+    assert_int_equal(pol_state_distance(A2, 3, B, 3, NULL, &d, NULL, NULL), POL_ERR_MISMATCH);
+    assert_int_equal(pol_state_distance(A, 2, B, 3, NULL, &d, NULL, NULL), POL_ERR_MISMATCH);
+    const pol_tensor *A3[3] = { &c1, &w1, &m1 }, *B3[3] = { &w2, &c2, &m2 };
+    m2.shape[0] = 2; /* pretend: shape differs */
+    assert_int_equal(pol_state_distance(A3, 3, B3, 3, NULL, &d, NULL, NULL), POL_ERR_SHAPE);
+    m2.shape[0] = 1;
+    ((float *)w1.data)[0] = NAN;
+    assert_int_equal(pol_state_distance(A, 3, B, 3, NULL, &d, NULL, NULL), POL_ERR_FORMAT);
+    pol_tensor_free(&w1), pol_tensor_free(&w2), pol_tensor_free(&m1);
+    pol_tensor_free(&m2), pol_tensor_free(&c1), pol_tensor_free(&c2);
+    double t;
+    const pol_threshold tt[2] = { { 4, 1e-6 }, { 2, 5e-7 } };
+    assert_int_equal(pol_threshold_for(tt, 2, 4, &t), POL_OK);
+    assert_true(t == 1e-6);
+    assert_int_equal(pol_threshold_for(tt, 2, 1, &t), POL_OK);
+    assert_true(t == 5e-7);
+    assert_int_equal(pol_threshold_for(tt, 2, 3, &t), POL_OK);
+    assert_true(t == 1e-6);
+    assert_int_equal(pol_threshold_for(tt, 2, 5, &t), POL_ERR_NOT_FOUND);
+}
+
+/* ------------------------------------------------------------- backends -- */
+
+static void test_blas_backend(void **st)
+{
+    (void)st;
+    /* OpenBLAS GEMM against the reference on every transpose, with and without bias */
+    tu_rng r;
+    tu_rng_init(&r, suite_seed);
+    const int64_t M = 37, N = 29, K = 300;
+    float *A = malloc(M * K * 4), *B = malloc(K * N * 4), *bias = malloc(N * 4);
+    float *C1 = malloc(M * N * 4), *C2 = malloc(M * N * 4);
+    tu_fill_uniform(&r, A, (size_t)(M * K), -1, 1);
+    tu_fill_uniform(&r, B, (size_t)(K * N), -1, 1);
+    tu_fill_uniform(&r, bias, (size_t)N, -1, 1);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int hb = 0; hb < 2; hb++)
+                for (int th = 1; th <= 2; th++) {
+                    pol_gemm_args g = { M, N, K, ta, tb, A, B, hb ? bias : NULL, C1 };
+                    pol_ref_gemm(&g);
+                    g.C = C2;
+                    pol_blas_gemm(th, &g);
+                    pol_distance d;
+                    assert_int_equal(pol_distance_f32(C2, C1, (size_t)(M * N), &d), POL_OK);
+                    if (!(d.l2_rel < 1e-6))
+                        fail_msg("blas gemm ta=%d tb=%d bias=%d threads=%d: l2_rel %g", ta, tb, hb,
+                                 th, d.l2_rel);
+                }
+    /* K = 0: the bias (or zero) */
+    pol_gemm_args g0 = { 2, 3, 0, 0, 0, A, B, bias, C1 };
+    pol_blas_gemm(1, &g0);
+    assert_memory_equal(C1, bias, 12);
+    free(A), free(B), free(bias), free(C1), free(C2);
+    /* an exact-mode task refuses the BLAS kernels */
+    char path[1300];
+    snprintf(path, sizeof path, "%s/exact.json", dir);
+    write_task(path, 1, "exact");
+    pol_task t;
+    pol_dataset ds;
+    assert_int_equal(pol_task_load(path, &t), POL_OK);
+    assert_int_equal(pol_dataset_load(t.dataset_path, &t.dataset_sha256, 6, 3, &ds), POL_OK);
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    pol_trainer *tr;
+    assert_int_equal(pol_trainer_create(&tr, ctx, &t, &ds), POL_ERR_UNSUPPORTED);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+}
+
+/* ---------------------------------------------------- profile and verify -- */
+
+static void test_honest_accepted_across_backends(void **st)
+{
+    (void)st;
+    char task_path[1300], store[1300], run[1400], prof[1400];
+    pol_cert c;
+    solve(1, POL_KERNELS_BLAS, 1, task_path, store, &c);
+    snprintf(run, sizeof run, "%s/s1-2-1/run", dir);
+    snprintf(prof, sizeof prof, "%s/profile.json", dir);
+    pol_profile_opts po = { .task_path = task_path, .run_dir = run, .samples = 8 };
+    pol_profile p;
+    assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+    assert_int_equal(pol_profile_write_json(&p, prof), POL_OK);
+    assert_int_equal(pol_profile_write_json(&p, prof), POL_ERR_EXISTS);
+    double max_seen = 0;
+    for (size_t i = 0; i < p.n_stats; i++) {
+        const pol_profile_stat *s = &p.stats[i];
+        assert_true(s->threshold >= POL_PROFILE_FACTOR * s->max);
+        if (!s->op[0] && s->metric == POL_METRIC_L2_REL) {
+            printf("  profile: len %llu: n %llu, l2_rel median %.3g max %.3g -> threshold %.3g; "
+                   "one skipped step is %.3g (%.0fx the threshold)\n",
+                   (unsigned long long)s->interval_len, (unsigned long long)s->n, s->median, s->max,
+                   s->threshold, s->one_step_min, s->one_step_min / s->threshold);
+            max_seen = s->max > max_seen ? s->max : max_seen;
+            assert_true(s->one_step_min > 100 * s->threshold);
+        }
+    }
+    /* the backends really differ on this task (else the test proves nothing) */
+    assert_true(max_seen > 0);
+    char *h = pol_profile_histogram(&p);
+    assert_non_null(h);
+    printf("%s", h);
+    free(h);
+    pol_task task;
+    assert_int_equal(pol_task_load(task_path, &task), POL_OK);
+    assert_int_equal(pol_profile_load_thresholds(prof, &task.id, POL_METRIC_L2_REL, &thr, &n_thr),
+                     POL_OK);
+    assert_int_equal(n_thr, 2); /* lengths 4 and 2 */
+    pol_threshold *other;
+    size_t n_other;
+    pol_digest wrong = task.id;
+    wrong.b[0] ^= 1;
+    assert_int_equal(pol_profile_load_thresholds(prof, &wrong, POL_METRIC_L2_REL, &other, &n_other),
+                     POL_ERR_MISMATCH);
+    pol_profile_free(&p);
+    /* verifier backends: fast/1, blas/1, blas/2 */
+    const pol_kernels ks[3] = { POL_KERNELS_FAST, POL_KERNELS_BLAS, POL_KERNELS_BLAS };
+    const int ths[3] = { 1, 1, 2 };
+    for (int v = 0; v < 3; v++) {
+        pol_ctx *ctx = make_ctx(ks[v], ths[v]);
+        verify(ctx, &c, task_path, store, thr, n_thr);
+        pol_ctx_destroy(ctx);
+        if (!res.accept)
+            fail_msg("honest run rejected by verifier %d: %s", v, res.reason);
+        assert_true(res.tolerant);
+        assert_int_equal(res.n_picked, 4);
+        for (size_t i = 0; i < res.n_picked; i++)
+            assert_true(res.threshold[i] > 0 && res.distance[i] <= res.threshold[i]);
+    }
+    /* without thresholds a tolerant certificate cannot be verified */
+    pol_ctx *ctx = make_ctx(POL_KERNELS_FAST, 1);
+    pol_verify_opts o = { 0 };
+    o.task_path = task_path, o.store_dir = store, o.samples = 4;
+    assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_INVALID_ARG);
+    pol_ctx_destroy(ctx);
+    pol_cert_free(&c);
+}
+
+/* A consistent cheater: honest training with OpenBLAS, except that at the
+ * end of interval `bad` every parameter is multiplied by (1 +- eps) with
+ * random signs (an l2_rel perturbation of eps), and training goes on from
+ * there. Builds the certificate by hand. */
+static void noisy(size_t bad, double eps, pol_cert *c, char *task_path, char *store)
+{
+    char base[1200];
+    snprintf(base, sizeof base, "%s/noise-%zu-%g", dir, bad, eps);
+    assert_int_equal(pol_mkdir_p(base), POL_OK);
+    snprintf(task_path, 1300, "%s/task.json", base);
+    snprintf(store, 1300, "%s/store", base);
+    assert_int_equal(pol_mkdir_p(store), POL_OK);
+    write_task(task_path, 1, "tolerant");
+    static pol_task t;
+    pol_dataset ds;
+    assert_int_equal(pol_task_load(task_path, &t), POL_OK);
+    assert_int_equal(pol_dataset_load(t.dataset_path, &t.dataset_sha256, 6, 3, &ds), POL_OK);
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    pol_trainer *tr;
+    assert_int_equal(pol_trainer_create(&tr, ctx, &t, &ds), POL_OK);
+    tu_rng r;
+    tu_rng_init(&r, suite_seed ^ bad);
+    uint64_t steps[8];
+    pol_digest hashes[8];
+    size_t n = 0;
+    for (;;) {
+        if (n == bad + 1) {
+            const pol_tensor *ts[POL_TRAINER_MAX_STATE];
+            int nt;
+            assert_int_equal(pol_trainer_state(tr, ts, POL_TRAINER_MAX_STATE, &nt), POL_OK);
+            for (int i = 0; i < nt; i++)
+                if (pol_is_param_name(ts[i]->name)) {
+                    float *x = ts[i]->data;
+                    for (size_t j = 0; j < ts[i]->nbytes / 4; j++)
+                        x[j] *= (float)(1.0 + ((tu_next(&r) & 1) ? eps : -eps));
+                }
+        }
+        char path[1400], hex[65], dst[1400];
+        snprintf(path, sizeof path, "%s/tmp.safetensors", base);
+        assert_int_equal(pol_trainer_save(tr, path, 1, &hashes[n]), POL_OK);
+        pol_digest_to_hex(&hashes[n], hex);
+        snprintf(dst, sizeof dst, "%s/%s.safetensors", store, hex);
+        assert_int_equal(rename(path, dst), 0);
+        steps[n++] = pol_trainer_steps_done(tr);
+        if (steps[n - 1] == t.steps)
+            break;
+        uint64_t end = steps[n - 1] + t.checkpoint_every;
+        end = end < t.steps ? end : t.steps;
+        while (pol_trainer_steps_done(tr) < end)
+            assert_int_equal(pol_trainer_step(tr, NULL), POL_OK);
+    }
+    pol_trainer_destroy(tr);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+    assert_int_equal(pol_cert_alloc(c, n), POL_OK);
+    memcpy(c->ckpt_steps, steps, n * sizeof *steps);
+    memcpy(c->ckpt_hashes, hashes, n * sizeof *hashes);
+    c->task_id = t.id;
+    c->mode = POL_MODE_TOLERANT;
+    c->spec_version = 1;
+    c->checkpoint_every = t.checkpoint_every;
+    c->steps = t.steps;
+    c->final_state_hash = hashes[n - 1];
+    assert_int_equal(pol_merkle_root(hashes, n, &c->ckpt_root), POL_OK);
+}
+
+static void test_noise_rejected(void **st)
+{
+    (void)st;
+    assert_non_null(thr); /* from test_honest_accepted_across_backends */
+    double t4;
+    assert_int_equal(pol_threshold_for(thr, n_thr, 4, &t4), POL_OK);
+    pol_ctx *ctx = make_ctx(POL_KERNELS_FAST, 1);
+    for (size_t bad = 0; bad < 4; bad++) {
+        char task_path[1300], store[1300];
+        pol_cert c;
+        /* 3x the threshold of a 4-step interval */
+        noisy(bad, 3.0 * t4, &c, task_path, store);
+        verify(ctx, &c, task_path, store, thr, n_thr);
+        if (res.accept)
+            fail_msg("noise of 3x the threshold in interval %zu was accepted", bad);
+        if (res.failed_interval != (int64_t)bad)
+            fail_msg("noise in interval %zu rejected at interval %lld (%s)", bad,
+                     (long long)res.failed_interval, res.reason);
+        assert_non_null(strstr(res.reason, "exceeds the threshold"));
+        pol_cert_free(&c);
+        /* a third of the threshold passes: the threshold is where the line is */
+        noisy(bad, t4 / 3.0, &c, task_path, store);
+        verify(ctx, &c, task_path, store, thr, n_thr);
+        if (!res.accept)
+            fail_msg("noise of 1/3 the threshold in interval %zu was rejected: %s", bad, res.reason);
+        pol_cert_free(&c);
+    }
+    pol_ctx_destroy(ctx);
+}
+
+static void test_false_reject_rate(void **st)
+{
+    (void)st;
+    assert_non_null(thr);
+    /* seed 1's thresholds, applied to the runs of 20 other seeds: the solver
+     * and the verifier use different backends, rotating over the pairs */
+    const pol_kernels ks[3] = { POL_KERNELS_BLAS, POL_KERNELS_BLAS, POL_KERNELS_FAST };
+    const int ths[3] = { 1, 2, 1 };
+    size_t rejects = 0, intervals = 0;
+    double worst = 0;
+    for (int s = 0; s < N_SEEDS; s++) {
+        int a = s % 3, b = (s + 1 + (s / 3) % 2) % 3;
+        char task_path[1300], store[1300];
+        pol_cert c;
+        solve(100 + (uint64_t)s, ks[a], ths[a], task_path, store, &c);
+        pol_ctx *ctx = make_ctx(ks[b], ths[b]);
+        verify(ctx, &c, task_path, store, thr, n_thr);
+        pol_ctx_destroy(ctx);
+        rejects += !res.accept;
+        for (size_t i = 0; i < res.n_picked; i++) {
+            intervals++;
+            double q = res.distance[i] / res.threshold[i];
+            worst = q > worst ? q : worst;
+        }
+        pol_cert_free(&c);
+    }
+    printf("  false rejects: %zu of %d honest runs (%zu intervals) at the profiled threshold; "
+           "largest distance/threshold %.3g\n", rejects, N_SEEDS, intervals, worst);
+    assert_int_equal(rejects, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_distance_values),
+        cmocka_unit_test(test_state_distance),
+        cmocka_unit_test(test_blas_backend),
+        cmocka_unit_test(test_honest_accepted_across_backends),
+        cmocka_unit_test(test_noise_rejected),
+        cmocka_unit_test(test_false_reject_rate),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
