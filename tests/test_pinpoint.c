@@ -1,0 +1,268 @@
+/* The pinpoint protocol (spec/pinpoint.md), exact mode, CPU, both parties in
+ * process: for every cheat at several (interval, step, node) positions the
+ * dispute pinpoints the cheat's location within the round bound, the
+ * referee recomputes at most one node, and the honest party never loses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pol/pinpoint.h"
+#include "pol/train.h"
+#include "testutil.h"
+
+#define TASK "spec/vectors/tiny/adamw-gelu.json" /* 14 steps, k = 4, 35 nodes, 21 state tensors */
+
+static pol_task task;
+static pol_dataset ds;
+static pol_ctx *ctx;
+static pol_replayer *honest;
+static pol_party honest_party;
+static char dir[1024];
+
+static int setup(void **st)
+{
+    (void)st;
+    tu_seed();
+    if (pol_task_load(TASK, &task) ||
+        pol_dataset_load(task.dataset_path, &task.dataset_sha256, 6, 3, &ds) ||
+        pol_ctx_create(&ctx, NULL))
+        return -1;
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/honest", dir);
+    if (pol_replayer_create(&honest, ctx, &task, &ds, sub, NULL))
+        return -1;
+    honest_party = pol_replayer_party(honest, "honest");
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    pol_replayer_destroy(honest);
+    pol_dataset_free(&ds);
+    pol_ctx_destroy(ctx);
+    return 0;
+}
+
+static pol_replayer *cheater(pol_cheat_kind kind, uint64_t step, int node)
+{
+    static int n;
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/cheat%d", dir, n++);
+    pol_cheat c = { kind, step, node };
+    pol_replayer *rp;
+    assert_int_equal(pol_replayer_create(&rp, ctx, &task, &ds, sub, &c), POL_OK);
+    return rp;
+}
+
+static pol_dispute_result res;
+
+static void dispute(const pol_party *solver, const pol_party *challenger, unsigned arity)
+{
+    pol_dispute_opts o = { arity };
+    assert_int_equal(pol_dispute_run(&task, &ds, solver, challenger, &o, &res), POL_OK);
+    print_message("    %-10s vs %-10s: %s loses, %s; pin (%lld, %lld, %lld) kind %d; %u rounds "
+                  "(bound %u), %llu bytes (max round %llu)\n", solver->name, challenger->name,
+                  res.loser ? "challenger" : "solver", pol_dispute_reason_name(res.reason),
+                  (long long)res.interval, (long long)res.step, (long long)res.node, res.kind,
+                  res.rounds, res.bound, (unsigned long long)res.bytes,
+                  (unsigned long long)res.bytes_max_round);
+    assert_true(res.rounds <= res.bound); /* P-BOUND */
+    assert_true(res.bytes_max_round <= 2048);
+}
+
+static void expect_pin(pol_pin_kind kind, uint64_t step, int64_t node)
+{
+    if (res.kind != kind || res.step != (int64_t)step || res.node != node ||
+        res.interval != (int64_t)(step / task.checkpoint_every))
+        fail_msg("pinned kind %d (%lld, %lld, %lld), the cheat was kind %d at step %llu node %lld: %s",
+                 res.kind, (long long)res.interval, (long long)res.step, (long long)res.node, kind,
+                 (unsigned long long)step, (long long)node, res.why);
+}
+
+/* P-REC-1: the record of a node is bound to op, params, inputs and output. */
+static void test_record_hash(void **st)
+{
+    (void)st;
+    pol_node_record r = { 0 };
+    r.op = POL_OP_GELU, r.n_in = 1;
+    pol_digest a, b;
+    assert_int_equal(pol_node_record_hash(&r, &a), POL_OK);
+    r.params.wd = -0.0f; /* the sign bit is part of the encoding */
+    assert_int_equal(pol_node_record_hash(&r, &b), POL_OK);
+    assert_memory_not_equal(a.b, b.b, 32);
+    r.params.wd = 0.0f, r.in[0].b[31] = 1;
+    assert_int_equal(pol_node_record_hash(&r, &b), POL_OK);
+    assert_memory_not_equal(a.b, b.b, 32);
+    r.n_in = POL_NODE_MAX_IN + 1;
+    assert_int_equal(pol_node_record_hash(&r, &b), POL_ERR_INVALID_ARG);
+    /* the replayer's checkpoints are the trainer's */
+    size_t n;
+    const pol_digest *h = pol_replayer_checkpoints(honest, &n);
+    assert_int_equal(n, 5);
+    pol_trainer *tr;
+    pol_digest want;
+    assert_int_equal(pol_trainer_create(&tr, ctx, &task, &ds), POL_OK);
+    while (pol_trainer_steps_done(tr) < task.steps)
+        assert_int_equal(pol_trainer_step(tr, NULL), POL_OK);
+    assert_int_equal(pol_trainer_state_hash(tr, &want), POL_OK);
+    assert_memory_equal(h[4].b, want.b, 32);
+    pol_trainer_destroy(tr);
+}
+
+/* A solver that tampers one node is pinpointed there and loses; a challenger
+ * that tampers is refuted by the honest solver's opening. */
+static void test_tamper_node(void **st)
+{
+    (void)st;
+    static const struct { uint64_t step; int node; } at[] = {
+        { 0, 0 }, { 3, 9 }, { 5, 3 }, { 6, 19 }, { 9, 17 }, { 13, 34 },
+    };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        pol_replayer *c = cheater(POL_CHEAT_TAMPER_NODE, at[i].step, at[i].node);
+        pol_party cp = pol_replayer_party(c, "tamper");
+        dispute(&cp, &honest_party, 2);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+        expect_pin(POL_PIN_NODE, at[i].step, at[i].node);
+        assert_int_equal(res.referee_nodes, 1);
+        dispute(&honest_party, &cp, 2); /* roles swapped: the honest solver wins */
+        assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+        assert_int_equal(res.reason, POL_DISPUTE_REFUTED);
+        expect_pin(POL_PIN_NODE, at[i].step, at[i].node);
+        assert_int_equal(res.referee_nodes, 1);
+        pol_replayer_destroy(c);
+    }
+}
+
+/* k-ary level 2 (P-L2-KARY): fewer rounds, same pin. */
+static void test_kary(void **st)
+{
+    (void)st;
+    pol_replayer *c = cheater(POL_CHEAT_TAMPER_NODE, 6, 19);
+    pol_party cp = pol_replayer_party(c, "tamper");
+    dispute(&cp, &honest_party, 4);
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    expect_pin(POL_PIN_NODE, 6, 19);
+    assert_int_equal(res.rounds_level[2], 1);
+    pol_replayer_destroy(c);
+}
+
+/* Skipping a step: the node records agree, the end state does not; the
+ * dispute lands on the first state leaf (counters.data_cursor). */
+static void test_skip_step(void **st)
+{
+    (void)st;
+    static const uint64_t steps[] = { 2, 7, 13 };
+    for (size_t i = 0; i < 3; i++) {
+        pol_replayer *c = cheater(POL_CHEAT_SKIP_STEP, steps[i], 0);
+        pol_party cp = pol_replayer_party(c, "skip");
+        dispute(&cp, &honest_party, 2);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+        expect_pin(POL_PIN_STATE, steps[i], 0);
+        assert_int_equal(res.referee_nodes, 0);
+        dispute(&honest_party, &cp, 2);
+        assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+        expect_pin(POL_PIN_STATE, steps[i], 0);
+        pol_replayer_destroy(c);
+    }
+}
+
+/* Wrong data order: node 0 reads a batch the referee derives otherwise. */
+static void test_wrong_data(void **st)
+{
+    (void)st;
+    static const uint64_t steps[] = { 1, 10 };
+    for (size_t i = 0; i < 2; i++) {
+        pol_replayer *c = cheater(POL_CHEAT_WRONG_DATA, steps[i], 0);
+        pol_party cp = pol_replayer_party(c, "data");
+        dispute(&cp, &honest_party, 2);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, POL_DISPUTE_WRONG_INPUT);
+        expect_pin(POL_PIN_NODE, steps[i], 0);
+        dispute(&honest_party, &cp, 2);
+        assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+        assert_int_equal(res.reason, POL_DISPUTE_REFUTED);
+        pol_replayer_destroy(c);
+    }
+}
+
+/* A lazy challenger that agrees everywhere: the challenge fails at once. */
+static void test_lazy_challenger(void **st)
+{
+    (void)st;
+    pol_party lazy = honest_party;
+    lazy.name = "lazy";
+    dispute(&honest_party, &lazy, 2);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    assert_int_equal(res.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    assert_int_equal(res.rounds, 0);
+    assert_int_equal(res.kind, POL_PIN_NONE);
+    /* a cheater whose cheat does not reach the state (the loss is not used
+     * by any other node) is indistinguishable: no dispute either */
+    pol_replayer *c = cheater(POL_CHEAT_TAMPER_NODE, 4, 5);
+    pol_party cp = pol_replayer_party(c, "loss");
+    dispute(&cp, &honest_party, 2);
+    assert_int_equal(res.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    pol_replayer_destroy(c);
+}
+
+/* Lies at the protocol level lose, whatever the computation. */
+static void test_protocol_lies(void **st)
+{
+    (void)st;
+    pol_replayer *t = cheater(POL_CHEAT_TAMPER_NODE, 6, 19);
+    pol_party tp = pol_replayer_party(t, "tamper");
+    pol_replayer *c = cheater(POL_CHEAT_CONTRADICT, 0, 0);
+    pol_party cp = pol_replayer_party(c, "contradict");
+    dispute(&cp, &tp, 2); /* P-L2-BIND */
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_CONTRADICTION);
+    pol_replayer *b = cheater(POL_CHEAT_BAD_PROOF, 0, 0);
+    pol_party bp = pol_replayer_party(b, "badproof");
+    dispute(&bp, &tp, 2); /* P-REF-1 */
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_INVALID_PROOF);
+    expect_pin(POL_PIN_NODE, 6, 19);
+    pol_replayer *w = cheater(POL_CHEAT_WRONG_COUNT, 0, 0);
+    pol_party wp = pol_replayer_party(w, "count");
+    dispute(&wp, &honest_party, 2); /* P-L1-COUNT */
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_BAD_COMMITMENT);
+    dispute(&honest_party, &wp, 2);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    pol_replayer_destroy(t);
+    pol_replayer_destroy(c);
+    pol_replayer_destroy(b);
+    pol_replayer_destroy(w);
+}
+
+static void test_bound(void **st)
+{
+    (void)st;
+    assert_int_equal(pol_dispute_bound(4, 4, 2, 35, 21), 2 + 2 + 6);
+    assert_int_equal(pol_dispute_bound(1, 1, 2, 1, 1), 0);
+    assert_int_equal(pol_dispute_bound(1000, 100, 4, 10000, 3), 10 + 4 + 14);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_record_hash),
+        cmocka_unit_test(test_tamper_node),
+        cmocka_unit_test(test_kary),
+        cmocka_unit_test(test_skip_step),
+        cmocka_unit_test(test_wrong_data),
+        cmocka_unit_test(test_lazy_challenger),
+        cmocka_unit_test(test_protocol_lies),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
