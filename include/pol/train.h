@@ -83,6 +83,17 @@ POL_WARN_UNUSED pol_status pol_trainer_save(const pol_trainer *tr, const char *p
 POL_WARN_UNUSED pol_status pol_trainer_load(pol_trainer *tr, const char *path,
                                             const pol_digest *expect);
 
+/* Sets the INPUT tensors of the step that starts at counters (step, epoch,
+ * cursor) (spec/checkpoint.md C-STEP-1): in.x and in.y from the training
+ * samples perm[cursor], ..., perm[cursor + B - 1], where perm is the epoch's
+ * permutation pol_permutation(seed, epoch, N) (the caller computes and may
+ * cache it), and in.hyper = [lr, bc1, bc2, 0] of `step`. The trainer and
+ * the dispute referee both use it, so they cannot disagree on a step's inputs.
+ * Returns: POL_OK; POL_ERR_FORMAT (the cursor leaves no room for a batch). */
+POL_WARN_UNUSED pol_status pol_step_inputs(const pol_task *t, const pol_dataset *ds,
+                                           const uint32_t *perm, uint64_t cursor, uint64_t step,
+                                           const pol_model *m);
+
 /* Classification accuracy of the current parameters on n samples (x is
  * (n, D), y has n labels). Uses the exact kernels. */
 POL_WARN_UNUSED pol_status pol_trainer_accuracy(pol_trainer *tr, const pol_tensor *x,

@@ -660,7 +660,7 @@ static int check_node_proof(const referee *r, const pol_digest *node_root, const
 static int make_inputs(referee *r, const uint64_t cnt[3], verdict *v)
 {
     const uint64_t cursor = cnt[0], epoch = cnt[1], step = cnt[2];
-    const int64_t B = r->task->batch, D = r->ds->dim, N = r->ds->n_train;
+    const int64_t B = r->task->batch, N = r->ds->n_train;
     if (cursor + (uint64_t)B > (uint64_t)N || epoch > UINT32_MAX || step >= r->task->steps)
         return refute(v, POL_DISPUTE_WRONG_INPUT, "counters out of range");
     uint32_t *perm = malloc((size_t)N * sizeof *perm);
@@ -668,20 +668,10 @@ static int make_inputs(referee *r, const uint64_t cnt[3], verdict *v)
         free(perm);
         return refute(v, POL_DISPUTE_WRONG_INPUT, "permutation failed");
     }
-    float *x = pol_f32(pol_graph_tensor(r->g, r->m.in_x));
-    int32_t *y = pol_i32(pol_graph_tensor(r->g, r->m.in_y));
-    for (int64_t i = 0; i < B; i++) {
-        const uint32_t idx = perm[cursor + (uint64_t)i];
-        memcpy(x + i * D, pol_f32(&r->ds->train_x) + (int64_t)idx * D, (size_t)D * sizeof *x);
-        y[i] = pol_i32(&r->ds->train_y)[idx];
-    }
+    pol_status st = pol_step_inputs(r->task, r->ds, perm, cursor, step, &r->m);
     free(perm);
-    float *h = pol_f32(pol_graph_tensor(r->g, r->m.in_hyper));
-    h[0] = pol_task_lr(r->task, step), h[1] = h[2] = h[3] = 0.0f;
-    if (r->task->optimizer == POL_OPTIM_ADAMW) {
-        h[1] = 1.0f - pol_powif(r->task->beta1, step + 1);
-        h[2] = 1.0f - pol_powif(r->task->beta2, step + 1);
-    }
+    if (st)
+        return refute(v, POL_DISPUTE_WRONG_INPUT, "step inputs: %s", pol_last_error());
     return 0;
 }
 

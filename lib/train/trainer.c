@@ -174,44 +174,47 @@ pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out)
 
 /* ------------------------------------------------------------- a step -- */
 
-/* Copies the next batch (spec A-DATA) into in.x / in.y. */
-static pol_status load_batch(pol_trainer *tr)
+pol_status pol_step_inputs(const pol_task *t, const pol_dataset *ds, const uint32_t *perm,
+                           uint64_t cursor, uint64_t step, const pol_model *m)
 {
-    const uint64_t epoch = *u64(&tr->meta_epoch), cursor = *u64(&tr->meta_cursor);
-    const int64_t B = tr->task->batch, D = tr->ds->dim, N = tr->ds->n_train;
-    if (cursor + (uint64_t)B > (uint64_t)N || epoch > UINT32_MAX)
-        return pol_errorf(POL_ERR_FORMAT, "data cursor (%" PRIu64 ", %" PRIu64 ") out of range",
-                          epoch, cursor);
-    if (tr->perm_epoch != epoch) {
-        pol_status st = pol_permutation(tr->task->seed, (uint32_t)epoch, (uint32_t)N, tr->perm);
-        if (st)
-            return st;
-        tr->perm_epoch = epoch;
-    }
-    pol_graph *G = tr->model.graph;
-    float *x = pol_f32(pol_graph_tensor(G, tr->model.in_x));
-    int32_t *y = pol_i32(pol_graph_tensor(G, tr->model.in_y));
-    const float *sx = pol_f32(&tr->ds->train_x);
-    const int32_t *sy = pol_i32(&tr->ds->train_y);
+    const int64_t B = t->batch, D = ds->dim, N = ds->n_train;
+    if (cursor + (uint64_t)B > (uint64_t)N)
+        return pol_errorf(POL_ERR_FORMAT, "data cursor %" PRIu64 " leaves no room for a batch of "
+                          "%lld", cursor, (long long)B);
+    float *x = pol_f32(pol_graph_tensor(m->graph, m->in_x));
+    int32_t *y = pol_i32(pol_graph_tensor(m->graph, m->in_y));
+    const float *sx = pol_f32(&ds->train_x);
+    const int32_t *sy = pol_i32(&ds->train_y);
     for (int64_t r = 0; r < B; r++) {
-        uint32_t idx = tr->perm[cursor + (uint64_t)r];
+        uint32_t idx = perm[cursor + (uint64_t)r];
         memcpy(x + r * D, sx + (int64_t)idx * D, (size_t)D * sizeof *x);
         y[r] = sy[idx];
     }
-    return POL_OK;
-}
-
-/* The step's optimizer scalars (spec A-OPT, A-SCHED) into in.hyper. */
-static void load_hyper(pol_trainer *tr, uint64_t step)
-{
-    const pol_task *t = tr->task;
-    float *h = pol_f32(pol_graph_tensor(tr->model.graph, tr->model.in_hyper));
+    /* the optimizer scalars (A-OPT, A-SCHED) */
+    float *h = pol_f32(pol_graph_tensor(m->graph, m->in_hyper));
     h[0] = pol_task_lr(t, step);
     h[1] = h[2] = h[3] = 0.0f;
     if (t->optimizer == POL_OPTIM_ADAMW) {
         h[1] = 1.0f - pol_powif(t->beta1, step + 1);
         h[2] = 1.0f - pol_powif(t->beta2, step + 1);
     }
+    return POL_OK;
+}
+
+/* The inputs of the next step, with the epoch's permutation cached. */
+static pol_status load_inputs(pol_trainer *tr, uint64_t step)
+{
+    const uint64_t epoch = *u64(&tr->meta_epoch);
+    if (epoch > UINT32_MAX)
+        return pol_errorf(POL_ERR_FORMAT, "data epoch %" PRIu64 " out of range", epoch);
+    if (tr->perm_epoch != epoch) {
+        pol_status st = pol_permutation(tr->task->seed, (uint32_t)epoch,
+                                        (uint32_t)tr->ds->n_train, tr->perm);
+        if (st)
+            return st;
+        tr->perm_epoch = epoch;
+    }
+    return pol_step_inputs(tr->task, tr->ds, tr->perm, *u64(&tr->meta_cursor), step, &tr->model);
 }
 
 void pol_trainer_set_node_hook(pol_trainer *tr, pol_node_hook fn, void *arg)
@@ -240,10 +243,9 @@ pol_status pol_trainer_step(pol_trainer *tr, float *loss)
     if (step >= tr->task->steps)
         return pol_errorf(POL_ERR_INVALID_ARG, "the task's %" PRIu64 " steps are done",
                           tr->task->steps);
-    pol_status st = load_batch(tr);
+    pol_status st = load_inputs(tr, step);
     if (st)
         return st;
-    load_hyper(tr, step);
     st = tr->hook ? eval_hooked(tr) : pol_graph_eval(tr->model.graph, tr->ctx);
     if (st)
         return st;
