@@ -260,15 +260,8 @@ static int cmd_inspect(int argc, char **argv)
     pol_status st = pol_st_load(path, &lim, &f);
     if (st)
         return fail(st);
-    const pol_tensor **ts = calloc(f.n ? f.n : 1, sizeof *ts);
-    if (!ts) {
-        pol_st_free(&f);
-        return fail(pol_errorf(POL_ERR_NOMEM, "inspect"));
-    }
-    for (size_t i = 0; i < f.n; i++)
-        ts[i] = &f.tensors[i];
     pol_digest h, claimed;
-    st = pol_state_hash(ts, f.n, &h);
+    st = pol_st_state_hash(&f, &h);
     const char *meta_hash = pol_st_meta(&f, "state_hash"), *step = pol_st_meta(&f, "step");
     const char *format = pol_st_meta(&f, "format"), *spec = pol_st_meta(&f, "spec_version");
     const pol_tensor *counter = pol_st_get(&f, "counters.step");
@@ -290,7 +283,6 @@ static int cmd_inspect(int argc, char **argv)
         st = pol_errorf(POL_ERR_HASH_MISMATCH, "%s: tensors hash to a state other than the one "
                         "recorded (%s); the file is corrupted", path, meta_hash);
     if (st) {
-        free(ts);
         pol_st_free(&f);
         return fail(st);
     }
@@ -327,7 +319,6 @@ static int cmd_inspect(int argc, char **argv)
             printf("]\n");
         }
     }
-    free(ts);
     pol_st_free(&f);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pol/hash.h"
 #include "pol/status.h"
 #include "pol/tensor.h"
 
@@ -125,6 +126,11 @@ const char *pol_st_meta(const pol_st_file *f, const char *key);
 
 /* Frees everything *f owns and zeroes it. NULL is a no-op. */
 void pol_st_free(pol_st_file *f);
+
+/* The state hash (spec/encoding.md E-STATE) of all of a file's tensors: what
+ * a checkpoint file is named by. Returns: POL_OK; the errors of
+ * pol_state_hash; POL_ERR_NOMEM. Out: *out. */
+POL_WARN_UNUSED pol_status pol_st_state_hash(const pol_st_file *f, pol_digest *out);
 
 #ifdef __cplusplus
 }

@@ -876,3 +876,17 @@ void pol_st_free(pol_st_file *f)
     free(f->meta);
     memset(f, 0, sizeof *f);
 }
+
+pol_status pol_st_state_hash(const pol_st_file *f, pol_digest *out)
+{
+    if (!f || !out)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_st_state_hash: NULL argument");
+    const pol_tensor **ts = malloc((f->n ? f->n : 1) * sizeof *ts);
+    if (!ts)
+        return pol_errorf(POL_ERR_NOMEM, "state hash of %zu tensors", f->n);
+    for (size_t i = 0; i < f->n; i++)
+        ts[i] = &f->tensors[i];
+    pol_status st = pol_state_hash(ts, f->n, out);
+    free(ts);
+    return st;
+}

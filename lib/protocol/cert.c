@@ -98,16 +98,8 @@ static pol_status load_verified(const char *dir, const pol_trace_entry *e, pol_s
     pol_status st = pol_st_load(path, NULL, f);
     if (st)
         return st;
-    const pol_tensor **ts = malloc((f->n ? f->n : 1) * sizeof *ts);
-    if (!ts) {
-        pol_st_free(f);
-        return pol_errorf(POL_ERR_NOMEM, "%s", path);
-    }
-    for (size_t i = 0; i < f->n; i++)
-        ts[i] = &f->tensors[i];
     pol_digest h;
-    st = pol_state_hash(ts, f->n, &h);
-    free(ts);
+    st = pol_st_state_hash(f, &h);
     if (!st && !pol_digest_equal(&h, &e->hash))
         st = pol_errorf(POL_ERR_HASH_MISMATCH, "%s does not hold the state the trace names", path);
     if (st)

@@ -120,15 +120,7 @@ static pol_status file_state_hash(const char *path, pol_digest *out)
     pol_status st = pol_st_load(path, NULL, &f);
     if (st)
         return st;
-    const pol_tensor **ts = malloc((f.n ? f.n : 1) * sizeof *ts);
-    if (!ts) {
-        pol_st_free(&f);
-        return pol_errorf(POL_ERR_NOMEM, "%s", path);
-    }
-    for (size_t i = 0; i < f.n; i++)
-        ts[i] = &f.tensors[i];
-    st = pol_state_hash(ts, f.n, out);
-    free(ts);
+    st = pol_st_state_hash(&f, out);
     pol_st_free(&f);
     return st;
 }
