@@ -55,6 +55,15 @@ const char *pol_last_error(void);
  * code can write `return pol_errorf(POL_ERR_IO, "open %s: %s", p, e);`. */
 pol_status pol_errorf(pol_status s, const char *fmt, ...) POL_PRINTF(2, 3);
 
+/* Evaluates a pol_status expression and returns it from the enclosing
+ * function when it is an error. */
+#define POL_TRY(x)                                                                               \
+    do {                                                                                         \
+        pol_status pol_try_st_ = (x);                                                            \
+        if (pol_try_st_)                                                                         \
+            return pol_try_st_;                                                                  \
+    } while (0)
+
 /* Clears the per-thread message. */
 void pol_clear_error(void);
 

@@ -6,13 +6,6 @@
 #include "pol/cmath.h"
 #include "pol/rng.h"
 
-#define TRY(x)                                                                                   \
-    do {                                                                                         \
-        pol_status st_ = (x);                                                                    \
-        if (st_)                                                                                 \
-            return st_;                                                                          \
-    } while (0)
-
 static void fmt(char *buf, const char *f, int i, const char *suffix)
 {
     snprintf(buf, POL_NAME_MAX, f, i, suffix);
@@ -31,30 +24,30 @@ static pol_status add_optimizer(const pol_task *t, pol_model *m, int p, int g)
     if (t->optimizer == POL_OPTIM_ADAMW) {
         int mo, vo, mn, vn;
         snprintf(name, sizeof name, "%s.m", pname);
-        TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &mo));
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &mo));
         snprintf(name, sizeof name, "%s.v", pname);
-        TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &vo));
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &vo));
         snprintf(name, sizeof name, "opt.%s.m", pname);
-        TRY(pol_graph_add_node(G, POL_OP_ADAM_M, name, (int[]){ mo, g }, 2, &np, &mn));
+        POL_TRY(pol_graph_add_node(G, POL_OP_ADAM_M, name, (int[]){ mo, g }, 2, &np, &mn));
         snprintf(name, sizeof name, "opt.%s.v", pname);
-        TRY(pol_graph_add_node(G, POL_OP_ADAM_V, name, (int[]){ vo, g }, 2, &np, &vn));
+        POL_TRY(pol_graph_add_node(G, POL_OP_ADAM_V, name, (int[]){ vo, g }, 2, &np, &vn));
         snprintf(name, sizeof name, "opt.%s", pname);
-        TRY(pol_graph_add_node(G, POL_OP_ADAMW_PARAM, name, (int[]){ p, mn, vn, m->in_hyper }, 4,
+        POL_TRY(pol_graph_add_node(G, POL_OP_ADAMW_PARAM, name, (int[]){ p, mn, vn, m->in_hyper }, 4,
                                &np, &newp));
-        TRY(pol_graph_set_update(G, mo, mn));
-        TRY(pol_graph_set_update(G, vo, vn));
+        POL_TRY(pol_graph_set_update(G, mo, mn));
+        POL_TRY(pol_graph_set_update(G, vo, vn));
         m->state[m->n_state++] = mo;
         m->state[m->n_state++] = vo;
     } else {
         int bo, bn;
         snprintf(name, sizeof name, "%s.buf", pname);
-        TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &bo));
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &bo));
         snprintf(name, sizeof name, "opt.%s.buf", pname);
-        TRY(pol_graph_add_node(G, POL_OP_SGD_BUF, name, (int[]){ bo, g, p }, 3, &np, &bn));
+        POL_TRY(pol_graph_add_node(G, POL_OP_SGD_BUF, name, (int[]){ bo, g, p }, 3, &np, &bn));
         snprintf(name, sizeof name, "opt.%s", pname);
-        TRY(pol_graph_add_node(G, POL_OP_SGD_PARAM, name, (int[]){ p, bn, m->in_hyper }, 3, &np,
+        POL_TRY(pol_graph_add_node(G, POL_OP_SGD_PARAM, name, (int[]){ p, bn, m->in_hyper }, 3, &np,
                                &newp));
-        TRY(pol_graph_set_update(G, bo, bn));
+        POL_TRY(pol_graph_set_update(G, bo, bn));
         m->state[m->n_state++] = bo;
     }
     return pol_graph_set_update(G, p, newp);
@@ -69,17 +62,17 @@ static pol_status build(const pol_task *t, pol_model *m)
     int pre[POL_MLP_MAX_LAYERS], act[POL_MLP_MAX_LAYERS]; /* forward outputs */
     int W[POL_MLP_MAX_LAYERS], b[POL_MLP_MAX_LAYERS], dW[POL_MLP_MAX_LAYERS], db[POL_MLP_MAX_LAYERS];
 
-    TRY(pol_graph_add_tensor(G, "in.x", POL_TENSOR_INPUT, POL_F32, 2, (int64_t[]){ B, t->sizes[0] },
+    POL_TRY(pol_graph_add_tensor(G, "in.x", POL_TENSOR_INPUT, POL_F32, 2, (int64_t[]){ B, t->sizes[0] },
                              &m->in_x));
-    TRY(pol_graph_add_tensor(G, "in.y", POL_TENSOR_INPUT, POL_I32, 1, (int64_t[]){ B }, &m->in_y));
-    TRY(pol_graph_add_tensor(G, "in.hyper", POL_TENSOR_INPUT, POL_F32, 1,
+    POL_TRY(pol_graph_add_tensor(G, "in.y", POL_TENSOR_INPUT, POL_I32, 1, (int64_t[]){ B }, &m->in_y));
+    POL_TRY(pol_graph_add_tensor(G, "in.hyper", POL_TENSOR_INPUT, POL_F32, 1,
                              (int64_t[]){ POL_HYPER_LEN }, &m->in_hyper));
     for (int i = 0; i < L; i++) {
         fmt(name, "l%d.%s", i, "W");
-        TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, 2,
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, 2,
                                  (int64_t[]){ t->sizes[i + 1], t->sizes[i] }, &W[i]));
         fmt(name, "l%d.%s", i, "b");
-        TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, 1,
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, 1,
                                  (int64_t[]){ t->sizes[i + 1] }, &b[i]));
         m->params[m->n_params++] = W[i];
         m->params[m->n_params++] = b[i];
@@ -92,39 +85,39 @@ static pol_status build(const pol_task *t, pol_model *m)
     int x = m->in_x;
     for (int i = 0; i < L; i++) {
         fmt(name, "fwd.l%d.%s", i, "linear");
-        TRY(pol_graph_add_node(G, POL_OP_LINEAR, name, (int[]){ x, W[i], b[i] }, 3, NULL, &pre[i]));
+        POL_TRY(pol_graph_add_node(G, POL_OP_LINEAR, name, (int[]){ x, W[i], b[i] }, 3, NULL, &pre[i]));
         if (i < L - 1) {
             fmt(name, "fwd.l%d.%s", i, "act");
-            TRY(pol_graph_add_node(G, act_op, name, (int[]){ pre[i] }, 1, NULL, &act[i]));
+            POL_TRY(pol_graph_add_node(G, act_op, name, (int[]){ pre[i] }, 1, NULL, &act[i]));
             x = act[i];
         }
     }
-    TRY(pol_graph_add_node(G, POL_OP_XENT_LOSS, "loss", (int[]){ pre[L - 1], m->in_y }, 2, NULL,
+    POL_TRY(pol_graph_add_node(G, POL_OP_XENT_LOSS, "loss", (int[]){ pre[L - 1], m->in_y }, 2, NULL,
                            &m->loss));
     /* backward */
     int dy;
-    TRY(pol_graph_add_node(G, POL_OP_XENT_BWD, "bwd.logits", (int[]){ pre[L - 1], m->in_y }, 2,
+    POL_TRY(pol_graph_add_node(G, POL_OP_XENT_BWD, "bwd.logits", (int[]){ pre[L - 1], m->in_y }, 2,
                            NULL, &dy));
     for (int i = L - 1; i >= 0; i--) {
         int input = i == 0 ? m->in_x : act[i - 1];
         pol_node_params tn = { 0 };
         tn.trans_a = 1;
         fmt(name, "bwd.l%d.%s", i, "dW");
-        TRY(pol_graph_add_node(G, POL_OP_MATMUL, name, (int[]){ dy, input }, 2, &tn, &dW[i]));
+        POL_TRY(pol_graph_add_node(G, POL_OP_MATMUL, name, (int[]){ dy, input }, 2, &tn, &dW[i]));
         fmt(name, "bwd.l%d.%s", i, "db");
-        TRY(pol_graph_add_node(G, POL_OP_BIAS_GRAD, name, (int[]){ dy }, 1, NULL, &db[i]));
+        POL_TRY(pol_graph_add_node(G, POL_OP_BIAS_GRAD, name, (int[]){ dy }, 1, NULL, &db[i]));
         if (i > 0) {
             int dx;
             fmt(name, "bwd.l%d.%s", i, "dx");
-            TRY(pol_graph_add_node(G, POL_OP_MATMUL, name, (int[]){ dy, W[i] }, 2, NULL, &dx));
+            POL_TRY(pol_graph_add_node(G, POL_OP_MATMUL, name, (int[]){ dy, W[i] }, 2, NULL, &dx));
             fmt(name, "bwd.l%d.%s", i - 1, "act");
-            TRY(pol_graph_add_node(G, act_bwd, name, (int[]){ pre[i - 1], dx }, 2, NULL, &dy));
+            POL_TRY(pol_graph_add_node(G, act_bwd, name, (int[]){ pre[i - 1], dx }, 2, NULL, &dy));
         }
     }
     /* optimizer, parameters in layer order */
     for (int i = 0; i < L; i++) {
-        TRY(add_optimizer(t, m, W[i], dW[i]));
-        TRY(add_optimizer(t, m, b[i], db[i]));
+        POL_TRY(add_optimizer(t, m, W[i], dW[i]));
+        POL_TRY(add_optimizer(t, m, b[i], db[i]));
     }
     return POL_OK;
 }

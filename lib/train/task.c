@@ -76,13 +76,6 @@ static pol_status get_float(json_t *o, const char *where, const char *key, doubl
     return POL_OK;
 }
 
-#define TRY(x)                                                                                   \
-    do {                                                                                         \
-        pol_status st_ = (x);                                                                    \
-        if (st_)                                                                                 \
-            return st_;                                                                          \
-    } while (0)
-
 /* ------------------------------------------------------------ sections -- */
 
 static pol_status parse_model(json_t *root, pol_task *t)
@@ -90,12 +83,12 @@ static pol_status parse_model(json_t *root, pol_task *t)
     static const char *const keys[] = { "type", "layers", "activation", NULL };
     json_t *m;
     const char *s = NULL;
-    TRY(get_obj(root, "model", &m));
-    TRY(only_keys(m, "model", keys));
-    TRY(get_str(m, "model", "type", &s));
+    POL_TRY(get_obj(root, "model", &m));
+    POL_TRY(only_keys(m, "model", keys));
+    POL_TRY(get_str(m, "model", "type", &s));
     if (strcmp(s, "mlp"))
         return pol_errorf(POL_ERR_FORMAT, "task: model.type \"%s\" unknown (want \"mlp\")", s);
-    TRY(get_str(m, "model", "activation", &s));
+    POL_TRY(get_str(m, "model", "activation", &s));
     if (!strcmp(s, "relu"))
         t->activation = POL_ACT_RELU;
     else if (!strcmp(s, "gelu"))
@@ -126,10 +119,10 @@ static pol_status parse_dataset(json_t *root, const char *base_dir, pol_task *t)
     static const char *const keys[] = { "path", "sha256", NULL };
     json_t *d;
     const char *path = NULL, *hex = NULL;
-    TRY(get_obj(root, "dataset", &d));
-    TRY(only_keys(d, "dataset", keys));
-    TRY(get_str(d, "dataset", "path", &path));
-    TRY(get_str(d, "dataset", "sha256", &hex));
+    POL_TRY(get_obj(root, "dataset", &d));
+    POL_TRY(only_keys(d, "dataset", keys));
+    POL_TRY(get_str(d, "dataset", "path", &path));
+    POL_TRY(get_str(d, "dataset", "sha256", &hex));
     if (!path[0])
         return pol_errorf(POL_ERR_FORMAT, "task: dataset.path is empty");
     if (pol_digest_from_hex(hex, &t->dataset_sha256))
@@ -150,24 +143,24 @@ static pol_status parse_optimizer(json_t *root, pol_task *t)
                                         "weight_decay", NULL };
     json_t *o;
     const char *s = NULL;
-    TRY(get_obj(root, "optimizer", &o));
-    TRY(only_keys(o, "optimizer", keys));
-    TRY(get_str(o, "optimizer", "type", &s));
-    TRY(get_float(o, "optimizer", "lr", 0.0, 1e3, 1, &t->lr));
+    POL_TRY(get_obj(root, "optimizer", &o));
+    POL_TRY(only_keys(o, "optimizer", keys));
+    POL_TRY(get_str(o, "optimizer", "type", &s));
+    POL_TRY(get_float(o, "optimizer", "lr", 0.0, 1e3, 1, &t->lr));
     t->weight_decay = 0.0f;
-    TRY(get_float(o, "optimizer", "weight_decay", 0.0, 1e3, 0, &t->weight_decay));
+    POL_TRY(get_float(o, "optimizer", "weight_decay", 0.0, 1e3, 0, &t->weight_decay));
     if (!strcmp(s, "adamw")) {
         t->optimizer = POL_OPTIM_ADAMW;
         t->beta1 = 0.9f, t->beta2 = 0.999f, t->eps = 1e-8f;
-        TRY(get_float(o, "optimizer", "beta1", 0.0, 0.999999, 0, &t->beta1));
-        TRY(get_float(o, "optimizer", "beta2", 0.0, 0.999999, 0, &t->beta2));
-        TRY(get_float(o, "optimizer", "eps", 1e-30, 1.0, 0, &t->eps));
+        POL_TRY(get_float(o, "optimizer", "beta1", 0.0, 0.999999, 0, &t->beta1));
+        POL_TRY(get_float(o, "optimizer", "beta2", 0.0, 0.999999, 0, &t->beta2));
+        POL_TRY(get_float(o, "optimizer", "eps", 1e-30, 1.0, 0, &t->eps));
         if (json_object_get(o, "momentum"))
             return pol_errorf(POL_ERR_FORMAT, "task: optimizer.momentum is for sgd, not adamw");
     } else if (!strcmp(s, "sgd")) {
         t->optimizer = POL_OPTIM_SGD;
         t->beta1 = 0.0f;
-        TRY(get_float(o, "optimizer", "momentum", 0.0, 0.999999, 0, &t->beta1));
+        POL_TRY(get_float(o, "optimizer", "momentum", 0.0, 0.999999, 0, &t->beta1));
         if (json_object_get(o, "beta1") || json_object_get(o, "beta2") || json_object_get(o, "eps"))
             return pol_errorf(POL_ERR_FORMAT, "task: beta1/beta2/eps are for adamw, not sgd");
     } else {
@@ -186,8 +179,8 @@ static pol_status parse_schedule(json_t *root, pol_task *t)
     const char *s = NULL;
     if (!json_is_object(o))
         return pol_errorf(POL_ERR_FORMAT, "task: \"schedule\" must be an object");
-    TRY(only_keys(o, "schedule", keys));
-    TRY(get_str(o, "schedule", "type", &s));
+    POL_TRY(only_keys(o, "schedule", keys));
+    POL_TRY(get_str(o, "schedule", "type", &s));
     if (!strcmp(s, "constant")) {
         if (json_object_get(o, "warmup_steps") || json_object_get(o, "min_lr"))
             return pol_errorf(POL_ERR_FORMAT, "task: a constant schedule takes no parameters");
@@ -197,8 +190,8 @@ static pol_status parse_schedule(json_t *root, pol_task *t)
         return pol_errorf(POL_ERR_FORMAT,
                           "task: schedule.type \"%s\" unknown (constant, warmup_cosine)", s);
     t->schedule = POL_SCHED_WARMUP_COSINE;
-    TRY(get_uint(o, "schedule", "warmup_steps", 0, t->steps, 1, &t->warmup_steps));
-    TRY(get_float(o, "schedule", "min_lr", 0.0, 1e3, 0, &t->min_lr));
+    POL_TRY(get_uint(o, "schedule", "warmup_steps", 0, t->steps, 1, &t->warmup_steps));
+    POL_TRY(get_float(o, "schedule", "min_lr", 0.0, 1e3, 0, &t->min_lr));
     if (t->min_lr > t->lr)
         return pol_errorf(POL_ERR_FORMAT, "task: schedule.min_lr exceeds optimizer.lr");
     return POL_OK;
@@ -212,23 +205,23 @@ static pol_status parse_root(json_t *root, const char *base_dir, pol_task *t)
     const char *s = NULL;
     if (!json_is_object(root))
         return pol_errorf(POL_ERR_FORMAT, "task: top level must be a JSON object");
-    TRY(only_keys(root, "the task", keys));
-    TRY(get_str(root, "task", "format", &s));
+    POL_TRY(only_keys(root, "the task", keys));
+    POL_TRY(get_str(root, "task", "format", &s));
     if (strcmp(s, "libpol-task-v1"))
         return pol_errorf(POL_ERR_FORMAT, "task: format \"%s\" unknown (want libpol-task-v1)", s);
-    TRY(parse_model(root, t));
-    TRY(parse_dataset(root, base_dir, t));
+    POL_TRY(parse_model(root, t));
+    POL_TRY(parse_dataset(root, base_dir, t));
     /* seeds are 64-bit; JSON integers here are signed 64-bit, so seeds < 2^63 */
-    TRY(get_uint(root, "task", "seed", 0, INT64_MAX, 1, &t->seed));
+    POL_TRY(get_uint(root, "task", "seed", 0, INT64_MAX, 1, &t->seed));
     /* step counts stay below 2^24 so they convert to binary32 exactly (A-HOST-1) */
-    TRY(get_uint(root, "task", "steps", 1, (1u << 24) - 1, 1, &t->steps));
+    POL_TRY(get_uint(root, "task", "steps", 1, (1u << 24) - 1, 1, &t->steps));
     uint64_t b;
-    TRY(get_uint(root, "task", "batch_size", 1, 65536, 1, &b));
+    POL_TRY(get_uint(root, "task", "batch_size", 1, 65536, 1, &b));
     t->batch = (int64_t)b;
-    TRY(get_uint(root, "task", "checkpoint_every", 1, t->steps, 1, &t->checkpoint_every));
-    TRY(parse_optimizer(root, t));
-    TRY(parse_schedule(root, t));
-    TRY(get_str(root, "task", "mode", &s));
+    POL_TRY(get_uint(root, "task", "checkpoint_every", 1, t->steps, 1, &t->checkpoint_every));
+    POL_TRY(parse_optimizer(root, t));
+    POL_TRY(parse_schedule(root, t));
+    POL_TRY(get_str(root, "task", "mode", &s));
     if (!strcmp(s, "exact"))
         t->mode = POL_MODE_EXACT;
     else if (!strcmp(s, "tolerant"))
