@@ -30,14 +30,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static size_t samples_for(size_t n, double f, double p)
-{
-    for (size_t s = 1; s <= n; s++)
-        if (pol_detect_probability(n, f, s) >= p)
-            return s;
-    return n;
-}
-
 static int die(const char *what, pol_status st)
 {
     fprintf(stderr, "bench/verify: %s: %s (%s)\n", what, pol_last_error(), pol_strerror(st));
@@ -66,7 +58,7 @@ int main(int argc, char **argv)
         "|---|---|---|---|---|---|---|\n");
     const size_t Ns[] = { 12, 100, 600, 880, 1000, 10000 };
     for (size_t i = 0; i < sizeof Ns / sizeof *Ns; i++) {
-        size_t n = Ns[i], s = samples_for(n, 0.10, 0.99);
+        size_t n = Ns[i], s = pol_samples_for(n, 0.10, 0.99);
         double cost = (double)s / (double)n;
         len += snprintf(table + len, sizeof table - (size_t)len,
                         "| %zu | %zu | %.1f%% | %.3f | %.4f | %.4f | %s |\n", n, s, 100 * cost,
@@ -113,7 +105,7 @@ int main(int argc, char **argv)
     if (st) return die("certificate", st);
     if ((st = pol_cert_load(cert_path, &c, &cert_id))) return die("certificate", st);
     if ((st = pol_store_put_run(run, store))) return die("store", st);
-    const size_t n = c.n_checkpoints - 1, s = samples_for(n, 0.10, 0.99);
+    const size_t n = c.n_checkpoints - 1, s = pol_samples_for(n, 0.10, 0.99);
     pol_verify_opts vo = { 0 };
     vo.task_path = task_path, vo.store_dir = store, vo.samples = (uint32_t)s;
     vo.cert_id = cert_id;

@@ -224,14 +224,8 @@ static int cmd_check(int argc, char **argv)
     }
     vo.cert_id = cert_id;
     const size_t N = cert.n_checkpoints - 1;
-    if (samples < 0) {
-        samples = (long)N;
-        for (size_t s = 1; s <= N; s++)
-            if (pol_detect_probability(N, 0.10, s) >= 0.99) {
-                samples = (long)s;
-                break;
-            }
-    }
+    if (samples < 0)
+        samples = (long)pol_samples_for(N, 0.10, 0.99);
     vo.samples = (uint32_t)samples;
     vo.top_q = (uint32_t)top_q;
     pol_threshold *thr = NULL;

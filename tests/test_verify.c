@@ -284,6 +284,10 @@ static void test_sampling(void **st)
     assert_true(pol_detect_probability(10, 0.1, 10) == 1.0);
     assert_true(pol_detect_probability(1000, 0.1, 44) > 0.99);
     assert_true(pol_detect_probability(1000, 0.1, 40) < 0.99);
+    size_t need = pol_samples_for(1000, 0.1, 0.99); /* the fewest that reach 0.99 */
+    assert_true(pol_detect_probability(1000, 0.1, need) >= 0.99);
+    assert_true(pol_detect_probability(1000, 0.1, need - 1) < 0.99);
+    assert_int_equal(pol_samples_for(5, 0.1, 1.1), 5); /* unreachable: all of them */
 }
 
 int main(void)

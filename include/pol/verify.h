@@ -83,6 +83,10 @@ POL_WARN_UNUSED pol_status pol_verify_pick(const pol_cert *c, const pol_verify_o
  * include at least one of the ceil(fraction * n) falsified ones. */
 double pol_detect_probability(size_t n, double fraction, size_t samples);
 
+/* The fewest samples s <= n with pol_detect_probability(n, fraction, s) >= p
+ * (n when none reaches p). */
+size_t pol_samples_for(size_t n, double fraction, double p);
+
 /* Verifies a certificate (already checked for signature by the caller):
  * task binding, internal consistency, initial state, then the picked
  * intervals. A rejection is not an error: it returns POL_OK with

@@ -104,6 +104,14 @@ double pol_detect_probability(size_t n, double fraction, size_t samples)
     return 1.0 - miss;
 }
 
+size_t pol_samples_for(size_t n, double fraction, double p)
+{
+    for (size_t s = 1; s <= n; s++)
+        if (pol_detect_probability(n, fraction, s) >= p)
+            return s;
+    return n;
+}
+
 /* -------------------------------------------------------------- store -- */
 
 static void store_path(char *buf, size_t cap, const char *store, const pol_digest *h)
