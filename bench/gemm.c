@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../lib/math/gemm_internal.h"
+#include "bench.h"
 #include "pol/kernels.h"
 #include "pol/threads.h"
 
@@ -53,34 +54,13 @@ static const shape mlp[] = {
     {"bwd dW1", 1, 0, 1024, 784, 256},
 };
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void pause_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static float *rand_matrix(int64_t n)
 {
     float *x = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
@@ -89,7 +69,7 @@ static float *rand_matrix(int64_t n)
         exit(1);
     }
     for (int64_t i = 0; i < n; i++)
-        x[i] = (float)((double)(rng_next() >> 40) / (double)(1 << 24) * 2.0 - 1.0);
+        x[i] = (float)((double)(bench_splitmix(&rng_state) >> 40) / (double)(1 << 24) * 2.0 - 1.0);
     return x;
 }
 
@@ -135,7 +115,7 @@ static int check_exact(const pol_gemm_args *g, const char *label)
         return 0;
     }
     for (int s = 0; s < SAMPLE_ENTRIES; s++) {
-        int64_t i = (int64_t)(rng_next() % (uint64_t)M), j = (int64_t)(rng_next() % (uint64_t)N);
+        int64_t i = (int64_t)(bench_splitmix(&rng_state) % (uint64_t)M), j = (int64_t)(bench_splitmix(&rng_state) % (uint64_t)N);
         float want = canonical_entry(g, i, j), got = g->C[i * N + j];
         if (memcmp(&want, &got, 4) != 0) {
             fprintf(stderr, "%s: C[%lld][%lld] = %a, canonical %a\n", label, (long long)i,
@@ -166,12 +146,6 @@ static void run_blas(const pol_gemm_args *g, float *C)
                 g->trans_b ? (int)g->K : (int)g->N, 0.0f, C, (int)g->N);
 }
 
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    return n & 1 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
 /* Times `reps` more back-to-back calls (after one warm-up call) into t[*n],
  * until there are at least MIN_REPS of them and `budget` seconds went by. */
 static void time_block(pol_pool *pool, const pol_gemm_args *g, int blas, double budget,
@@ -182,14 +156,14 @@ static void time_block(pol_pool *pool, const pol_gemm_args *g, int blas, double 
     else
         pol_fast_gemm(pool, g);
     int got = 0;
-    double start = now();
-    while (*n < max && (got < MIN_REPS / 2 + 1 || now() - start < budget)) {
-        double t0 = now();
+    double start = bench_now();
+    while (*n < max && (got < MIN_REPS / 2 + 1 || bench_now() - start < budget)) {
+        double t0 = bench_now();
         if (blas)
             run_blas(g, g->C);
         else
             pol_fast_gemm(pool, g);
-        t[(*n)++] = now() - t0;
+        t[(*n)++] = bench_now() - t0;
         got++;
     }
 }
@@ -219,62 +193,8 @@ static void time_pair(pol_pool *pool, const pol_gemm_args *g, float *cb, int thr
     openblas_set_num_threads(1);
     if (threads > 1)
         pause_ms(BLAS_SPIN_MS);
-    *t_exact = median(te, ne);
-    *t_blas = median(tb, nb);
-}
-
-static void cpu_model(char *buf, size_t cap)
-{
-    snprintf(buf, cap, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "model name", 10)) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p++;
-                while (*p == ' ' || *p == '\t')
-                    p++;
-                p[strcspn(p, "\n")] = 0;
-                snprintf(buf, cap, "%s", p);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
-/* The table goes to stdout and, with --out, to a buffer written at the end. */
-static char *table;
-static size_t table_len, table_cap;
-
-static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fputs(line, stdout);
-    fflush(stdout);
-    size_t n = strlen(line);
-    if (table_len + n + 1 > table_cap) {
-        size_t cap = table_cap ? 2 * table_cap : 4096;
-        while (cap < table_len + n + 1)
-            cap *= 2;
-        char *t = realloc(table, cap);
-        if (!t) {
-            fprintf(stderr, "gemm bench: out of memory\n");
-            exit(1);
-        }
-        table = t;
-        table_cap = cap;
-    }
-    memcpy(table + table_len, line, n + 1);
-    table_len += n;
+    *t_exact = bench_median(te, ne);
+    *t_blas = bench_median(tb, nb);
 }
 
 /* Verifies and times one shape on 1 and 2 threads; returns 0 when correct. */
@@ -318,7 +238,7 @@ static int bench_shape(const shape *s, pol_pool *pools[2])
         time_pair(pools[ti], &g, Cb, threads, &te, &tb);
         /* below this size the exact GEMM keeps to one thread (see plan()) */
         int one = threads > 1 && flops < threads * pol_gemm_task_flops;
-        emit("| %-7s | %s%s | %5lld x %5lld x %5lld | %d%s | %8.1f | %8.1f | %5.2f |\n", s->what,
+        bench_emit("| %-7s | %s%s | %5lld x %5lld x %5lld | %d%s | %8.1f | %8.1f | %5.2f |\n", s->what,
              s->ta ? "T" : "N", s->tb ? "T" : "N", (long long)s->M, (long long)s->N,
              (long long)s->K, threads, one ? "*" : "", flops / te * 1e-9, flops / tb * 1e-9,
              tb / te);
@@ -364,23 +284,23 @@ int main(int argc, char **argv)
         return 1;
     }
     char cpu[256], date[64];
-    cpu_model(cpu, sizeof cpu);
+    bench_cpu_model(cpu, sizeof cpu);
     time_t tnow = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tnow));
-    emit("# Exact GEMM vs OpenBLAS sgemm\n\n");
-    emit("- CPU: %s\n- exact path: %s (POL_KC = %d)\n- OpenBLAS: %s (core %s)\n- date: %s\n",
+    bench_emit("# Exact GEMM vs OpenBLAS sgemm\n\n");
+    bench_emit("- CPU: %s\n- exact path: %s (POL_KC = %d)\n- OpenBLAS: %s (core %s)\n- date: %s\n",
          cpu, pol_fast_gemm_isa(), POL_KC, openblas_get_config(), openblas_get_corename(),
          date);
     double load[3] = {0, 0, 0};
     if (getloadavg(load, 3) < 1)
         load[0] = -1.0;
-    emit("- load average at start: %.2f (the timings assume an otherwise idle machine)\n",
+    bench_emit("- load average at start: %.2f (the timings assume an otherwise idle machine)\n",
          load[0]);
-    emit("- GFLOP/s = 2*M*N*K / median time of >= %d runs after a warm-up; "
+    bench_emit("- GFLOP/s = 2*M*N*K / median time of >= %d runs after a warm-up; "
          "ratio = exact / OpenBLAS\n\n",
          MIN_REPS);
-    emit("| shape   | op | M x N x K | threads | exact GFLOP/s | OpenBLAS GFLOP/s | ratio |\n");
-    emit("|---------|----|-----------|---------|---------------|------------------|-------|\n");
+    bench_emit("| shape   | op | M x N x K | threads | exact GFLOP/s | OpenBLAS GFLOP/s | ratio |\n");
+    bench_emit("|---------|----|-----------|---------|---------------|------------------|-------|\n");
     int bad = 0;
     size_t nsq = quick ? 2 : sizeof squares / sizeof squares[0];
     for (size_t i = 0; i < nsq; i++)
@@ -389,12 +309,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof mlp / sizeof mlp[0]; i++)
             bad |= bench_shape(&mlp[i], pools);
     pol_pool_destroy(pools[1]);
-    emit("\n\\* the exact GEMM splits work only in tasks of >= %.0e flops, so here it used "
+    bench_emit("\n\\* the exact GEMM splits work only in tasks of >= %.0e flops, so here it used "
          "fewer threads than the pool has.\n",
          pol_gemm_task_flops);
     if (bad) {
         fprintf(stderr, "gemm bench: verification FAILED\n");
-        free(table);
+        free(bench_table);
         return 1;
     }
     if (out) {
@@ -402,13 +322,13 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/gemm.md", out);
         mkdir(out, 0777);
         FILE *f = fopen(path, "w");
-        if (!f || fwrite(table, 1, table_len, f) != table_len || fclose(f) != 0) {
+        if (!f || fwrite(bench_table, 1, bench_table_len, f) != bench_table_len || fclose(f) != 0) {
             fprintf(stderr, "gemm bench: cannot write %s: %s\n", path, strerror(errno));
-            free(table);
+            free(bench_table);
             return 1;
         }
         printf("\nwritten to %s\n", path);
     }
-    free(table);
+    free(bench_table);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "pol/fileio.h"
 #include "pol/hash.h"
 
@@ -25,28 +26,7 @@
 #define MAX_REPS 50
 #define TARGET_GBS 1.5
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static uint64_t rng_state = 0x5851f42d4c957f2dull;
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "hash bench: %s: %s\n", what, pol_last_error());
@@ -54,66 +34,6 @@ static void die(const char *what)
 }
 
 /* ------------------------------------------------------------- report */
-
-static char *table;
-static size_t table_len, table_cap;
-
-static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fputs(line, stdout);
-    fflush(stdout);
-    size_t n = strlen(line);
-    if (table_len + n + 1 > table_cap) {
-        size_t cap = table_cap ? 2 * table_cap : 4096;
-        while (cap < table_len + n + 1)
-            cap *= 2;
-        char *t = realloc(table, cap);
-        if (!t) {
-            fprintf(stderr, "hash bench: out of memory\n");
-            exit(1);
-        }
-        table = t;
-        table_cap = cap;
-    }
-    memcpy(table + table_len, line, n + 1);
-    table_len += n;
-}
-
-/* The first "model name" line and whether the "flags" line has sha_ni. */
-static void cpu_info(char *model, size_t cap, int *sha_ni)
-{
-    snprintf(model, cap, "unknown");
-    *sha_ni = -1;
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char *line = NULL;
-    size_t lcap = 0;
-    int have_model = 0;
-    while (getline(&line, &lcap, f) > 0 && (!have_model || *sha_ni < 0)) {
-        char *p = strchr(line, ':');
-        if (!p)
-            continue;
-        if (!have_model && !strncmp(line, "model name", 10)) {
-            p++;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            p[strcspn(p, "\n")] = 0;
-            snprintf(model, cap, "%s", p);
-            have_model = 1;
-        } else if (*sha_ni < 0 && !strncmp(line, "flags", 5)) {
-            *sha_ni = strstr(p, " sha_ni") != NULL;
-        }
-    }
-    free(line);
-    fclose(f);
-}
 
 /* ------------------------------------------------------------- states */
 
@@ -131,7 +51,7 @@ static void state_add(state *s, size_t i, const char *name, int64_t numel)
         die(name);
     uint64_t *w = s->t[i].data;
     for (size_t k = 0; k < s->t[i].nbytes / 8; k++)
-        w[k] = rng_next();
+        w[k] = bench_splitmix(&rng_state);
     s->p[i] = &s->t[i];
     s->bytes += s->t[i].nbytes;
 }
@@ -269,10 +189,10 @@ typedef double (*timed_fn)(const state *s);
 static double run_state_hash(const state *s)
 {
     pol_digest d;
-    double t0 = now();
+    double t0 = bench_now();
     if (pol_state_hash(s->p, s->n, &d) != POL_OK)
         die("pol_state_hash");
-    return now() - t0;
+    return bench_now() - t0;
 }
 
 /* Raw SHA-256 over every tensor's bytes (no encoding, no tree): the
@@ -280,11 +200,11 @@ static double run_state_hash(const state *s)
 static double run_raw_sha(const state *s)
 {
     pol_digest d;
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < s->n; i++)
         if (pol_sha256(s->t[i].data, s->t[i].nbytes, &d) != POL_OK)
             die("pol_sha256");
-    return now() - t0;
+    return bench_now() - t0;
 }
 
 static double median_time(const state *s, timed_fn fn)
@@ -292,11 +212,10 @@ static double median_time(const state *s, timed_fn fn)
     double t[MAX_REPS];
     fn(s); /* warm-up */
     int n = 0;
-    double start = now();
-    while (n < MAX_REPS && (n < MIN_REPS || now() - start < MIN_SECONDS))
+    double start = bench_now();
+    while (n < MAX_REPS && (n < MIN_REPS || bench_now() - start < MIN_SECONDS))
         t[n++] = fn(s);
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    return n & 1 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    return bench_median(t, n);
 }
 
 /* Verifies, then times one state; returns 0 when the hash was right. */
@@ -317,7 +236,7 @@ static int bench_state(const state *s)
     double ts = median_time(s, run_state_hash);
     double tr = median_time(s, run_raw_sha);
     double gbs = (double)s->bytes / ts * 1e-9, raw = (double)s->bytes / tr * 1e-9;
-    emit("| %-5s | %6zu | %9.1f | %8.2f | %7.3f | %8.3f | %6.3f | %s |\n", s->what, s->n,
+    bench_emit("| %-5s | %6zu | %9.1f | %8.2f | %7.3f | %8.3f | %6.3f | %s |\n", s->what, s->n,
          (double)s->bytes / s->n / 1024.0, (double)s->bytes / (1 << 20), ts * 1e3, gbs, raw,
          gbs >= TARGET_GBS ? "yes" : "NO");
     return 0;
@@ -352,20 +271,21 @@ int main(int argc, char **argv)
     }
     char cpu[256], date[64];
     int sha_ni;
-    cpu_info(cpu, sizeof cpu, &sha_ni);
+    bench_cpu_model(cpu, sizeof cpu);
+    sha_ni = bench_cpu_flag("sha_ni");
     time_t tnow = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tnow));
-    emit("# State hash throughput (one thread)\n\n");
-    emit("- CPU: %s\n- SHA extensions (sha_ni in /proc/cpuinfo): %s\n- crypto: %s\n- date: %s%s\n",
+    bench_emit("# State hash throughput (one thread)\n\n");
+    bench_emit("- CPU: %s\n- SHA extensions (sha_ni in /proc/cpuinfo): %s\n- crypto: %s\n- date: %s%s\n",
          cpu, sha_ni < 0 ? "unknown" : sha_ni ? "yes" : "no", OpenSSL_version(OPENSSL_VERSION),
          date, quick ? "\n- mode: --quick (smaller states)" : "");
-    emit("- GB/s = tensor data bytes / median time of >= %d runs after a warm-up; "
+    bench_emit("- GB/s = tensor data bytes / median time of >= %d runs after a warm-up; "
          "raw = plain SHA-256 over the same bytes; target >= %.1f GB/s per core\n",
          MIN_REPS, TARGET_GBS);
-    emit("- each state hash is first checked against an independent recomputation "
+    bench_emit("- each state hash is first checked against an independent recomputation "
          "(explicit encodings, level-by-level tree)\n\n");
-    emit("| state | tensors | KiB/tensor | MiB total | ms | state GB/s | raw GB/s | target met |\n");
-    emit("|-------|---------|------------|-----------|----|------------|----------|------------|\n");
+    bench_emit("| state | tensors | KiB/tensor | MiB total | ms | state GB/s | raw GB/s | target met |\n");
+    bench_emit("|-------|---------|------------|-----------|----|------------|----------|------------|\n");
     int bad = 0;
     state s;
     state_large(&s, quick ? 32 : 256);
@@ -376,20 +296,20 @@ int main(int argc, char **argv)
     state_free(&s);
     if (bad) {
         fprintf(stderr, "hash bench: verification FAILED\n");
-        free(table);
+        free(bench_table);
         return 1;
     }
     if (out) {
         char path[4096];
         snprintf(path, sizeof path, "%s/hash.md", out);
         if (pol_mkdir_p(out) != POL_OK ||
-            pol_write_file_atomic(path, table, table_len, 1) != POL_OK) {
+            pol_write_file_atomic(path, bench_table, bench_table_len, 1) != POL_OK) {
             fprintf(stderr, "hash bench: %s\n", pol_last_error());
-            free(table);
+            free(bench_table);
             return 1;
         }
         printf("\nwrote %s\n", path);
     }
-    free(table);
+    free(bench_table);
     return 0;
 }

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "pol/context.h"
 #include "pol/dataset.h"
 #include "pol/fileio.h"
@@ -61,27 +62,6 @@
 #define DATA_SEED 0x706f6c2d62656e63ull /* synthetic features */
 #define DATA_STREAM 0x7fff0001u         /* not one of the library's streams */
 #define MAX_REPS 16
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double t[64];
-    memcpy(t, v, (size_t)n * sizeof *t);
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    return n & 1 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 /* ------------------------------------------------------- temp, errors */
 
@@ -136,76 +116,23 @@ static void io_start_loop(void *arg, uint64_t step, uint64_t total, float loss)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-    double t0 = io_count ? now() : 0.0;
+    double t0 = io_count ? bench_now() : 0.0;
     ssize_t r = (ssize_t)syscall(SYS_write, fd, buf, n);
     if (io_count)
-        io_write_s += now() - t0;
+        io_write_s += bench_now() - t0;
     return r;
 }
 
 int fsync(int fd)
 {
-    double t0 = io_count ? now() : 0.0;
+    double t0 = io_count ? bench_now() : 0.0;
     int r = (int)syscall(SYS_fsync, fd);
     if (io_count)
-        io_fsync_s += now() - t0, io_fsync_n++;
+        io_fsync_s += bench_now() - t0, io_fsync_n++;
     return r;
 }
 
 /* ------------------------------------------------------------- report */
-
-static char *table;
-static size_t table_len, table_cap;
-
-static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fputs(line, stdout);
-    fflush(stdout);
-    size_t n = strlen(line);
-    if (table_len + n + 1 > table_cap) {
-        size_t cap = table_cap ? 2 * table_cap : 4096;
-        while (cap < table_len + n + 1)
-            cap *= 2;
-        char *t = realloc(table, cap);
-        if (!t) {
-            fprintf(stderr, "train bench: out of memory\n");
-            exit(1);
-        }
-        table = t;
-        table_cap = cap;
-    }
-    memcpy(table + table_len, line, n + 1);
-    table_len += n;
-}
-
-static void cpu_model(char *model, size_t cap)
-{
-    snprintf(model, cap, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char *line = NULL;
-    size_t lcap = 0;
-    while (getline(&line, &lcap, f) > 0) {
-        char *p = strchr(line, ':');
-        if (p && !strncmp(line, "model name", 10)) {
-            p++;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            p[strcspn(p, "\n")] = 0;
-            snprintf(model, cap, "%s", p);
-            break;
-        }
-    }
-    free(line);
-    fclose(f);
-}
 
 static const char *fs_name(const char *path)
 {
@@ -226,18 +153,6 @@ static const char *fs_name(const char *path)
 }
 
 /* The 1-minute load average, or -1. */
-static double loadavg(void)
-{
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1.0;
-        fclose(f);
-    }
-    return l;
-}
-
 /* ------------------------------------------------------------ tasks */
 
 typedef struct bench_task {
@@ -510,13 +425,13 @@ static void time_parts(const bench_task *b, int reps, anatomy *an)
         pol_digest d;
         uint8_t *buf;
         size_t bl;
-        double t0 = now();
+        double t0 = bench_now();
         if (pol_trainer_state_hash(tr, &d) != POL_OK)
             die("state hash");
-        double t1 = now();
+        double t1 = bench_now();
         if (pol_st_serialize(tp, f.n, (const char *const *)f.meta, f.n_meta, &buf, &bl) != POL_OK)
             die("serialize");
-        double t2 = now();
+        double t2 = bench_now();
         if (bl != len || memcmp(buf, img, len)) {
             fprintf(stderr, "train bench: pol_st_serialize differs from the saved checkpoint\n");
             exit(1);
@@ -524,8 +439,8 @@ static void time_parts(const bench_task *b, int reps, anatomy *an)
         free(buf);
         h[r] = t1 - t0, se[r] = t2 - t1;
     }
-    an->hash = 1e3 * median(h, reps);
-    an->serialize = 1e3 * median(se, reps);
+    an->hash = 1e3 * bench_median(h, reps);
+    an->serialize = 1e3 * bench_median(se, reps);
     an->bytes = (double)len;
     free(tp);
     free(img);
@@ -582,19 +497,19 @@ int main(int argc, char **argv)
     bench_task tasks[2] = { { .name = "digits", .reps = quick ? 3 : 7 },
                             { .name = "mlp", .reps = quick ? 1 : 5 } };
     find_digits(tasks[0].path, sizeof tasks[0].path);
-    double tgen = now();
+    double tgen = bench_now();
     make_mlp_task(tmp_root, mlp_steps, tasks[1].path, sizeof tasks[1].path);
-    tgen = now() - tgen;
+    tgen = bench_now() - tgen;
     for (int i = 0; i < 2; i++)
         task_describe(&tasks[i]);
 
     char cpu[256], date[64];
-    cpu_model(cpu, sizeof cpu);
+    bench_cpu_model(cpu, sizeof cpu);
     time_t tnow = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tnow));
     fprintf(stderr, "train bench: synthetic dataset generated in %.2f s; checking and timing...\n",
             tgen);
-    const double load0 = loadavg();
+    const double load0 = bench_loadavg();
 
     /* run everything (checks first) before printing a single number */
     run_stats rs[2][2];
@@ -613,71 +528,71 @@ int main(int argc, char **argv)
     }
     free(ref_trace);
 
-    emit("# Training throughput and checkpoint cost\n\n");
-    emit("- CPU: %s (%ld online)\n- GEMM ISA: %s\n- checkpoint directory: %s (%s)\n- date: %s%s\n",
+    bench_emit("# Training throughput and checkpoint cost\n\n");
+    bench_emit("- CPU: %s (%ld online)\n- GEMM ISA: %s\n- checkpoint directory: %s (%s)\n- date: %s%s\n",
          cpu, sysconf(_SC_NPROCESSORS_ONLN), pol_fast_gemm_isa(), td && *td ? td : "/tmp",
          fs_name(tmp_root), date, quick ? "\n- mode: --quick (fewer steps and repetitions)" : "");
-    emit("- load average (1 min) just before the runs: %.2f (well above 0: other work shared the "
+    bench_emit("- load average (1 min) just before the runs: %.2f (well above 0: other work shared the "
          "cores and the disk, and the numbers suffer)\n", load0);
-    emit("- each row: median of %d (digits) / %d (mlp) runs of pol_run_train into a fresh "
+    bench_emit("- each row: median of %d (digits) / %d (mlp) runs of pol_run_train into a fresh "
          "directory; every run's trace and final state hash equal the first 1-thread run's\n",
          tasks[0].reps, tasks[1].reps);
-    emit("- steps/s = steps / (loop seconds - checkpoint seconds); \"with ckpt\" divides by the "
+    bench_emit("- steps/s = steps / (loop seconds - checkpoint seconds); \"with ckpt\" divides by the "
          "whole loop; ckpt ms = checkpoint_seconds / checkpoints taken in the loop (state hash, "
          "safetensors write, fsync, rename, directory fsync, trace.json)\n");
-    emit("- ckpt share = checkpoint_seconds / seconds at the task's k (digits: its shipped "
+    bench_emit("- ckpt share = checkpoint_seconds / seconds at the task's k (digits: its shipped "
          "k = %" PRIu64 "; mlp: k = %d); target <= %.0f%%; k for target: the smallest k that would "
          "meet it at these step and checkpoint times\n\n",
          tasks[0].task.checkpoint_every, MLP_K, 100 * TARGET_SHARE);
-    emit("| task | model | batch | k | threads | steps | steps/s | ms/step | steps/s with ckpt "
+    bench_emit("| task | model | batch | k | threads | steps | steps/s | ms/step | steps/s with ckpt "
          "| ckpts | ckpt ms | ckpt share | target met | k for target |\n");
-    emit("|------|-------|-------|---|---------|-------|---------|---------|-------------------"
+    bench_emit("|------|-------|-------|---|---------|-------|---------|---------|-------------------"
          "|-------|---------|------------|------------|--------------|\n");
     for (int i = 0; i < 2; i++)
         for (int t = 0; t < 2; t++) {
             const run_stats *s = &rs[i][t];
-            double sps = median(s->sps, s->n), share = median(s->share, s->n);
-            double ck = median(s->ckpt_ms, s->n);
+            double sps = bench_median(s->sps, s->n), share = bench_median(s->share, s->n);
+            double ck = bench_median(s->ckpt_ms, s->n);
             /* ck / (k * step + ck) <= target */
             double kmin = ceil(ck * (1 - TARGET_SHARE) / (TARGET_SHARE * 1e3 / sps));
-            emit("| %s | %s | %" PRId64 " | %" PRIu64 " | %d | %" PRIu64 " | %.1f | %.3f | %.1f "
+            bench_emit("| %s | %s | %" PRId64 " | %" PRIu64 " | %d | %" PRIu64 " | %.1f | %.3f | %.1f "
                  "| %" PRIu64 " | %.2f | %.2f%% | %s | %.0f |\n",
                  tasks[i].name, tasks[i].model, tasks[i].task.batch,
                  tasks[i].task.checkpoint_every, t + 1, s->steps, sps, 1e3 / sps,
-                 median(s->sps_all, s->n), s->ckpts, ck, 100 * share,
+                 bench_median(s->sps_all, s->n), s->ckpts, ck, 100 * share,
                  share <= TARGET_SHARE ? "yes" : "NO", kmin);
         }
-    emit("\n");
+    bench_emit("\n");
     for (int i = 0; i < 2; i++) {
         char hex[65];
         pol_digest_to_hex(&tasks[i].final, hex);
-        emit("- %s: final state hash `%s` (1 and 2 threads), test accuracy %.3f, %.2f M "
+        bench_emit("- %s: final state hash `%s` (1 and 2 threads), test accuracy %.3f, %.2f M "
              "parameters\n", tasks[i].name, hex, rs[i][0].acc, tasks[i].params / 1e6);
     }
 
-    emit("\n## Where a checkpoint's time goes (1 thread)\n\n");
-    emit("- ckpt ms: per checkpoint in the runs above; write() and fsync(): time the library "
+    bench_emit("\n## Where a checkpoint's time goes (1 thread)\n\n");
+    bench_emit("- ckpt ms: per checkpoint in the runs above; write() and fsync(): time the library "
          "spent in these calls during the same runs, per checkpoint (the checkpoint file, "
          "its directory, trace.json and its directory); hash: pol_trainer_state_hash timed "
          "alone (median of %d); other = ckpt - hash - write - fsync (file creation, rename, "
          "trace JSON, page faults)\n", anatomy_reps);
-    emit("- share w/o fsync: the checkpoint share with the fsync time removed from both "
+    bench_emit("- share w/o fsync: the checkpoint share with the fsync time removed from both "
          "numerator and denominator; serialize: pol_st_serialize into one buffer, a copy "
          "pol_st_save does not make (it writes each tensor in place), for scale only\n\n");
-    emit("| task | ckpt MiB | ckpt ms | hash ms | hash GB/s | write() ms | fsync() ms | fsyncs "
+    bench_emit("| task | ckpt MiB | ckpt ms | hash ms | hash GB/s | write() ms | fsync() ms | fsyncs "
          "| other ms | ckpt share | share w/o fsync | serialize ms |\n");
-    emit("|------|----------|---------|---------|-----------|------------|------------|--------"
+    bench_emit("|------|----------|---------|---------|-----------|------------|------------|--------"
          "|----------|------------|-----------------|--------------|\n");
     for (int i = 0; i < 2; i++) {
         const anatomy *a = &an[i];
         const run_stats *s = &rs[i][0];
-        double ck = median(s->ckpt_ms, s->n), wr = median(s->write_ms, s->n),
-               fs = median(s->fsync_ms, s->n);
-        emit("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f%% | %.2f%% "
+        double ck = bench_median(s->ckpt_ms, s->n), wr = bench_median(s->write_ms, s->n),
+               fs = bench_median(s->fsync_ms, s->n);
+        bench_emit("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f%% | %.2f%% "
              "| %.2f |\n",
              tasks[i].name, a->bytes / (1 << 20), ck, a->hash, a->bytes / (a->hash * 1e-3) * 1e-9,
-             wr, fs, s->fsyncs, ck - a->hash - wr - fs, 100 * median(s->share, s->n),
-             100 * median(s->nosync, s->n), a->serialize);
+             wr, fs, s->fsyncs, ck - a->hash - wr - fs, 100 * bench_median(s->share, s->n),
+             100 * bench_median(s->nosync, s->n), a->serialize);
     }
 
     int fail = 0;
@@ -685,13 +600,13 @@ int main(int argc, char **argv)
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%s/train.md", out);
         if (pol_mkdir_p(out) != POL_OK ||
-            pol_write_file_atomic(path, table, table_len, 1) != POL_OK) {
+            pol_write_file_atomic(path, bench_table, bench_table_len, 1) != POL_OK) {
             fprintf(stderr, "train bench: %s\n", pol_last_error());
             fail = 1;
         } else {
             printf("\nwrote %s\n", path);
         }
     }
-    free(table);
+    free(bench_table);
     return fail;
 }

@@ -17,18 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "pol/cert.h"
 #include "pol/fileio.h"
 #include "pol/keys.h"
 #include "pol/train.h"
 #include "pol/verify.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int die(const char *what, pol_status st)
 {
@@ -98,9 +92,9 @@ int main(int argc, char **argv)
     char cert_path[1300];
     snprintf(cert_path, sizeof cert_path, "%s/certificate.pol", run);
     if ((st = pol_keypair_generate(&kp))) return die("key", st);
-    double tc0 = now();
+    double tc0 = bench_now();
     st = pol_cert_issue(run, task_path, &kp, "cpu", NULL, cert_path, &cert_id);
-    double tcert = now() - tc0;
+    double tcert = bench_now() - tc0;
     pol_keypair_clear(&kp);
     if (st) return die("certificate", st);
     if ((st = pol_cert_load(cert_path, &c, &cert_id))) return die("certificate", st);
@@ -111,9 +105,9 @@ int main(int argc, char **argv)
     vo.cert_id = cert_id;
     memset(vo.beacon, 0x5a, sizeof vo.beacon);
     pol_verify_result *res = malloc(sizeof *res);
-    double t0 = now();
+    double t0 = bench_now();
     st = pol_verify(ctx, &c, &vo, res);
-    double tv = now() - t0;
+    double tv = bench_now() - t0;
     if (st) return die("verify", st);
     if (!res->accept) {
         fprintf(stderr, "bench/verify: an honest run was rejected: %s\n", res->reason);
