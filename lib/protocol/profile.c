@@ -9,6 +9,7 @@
 
 #include "pol/dataset.h"
 #include "pol/fileio.h"
+#include "../io/json_file.h"
 #include "pol/graph.h"
 #include "pol/kernels.h"
 #include "pol/safetensors.h"
@@ -479,16 +480,10 @@ pol_status pol_profile_load_thresholds(const char *path, const pol_digest *task_
     if (!path || !task_id || !out || !n_out || !pol_metric_name(metric))
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_profile_load_thresholds: bad argument");
     *out = NULL, *n_out = 0;
-    uint8_t *buf;
-    size_t len;
-    pol_status st = pol_read_file(path, POL_PROFILE_MAX_BYTES, &buf, &len);
+    json_t *root;
+    pol_status st = pol_json_read_file(path, POL_PROFILE_MAX_BYTES, &root);
     if (st)
         return st;
-    json_error_t err;
-    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
-    free(buf);
-    if (!root)
-        return pol_errorf(POL_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err.line, err.text);
     const char *fmt = json_string_value(json_object_get(root, "format"));
     const char *tid = json_string_value(json_object_get(root, "task_id"));
     json_t *arr = json_object_get(root, "thresholds");

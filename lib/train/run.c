@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "pol/fileio.h"
+#include "../io/json_file.h"
 #include "pol/train.h"
 
 #define TRACE_NAME "trace.json"
@@ -94,17 +95,10 @@ pol_status pol_trace_load(const char *dir, pol_trace *t)
     memset(t, 0, sizeof *t);
     char path[POL_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/" TRACE_NAME, dir);
-    uint8_t *buf;
-    size_t len;
-    pol_status st = pol_read_file(path, TRACE_MAX_BYTES, &buf, &len);
+    json_t *root;
+    pol_status st = pol_json_read_file(path, TRACE_MAX_BYTES, &root);
     if (st)
         return st;
-    json_error_t err;
-    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
-    free(buf);
-    if (!root)
-        return pol_errorf(POL_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err.line, err.text);
-    st = POL_OK;
     json_t *fmt = json_object_get(root, "format"), *id = json_object_get(root, "task_id"),
            *arr = json_object_get(root, "checkpoints");
     if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "libpol-trace-v1") ||
