@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     pol_run_result rr;
     if ((st = pol_run_train(ctx, &ro, &rr))) return die("train", st);
     pol_cert c;
-    /* the solver's certificate: build (re-hash every checkpoint, norms), sign, write */
+    /* the solver's certificate: from the trace, signed and written */
     pol_keypair kp;
     pol_digest cert_id;
     char cert_path[1300];
@@ -119,8 +119,9 @@ int main(int argc, char **argv)
         "| intervals | samples | steps re-run | cost (steps) | solver s | verifier s | cost (time) | P(10%%) |\n"
         "|---|---|---|---|---|---|---|---|\n"
         "| %zu | %zu | %llu | %.1f%% | %.3f | %.3f | %.1f%% | %.4f |\n\n"
-        "Solver's certificate (build from the run re-hashing all %zu checkpoints, update\n"
-        "norms, sign, write): %.3f s = %.1f%% of its training wall time.\n\n"
+        "Solver's certificate over %zu checkpoints (read from the run's trace, whose\n"
+        "hashes and update norms were recorded at checkpoint time and are inside the\n"
+        "training time; encode, sign, write): %.3f s = %.1f%% of its training wall time.\n\n"
         "The verifier's time includes loading the task, the dataset and every sampled\n"
         "checkpoint; the solver's is its training loop with checkpoints (k = 2 makes the\n"
         "solver write %zu checkpoints: small intervals are what make sampling cheap).\n",

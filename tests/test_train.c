@@ -7,6 +7,7 @@
  * comparing (only after a deliberate change of the numerics, spec/). */
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "pol/fileio.h"
+#include "pol/safetensors.h"
 #include "pol/train.h"
 #include "testutil.h"
 
@@ -179,6 +181,45 @@ static void test_resume_after_interruption(void **st)
     assert_string_equal(full, resumed);
     free(cut), free(full), free(resumed), free(a), free(b);
     json_decref(root);
+}
+
+/* Each trace entry after the first records the L2 norm of the parameter
+ * change since the previous checkpoint (C-TRACE-1): recomputed here from the
+ * two checkpoint files, in double, parameters in name order. */
+static void test_update_norms(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), p[1100];
+    run(TASKS[0], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+    pol_trace t;
+    assert_int_equal(pol_trace_load(a, &t), POL_OK);
+    assert_false(t.e[0].has_norm);
+    for (size_t i = 1; i < t.n; i++) {
+        pol_st_file f0, f1;
+        cat_path(p, sizeof p, a, t.e[i - 1].file);
+        assert_int_equal(pol_st_load(p, NULL, &f0), POL_OK);
+        cat_path(p, sizeof p, a, t.e[i].file);
+        assert_int_equal(pol_st_load(p, NULL, &f1), POL_OK);
+        double sum = 0.0;
+        for (size_t k = 0; k < f0.n; k++) { /* files list tensors in name order */
+            const char *nm = f0.tensors[k].name;
+            size_t len = strlen(nm);
+            if (nm[0] != 'l' || len < 2 || nm[len - 2] != '.' || (nm[len - 1] != 'W' && nm[len - 1] != 'b'))
+                continue;
+            const float *x = pol_f32(&f0.tensors[k]), *y = pol_f32(pol_st_get(&f1, nm));
+            for (int64_t j = 0; j < pol_tensor_numel(&f0.tensors[k]); j++) {
+                double d = (double)y[j] - (double)x[j];
+                sum += d * d;
+            }
+        }
+        assert_true(t.e[i].has_norm);
+        if (t.e[i].update_norm != sqrt(sum))
+            fail_msg("entry %zu: update_norm %.17g, recomputed %.17g", i, t.e[i].update_norm, sqrt(sum));
+        assert_true(t.e[i].update_norm > 0.0);
+        pol_st_free(&f0), pol_st_free(&f1);
+    }
+    pol_trace_free(&t);
+    free(a);
 }
 
 /* ------------------------------------------------------ golden vectors -- */
@@ -345,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_run_to_run_threads_kernels),
         cmocka_unit_test(test_resume_from_every_checkpoint),
         cmocka_unit_test(test_resume_after_interruption),
+        cmocka_unit_test(test_update_norms),
         cmocka_unit_test(test_golden_traces),
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_dataset_and_dirs),

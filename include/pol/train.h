@@ -110,6 +110,8 @@ typedef struct pol_trace_entry {
     uint64_t step;
     pol_digest hash;
     char file[64];
+    int has_norm;       /* every entry but a run's first one */
+    double update_norm; /* L2 norm of the parameter change since the previous entry */
 } pol_trace_entry;
 
 typedef struct pol_trace {

@@ -36,7 +36,8 @@ static int path_exists(const char *p)
     return stat(p, &sb) == 0;
 }
 
-static pol_status trace_push(pol_trace *t, uint64_t step, const pol_digest *h, const char *file)
+static pol_status trace_push(pol_trace *t, uint64_t step, const pol_digest *h, const char *file,
+                             int has_norm, double norm)
 {
     if (t->n == t->cap) {
         size_t nc = t->cap ? 2 * t->cap : 64;
@@ -48,7 +49,60 @@ static pol_status trace_push(pol_trace *t, uint64_t step, const pol_digest *h, c
     pol_trace_entry *x = &t->e[t->n++];
     x->step = step, x->hash = *h;
     snprintf(x->file, sizeof x->file, "%s", file);
+    x->has_norm = has_norm, x->update_norm = norm;
     return POL_OK;
+}
+
+/* ----------------------------------------------------- update norms -- *
+ * The parameters at the previous checkpoint, kept so that each checkpoint's
+ * trace entry can record the L2 norm (binary64, parameters in name order,
+ * elements in order) of the change since the last one (spec C-TRACE-1). */
+typedef struct {
+    const pol_tensor *p[2 * POL_MLP_MAX_LAYERS]; /* parameters, sorted by name */
+    int n;
+    float *prev;
+    int have;
+} norm_state;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const pol_tensor *const *)a)->name, (*(const pol_tensor *const *)b)->name);
+}
+
+static pol_status norms_init(norm_state *ns, const pol_trainer *tr)
+{
+    const pol_model *m = pol_trainer_model(tr);
+    size_t total = 0;
+    ns->n = m->n_params;
+    for (int i = 0; i < m->n_params; i++) {
+        ns->p[i] = pol_graph_tensor(m->graph, m->params[i]);
+        total += ns->p[i]->nbytes;
+    }
+    qsort(ns->p, (size_t)ns->n, sizeof ns->p[0], by_name);
+    ns->prev = malloc(total ? total : 1);
+    return ns->prev ? POL_OK : pol_errorf(POL_ERR_NOMEM, "parameter snapshot");
+}
+
+/* The host copy of the parameters must be current (after a save or load).
+ * Out: *norm, the norm since the last snapshot; returns 0 if none was taken. */
+static int norms_take(norm_state *ns, double *norm)
+{
+    int had = ns->have;
+    double sum = 0.0;
+    float *q = ns->prev;
+    for (int i = 0; i < ns->n; i++) {
+        const float *x = pol_f32(ns->p[i]);
+        const int64_t k = pol_tensor_numel(ns->p[i]);
+        for (int64_t j = 0; had && j < k; j++) {
+            double d = (double)x[j] - (double)q[j];
+            sum += d * d;
+        }
+        memcpy(q, x, ns->p[i]->nbytes);
+        q += k;
+    }
+    ns->have = 1;
+    *norm = sqrt(sum);
+    return had;
 }
 
 /* Writes trace.json atomically (the previous version stays until rename). */
@@ -66,6 +120,8 @@ static pol_status trace_write(const pol_trace *t, const char *dir)
         json_object_set_new(o, "step", json_integer((json_int_t)t->e[i].step));
         json_object_set_new(o, "state_hash", json_string(hex));
         json_object_set_new(o, "file", json_string(t->e[i].file));
+        if (t->e[i].has_norm)
+            json_object_set_new(o, "update_norm", json_real(t->e[i].update_norm));
         json_array_append_new(arr, o);
     }
     json_object_set_new(root, "checkpoints", arr);
@@ -108,8 +164,13 @@ pol_status pol_trace_load(const char *dir, pol_trace *t)
     for (size_t i = 0; !st && i < json_array_size(arr); i++) {
         json_t *o = json_array_get(arr, i);
         json_t *step = json_object_get(o, "step"), *h = json_object_get(o, "state_hash"),
-               *f = json_object_get(o, "file");
+               *f = json_object_get(o, "file"), *un = json_object_get(o, "update_norm");
         pol_digest d;
+        if (un && !(json_is_number(un) && json_number_value(un) >= 0.0 &&
+                    isfinite(json_number_value(un)))) {
+            st = pol_errorf(POL_ERR_FORMAT, "%s: entry %zu has a bad update_norm", path, i);
+            break;
+        }
         if (!json_is_integer(step) || json_integer_value(step) < 0 || !json_is_string(h) ||
             pol_digest_from_hex(json_string_value(h), &d) || !json_is_string(f) ||
             strlen(json_string_value(f)) >= sizeof t->e[0].file ||
@@ -125,7 +186,8 @@ pol_status pol_trace_load(const char *dir, pol_trace *t)
                             json_string_value(f), (long long)json_integer_value(step));
             break;
         }
-        st = trace_push(t, (uint64_t)json_integer_value(step), &d, json_string_value(f));
+        st = trace_push(t, (uint64_t)json_integer_value(step), &d, json_string_value(f), un != NULL,
+                        un ? json_number_value(un) : 0.0);
     }
     json_decref(root);
     if (st)
@@ -136,7 +198,7 @@ pol_status pol_trace_load(const char *dir, pol_trace *t)
 /* Saves a checkpoint of the current state into dir and appends it to the
  * trace. A file already there is accepted only if it holds this very state
  * (a run interrupted between writing the checkpoint and the trace). */
-static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t)
+static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t, norm_state *ns)
 {
     const uint64_t step = pol_trainer_steps_done(tr);
     char name[64], path[POL_PATH_MAX + 80];
@@ -159,13 +221,16 @@ static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t)
     } else if (st) {
         return st;
     }
-    if ((st = trace_push(t, step, &h, name)))
+    double norm;
+    int has_norm = norms_take(ns, &norm);
+    if ((st = trace_push(t, step, &h, name, has_norm, norm)))
         return st;
     return trace_write(t, dir);
 }
 
 /* Prepares the trainer's starting state per opts; fills the trace. */
-static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opts *o, pol_trace *t)
+static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opts *o, pol_trace *t,
+                        norm_state *ns)
 {
     char path[POL_PATH_MAX + 80];
     snprintf(path, sizeof path, "%s/" TRACE_NAME, o->out_dir);
@@ -191,6 +256,8 @@ static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opt
         if (pol_trainer_steps_done(tr) != last->step)
             return pol_errorf(POL_ERR_MISMATCH, "resume: %s is step %" PRIu64 ", the trace says %"
                               PRIu64, path, pol_trainer_steps_done(tr), last->step);
+        double unused;
+        norms_take(ns, &unused); /* the parameters the next interval starts from */
         return POL_OK;
     }
     if (have_trace)
@@ -204,7 +271,7 @@ static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opt
     pol_status st = pol_mkdir_p(o->out_dir);
     if (st)
         return st;
-    return checkpoint(tr, o->out_dir, t);
+    return checkpoint(tr, o->out_dir, t, ns);
 }
 
 pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *res)
@@ -220,6 +287,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
     pol_dataset ds;
     pol_trainer *tr = NULL;
     pol_trace t = { 0 };
+    norm_state ns = { 0 };
     pol_status st = pol_task_load(o->task_path, &task);
     if (st)
         return st;
@@ -227,8 +295,8 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
                           task.sizes[task.n_layers], &ds);
     if (st)
         return st;
-    if (!(st = pol_trainer_create(&tr, ctx, &task, &ds)))
-        st = start(tr, &task, o, &t);
+    if (!(st = pol_trainer_create(&tr, ctx, &task, &ds)) && !(st = norms_init(&ns, tr)))
+        st = start(tr, &task, o, &t, &ns);
     double t0 = now(), tck = 0.0;
     while (!st && pol_trainer_steps_done(tr) < task.steps) {
         float loss;
@@ -239,7 +307,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
         uint64_t s = pol_trainer_steps_done(tr);
         if (s % task.checkpoint_every == 0 || s == task.steps) {
             double c0 = now();
-            st = checkpoint(tr, o->out_dir, &t);
+            st = checkpoint(tr, o->out_dir, &t, &ns);
             tck += now() - c0;
         }
         if (o->progress)
@@ -254,6 +322,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
     res->steps = task.steps;
     res->checkpoints = t.n;
     pol_trace_free(&t);
+    free(ns.prev);
     pol_trainer_destroy(tr);
     pol_dataset_free(&ds);
     return st;
