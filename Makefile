@@ -30,7 +30,7 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(FPFLAGS) $(CFLAGS) -fPIC -pthread
 # pkg-config file when there is one, else Debian's pthread build.
 OPENBLAS_CFLAGS ?= $(or $(shell pkg-config --cflags openblas 2>/dev/null),-I/usr/include/x86_64-linux-gnu/openblas-pthread)
 OPENBLAS_LIBS ?= $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
-LDLIBS := -ljansson -lcrypto -lprotobuf-c -lsecp256k1 $(OPENBLAS_LIBS) -lpthread -lm
+LDLIBS := -ljansson -lcrypto -lprotobuf-c -lsecp256k1 -lsqlite3 $(OPENBLAS_LIBS) -lpthread -lm
 # Extra flags for one library source, by file name (without .c).
 XFLAGS_blas := $(OPENBLAS_CFLAGS)
 
@@ -40,12 +40,14 @@ ISA_avx512 := -mavx512f -mavx512dq -mavx2 -mfma
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-# Wire messages: protoc-c turns proto/pol.proto into build/gen/pol.pb-c.{c,h}
-# at build time; the generated code is compiled into libpol.a.
+# Wire messages: protoc-c turns each proto/<name>.proto into
+# build/gen/<name>.pb-c.{c,h} at build time; the generated code is compiled
+# into libpol.a.
 PROTOC_C ?= protoc-c
-GEN_HDR := $(BUILD)/gen/pol.pb-c.h
-GEN_OBJ := $(BUILD)/obj/gen/pol.pb-c.o
-.SECONDARY: $(BUILD)/gen/pol.pb-c.c $(GEN_HDR)
+PROTO_NAMES := $(sort $(basename $(notdir $(wildcard proto/*.proto))))
+GEN_HDR := $(PROTO_NAMES:%=$(BUILD)/gen/%.pb-c.h)
+GEN_OBJ := $(PROTO_NAMES:%=$(BUILD)/obj/gen/%.pb-c.o)
+.SECONDARY: $(PROTO_NAMES:%=$(BUILD)/gen/%.pb-c.c) $(GEN_HDR)
 LIB_OBJ += $(GEN_OBJ)
 PROG_SRC := $(sort $(wildcard examples/*.c))
 PROGS := $(PROG_SRC:examples/%.c=$(BUILD)/bin/%)
@@ -94,9 +96,11 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(dir $@)
 	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/gen $<
 
+# Generated code: protoc-c's oneof initialisers trip -Wmissing-braces.
+# (Library code initialises such messages with the generated *_init functions.)
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Wno-missing-braces -c $< -o $@
 
 # Sources may include the generated header: generate it first.
 $(filter-out $(GEN_OBJ),$(LIB_OBJ)): | $(GEN_HDR)
@@ -170,14 +174,14 @@ FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FPFLAGS) -pthread \
                -Iinclude -I$(BUILD)/gen -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined -MMD -MP
-FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/gen/pol.pb-c.o
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(PROTO_NAMES:%=$(BUILD)/fuzz/obj/gen/%.pb-c.o)
 .PHONY: fuzz fuzz-build
 .SECONDARY: $(FUZZ_OBJ)
 -include $(FUZZ_OBJ:.o=.d)
 
 $(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-missing-braces -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/fuzz/obj/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)

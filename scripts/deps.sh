@@ -10,8 +10,11 @@ set -eu
 # Debian packages the build, the tests and the demo need.
 # libopenblas-dev: the tolerant-mode CPU GEMM (POL_KERNELS_BLAS), linked into
 # libpol; also the peer the GEMM benchmark compares against.
+# libsqlite3-dev: the referee's ledger (pol-referee). iproute2: the
+# multi-host test's network namespaces (skipped where they cannot be made).
 PKGS="build-essential pkg-config libssl-dev libjansson-dev libcmocka-dev \
-      libprotobuf-c-dev protobuf-c-compiler libsecp256k1-dev libopenblas-dev"
+      libprotobuf-c-dev protobuf-c-compiler libsecp256k1-dev libopenblas-dev \
+      libsqlite3-dev iproute2"
 # Only for `make bench` (nothing beyond PKGS today).
 BENCH_PKGS=""
 # Only for `make fuzz` (libFuzzer with ASan/UBSan).

@@ -157,6 +157,9 @@ typedef enum pol_msg_type {
     POL_MSG_CERTIFICATE = 2, /* body: pol.v1.Certificate */
     POL_MSG_REPORT = 3,      /* body: pol.v1.VerificationReport */
     POL_MSG_PROFILE = 4,     /* body: pol.v1.ProfileReport */
+    POL_MSG_GAME_ACTION = 5, /* body: pol.v1.GameAction (proto/game.proto) */
+    POL_MSG_REQUEST = 6,     /* body: pol.v1.Request (proto/net.proto) */
+    POL_MSG_RESPONSE = 7,    /* body: pol.v1.Response (proto/net.proto) */
 } pol_msg_type;
 
 /* The digest an envelope's signature signs [W-SIG-1]:

@@ -14,6 +14,9 @@ static const char *const envelope_tags[] = {
     "libpol/envelope/certificate/v1",
     "libpol/envelope/report/v1",
     "libpol/envelope/profile/v1",
+    "libpol/envelope/game-action/v1",
+    "libpol/envelope/request/v1",
+    "libpol/envelope/response/v1",
 };
 #define N_TAGS (sizeof envelope_tags / sizeof envelope_tags[0])
 
