@@ -41,6 +41,9 @@ typedef enum pol_status {
     POL_ERR_INTERNAL = 13,     /* a libpol bug; please report it */
     POL_ERR_CUDA = 14,         /* the CUDA runtime or cuBLAS reported an error */
     POL_ERR_SIGNATURE = 15,    /* a signature does not verify under the key it names */
+    POL_ERR_TIMEOUT = 16,      /* a peer did not answer within the time allowed */
+    POL_ERR_NETWORK = 17,      /* a connection could not be made, or broke */
+    POL_ERR_RULES = 18,        /* the game's rules refuse this action (state, deadline, funds, nonce) */
 } pol_status;
 
 /* Returns a short static description of a status code; never NULL. */

@@ -24,6 +24,9 @@ const char *pol_strerror(pol_status s)
     case POL_ERR_INTERNAL: return "internal error";
     case POL_ERR_CUDA: return "cuda error";
     case POL_ERR_SIGNATURE: return "bad signature";
+    case POL_ERR_TIMEOUT: return "timed out";
+    case POL_ERR_NETWORK: return "network error";
+    case POL_ERR_RULES: return "refused by the game's rules";
     }
     return "unknown status";
 }
