@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "pol/pinpoint.h"
 #include "pol/train.h"
@@ -310,6 +311,7 @@ typedef struct wrap {
     pol_party in;
     long dn;
     int mute, after, calls;
+    int corrupt_end; /* flips a bit of the opened `end` tensor */
 } wrap;
 
 static pol_status gone(wrap *w, int q)
@@ -355,13 +357,16 @@ static pol_status w_subtree(void *self, uint64_t s, int tree, uint64_t lo, uint6
 static pol_status w_open(void *self, uint64_t s, int tree, uint64_t index, pol_pin_opening *o)
 {
     wrap *w = self;
-    return gone(w, Q_OPEN) ? POL_ERR_TIMEOUT : w->in.open(w->in.self, s, tree, index, o);
+    pol_status st = gone(w, Q_OPEN) ? POL_ERR_TIMEOUT : w->in.open(w->in.self, s, tree, index, o);
+    if (!st && w->corrupt_end && o->end.nbytes)
+        ((uint8_t *)o->end.data)[0] ^= 0x01;
+    return st;
 }
 
 static pol_party wrapped(wrap *w, const pol_party *in, const char *name, long dn, int mute,
                          int after)
 {
-    w->in = *in, w->dn = dn, w->mute = mute, w->after = after, w->calls = 0;
+    w->in = *in, w->dn = dn, w->mute = mute, w->after = after, w->calls = 0, w->corrupt_end = 0;
     pol_party p = { w, name, w_commit, w_ckpt, w_state, w_roots, w_subtree, w_open };
     return p;
 }
@@ -480,6 +485,79 @@ static void test_lying_challenger(void **st)
     pol_replayer_destroy(t);
 }
 
+/* P-TOL: the tolerant referee. The tampered output of node `node` is at
+ * distance d (l2_rel) from the honest one, measured here from the two
+ * parties' own openings; a threshold of d accepts it, the next double below
+ * d refutes it, and the exact referee always refutes it. */
+static void test_tolerant(void **st)
+{
+    (void)st;
+    static const struct { uint64_t step; int node; } at[] = { { 6, 19 }, { 2, 2 }, { 9, 17 } };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        pol_replayer *c = cheater(POL_CHEAT_TAMPER_NODE, at[i].step, at[i].node);
+        pol_party cp = pol_replayer_party(c, "tamper");
+        pol_pin_opening oc = { 0 }, oh = { 0 };
+        assert_int_equal(cp.open(cp.self, at[i].step, POL_TREE_NODES, (uint64_t)at[i].node, &oc),
+                         POL_OK);
+        assert_int_equal(honest_party.open(honest_party.self, at[i].step, POL_TREE_NODES,
+                                           (uint64_t)at[i].node, &oh), POL_OK);
+        assert_int_equal(oc.end.nbytes, oh.end.nbytes);
+        pol_distance d;
+        assert_int_equal(pol_distance_f32(oc.end.data, oh.end.data, oc.end.nbytes / 4, &d), POL_OK);
+        assert_true(d.l2_rel > 0);
+        const pol_op op = oc.rec.op;
+        pol_pin_opening_free(&oc), pol_pin_opening_free(&oh);
+        pol_pin_tolerance tol = { POL_METRIC_L2_REL, { 0 } };
+        pol_dispute_opts o = { 2 };
+        tol.threshold[op] = d.l2_rel; /* just inside */
+        assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &cp, &honest_party, &o, &tol, &res),
+                         POL_OK);
+        print_message("    inside:  %s\n", res.why);
+        assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+        assert_int_equal(res.reason, POL_DISPUTE_REFUTED);
+        expect_pin(POL_PIN_NODE, at[i].step, at[i].node);
+        assert_true(res.rounds <= res.bound);
+        tol.threshold[op] = nextafter(d.l2_rel, 0); /* just outside */
+        assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &cp, &honest_party, &o, &tol, &res),
+                         POL_OK);
+        print_message("    outside: %s\n", res.why);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+        expect_pin(POL_PIN_NODE, at[i].step, at[i].node);
+        /* another op's threshold does not apply */
+        tol.threshold[op] = 0, tol.threshold[op == POL_OP_LINEAR ? POL_OP_GELU : POL_OP_LINEAR] = 1e9;
+        assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &cp, &honest_party, &o, &tol, &res),
+                         POL_OK);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        /* NULL: exact */
+        assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &cp, &honest_party, &o, NULL, &res),
+                         POL_OK);
+        assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+        /* an opened output that is not the one its record commits to */
+        wrap w;
+        pol_party bent = wrapped(&w, &cp, "bent", 0, Q_NONE, 0);
+        w.corrupt_end = 1, tol.threshold[op] = 1e9;
+        assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &bent, &honest_party, &o, &tol, &res),
+                         POL_OK);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, POL_DISPUTE_INVALID_PROOF);
+        /* the honest solver passes in tolerant mode too */
+        tol.threshold[op] = d.l2_rel;
+        assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &honest_party, &cp, &o, &tol, &res),
+                         POL_OK);
+        assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+        assert_int_equal(res.reason, POL_DISPUTE_REFUTED);
+        pol_replayer_destroy(c);
+    }
+    /* unusable tolerances */
+    pol_pin_tolerance bad = { (pol_metric)99, { 0 } };
+    assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &honest_party, &honest_party, NULL, &bad,
+                                              &res), POL_ERR_INVALID_ARG);
+    bad.metric = POL_METRIC_L2, bad.threshold[3] = -1;
+    assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &honest_party, &honest_party, NULL, &bad,
+                                              &res), POL_ERR_INVALID_ARG);
+}
+
 static void test_bound(void **st)
 {
     (void)st;
@@ -505,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_wrong_init),
         cmocka_unit_test(test_no_answer),
         cmocka_unit_test(test_lying_challenger),
+        cmocka_unit_test(test_tolerant),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
