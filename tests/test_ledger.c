@@ -39,14 +39,32 @@ static void fill(uint8_t *p, size_t n)
         p[i] = (uint8_t)tu_next(&R);
 }
 
+/* The temporary directories made so far, removed by teardown. */
+static char dirs[32][520];
+static int n_dirs;
+
 /* A path in a fresh temporary directory; static storage. */
 static const char *fresh_path(const char *name)
 {
     static char buf[600];
     const char *dir = tu_tmpdir();
     assert_non_null(dir);
+    assert_true(n_dirs < 32);
+    snprintf(dirs[n_dirs++], sizeof dirs[0], "%s", dir);
     snprintf(buf, sizeof buf, "%s/%s", dir, name);
     return buf;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    for (int i = 0; i < n_dirs; i++) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dirs[i]);
+        if (tu_system(cmd) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static pol_ledger *open_new(const char *path, const uint8_t *g, size_t glen)
@@ -984,5 +1002,5 @@ int main(void)
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_crash),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
