@@ -526,7 +526,7 @@ static void server_stop(server_thread *t)
     free(t);
 }
 
-/* [N-CALL-1] [N-CALL-2] [N-KIND-1] [N-BLOB-1]: every kind over one kept-open
+/* [N-CALL-1] [N-CALL-2] [N-REQ-1] [N-SIG-1] [N-BLOB-1]: every kind over one kept-open
  * connection, signed both ways. */
 static void test_roundtrip_all_kinds(void **st)
 {
