@@ -304,7 +304,7 @@ static void test_codec_hostile(void **st)
     /* Responses. */
     Pol__V1__Response m;
     Pol__V1__LedgerEvents evs;
-    uint8_t rid[32] = {2};
+    uint8_t rid[33] = {2};
     pol__v1__response__init(&m);
     pol__v1__ledger_events__init(&evs);
     m.request_id.data = rid;
