@@ -86,59 +86,16 @@ static pol_status write_report(const char *path, const char *key_path, const pol
     pol_status st = pol_seckey_load(key_path, &kp);
     if (st)
         return st;
-    uint32_t beacon_only[POL_VERIFY_MAX_PICKS];
-    size_t nb = 0;
-    pol_verify_opts b = *vo;
-    b.top_q = 0;
-    if (r->n_intervals && (st = pol_verify_pick(c, &b, beacon_only, &nb))) {
+    pol_report rep;
+    uint8_t vkey[32];
+    if ((st = pol_keypair_pubkey(&kp, vkey)) ||
+        (st = pol_report_from_verify(c, cert_id, vo, r, vkey, &rep))) {
         pol_keypair_clear(&kp);
         return st;
     }
-    pol_report rep;
-    memset(&rep, 0, sizeof rep);
-    rep.cert_id = *cert_id;
-    rep.task_id = c->task_id;
-    rep.verdict = r->accept ? POL_VERDICT_ACCEPT : POL_VERDICT_REJECT;
-    rep.intervals = calloc(r->n_picked ? r->n_picked : 1, sizeof *rep.intervals);
-    if (!rep.intervals) {
-        pol_keypair_clear(&kp);
-        return pol_errorf(POL_ERR_NOMEM, "report");
-    }
-    rep.n_intervals = r->n_picked;
-    for (size_t i = 0; i < r->n_picked; i++) {
-        pol_report_interval *x = &rep.intervals[i];
-        x->index = r->picked[i];
-        x->reason = POL_PICK_TOPQ;
-        for (size_t j = 0; j < nb; j++)
-            if (beacon_only[j] == r->picked[i])
-                x->reason = POL_PICK_BEACON;
-        x->distance = r->tolerant ? r->distance[i] : 0.0;
-        x->threshold = r->tolerant ? r->threshold[i] : 0.0;
-        int64_t f = r->failed_interval;
-        x->result = r->accept || (f >= 0 && (int64_t)x->index < f) ? POL_INTERVAL_MATCH
-                    : (f >= 0 && (int64_t)x->index == f)            ? POL_INTERVAL_MISMATCH
-                                                                     : POL_INTERVAL_UNCHECKED;
-    }
-    if (!r->accept && r->failed_interval >= 0 && !pol_digest_equal(&r->got, &(pol_digest){ { 0 } })) {
-        rep.has_failure = 1;
-        rep.failing_interval = (uint64_t)r->failed_interval;
-        rep.expected_hash = r->expected;
-        rep.recomputed_hash = r->got;
-    }
-    rep.cost_fraction = r->cost_fraction;
-    for (int q = 0; q < POL_REPORT_N_DETECT; q++)
-        rep.detect_p[q] = r->detect_p[q];
-    memcpy(rep.beacon, vo->beacon, 32);
-    snprintf(rep.reason, sizeof rep.reason, "%s", r->accept ? "" : r->reason);
-    for (char *p = rep.reason; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            *p = '?';
-    if (!r->accept && !rep.has_failure && !rep.reason[0])
-        snprintf(rep.reason, sizeof rep.reason, "rejected");
     uint8_t *body = NULL, *env = NULL;
     size_t blen = 0, elen = 0;
-    if (!(st = pol_keypair_pubkey(&kp, rep.verifier_key)) &&
-        !(st = pol_report_encode(&rep, &body, &blen)) &&
+    if (!(st = pol_report_encode(&rep, &body, &blen)) &&
         !(st = pol_envelope_seal(POL_MSG_REPORT, body, blen, &kp, &env, &elen)))
         st = pol_write_file_atomic(path, env, elen, 0);
     pol_keypair_clear(&kp);

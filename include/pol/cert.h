@@ -17,6 +17,7 @@
 
 #include "pol/hash.h"
 #include "pol/status.h"
+#include "pol/task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,6 +67,19 @@ POL_WARN_UNUSED pol_status pol_cert_check(const pol_cert *c);
  *          POL_ERR_MISMATCH (the run is for another task or unfinished). */
 POL_WARN_UNUSED pol_status pol_cert_from_run(const char *run_dir, const char *task_path,
                                              pol_cert *c);
+
+/* Builds a certificate (without the solver key and device) from checkpoint
+ * files in step order, for a party that trained with its own driver (e.g.
+ * a pol_replayer) rather than pol_run_train: every file is loaded and
+ * hashed, the steps come from counters.step, the update norms are computed
+ * from the parameters as [C-TRACE-1] says.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (n outside [2,
+ *          POL_CERT_MAX_CHECKPOINTS]); POL_ERR_MISMATCH (the first file is
+ *          not step 0, or parameters differ in shape between files); the
+ *          errors of pol_st_load. Out: *c (free with pol_cert_free). */
+POL_WARN_UNUSED pol_status pol_cert_from_checkpoints(const pol_task *task,
+                                                     const char *const *paths, size_t n,
+                                                     pol_cert *c);
 
 struct pol_keypair; /* pol/keys.h */
 

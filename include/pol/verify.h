@@ -21,6 +21,7 @@
 #include "pol/context.h"
 #include "pol/distance.h"
 #include "pol/task.h"
+#include "pol/wire.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,20 @@ size_t pol_samples_for(size_t n, double fraction, double p);
  * length); POL_ERR_INVALID_ARG (tolerant certificate without thresholds). */
 POL_WARN_UNUSED pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                                       pol_verify_result *res);
+
+/* The report a verifier signs for a verification (pol/wire.h): the
+ * verdict, every picked interval with why it was picked (beacon or top-Q)
+ * and its result, the failing interval's evidence, the cost fraction and
+ * detection probabilities, the beacon, and the reason of a reject
+ * (non-printable bytes replaced by '?').
+ * Returns: POL_OK; POL_ERR_NOMEM; errors of pol_verify_pick.
+ * Out: *out (free with pol_report_free); zeroed on failure.
+ * In:  c, cert_id: the certificate verified and its envelope id; o, r: the
+ *      options and result of pol_verify; verifier_key: the signer's key. */
+POL_WARN_UNUSED pol_status pol_report_from_verify(const pol_cert *c, const pol_digest *cert_id,
+                                                  const pol_verify_opts *o,
+                                                  const pol_verify_result *r,
+                                                  const uint8_t verifier_key[32], pol_report *out);
 
 /* Copies every checkpoint of a run directory into a content-addressed store
  * (hard link when possible), named by state hash; files already there must
