@@ -71,6 +71,7 @@ typedef struct pol_referee_opts {
     size_t n_endpoints;
     pol_referee_log_fn log;        /* may be NULL */
     void *log_user;
+    int log_events;                /* also log one line per ledger event appended */
 } pol_referee_opts;
 
 typedef struct pol_referee pol_referee;

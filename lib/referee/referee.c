@@ -19,6 +19,7 @@ struct pol_referee {
     size_t n_eps;
     pol_referee_log_fn log;
     void *log_user;
+    int log_events;
     pol_keypair kp;
     uint8_t pub[POL_PUBKEY_LEN];
     pol_ledger *l;
@@ -191,9 +192,17 @@ static pol_status append_event(pol_referee *r, uint64_t time_ms, const uint8_t *
         return pol_errorf(st, "referee: ledger write failed; the referee stops");
     }
     proj_commit(r, &p);
+    const size_t n_rows = p.n;
     proj_free(&p);
     r->head_seq = *seq;
     r->head_time = time_ms;
+    if (r->log_events) {
+        char hid[17] = "-";
+        if (len)
+            hex8(id->b, hid);
+        logf_(r, "event %" PRIu64 " at %" PRIu64 ": %s %s (%zu rows)", *seq, time_ms,
+              len ? "action" : "tick", hid, n_rows);
+    }
     return POL_OK;
 }
 
@@ -535,6 +544,7 @@ pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, po
     r->arity = o->arity;
     r->log = o->log;
     r->log_user = o->log_user;
+    r->log_events = o->log_events;
     r->kp = *kp;
     if (o->n_endpoints) {
         r->eps = malloc(o->n_endpoints * sizeof *r->eps);
