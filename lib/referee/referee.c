@@ -578,11 +578,15 @@ pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, po
         goto fail;
     if ((st = pol_game_check(r->g)))
         goto fail;
-    proj p;
-    if ((st = proj_build(r, &p)))
-        goto fail;
-    proj_commit(r, &p);
-    proj_free(&p);
+    /* The rows match the game after replay; a ledger without events has
+     * none yet, so its first event writes every genesis account. */
+    if (r->head_seq) {
+        proj p;
+        if ((st = proj_build(r, &p)))
+            goto fail;
+        proj_commit(r, &p);
+        proj_free(&p);
+    }
     pol_game_set_log(r->g, game_log, r);
     if ((st = pol_net_server_open(o->listen, kp, handle, r, NULL, &r->srv)))
         goto fail;
