@@ -621,17 +621,20 @@ static pol_digest cert_id;
 static int dispute_setup(void **st)
 {
     (void)st;
+    static int round;
     char sub[1100];
+    round++;
+    memset(parties, 0, sizeof parties);
     if (pol_task_load(TASK, &dtask) ||
         pol_dataset_load(dtask.dataset_path, &dtask.dataset_sha256, dtask.sizes[0],
                          dtask.sizes[dtask.n_layers], &dds) ||
         pol_ctx_create(&dctx, NULL))
         return -1;
     pol_cheat c = { POL_CHEAT_TAMPER_NODE, CHEAT_STEP, CHEAT_NODE };
-    snprintf(sub, sizeof sub, "%s/cheat", dir);
+    snprintf(sub, sizeof sub, "%s/cheat%d", dir, round);
     if (pol_replayer_create(&cheat_rp, dctx, &dtask, &dds, sub, &c))
         return -1;
-    snprintf(sub, sizeof sub, "%s/honest", dir);
+    snprintf(sub, sizeof sub, "%s/honest%d", dir, round);
     if (pol_replayer_create(&honest_rp, dctx, &dtask, &dds, sub, NULL))
         return -1;
 
@@ -643,7 +646,7 @@ static int dispute_setup(void **st)
     if (n > 16)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        snprintf(paths[i], sizeof paths[i], "%s/cheat/ckpt-%zu.safetensors", dir, i);
+        snprintf(paths[i], sizeof paths[i], "%s/cheat%d/ckpt-%zu.safetensors", dir, round, i);
         pp[i] = paths[i];
     }
     pol_cert cert;
@@ -781,7 +784,8 @@ static unsigned served(void)
  * the referee with SIGKILL once the solver's journal has that many rows,
  * then restarts it. Returns the ruling; *asked: pin queries the parties
  * answered. */
-static void dispute_round(const char *tag, uint64_t kill_after, ruling *out, unsigned *asked)
+static void dispute_round(const char *tag, uint64_t kill_after, const char *solver_addr,
+                          unsigned answer_ms, ruling *out, unsigned *asked)
 {
     char gen[700], db[700], extra[1024];
     snprintf(gen, sizeof gen, "%s/%s.genesis", dir, tag);
@@ -795,7 +799,8 @@ static void dispute_round(const char *tag, uint64_t kill_after, ruling *out, uns
     assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
     free(genb);
     snprintf(extra, sizeof extra, "--data-dir %s --party %s=%s --party %s=%s --answer-timeout "
-             "5000", DATA_DIR, pubhex[SOL], parties[0].addr, pubhex[VER], parties[1].addr);
+             "%u", DATA_DIR, pubhex[SOL], solver_addr ? solver_addr : parties[0].addr,
+             pubhex[VER], parties[1].addr, answer_ms);
 
     const unsigned served0 = served();
     referee_proc p;
@@ -917,7 +922,7 @@ static void test_dispute_sigkill(void **st)
     (void)st;
     ruling a, b;
     unsigned asked_a, asked_b;
-    dispute_round("d-whole", 0, &a, &asked_a);
+    dispute_round("d-whole", 0, NULL, 5000, &a, &asked_a);
     print_message("    uninterrupted: loser %u reason %s, pin kind %u (%lld, %lld, %lld), "
                   "%u queries\n", a.loser, pol_dispute_reason_name((pol_dispute_reason)a.reason),
                   a.pin_kind, (long long)a.interval, (long long)a.step, (long long)a.node,
@@ -927,7 +932,7 @@ static void test_dispute_sigkill(void **st)
     assert_int_equal(a.step, CHEAT_STEP);
     assert_int_equal(a.node, CHEAT_NODE);
 
-    dispute_round("d-killed", 6, &b, &asked_b);
+    dispute_round("d-killed", 6, NULL, 5000, &b, &asked_b);
     print_message("    killed and restarted: loser %u reason %s, pin (%lld, %lld, %lld), "
                   "%u queries\n", b.loser, pol_dispute_reason_name((pol_dispute_reason)b.reason),
                   (long long)b.interval, (long long)b.step, (long long)b.node, asked_b);
@@ -942,6 +947,26 @@ static void test_dispute_sigkill(void **st)
     assert_true(asked_b <= asked_a + 2);
 }
 
+/* A solver that cannot be reached loses by NO_ANSWER once its answer
+ * timeout passes [R-DSP-3]. */
+static void test_dispute_no_answer(void **st)
+{
+    (void)st;
+    /* a port nothing listens on: open one and close it again */
+    int fd;
+    uint16_t port;
+    assert_int_equal(pol_net_listen("127.0.0.1:0", &fd, &port), POL_OK);
+    close(fd);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    ruling r;
+    unsigned asked;
+    dispute_round("d-silent", 0, addr, 400, &r, &asked);
+    assert_int_equal(r.loser, POL_GAME_LOSER_SOLVER);
+    assert_int_equal(r.reason, POL_DISPUTE_NO_ANSWER);
+    assert_int_equal(r.pin_kind, POL_PIN_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_actions_and_restart),
         cmocka_unit_test(test_tick),
         cmocka_unit_test_setup_teardown(test_dispute_sigkill, dispute_setup, dispute_teardown),
+        cmocka_unit_test_setup_teardown(test_dispute_no_answer, dispute_setup, dispute_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
