@@ -621,6 +621,57 @@ static void random_action(pol_game_action *a, uint32_t kind, uint8_t *buf, size_
     }
 }
 
+/* [G-ACT-4]: endpoints travel with claims, reports and challenges; one that
+ * is too long or not printable is refused by the encoder and the decoder. */
+static void test_endpoints(void **st)
+{
+    (void)st;
+    uint8_t data[300];
+    const uint32_t kinds[3] = { POL_GAME_CLAIM, POL_GAME_SUBMIT_REPORT, POL_GAME_CHALLENGE };
+    for (int k = 0; k < 3; k++) {
+        pol_game_action a, d;
+        random_action(&a, kinds[k], data, sizeof data);
+        snprintf(a.endpoint, sizeof a.endpoint, "127.0.0.1:%d", 7000 + k);
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_OK);
+        assert_int_equal(pol_game_action_decode(buf, len, &d), POL_OK);
+        assert_string_equal(d.endpoint, a.endpoint);
+        pol_game_action_free(&d);
+        free(buf);
+        /* not printable; not terminated within the array */
+        a.endpoint[3] = '\n';
+        assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_ERR_INVALID_ARG);
+        memset(a.endpoint, 'x', sizeof a.endpoint);
+        assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_ERR_INVALID_ARG);
+    }
+    /* a 64-byte endpoint on the wire (hand-packed) is refused, not cut */
+    char longep[65];
+    memset(longep, 'a', 64);
+    longep[64] = '\0';
+    Pol__V1__Claim cl;
+    pol__v1__claim__init(&cl);
+    uint8_t id[32] = { 1 }, cm[32] = { 2 };
+    cl.task_id.data = id, cl.task_id.len = 32;
+    cl.commit.data = cm, cl.commit.len = 32;
+    cl.endpoint = longep;
+    Pol__V1__GameAction m;
+    pol__v1__game_action__init(&m);
+    m.game_id.data = id, m.game_id.len = 32;
+    m.nonce = 1;
+    m.action_case = POL__V1__GAME_ACTION__ACTION_CLAIM;
+    m.claim = &cl;
+    uint8_t buf[512];
+    size_t len = pol__v1__game_action__pack(&m, buf);
+    pol_game_action d;
+    assert_int_equal(pol_game_action_decode(buf, len, &d), POL_ERR_FORMAT);
+    longep[63] = '\0';
+    len = pol__v1__game_action__pack(&m, buf);
+    assert_int_equal(pol_game_action_decode(buf, len, &d), POL_OK);
+    assert_int_equal(strlen(d.endpoint), 63);
+    pol_game_action_free(&d);
+}
+
 static void test_action_codec(void **st) /* [G-ACT-1 .. G-ACT-3] */
 {
     (void)st;
@@ -1384,6 +1435,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_genesis_codec),
         cmocka_unit_test(test_action_codec),
+        cmocka_unit_test(test_endpoints),
         cmocka_unit_test(test_forced_draw),
         cmocka_unit_test(test_honest_settle),
         cmocka_unit_test(test_forced_caught_by_rejecting_verifier),

@@ -104,6 +104,12 @@ void pol_genesis_free(pol_genesis *gen);
 
 /* ---------------------------------------------------------------- actions */
 
+/* An endpoint: "HOST:PORT" where a party serves blobs and pinpoint answers
+ * (pol/net.h), at most POL_GAME_ENDPOINT_MAX - 1 printable ASCII bytes; ""
+ * when the party serves nothing [G-ACT-4]. The game stores it and never
+ * interprets it; the referee dials it in a dispute. */
+#define POL_GAME_ENDPOINT_MAX 64
+
 /* Action kinds: the field numbers of GameAction's oneof. */
 typedef enum pol_game_kind {
     POL_GAME_POST_TASK = 10,
@@ -136,6 +142,8 @@ typedef struct pol_game_action {
     size_t inner_len;
     /* CHALLENGE */
     pol_digest report_id;
+    /* CLAIM, SUBMIT_REPORT, CHALLENGE: the acting party's endpoint [G-ACT-4] */
+    char endpoint[POL_GAME_ENDPOINT_MAX];
     /* REVEAL */
     uint8_t secret[32];
     /* RULING (fields of pol_dispute_result, pol/pinpoint.h) */
@@ -241,6 +249,9 @@ typedef struct pol_game_task {
     uint8_t submitter[POL_PUBKEY_LEN];
     int has_solver, has_verifier, has_whistleblower;
     uint8_t solver[POL_PUBKEY_LEN], verifier[POL_PUBKEY_LEN], whistleblower[POL_PUBKEY_LEN];
+    /* their endpoints, from the claim, the report and the challenge ("" if none) */
+    char solver_endpoint[POL_GAME_ENDPOINT_MAX], verifier_endpoint[POL_GAME_ENDPOINT_MAX],
+        whistleblower_endpoint[POL_GAME_ENDPOINT_MAX];
     /* terms */
     uint64_t bounty, verifier_fee, solver_bond, verifier_bond, challenge_bond;
     /* escrow now held for this task, by source */
@@ -271,6 +282,7 @@ typedef struct pol_game_dispute {
     pol_digest task_id;
     uint8_t solver[POL_PUBKEY_LEN], challenger[POL_PUBKEY_LEN];
     uint32_t challenger_role;      /* pol_game_role */
+    char solver_endpoint[POL_GAME_ENDPOINT_MAX], challenger_endpoint[POL_GAME_ENDPOINT_MAX];
     uint64_t deadline_ms;          /* the ruling must be applied before this */
     const uint8_t *cert_env;       /* the disputed certificate envelope */
     size_t cert_env_len;

@@ -221,6 +221,8 @@ static void round_reset(pol_game_task *t)
     t->has_verifier = t->has_whistleblower = 0;
     memset(t->verifier, 0, sizeof t->verifier);
     memset(t->whistleblower, 0, sizeof t->whistleblower);
+    memset(t->verifier_endpoint, 0, sizeof t->verifier_endpoint);
+    memset(t->whistleblower_endpoint, 0, sizeof t->whistleblower_endpoint);
     t->has_cert = t->has_report = 0;
     t->cert_env = t->report_env = NULL;
     t->cert_env_len = t->report_env_len = 0;
@@ -534,6 +536,7 @@ static pol_status rule_claim(pol_game *g, gstate *s, acct *who, const pol_game_a
     t->held_solver = t->solver_bond;
     t->has_solver = 1;
     memcpy(t->solver, who->key, POL_PUBKEY_LEN);
+    snprintf(t->solver_endpoint, sizeof t->solver_endpoint, "%s", a->endpoint);
     t->commit = a->commit;
     t->revealed = t->forced = 0;
     t->state = POL_GAME_TASK_CLAIMED;
@@ -654,6 +657,7 @@ static pol_status rule_report(pol_game *g, gstate *s, acct *who, const pol_game_
     t->held_verifier = t->verifier_bond;
     t->has_verifier = 1;
     memcpy(t->verifier, who->key, POL_PUBKEY_LEN);
+    snprintf(t->verifier_endpoint, sizeof t->verifier_endpoint, "%s", a->endpoint);
     t->state = POL_GAME_TASK_REPORTED;
     t->deadline_ms = s->now + g->gen.challenge_window_ms;
     logf_(g, "task %s: report %s by verifier %s: %s (bond %llu, challenges until %llu)",
@@ -685,6 +689,7 @@ static pol_status rule_challenge(pol_game *g, gstate *s, acct *who, const pol_ga
     t->held_whistleblower = t->challenge_bond;
     t->has_whistleblower = 1;
     memcpy(t->whistleblower, who->key, POL_PUBKEY_LEN);
+    snprintf(t->whistleblower_endpoint, sizeof t->whistleblower_endpoint, "%s", a->endpoint);
     logf_(g, "task %s: challenged by whistleblower %s (bond %llu)", hx(t->id.b).s,
           hx(who->key).s, (unsigned long long)t->challenge_bond);
     return POL_OK;
@@ -1135,6 +1140,10 @@ size_t pol_game_disputes(const pol_game *g, pol_game_dispute *out, size_t cap)
             memcpy(d->solver, t->solver, POL_PUBKEY_LEN);
             memcpy(d->challenger, t->challenger, POL_PUBKEY_LEN);
             d->challenger_role = t->challenger_role;
+            snprintf(d->solver_endpoint, sizeof d->solver_endpoint, "%s", t->solver_endpoint);
+            snprintf(d->challenger_endpoint, sizeof d->challenger_endpoint, "%s",
+                     t->challenger_role == POL_GAME_ROLE_VERIFIER ? t->verifier_endpoint
+                                                                   : t->whistleblower_endpoint);
             d->deadline_ms = t->deadline_ms;
             d->cert_env = t->cert_env;
             d->cert_env_len = t->cert_env_len;

@@ -389,10 +389,8 @@ static pol_status replay_event(void *ctx, uint64_t seq, uint64_t time_ms, const 
 /* ------------------------------------------------------------- disputes */
 
 /* The parties' endpoints: the game's (from their Claim / SubmitReport /
- * Challenge actions) where it has them, else the operator's directory.
- * [stub] Until pol_game_dispute carries solver_endpoint and
- * challenger_endpoint (lead, on main), only the directory is consulted;
- * the two marked lines below are the only ones to change then. */
+ * Challenge actions) where it has them, else the operator's directory
+ * (--party KEY=HOST:PORT). */
 static void endpoint_for(const pol_referee *r, const uint8_t key[POL_PUBKEY_LEN],
                          const char *from_game, char out[POL_REFEREE_ENDPOINT_MAX])
 {
@@ -462,9 +460,8 @@ static pol_status start_dispute(pol_referee *r)
         pol_game_id(r->g, &j.game_id);
         memcpy(j.solver, d[i].solver, POL_PUBKEY_LEN);
         memcpy(j.challenger, d[i].challenger, POL_PUBKEY_LEN);
-        endpoint_for(r, j.solver, NULL /* [stub] d[i].solver_endpoint */, j.solver_ep);
-        endpoint_for(r, j.challenger, NULL /* [stub] d[i].challenger_endpoint */,
-                     j.challenger_ep);
+        endpoint_for(r, j.solver, d[i].solver_endpoint, j.solver_ep);
+        endpoint_for(r, j.challenger, d[i].challenger_endpoint, j.challenger_ep);
         j.nonce = pol_game_nonce(r->g, r->pub) + 1;
         j.kp = r->kp;
         j.answer_ms = r->answer_ms;

@@ -172,6 +172,24 @@ void pol_genesis_free(pol_genesis *gen)
 
 /* ---------------------------------------------------------------- actions */
 
+/* [G-ACT-4]: NUL-terminated within its array, printable ASCII. */
+static int endpoint_ok(const char *e)
+{
+    return memchr(e, 0, POL_GAME_ENDPOINT_MAX) && pol__wire_text_ok(e, POL_GAME_ENDPOINT_MAX - 1);
+}
+
+/* Copies a decoded endpoint string, refusing one that does not fit. */
+static pol_status get_endpoint(const char *s, const char *what, char out[POL_GAME_ENDPOINT_MAX])
+{
+    if (!s)
+        s = "";
+    if (strlen(s) >= POL_GAME_ENDPOINT_MAX || !pol__wire_text_ok(s, POL_GAME_ENDPOINT_MAX - 1))
+        return pol_errorf(POL_ERR_FORMAT, "%s: endpoint is not at most %d bytes of printable ASCII",
+                          what, POL_GAME_ENDPOINT_MAX - 1);
+    memcpy(out, s, strlen(s) + 1);
+    return POL_OK;
+}
+
 /* [G-ACT-2]: the value rules of one action, shared by the encoder
  * (INVALID_ARG) and the decoder (FORMAT). Lengths of fixed-size fields are
  * the decoder's business (the C struct cannot get them wrong). */
@@ -190,9 +208,17 @@ static pol_status action_valid(const pol_game_action *a, pol_status bad)
         if (a->inner_len < 1 || a->inner_len > POL_WIRE_MAX_ENVELOPE || !a->inner)
             return pol_errorf(bad, "%s: inner envelope of %zu bytes, want 1 .. %u",
                               pol_game_kind_name(a->kind), a->inner_len, POL_WIRE_MAX_ENVELOPE);
+        if (a->kind == POL_GAME_SUBMIT_REPORT &&
+            !endpoint_ok(a->endpoint))
+            return pol_errorf(bad, "submit_report: endpoint is not at most %d bytes of printable "
+                              "ASCII", POL_GAME_ENDPOINT_MAX - 1);
         return POL_OK;
     case POL_GAME_CLAIM:
     case POL_GAME_CHALLENGE:
+        if (!endpoint_ok(a->endpoint))
+            return pol_errorf(bad, "%s: endpoint is not at most %d bytes of printable ASCII",
+                              pol_game_kind_name(a->kind), POL_GAME_ENDPOINT_MAX - 1);
+        return POL_OK;
     case POL_GAME_REVEAL:
         return POL_OK;
     case POL_GAME_RULING:
@@ -246,6 +272,7 @@ pol_status pol_game_action_encode(const pol_game_action *a, uint8_t **buf, size_
         pol__v1__claim__init(&cl);
         cl.task_id = tid;
         cl.commit = bin(a->commit.b, 32);
+        cl.endpoint = (char *)a->endpoint;
         m.action_case = POL__V1__GAME_ACTION__ACTION_CLAIM;
         m.claim = &cl;
         break;
@@ -260,6 +287,7 @@ pol_status pol_game_action_encode(const pol_game_action *a, uint8_t **buf, size_
         pol__v1__submit_report__init(&sr);
         sr.task_id = tid;
         sr.report = bin(a->inner, a->inner_len);
+        sr.endpoint = (char *)a->endpoint;
         m.action_case = POL__V1__GAME_ACTION__ACTION_SUBMIT_REPORT;
         m.submit_report = &sr;
         break;
@@ -267,6 +295,7 @@ pol_status pol_game_action_encode(const pol_game_action *a, uint8_t **buf, size_
         pol__v1__challenge__init(&ch);
         ch.task_id = tid;
         ch.report_id = bin(a->report_id.b, 32);
+        ch.endpoint = (char *)a->endpoint;
         m.action_case = POL__V1__GAME_ACTION__ACTION_CHALLENGE;
         m.challenge = &ch;
         break;
@@ -334,6 +363,8 @@ static pol_status action_from_msg(const Pol__V1__GameAction *m, pol_game_action 
         if ((st = pol__wire_get32(&m->claim->task_id, "claim task_id", a->task_id.b)) ||
             (st = pol__wire_get32(&m->claim->commit, "claim commit", a->commit.b)))
             return st;
+        if ((st = get_endpoint(m->claim->endpoint, "claim", a->endpoint)))
+            return st;
         break;
     case POL__V1__GAME_ACTION__ACTION_SUBMIT_CERT:
     case POL__V1__GAME_ACTION__ACTION_SUBMIT_REPORT: {
@@ -351,6 +382,8 @@ static pol_status action_from_msg(const Pol__V1__GameAction *m, pol_game_action 
                               pol_game_kind_name(a->kind), in->len, POL_WIRE_MAX_ENVELOPE);
         if ((st = copy_bytes(in, &a->inner, &a->inner_len)))
             return st;
+        if (!cert && (st = get_endpoint(m->submit_report->endpoint, "submit_report", a->endpoint)))
+            return st;
         break;
     }
     case POL__V1__GAME_ACTION__ACTION_CHALLENGE:
@@ -358,6 +391,8 @@ static pol_status action_from_msg(const Pol__V1__GameAction *m, pol_game_action 
         if ((st = pol__wire_get32(&m->challenge->task_id, "challenge task_id", a->task_id.b)) ||
             (st = pol__wire_get32(&m->challenge->report_id, "challenge report_id",
                                   a->report_id.b)))
+            return st;
+        if ((st = get_endpoint(m->challenge->endpoint, "challenge", a->endpoint)))
             return st;
         break;
     case POL__V1__GAME_ACTION__ACTION_REVEAL:
