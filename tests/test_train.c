@@ -319,6 +319,42 @@ static const char TASK_FMT[] =
     "\"seed\":1,\"steps\":4,\"batch_size\":8,\"checkpoint_every\":2,"
     "\"optimizer\":{\"type\":\"sgd\",\"lr\":0.1},\"mode\":\"exact\"}";
 
+/* [A-FP-5]: a run whose loss turns NaN stops with POL_ERR_DIVERGED before
+ * checkpointing that step; the trace keeps only valid checkpoints. The
+ * dataset's training features are all NaN, so the first step's loss is. */
+static void test_diverged(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), task[1100], ds[1100], out[1100];
+    char *img = slurp(VEC "tiny.safetensors");
+    struct stat sb;
+    stat(VEC "tiny.safetensors", &sb);
+    uint64_t hn;
+    memcpy(&hn, img, 8);
+    /* train_x: F32 (96, 6) at data offsets [672, 2976) of this file */
+    const uint32_t qnan = 0x7FC00000u;
+    for (size_t off = 8 + hn + 672; off < 8 + hn + 2976; off += 4)
+        memcpy(img + off, &qnan, 4);
+    cat_path(ds, sizeof ds, a, "tiny.safetensors");
+    spit(ds, img, (size_t)sb.st_size);
+    pol_digest d;
+    char hex[65];
+    assert_int_equal(pol_sha256(img, (size_t)sb.st_size, &d), POL_OK);
+    pol_digest_to_hex(&d, hex);
+    cat_path(task, sizeof task, a, "task.json");
+    write_task(task, TASK_FMT, hex);
+    cat_path(out, sizeof out, a, "out");
+    pol_run_result res;
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_ERR_DIVERGED, &res);
+    assert_true(isnan(res.final_loss));
+    pol_trace tr;
+    assert_int_equal(pol_trace_load(out, &tr), POL_OK);
+    assert_int_equal(tr.n, 1); /* the initial state only */
+    assert_int_equal(tr.e[0].step, 0);
+    pol_trace_free(&tr);
+    free(img);
+}
+
 static void test_bad_dataset_and_dirs(void **st)
 {
     (void)st;
@@ -390,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_golden_traces),
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_dataset_and_dirs),
+        cmocka_unit_test(test_diverged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

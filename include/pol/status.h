@@ -44,6 +44,7 @@ typedef enum pol_status {
     POL_ERR_TIMEOUT = 16,      /* a peer did not answer within the time allowed */
     POL_ERR_NETWORK = 17,      /* a connection could not be made, or broke */
     POL_ERR_RULES = 18,        /* the game's rules refuse this action (state, deadline, funds, nonce) */
+    POL_ERR_DIVERGED = 19,     /* training diverged: a loss is not finite (spec A-FP-5) */
 } pol_status;
 
 /* Returns a short static description of a status code; never NULL. */

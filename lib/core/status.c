@@ -27,6 +27,7 @@ const char *pol_strerror(pol_status s)
     case POL_ERR_TIMEOUT: return "timed out";
     case POL_ERR_NETWORK: return "network error";
     case POL_ERR_RULES: return "refused by the game's rules";
+    case POL_ERR_DIVERGED: return "training diverged";
     }
     return "unknown status";
 }

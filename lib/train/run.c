@@ -303,6 +303,14 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
         if ((st = pol_trainer_step(tr, &loss)))
             break;
         res->final_loss = loss;
+        if (!isfinite(loss)) { /* [A-FP-5]: NaN bits are not portable; stop before committing */
+            st = pol_errorf(POL_ERR_DIVERGED,
+                            "step %" PRIu64 ": the loss is %s; training stops (checkpoints up to "
+                            "step %" PRIu64 " stay valid)",
+                            pol_trainer_steps_done(tr), isnan(loss) ? "NaN" : "infinite",
+                            t.n ? t.e[t.n - 1].step : 0);
+            break;
+        }
         res->steps_run++;
         uint64_t s = pol_trainer_steps_done(tr);
         if (s % task.checkpoint_every == 0 || s == task.steps) {
