@@ -342,7 +342,13 @@ static void test_diverged(void **st)
     assert_int_equal(pol_sha256(img, (size_t)sb.st_size, &d), POL_OK);
     pol_digest_to_hex(&d, hex);
     cat_path(task, sizeof task, a, "task.json");
-    write_task(task, TASK_FMT, hex);
+    /* GELU, not ReLU: relu(NaN) is +0 (spec/arithmetic.md), which would hide the NaN */
+    write_task(task,
+               "{\"format\":\"libpol-task-v1\",\"model\":{\"type\":\"mlp\",\"layers\":[6,4,3],"
+               "\"activation\":\"gelu\"},\"dataset\":{\"path\":\"tiny.safetensors\",\"sha256\":\"%s\"},"
+               "\"seed\":1,\"steps\":4,\"batch_size\":8,\"checkpoint_every\":2,"
+               "\"optimizer\":{\"type\":\"sgd\",\"lr\":0.1},\"mode\":\"exact\"}",
+               hex);
     cat_path(out, sizeof out, a, "out");
     pol_run_result res;
     run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_ERR_DIVERGED, &res);
