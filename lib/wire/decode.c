@@ -51,6 +51,11 @@ static int has_unknown(const ProtobufCMessage *m, int depth)
         if (f->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         const char *base = (const char *)m;
+        /* A oneof member shares its storage with the other members: it
+         * holds a message pointer only while the oneof's case names it. */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + f->quantifier_offset);
             ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);

@@ -1,0 +1,1162 @@
+/* The incentive game state machine (spec/game.md, include/pol/game.h).
+ *
+ * Every change runs on a copy of the state and replaces it only when the
+ * whole action succeeded, so a refused action leaves nothing behind. Byte
+ * blobs (task json, envelopes) are immutable once stored and shared by all
+ * copies; the game frees them at destroy. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pol/game.h"
+#include "pol/pinpoint.h"
+#include "pol/task.h"
+#include "pol/wire.h"
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct acct {
+    uint8_t key[POL_PUBKEY_LEN];
+    uint64_t balance;
+    uint64_t nonce; /* the last one applied */
+} acct;
+
+/* Everything an action may change. */
+typedef struct gstate {
+    uint64_t now, jackpot, n_applied;
+    pol_digest chain;
+    size_t n_acct, cap_acct;
+    acct *acct;
+    size_t n_task, cap_task;
+    pol_game_task *task;
+} gstate;
+
+struct pol_game {
+    pol_genesis gen;
+    pol_digest id;
+    uint64_t total;
+    gstate s;
+    /* immutable blobs, freed at destroy */
+    void **blob;
+    size_t n_blob, cap_blob;
+    /* log lines of the action in progress, '\n'-separated */
+    pol_game_log_fn log;
+    void *log_user;
+    char *logbuf;
+    size_t log_len, log_cap;
+};
+
+static void state_free(gstate *s)
+{
+    free(s->acct);
+    free(s->task);
+    memset(s, 0, sizeof *s);
+}
+
+/* A copy with room for one more account and one more task. */
+static pol_status state_clone(const gstate *src, gstate *dst)
+{
+    *dst = *src;
+    dst->cap_acct = src->n_acct + 1;
+    dst->cap_task = src->n_task + 1;
+    dst->acct = malloc(dst->cap_acct * sizeof *dst->acct);
+    dst->task = malloc(dst->cap_task * sizeof *dst->task);
+    if (!dst->acct || !dst->task) {
+        state_free(dst);
+        return pol_errorf(POL_ERR_NOMEM, "game: copying the state");
+    }
+    if (src->n_acct)
+        memcpy(dst->acct, src->acct, src->n_acct * sizeof *dst->acct);
+    if (src->n_task)
+        memcpy(dst->task, src->task, src->n_task * sizeof *dst->task);
+    return POL_OK;
+}
+
+/* Stores a copy of bytes for the game's lifetime. */
+static pol_status blob_put(pol_game *g, const uint8_t *p, size_t n, const uint8_t **out)
+{
+    if (g->n_blob == g->cap_blob) {
+        size_t cap = g->cap_blob ? 2 * g->cap_blob : 16;
+        void **b = realloc(g->blob, cap * sizeof *b);
+        if (!b)
+            return pol_errorf(POL_ERR_NOMEM, "game: blob table");
+        g->blob = b;
+        g->cap_blob = cap;
+    }
+    uint8_t *c = malloc(n ? n : 1);
+    if (!c)
+        return pol_errorf(POL_ERR_NOMEM, "game: %zu bytes", n);
+    if (n)
+        memcpy(c, p, n);
+    g->blob[g->n_blob++] = c;
+    *out = c;
+    return POL_OK;
+}
+
+static void blob_rollback(pol_game *g, size_t mark)
+{
+    while (g->n_blob > mark)
+        free(g->blob[--g->n_blob]);
+}
+
+/* ------------------------------------------------------------------- log */
+
+typedef struct hx8 {
+    char s[9];
+} hx8;
+
+/* The first 4 bytes of a key or id in hex, for log lines. */
+static hx8 hx(const uint8_t *p)
+{
+    hx8 h;
+    snprintf(h.s, sizeof h.s, "%02x%02x%02x%02x", p[0], p[1], p[2], p[3]);
+    return h;
+}
+
+/* Best effort: a line that cannot be stored is dropped; the state never
+ * depends on the log. */
+static void POL_PRINTF(2, 3) logf_(pol_game *g, const char *fmt, ...)
+{
+    if (!g->log)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = strlen(line);
+    if (g->log_len + len + 2 > g->log_cap) {
+        size_t cap = 2 * (g->log_len + len + 2);
+        char *b = realloc(g->logbuf, cap);
+        if (!b)
+            return;
+        g->logbuf = b;
+        g->log_cap = cap;
+    }
+    memcpy(g->logbuf + g->log_len, line, len);
+    g->log_len += len;
+    g->logbuf[g->log_len++] = '\n';
+}
+
+static void log_flush(pol_game *g)
+{
+    size_t i = 0;
+    while (g->log && i < g->log_len) {
+        char *nl = memchr(g->logbuf + i, '\n', g->log_len - i);
+        *nl = '\0';
+        g->log(g->log_user, g->logbuf + i);
+        i = (size_t)(nl - g->logbuf) + 1;
+    }
+    g->log_len = 0;
+}
+
+/* ----------------------------------------------------------------- money */
+
+static ptrdiff_t acct_find(const gstate *s, const uint8_t key[POL_PUBKEY_LEN])
+{
+    for (size_t i = 0; i < s->n_acct; i++)
+        if (memcmp(s->acct[i].key, key, POL_PUBKEY_LEN) == 0)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+/* Pays `amount` to the account of `key`, which has acted before (every
+ * party the rules pay signed an action of the task). */
+static pol_status credit(gstate *s, const uint8_t key[POL_PUBKEY_LEN], uint64_t amount)
+{
+    ptrdiff_t i = acct_find(s, key);
+    if (i < 0)
+        return pol_errorf(POL_ERR_INTERNAL, "game: paying unknown account %s", hx(key).s);
+    if (s->acct[i].balance + amount < s->acct[i].balance)
+        return pol_errorf(POL_ERR_INTERNAL, "game: balance overflow");
+    s->acct[i].balance += amount;
+    return POL_OK;
+}
+
+/* Moves all of *held to key / to the pool. */
+static pol_status release(gstate *s, uint64_t *held, const uint8_t key[POL_PUBKEY_LEN])
+{
+    uint64_t v = *held;
+    *held = 0;
+    return credit(s, key, v);
+}
+
+static pol_status to_pool(gstate *s, uint64_t *held)
+{
+    if (s->jackpot + *held < s->jackpot)
+        return pol_errorf(POL_ERR_INTERNAL, "game: jackpot overflow");
+    s->jackpot += *held;
+    *held = 0;
+    return POL_OK;
+}
+
+/* Pays the jackpot payout (capped by the pool) to key; returns the amount. */
+static pol_status jackpot_pay(const pol_game *g, gstate *s, const uint8_t key[POL_PUBKEY_LEN],
+                              uint64_t *paid)
+{
+    uint64_t v = g->gen.jackpot_payout < s->jackpot ? g->gen.jackpot_payout : s->jackpot;
+    s->jackpot -= v;
+    *paid = v;
+    return credit(s, key, v);
+}
+
+/* floor(x * ppm / 10^6) without overflow [G-SETTLE-2]. */
+static uint64_t ppm_of(uint64_t x, uint32_t ppm)
+{
+    return (x / POL_GAME_PPM) * ppm + (x % POL_GAME_PPM) * ppm / POL_GAME_PPM;
+}
+
+/* ------------------------------------------------------------ task steps */
+
+static const char *role_name(uint32_t r)
+{
+    return r == POL_GAME_ROLE_VERIFIER ? "verifier" : "whistleblower";
+}
+
+static void round_reset(pol_game_task *t)
+{
+    t->has_verifier = t->has_whistleblower = 0;
+    memset(t->verifier, 0, sizeof t->verifier);
+    memset(t->whistleblower, 0, sizeof t->whistleblower);
+    t->has_cert = t->has_report = 0;
+    t->cert_env = t->report_env = NULL;
+    t->cert_env_len = t->report_env_len = 0;
+    memset(&t->cert_id, 0, sizeof t->cert_id);
+    memset(&t->report_id, 0, sizeof t->report_id);
+    t->verdict = 0;
+    t->challenger_role = POL_GAME_ROLE_NONE;
+    memset(t->challenger, 0, sizeof t->challenger);
+}
+
+static void finish(pol_game_task *t, uint32_t state, uint32_t outcome)
+{
+    t->state = state;
+    t->outcome = outcome;
+    t->deadline_ms = 0;
+}
+
+/* The solver is paid: bounty minus tax, its bond back; the verifier gets
+ * the fee and its bond when pay_fee, else the fee returns to the submitter
+ * (and any verifier bond still held goes back to the verifier)
+ * [G-SETTLE-1]. */
+static pol_status settle_accepted(pol_game *g, gstate *s, pol_game_task *t, int pay_fee,
+                                  uint32_t outcome)
+{
+    pol_status st;
+    uint64_t tax = ppm_of(t->held_bounty, g->gen.jackpot_tax_ppm);
+    uint64_t pay = t->held_bounty - tax;
+    t->held_bounty = tax;
+    if ((st = to_pool(s, &t->held_bounty)) || (st = credit(s, t->solver, pay)) ||
+        (st = release(s, &t->held_solver, t->solver)))
+        return st;
+    if (pay_fee && t->has_verifier) {
+        if ((st = release(s, &t->held_fee, t->verifier)))
+            return st;
+    } else if ((st = release(s, &t->held_fee, t->submitter))) {
+        return st;
+    }
+    if (t->has_verifier && (st = release(s, &t->held_verifier, t->verifier)))
+        return st;
+    if (t->has_whistleblower && (st = release(s, &t->held_whistleblower, t->whistleblower)))
+        return st;
+    finish(t, POL_GAME_TASK_SETTLED, outcome);
+    logf_(g, "task %s: settled: solver %s paid %llu (tax %llu)%s",
+          hx(t->id.b).s, hx(t->solver).s, (unsigned long long)pay, (unsigned long long)tax,
+          pay_fee && t->has_verifier ? ", verifier fee paid" : ", fee back to the submitter");
+    return POL_OK;
+}
+
+/* The outcome of a round whose certificate was not a forced error (or
+ * whose task had its forced round) [G-OUT-2], [G-OUT-3]. */
+static pol_status outcome_unforced(pol_game *g, gstate *s, pol_game_task *t, uint64_t at)
+{
+    if (!t->has_report || (t->verdict == POL_VERDICT_ACCEPT && !t->has_whistleblower))
+        return settle_accepted(g, s, t, t->has_report, POL_GAME_OUT_ACCEPTED);
+    if (t->verdict == POL_VERDICT_REJECT) {
+        t->challenger_role = POL_GAME_ROLE_VERIFIER;
+        memcpy(t->challenger, t->verifier, POL_PUBKEY_LEN);
+    } else {
+        t->challenger_role = POL_GAME_ROLE_WHISTLEBLOWER;
+        memcpy(t->challenger, t->whistleblower, POL_PUBKEY_LEN);
+    }
+    t->state = POL_GAME_TASK_DISPUTE;
+    t->deadline_ms = at + g->gen.dispute_window_ms;
+    logf_(g, "task %s: dispute: %s %s against solver %s (ruling due by %llu)", hx(t->id.b).s,
+          role_name(t->challenger_role), hx(t->challenger).s, hx(t->solver).s,
+          (unsigned long long)t->deadline_ms);
+    return POL_OK;
+}
+
+/* The verify window passed without a report, or the challenge window
+ * closed [G-TIME-4]. */
+static pol_status close_round(pol_game *g, gstate *s, pol_game_task *t, uint64_t at)
+{
+    if (!t->has_report)
+        logf_(g, "task %s: no report by the verify deadline", hx(t->id.b).s);
+    if (t->forced_done)
+        return outcome_unforced(g, s, t, at);
+    t->state = POL_GAME_TASK_AWAIT_REVEAL;
+    t->deadline_ms = at + g->gen.reveal_window_ms;
+    logf_(g, "task %s: round closed, solver %s must reveal by %llu", hx(t->id.b).s,
+          hx(t->solver).s, (unsigned long long)t->deadline_ms);
+    return POL_OK;
+}
+
+/* A forced error was revealed [G-OUT-1]. */
+static pol_status outcome_forced(pol_game *g, gstate *s, pol_game_task *t, uint64_t at)
+{
+    pol_status st;
+    uint64_t paid = 0;
+    if (t->has_report && t->verdict == POL_VERDICT_ACCEPT) {
+        if (t->has_whistleblower) {
+            uint64_t slashed = t->held_verifier;
+            if ((st = release(s, &t->held_verifier, t->whistleblower)) ||
+                (st = release(s, &t->held_whistleblower, t->whistleblower)) ||
+                (st = jackpot_pay(g, s, t->whistleblower, &paid)))
+                return st;
+            logf_(g, "task %s: forced error accepted by verifier %s, caught by whistleblower "
+                  "%s: bond %llu and jackpot %llu paid", hx(t->id.b).s, hx(t->verifier).s,
+                  hx(t->whistleblower).s, (unsigned long long)slashed, (unsigned long long)paid);
+        } else {
+            uint64_t slashed = t->held_verifier;
+            if ((st = to_pool(s, &t->held_verifier)))
+                return st;
+            logf_(g, "task %s: forced error accepted by verifier %s: bond %llu slashed to the "
+                  "jackpot", hx(t->id.b).s, hx(t->verifier).s, (unsigned long long)slashed);
+        }
+    } else if (t->has_report) {
+        if ((st = release(s, &t->held_verifier, t->verifier)) ||
+            (st = jackpot_pay(g, s, t->verifier, &paid)))
+            return st;
+        logf_(g, "task %s: forced error caught by verifier %s, jackpot %llu paid", hx(t->id.b).s,
+              hx(t->verifier).s, (unsigned long long)paid);
+    } else {
+        logf_(g, "task %s: forced error went unverified", hx(t->id.b).s);
+    }
+    round_reset(t);
+    t->forced_done = 1;
+    t->outcome = POL_GAME_OUT_FORCED;
+    t->state = POL_GAME_TASK_CLAIMED;
+    t->rounds++;
+    t->deadline_ms = at + g->gen.solve_window_ms;
+    logf_(g, "task %s: round restarts, solver %s must submit by %llu", hx(t->id.b).s,
+          hx(t->solver).s, (unsigned long long)t->deadline_ms);
+    return POL_OK;
+}
+
+/* The deadline of task t expired: the party whose move it was loses
+ * [G-TIME-5 .. G-TIME-8]. */
+static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
+{
+    const uint64_t at = t->deadline_ms;
+    pol_status st;
+    switch (t->state) {
+    case POL_GAME_TASK_CLAIMED: {
+        uint64_t bond = t->held_solver;
+        if ((st = release(s, &t->held_solver, t->submitter)))
+            return st;
+        logf_(g, "task %s: solver %s missed the solve deadline, bond %llu to the submitter; "
+              "task open again", hx(t->id.b).s, hx(t->solver).s, (unsigned long long)bond);
+        round_reset(t);
+        t->has_solver = 0;
+        memset(t->solver, 0, sizeof t->solver);
+        finish(t, POL_GAME_TASK_OPEN, POL_GAME_OUT_SOLVE_TIMEOUT);
+        return POL_OK;
+    }
+    case POL_GAME_TASK_SUBMITTED:
+    case POL_GAME_TASK_REPORTED:
+        return close_round(g, s, t, at);
+    case POL_GAME_TASK_AWAIT_REVEAL: {
+        const int reject = t->has_report && t->verdict == POL_VERDICT_REJECT;
+        if (reject) {
+            t->challenger_role = POL_GAME_ROLE_VERIFIER;
+            memcpy(t->challenger, t->verifier, POL_PUBKEY_LEN);
+        } else if (t->has_whistleblower) {
+            t->challenger_role = POL_GAME_ROLE_WHISTLEBLOWER;
+            memcpy(t->challenger, t->whistleblower, POL_PUBKEY_LEN);
+        }
+        if (t->challenger_role != POL_GAME_ROLE_NONE)
+            st = release(s, &t->held_solver, t->challenger);
+        else
+            st = to_pool(s, &t->held_solver);
+        if (st)
+            return st;
+        if (reject && (st = release(s, &t->held_fee, t->verifier)))
+            return st;
+        if (t->has_verifier && (st = release(s, &t->held_verifier, t->verifier)))
+            return st;
+        if (t->has_whistleblower &&
+            (st = release(s, &t->held_whistleblower, t->whistleblower)))
+            return st;
+        if ((st = release(s, &t->held_fee, t->submitter)) ||
+            (st = release(s, &t->held_bounty, t->submitter)))
+            return st;
+        logf_(g, "task %s: solver %s did not reveal: bond to %s, bounty back to the submitter",
+              hx(t->id.b).s, hx(t->solver).s,
+              t->challenger_role != POL_GAME_ROLE_NONE ? role_name(t->challenger_role)
+                                                       : "the jackpot");
+        finish(t, POL_GAME_TASK_FAILED, POL_GAME_OUT_REVEAL_TIMEOUT);
+        return POL_OK;
+    }
+    case POL_GAME_TASK_DISPUTE:
+        if ((st = release(s, &t->held_solver, t->solver)) ||
+            (t->has_verifier && (st = release(s, &t->held_verifier, t->verifier))) ||
+            (t->has_whistleblower &&
+             (st = release(s, &t->held_whistleblower, t->whistleblower))) ||
+            (st = release(s, &t->held_fee, t->submitter)) ||
+            (st = release(s, &t->held_bounty, t->submitter)))
+            return st;
+        logf_(g, "task %s: no ruling in time: bonds back, bounty back to the submitter",
+              hx(t->id.b).s);
+        finish(t, POL_GAME_TASK_FAILED, POL_GAME_OUT_DISPUTE_TIMEOUT);
+        return POL_OK;
+    default:
+        return pol_errorf(POL_ERR_INTERNAL, "game: deadline in state %u", t->state);
+    }
+}
+
+static int has_deadline(uint32_t state)
+{
+    return state >= POL_GAME_TASK_CLAIMED && state <= POL_GAME_TASK_DISPUTE;
+}
+
+/* Processes every deadline <= now in (deadline, index) order, each at its
+ * own time [G-TIME-1], [G-TIME-2]. Windows are >= 1 ms, so every step
+ * clears a deadline or moves it later: the loop ends. */
+static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
+{
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < s->n_task; i++) {
+            const pol_game_task *t = &s->task[i];
+            if (has_deadline(t->state) && t->deadline_ms <= now &&
+                (best == SIZE_MAX || t->deadline_ms < s->task[best].deadline_ms))
+                best = i;
+        }
+        if (best == SIZE_MAX)
+            break;
+        POL_TRY(expire(g, s, &s->task[best]));
+    }
+    s->now = now;
+    return POL_OK;
+}
+
+/* ----------------------------------------------------------------- rules */
+
+static pol_game_task *task_find(gstate *s, const pol_digest *id)
+{
+    for (size_t i = 0; i < s->n_task; i++)
+        if (memcmp(s->task[i].id.b, id->b, 32) == 0)
+            return &s->task[i];
+    return NULL;
+}
+
+static pol_status need_task(gstate *s, const pol_game_action *a, uint32_t state,
+                            pol_game_task **out)
+{
+    *out = task_find(s, &a->task_id);
+    if (!*out)
+        return pol_errorf(POL_ERR_RULES, "%s: no task %s", pol_game_kind_name(a->kind),
+                          hx(a->task_id.b).s);
+    if ((*out)->state != state)
+        return pol_errorf(POL_ERR_RULES, "%s: task %s is %s, not %s (or its deadline passed)",
+                          pol_game_kind_name(a->kind), hx(a->task_id.b).s,
+                          pol_game_task_state_name((*out)->state),
+                          pol_game_task_state_name(state));
+    return POL_OK;
+}
+
+static pol_status debit(acct *who, uint64_t amount, const char *what)
+{
+    if (who->balance < amount)
+        return pol_errorf(POL_ERR_RULES, "%s: balance %llu of %s is below %llu", what,
+                          (unsigned long long)who->balance, hx(who->key).s,
+                          (unsigned long long)amount);
+    who->balance -= amount;
+    return POL_OK;
+}
+
+static int same(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, POL_PUBKEY_LEN) == 0;
+}
+
+static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_action *a)
+{
+    pol_task task;
+    pol_status st = pol_task_parse(a->task_json, a->task_json_len, ".", &task);
+    if (st != POL_OK)
+        return pol_errorf(POL_ERR_RULES, "post_task: not a task: %s", pol_last_error());
+    if (task_find(s, &task.id))
+        return pol_errorf(POL_ERR_RULES, "post_task: task %s already posted", hx(task.id.b).s);
+    if (s->n_task >= POL_GAME_MAX_TASKS)
+        return pol_errorf(POL_ERR_RULES, "post_task: the game holds %u tasks already",
+                          POL_GAME_MAX_TASKS);
+    if (a->bounty + a->verifier_fee < a->bounty)
+        return pol_errorf(POL_ERR_RULES, "post_task: bounty + verifier fee overflows");
+    if ((st = debit(who, a->bounty + a->verifier_fee, "post_task")))
+        return st;
+    pol_game_task *t = &s->task[s->n_task];
+    memset(t, 0, sizeof *t);
+    if ((st = blob_put(g, a->task_json, a->task_json_len, &t->task_json)))
+        return st;
+    s->n_task++;
+    t->task_json_len = a->task_json_len;
+    t->id = task.id;
+    t->state = POL_GAME_TASK_OPEN;
+    t->posted_ms = s->now;
+    memcpy(t->submitter, who->key, POL_PUBKEY_LEN);
+    t->bounty = t->held_bounty = a->bounty;
+    t->verifier_fee = t->held_fee = a->verifier_fee;
+    t->solver_bond = a->solver_bond;
+    t->verifier_bond = a->verifier_bond;
+    t->challenge_bond = a->challenge_bond;
+    logf_(g, "task %s: posted by %s (bounty %llu, fee %llu)", hx(t->id.b).s, hx(who->key).s,
+          (unsigned long long)a->bounty, (unsigned long long)a->verifier_fee);
+    return POL_OK;
+}
+
+static pol_status rule_claim(pol_game *g, gstate *s, acct *who, const pol_game_action *a,
+                             pol_game_task **claimed)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_OPEN, &t)))
+        return st;
+    if (same(who->key, t->submitter))
+        return pol_errorf(POL_ERR_RULES, "claim: the submitter cannot solve its own task");
+    if ((st = debit(who, t->solver_bond, "claim")))
+        return st;
+    round_reset(t);
+    t->held_solver = t->solver_bond;
+    t->has_solver = 1;
+    memcpy(t->solver, who->key, POL_PUBKEY_LEN);
+    t->commit = a->commit;
+    t->revealed = t->forced = 0;
+    t->state = POL_GAME_TASK_CLAIMED;
+    t->deadline_ms = s->now + g->gen.solve_window_ms;
+    t->rounds++;
+    *claimed = t; /* claim_chain is set once the chain is extended */
+    logf_(g, "task %s: claimed by %s (bond %llu, certificate due by %llu)", hx(t->id.b).s,
+          hx(who->key).s, (unsigned long long)t->solver_bond,
+          (unsigned long long)t->deadline_ms);
+    return POL_OK;
+}
+
+/* Opens an inner envelope of `type` and requires `signer` to have signed it. */
+static pol_status open_inner(const pol_game_action *a, uint32_t type, const uint8_t *signer,
+                             uint8_t **body, size_t *body_len)
+{
+    uint8_t who[POL_PUBKEY_LEN];
+    pol_status st = pol_envelope_open(a->inner, a->inner_len, type, body, body_len, who);
+    if (st != POL_OK)
+        return pol_errorf(st, "%s: inner envelope: %s", pol_game_kind_name(a->kind),
+                          pol_last_error());
+    if (!same(who, signer)) {
+        free(*body);
+        *body = NULL;
+        return pol_errorf(POL_ERR_RULES, "%s: inner envelope signed by %s, not by the actor %s",
+                          pol_game_kind_name(a->kind), hx(who).s, hx(signer).s);
+    }
+    return POL_OK;
+}
+
+static pol_status cert_fits(const pol_game_task *t, const uint8_t *signer, const pol_cert *c)
+{
+    pol_task task;
+    pol_status st;
+    if ((st = pol_cert_check(c)))
+        return pol_errorf(POL_ERR_RULES, "submit_cert: %s", pol_last_error());
+    if (!pol_digest_equal(&c->task_id, &t->id))
+        return pol_errorf(POL_ERR_RULES, "submit_cert: certificate is for task %s",
+                          hx(c->task_id.b).s);
+    if (!same(c->solver_key, signer))
+        return pol_errorf(POL_ERR_RULES, "submit_cert: certificate names solver %s",
+                          hx(c->solver_key).s);
+    if ((st = pol_task_parse(t->task_json, t->task_json_len, ".", &task)))
+        return pol_errorf(POL_ERR_INTERNAL, "submit_cert: stored task: %s", pol_last_error());
+    if (c->steps != task.steps || c->checkpoint_every != task.checkpoint_every ||
+        c->mode != (uint32_t)task.mode)
+        return pol_errorf(POL_ERR_RULES, "submit_cert: steps, checkpoint interval or mode "
+                          "differ from the task's");
+    return POL_OK;
+}
+
+static pol_status rule_cert(pol_game *g, gstate *s, acct *who, const pol_game_action *a)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_CLAIMED, &t)))
+        return st;
+    if (!same(who->key, t->solver))
+        return pol_errorf(POL_ERR_RULES, "submit_cert: %s is not the task's solver",
+                          hx(who->key).s);
+    uint8_t *body;
+    size_t body_len;
+    if ((st = open_inner(a, POL_MSG_CERTIFICATE, who->key, &body, &body_len)))
+        return st;
+    pol_cert c;
+    st = pol_cert_decode(body, body_len, &c);
+    free(body);
+    if (st != POL_OK)
+        return pol_errorf(st, "submit_cert: %s", pol_last_error());
+    st = cert_fits(t, who->key, &c);
+    pol_cert_free(&c);
+    if (st != POL_OK)
+        return st;
+    if ((st = blob_put(g, a->inner, a->inner_len, &t->cert_env)) ||
+        (st = pol_envelope_id(a->inner, a->inner_len, &t->cert_id)))
+        return st;
+    t->cert_env_len = a->inner_len;
+    t->has_cert = 1;
+    t->state = POL_GAME_TASK_SUBMITTED;
+    t->deadline_ms = s->now + g->gen.verify_window_ms;
+    logf_(g, "task %s: certificate %s submitted by %s (report due by %llu)", hx(t->id.b).s,
+          hx(t->cert_id.b).s, hx(who->key).s, (unsigned long long)t->deadline_ms);
+    return POL_OK;
+}
+
+static pol_status rule_report(pol_game *g, gstate *s, acct *who, const pol_game_action *a)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_SUBMITTED, &t)))
+        return st;
+    if (same(who->key, t->solver) || same(who->key, t->submitter))
+        return pol_errorf(POL_ERR_RULES, "submit_report: the solver or submitter cannot verify");
+    uint8_t *body;
+    size_t body_len;
+    if ((st = open_inner(a, POL_MSG_REPORT, who->key, &body, &body_len)))
+        return st;
+    pol_report r;
+    st = pol_report_decode(body, body_len, &r);
+    free(body);
+    if (st != POL_OK)
+        return pol_errorf(st, "submit_report: %s", pol_last_error());
+    const int fits = pol_digest_equal(&r.cert_id, &t->cert_id) &&
+                     pol_digest_equal(&r.task_id, &t->id) && same(r.verifier_key, who->key);
+    const uint32_t verdict = r.verdict;
+    pol_report_free(&r);
+    if (!fits)
+        return pol_errorf(POL_ERR_RULES, "submit_report: the report is not about this task's "
+                          "current certificate, or names another verifier");
+    if ((st = debit(who, t->verifier_bond, "submit_report")))
+        return st;
+    if ((st = blob_put(g, a->inner, a->inner_len, &t->report_env)) ||
+        (st = pol_envelope_id(a->inner, a->inner_len, &t->report_id)))
+        return st;
+    t->report_env_len = a->inner_len;
+    t->has_report = 1;
+    t->verdict = verdict;
+    t->held_verifier = t->verifier_bond;
+    t->has_verifier = 1;
+    memcpy(t->verifier, who->key, POL_PUBKEY_LEN);
+    t->state = POL_GAME_TASK_REPORTED;
+    t->deadline_ms = s->now + g->gen.challenge_window_ms;
+    logf_(g, "task %s: report %s by verifier %s: %s (bond %llu, challenges until %llu)",
+          hx(t->id.b).s, hx(t->report_id.b).s, hx(who->key).s,
+          verdict == POL_VERDICT_ACCEPT ? "accept" : "reject",
+          (unsigned long long)t->verifier_bond, (unsigned long long)t->deadline_ms);
+    return POL_OK;
+}
+
+static pol_status rule_challenge(pol_game *g, gstate *s, acct *who, const pol_game_action *a)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_REPORTED, &t)))
+        return st;
+    if (t->verdict != POL_VERDICT_ACCEPT)
+        return pol_errorf(POL_ERR_RULES, "challenge: only an accepting report can be challenged");
+    if (t->has_whistleblower)
+        return pol_errorf(POL_ERR_RULES, "challenge: this round was challenged already");
+    if (same(who->key, t->solver) || same(who->key, t->submitter) ||
+        same(who->key, t->verifier))
+        return pol_errorf(POL_ERR_RULES, "challenge: the solver, verifier or submitter cannot "
+                          "challenge");
+    if (!pol_digest_equal(&a->report_id, &t->report_id))
+        return pol_errorf(POL_ERR_RULES, "challenge: report %s is not the task's report %s",
+                          hx(a->report_id.b).s, hx(t->report_id.b).s);
+    if ((st = debit(who, t->challenge_bond, "challenge")))
+        return st;
+    t->held_whistleblower = t->challenge_bond;
+    t->has_whistleblower = 1;
+    memcpy(t->whistleblower, who->key, POL_PUBKEY_LEN);
+    logf_(g, "task %s: challenged by whistleblower %s (bond %llu)", hx(t->id.b).s,
+          hx(who->key).s, (unsigned long long)t->challenge_bond);
+    return POL_OK;
+}
+
+static pol_status rule_reveal(pol_game *g, gstate *s, acct *who, const pol_game_action *a)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_AWAIT_REVEAL, &t)))
+        return st;
+    if (!same(who->key, t->solver))
+        return pol_errorf(POL_ERR_RULES, "reveal: %s is not the task's solver", hx(who->key).s);
+    pol_digest c;
+    int forced;
+    if ((st = pol_game_commit(a->secret, &c)))
+        return st;
+    if (!pol_digest_equal(&c, &t->commit))
+        return pol_errorf(POL_ERR_RULES, "reveal: the secret does not open the claim's commit");
+    if ((st = pol_game_forced_draw(a->secret, &t->id, &t->claim_chain, g->gen.forced_error_ppm,
+                                   &forced)))
+        return st;
+    t->revealed = 1;
+    t->forced = forced;
+    logf_(g, "task %s: solver %s revealed: %s", hx(t->id.b).s, hx(who->key).s,
+          forced ? "forced error" : "no forced error");
+    return forced ? outcome_forced(g, s, t, s->now) : outcome_unforced(g, s, t, s->now);
+}
+
+static pol_status rule_ruling(pol_game *g, gstate *s, const pol_game_action *a)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_DISPUTE, &t)))
+        return st;
+    t->has_ruling = 1;
+    t->loser = a->loser;
+    t->reason = a->reason;
+    t->pin_kind = a->pin_kind;
+    t->interval = a->interval;
+    t->step = a->step;
+    t->node = a->node;
+    t->transcript = a->transcript;
+    const int by_v = t->challenger_role == POL_GAME_ROLE_VERIFIER;
+    uint64_t *cbond = by_v ? &t->held_verifier : &t->held_whistleblower;
+    logf_(g, "task %s: ruling: %s lost (%s)", hx(t->id.b).s,
+          a->loser == POL_GAME_LOSER_SOLVER ? "solver" : role_name(t->challenger_role),
+          pol_dispute_reason_name((pol_dispute_reason)a->reason));
+    if (a->loser == POL_GAME_LOSER_SOLVER) {
+        if ((st = release(s, &t->held_solver, t->challenger)) ||
+            (st = release(s, cbond, t->challenger)) ||
+            (!by_v && (st = release(s, &t->held_verifier, t->challenger))) ||
+            (st = release(s, &t->held_fee, t->submitter)) ||
+            (st = release(s, &t->held_bounty, t->submitter)))
+            return st;
+        finish(t, POL_GAME_TASK_FAILED, POL_GAME_OUT_RULED_SOLVER);
+        return POL_OK;
+    }
+    if ((st = release(s, cbond, t->solver)))
+        return st;
+    return settle_accepted(g, s, t, !by_v, POL_GAME_OUT_RULED_CHALLENGER);
+}
+
+/* ------------------------------------------------------------- the game */
+
+pol_status pol_game_commit(const uint8_t secret[32], pol_digest *out)
+{
+    uint8_t m[sizeof POL_GAME_TAG_SECRET + 32];
+    memcpy(m, POL_GAME_TAG_SECRET, sizeof POL_GAME_TAG_SECRET); /* with its NUL */
+    memcpy(m + sizeof POL_GAME_TAG_SECRET, secret, 32);
+    return pol_sha256(m, sizeof m, out);
+}
+
+pol_status pol_game_forced_draw(const uint8_t secret[32], const pol_digest *task_id,
+                                const pol_digest *claim_chain, uint32_t ppm, int *forced)
+{
+    *forced = 0;
+    if (ppm > POL_GAME_PPM)
+        return pol_errorf(POL_ERR_INVALID_ARG, "forced draw: ppm %u above 10^6", ppm);
+    const size_t t = sizeof POL_GAME_TAG_FORCED;
+    uint8_t m[sizeof POL_GAME_TAG_FORCED + 96];
+    memcpy(m, POL_GAME_TAG_FORCED, t);
+    memcpy(m + t, secret, 32);
+    memcpy(m + t + 32, task_id->b, 32);
+    memcpy(m + t + 64, claim_chain->b, 32);
+    pol_digest h;
+    POL_TRY(pol_sha256(m, sizeof m, &h));
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--)
+        x = (x << 8) | h.b[i];
+    /* 10^6 does not divide 2^64, so floor((2^64 - 1) / 10^6) == floor(2^64 / 10^6). */
+    *forced = x < (uint64_t)ppm * (UINT64_MAX / POL_GAME_PPM);
+    return POL_OK;
+}
+
+pol_status pol_game_create(const uint8_t *genesis, size_t len, pol_game **out)
+{
+    *out = NULL;
+    pol_game *g = calloc(1, sizeof *g);
+    if (!g)
+        return pol_errorf(POL_ERR_NOMEM, "game: create");
+    pol_status st = pol_genesis_decode(genesis, len, &g->gen);
+    if (st == POL_OK)
+        st = pol_sha256(genesis, len, &g->id);
+    if (st != POL_OK) {
+        pol_game_destroy(g);
+        return st;
+    }
+    g->s.acct = calloc(g->gen.n_accounts, sizeof *g->s.acct);
+    if (!g->s.acct) {
+        pol_game_destroy(g);
+        return pol_errorf(POL_ERR_NOMEM, "game: %zu accounts", g->gen.n_accounts);
+    }
+    g->s.n_acct = g->s.cap_acct = g->gen.n_accounts;
+    g->total = g->gen.jackpot;
+    for (size_t i = 0; i < g->gen.n_accounts; i++) {
+        memcpy(g->s.acct[i].key, g->gen.accounts[i].key, POL_PUBKEY_LEN);
+        g->s.acct[i].balance = g->gen.accounts[i].balance;
+        g->total += g->gen.accounts[i].balance; /* no overflow: checked by the decoder */
+    }
+    g->s.jackpot = g->gen.jackpot;
+    g->s.now = g->gen.genesis_time_ms;
+    g->s.chain = g->id;
+    *out = g;
+    return POL_OK;
+}
+
+void pol_game_destroy(pol_game *g)
+{
+    if (!g)
+        return;
+    state_free(&g->s);
+    blob_rollback(g, 0);
+    free(g->blob);
+    free(g->logbuf);
+    pol_genesis_free(&g->gen);
+    free(g);
+}
+
+void pol_game_set_log(pol_game *g, pol_game_log_fn fn, void *user)
+{
+    g->log = fn;
+    g->log_user = user;
+}
+
+static pol_status check_time(const pol_game *g, uint64_t now_ms)
+{
+    if (now_ms < g->s.now)
+        return pol_errorf(POL_ERR_INVALID_ARG, "game: time %llu is before the clock %llu",
+                          (unsigned long long)now_ms, (unsigned long long)g->s.now);
+    if (now_ms > POL_GAME_MAX_TIME_MS)
+        return pol_errorf(POL_ERR_INVALID_ARG, "game: time %llu past 2^62 ms",
+                          (unsigned long long)now_ms);
+    return POL_OK;
+}
+
+/* Replaces the state with t (success) or drops t (failure). */
+static pol_status finish_txn(pol_game *g, gstate *t, size_t blob_mark, pol_status st)
+{
+    if (st != POL_OK) {
+        state_free(t);
+        blob_rollback(g, blob_mark);
+        g->log_len = 0;
+        return st;
+    }
+    state_free(&g->s);
+    g->s = *t;
+    log_flush(g);
+    return POL_OK;
+}
+
+static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
+                              const uint8_t signer[POL_PUBKEY_LEN], const pol_digest *env_id)
+{
+    pol_status st;
+    ptrdiff_t ai = acct_find(s, signer);
+    if (ai < 0) {
+        if (s->n_acct >= POL_GAME_MAX_ACCOUNTS)
+            return pol_errorf(POL_ERR_RULES, "game: the game holds %u accounts already",
+                              POL_GAME_MAX_ACCOUNTS);
+        ai = (ptrdiff_t)s->n_acct++;
+        memset(&s->acct[ai], 0, sizeof s->acct[ai]);
+        memcpy(s->acct[ai].key, signer, POL_PUBKEY_LEN);
+    }
+    acct *who = &s->acct[ai];
+    if (a->kind == POL_GAME_RULING) {
+        if (!same(signer, g->gen.referee_key))
+            return pol_errorf(POL_ERR_RULES, "ruling: signed by %s, not by the referee",
+                              hx(signer).s);
+    } else if (same(signer, g->gen.referee_key)) {
+        return pol_errorf(POL_ERR_RULES, "%s: the referee only signs rulings",
+                          pol_game_kind_name(a->kind));
+    }
+    pol_game_task *claimed = NULL;
+    switch (a->kind) {
+    case POL_GAME_POST_TASK: st = rule_post(g, s, who, a); break;
+    case POL_GAME_CLAIM: st = rule_claim(g, s, who, a, &claimed); break;
+    case POL_GAME_SUBMIT_CERT: st = rule_cert(g, s, who, a); break;
+    case POL_GAME_SUBMIT_REPORT: st = rule_report(g, s, who, a); break;
+    case POL_GAME_CHALLENGE: st = rule_challenge(g, s, who, a); break;
+    case POL_GAME_REVEAL: st = rule_reveal(g, s, who, a); break;
+    case POL_GAME_RULING: st = rule_ruling(g, s, a); break;
+    default: st = pol_errorf(POL_ERR_INTERNAL, "game: action kind %u", a->kind); break;
+    }
+    if (st != POL_OK)
+        return st;
+    who->nonce = a->nonce;
+    s->n_applied++;
+    /* [G-CHAIN-1] chain = H(tag 0x00 || chain || u64le now || envelope id) */
+    uint8_t m[sizeof POL_GAME_TAG_LEDGER + 32 + 8 + 32];
+    size_t o = sizeof POL_GAME_TAG_LEDGER;
+    memcpy(m, POL_GAME_TAG_LEDGER, o);
+    memcpy(m + o, s->chain.b, 32);
+    for (int i = 0; i < 8; i++)
+        m[o + 32 + i] = (uint8_t)(s->now >> (8 * i));
+    memcpy(m + o + 40, env_id->b, 32);
+    if ((st = pol_sha256(m, sizeof m, &s->chain)))
+        return st;
+    if (claimed)
+        claimed->claim_chain = s->chain;
+    return POL_OK;
+}
+
+pol_status pol_game_apply(pol_game *g, const uint8_t *env, size_t len, uint64_t now_ms,
+                          pol_game_applied *info)
+{
+    memset(info, 0, sizeof *info);
+    pol_status st = check_time(g, now_ms);
+    if (st != POL_OK)
+        return st;
+    uint8_t *body, signer[POL_PUBKEY_LEN];
+    size_t body_len;
+    if ((st = pol_envelope_open(env, len, POL_MSG_GAME_ACTION, &body, &body_len, signer)))
+        return st;
+    pol_game_action a;
+    st = pol_game_action_decode(body, body_len, &a);
+    free(body);
+    if (st != POL_OK)
+        return st;
+    pol_digest env_id;
+    gstate t;
+    const size_t blob_mark = g->n_blob;
+    ptrdiff_t ai = acct_find(&g->s, signer);
+    const uint64_t last = ai < 0 ? 0 : g->s.acct[ai].nonce;
+    if (!pol_digest_equal(&a.game_id, &g->id))
+        st = pol_errorf(POL_ERR_RULES, "%s: game id %s is not this game's %s",
+                        pol_game_kind_name(a.kind), hx(a.game_id.b).s, hx(g->id.b).s);
+    else if (a.nonce != last + 1)
+        st = pol_errorf(POL_ERR_RULES, "%s: nonce %llu of %s, want %llu",
+                        pol_game_kind_name(a.kind), (unsigned long long)a.nonce, hx(signer).s,
+                        (unsigned long long)last + 1);
+    else
+        st = pol_envelope_id(env, len, &env_id);
+    if (st != POL_OK) {
+        pol_game_action_free(&a);
+        return st;
+    }
+    if ((st = state_clone(&g->s, &t))) {
+        pol_game_action_free(&a);
+        return st;
+    }
+    g->log_len = 0;
+    st = advance_state(g, &t, now_ms);
+    if (st == POL_OK)
+        st = apply_rules(g, &t, &a, signer, &env_id);
+    if (st == POL_OK) {
+        info->seq = t.n_applied;
+        info->kind = a.kind;
+        memcpy(info->signer, signer, POL_PUBKEY_LEN);
+        info->envelope_id = env_id;
+        info->task_id = a.task_id;
+        info->chain = t.chain;
+        if (a.kind == POL_GAME_POST_TASK)
+            info->task_id = t.task[t.n_task - 1].id;
+    }
+    pol_game_action_free(&a);
+    st = finish_txn(g, &t, blob_mark, st);
+    if (st != POL_OK)
+        memset(info, 0, sizeof *info);
+    return st;
+}
+
+pol_status pol_game_advance(pol_game *g, uint64_t now_ms)
+{
+    gstate t;
+    pol_status st = check_time(g, now_ms);
+    if (st != POL_OK || (st = state_clone(&g->s, &t)))
+        return st;
+    g->log_len = 0;
+    return finish_txn(g, &t, g->n_blob, advance_state(g, &t, now_ms));
+}
+
+int pol_game_next_deadline(const pol_game *g, uint64_t *deadline_ms)
+{
+    int any = 0;
+    *deadline_ms = 0;
+    for (size_t i = 0; i < g->s.n_task; i++) {
+        const pol_game_task *t = &g->s.task[i];
+        if (has_deadline(t->state) && (!any || t->deadline_ms < *deadline_ms)) {
+            *deadline_ms = t->deadline_ms;
+            any = 1;
+        }
+    }
+    return any;
+}
+
+/* ------------------------------------------------------------- invariants */
+
+static int add_ok(uint64_t *sum, uint64_t v)
+{
+    if (*sum + v < *sum)
+        return 0;
+    *sum += v;
+    return 1;
+}
+
+/* [G-INV-2], [G-INV-3]: escrow and deadline by state. */
+static pol_status task_check(const gstate *s, size_t i)
+{
+    const pol_game_task *t = &s->task[i];
+    const char *sn = pol_game_task_state_name(t->state);
+    if (t->state < POL_GAME_TASK_OPEN || t->state > POL_GAME_TASK_FAILED)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu in state %u", i, t->state);
+    if (t->state >= POL_GAME_TASK_SETTLED) {
+        if (t->held_bounty || t->held_fee || t->held_solver || t->held_verifier ||
+            t->held_whistleblower || t->deadline_ms)
+            return pol_errorf(POL_ERR_INTERNAL, "game: task %zu is %s but holds escrow", i, sn);
+        return POL_OK;
+    }
+    if (t->held_bounty != t->bounty || t->held_fee != t->verifier_fee)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): bounty or fee not held", i, sn);
+    if (t->state == POL_GAME_TASK_OPEN) {
+        if (t->held_solver || t->held_verifier || t->held_whistleblower || t->has_solver)
+            return pol_errorf(POL_ERR_INTERNAL, "game: open task %zu holds bonds", i);
+        return POL_OK;
+    }
+    if (t->deadline_ms <= s->now)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): deadline %llu not after the "
+                          "clock %llu", i, sn, (unsigned long long)t->deadline_ms,
+                          (unsigned long long)s->now);
+    if (!t->has_solver || t->held_solver != t->solver_bond)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): solver bond not held", i, sn);
+    if (t->held_verifier != (t->has_report ? t->verifier_bond : 0) ||
+        t->has_verifier != t->has_report)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): verifier bond", i, sn);
+    if (t->held_whistleblower != (t->has_whistleblower ? t->challenge_bond : 0))
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): challenge bond", i, sn);
+    if (t->state >= POL_GAME_TASK_SUBMITTED && !t->has_cert)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s) has no certificate", i, sn);
+    if (t->state == POL_GAME_TASK_REPORTED && !t->has_report)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s) has no report", i, sn);
+    return POL_OK;
+}
+
+pol_status pol_game_check(const pol_game *g)
+{
+    const gstate *s = &g->s;
+    uint64_t sum = s->jackpot;
+    for (size_t i = 0; i < s->n_acct; i++)
+        if (!add_ok(&sum, s->acct[i].balance))
+            return pol_errorf(POL_ERR_INTERNAL, "game: balances overflow");
+    for (size_t i = 0; i < s->n_task; i++) {
+        const pol_game_task *t = &s->task[i];
+        if (!add_ok(&sum, t->held_bounty) || !add_ok(&sum, t->held_fee) ||
+            !add_ok(&sum, t->held_solver) || !add_ok(&sum, t->held_verifier) ||
+            !add_ok(&sum, t->held_whistleblower))
+            return pol_errorf(POL_ERR_INTERNAL, "game: escrow overflows");
+        POL_TRY(task_check(s, i));
+    }
+    if (sum != g->total)
+        return pol_errorf(POL_ERR_INTERNAL, "game: balances + escrow + jackpot = %llu, total "
+                          "supply %llu", (unsigned long long)sum, (unsigned long long)g->total);
+    return POL_OK;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+void pol_game_id(const pol_game *g, pol_digest *out) { *out = g->id; }
+void pol_game_chain(const pol_game *g, pol_digest *out) { *out = g->s.chain; }
+uint64_t pol_game_now(const pol_game *g) { return g->s.now; }
+uint64_t pol_game_n_applied(const pol_game *g) { return g->s.n_applied; }
+uint64_t pol_game_jackpot(const pol_game *g) { return g->s.jackpot; }
+uint64_t pol_game_total_supply(const pol_game *g) { return g->total; }
+
+void pol_game_referee(const pol_game *g, uint8_t key[POL_PUBKEY_LEN])
+{
+    memcpy(key, g->gen.referee_key, POL_PUBKEY_LEN);
+}
+
+uint64_t pol_game_balance(const pol_game *g, const uint8_t key[POL_PUBKEY_LEN])
+{
+    ptrdiff_t i = acct_find(&g->s, key);
+    return i < 0 ? 0 : g->s.acct[i].balance;
+}
+
+uint64_t pol_game_nonce(const pol_game *g, const uint8_t key[POL_PUBKEY_LEN])
+{
+    ptrdiff_t i = acct_find(&g->s, key);
+    return i < 0 ? 0 : g->s.acct[i].nonce;
+}
+
+size_t pol_game_n_accounts(const pol_game *g) { return g->s.n_acct; }
+
+pol_status pol_game_account(const pol_game *g, size_t index, uint8_t key[POL_PUBKEY_LEN],
+                            uint64_t *balance)
+{
+    if (index >= g->s.n_acct) {
+        memset(key, 0, POL_PUBKEY_LEN);
+        *balance = 0;
+        return pol_errorf(POL_ERR_NOT_FOUND, "game: account %zu of %zu", index, g->s.n_acct);
+    }
+    memcpy(key, g->s.acct[index].key, POL_PUBKEY_LEN);
+    *balance = g->s.acct[index].balance;
+    return POL_OK;
+}
+
+size_t pol_game_n_tasks(const pol_game *g) { return g->s.n_task; }
+
+pol_status pol_game_task_at(const pol_game *g, size_t index, pol_game_task *out)
+{
+    if (index >= g->s.n_task) {
+        memset(out, 0, sizeof *out);
+        return pol_errorf(POL_ERR_NOT_FOUND, "game: task %zu of %zu", index, g->s.n_task);
+    }
+    *out = g->s.task[index];
+    return POL_OK;
+}
+
+pol_status pol_game_task_find(const pol_game *g, const pol_digest *id, pol_game_task *out)
+{
+    for (size_t i = 0; i < g->s.n_task; i++)
+        if (pol_digest_equal(&g->s.task[i].id, id))
+            return pol_game_task_at(g, i, out);
+    memset(out, 0, sizeof *out);
+    return pol_errorf(POL_ERR_NOT_FOUND, "game: no task %s", hx(id->b).s);
+}
+
+size_t pol_game_disputes(const pol_game *g, pol_game_dispute *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->s.n_task; i++) {
+        const pol_game_task *t = &g->s.task[i];
+        if (t->state != POL_GAME_TASK_DISPUTE)
+            continue;
+        if (n < cap) {
+            pol_game_dispute *d = &out[n];
+            d->task_id = t->id;
+            memcpy(d->solver, t->solver, POL_PUBKEY_LEN);
+            memcpy(d->challenger, t->challenger, POL_PUBKEY_LEN);
+            d->challenger_role = t->challenger_role;
+            d->deadline_ms = t->deadline_ms;
+            d->cert_env = t->cert_env;
+            d->cert_env_len = t->cert_env_len;
+            d->task_json = t->task_json;
+            d->task_json_len = t->task_json_len;
+        }
+        n++;
+    }
+    return n;
+}
+
+const char *pol_game_task_state_name(uint32_t state)
+{
+    switch (state) {
+    case POL_GAME_TASK_OPEN: return "open";
+    case POL_GAME_TASK_CLAIMED: return "claimed";
+    case POL_GAME_TASK_SUBMITTED: return "submitted";
+    case POL_GAME_TASK_REPORTED: return "reported";
+    case POL_GAME_TASK_AWAIT_REVEAL: return "await_reveal";
+    case POL_GAME_TASK_DISPUTE: return "dispute";
+    case POL_GAME_TASK_SETTLED: return "settled";
+    case POL_GAME_TASK_FAILED: return "failed";
+    default: return "?";
+    }
+}
