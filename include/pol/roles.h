@@ -85,6 +85,8 @@ POL_WARN_UNUSED pol_status pol_mirror_act(pol_mirror *m, pol_game_action *a, uin
 /* The local game (valid until the next sync) and its head seq. */
 const pol_game *pol_mirror_game(const pol_mirror *m);
 uint64_t pol_mirror_head(const pol_mirror *m);
+/* The game's rules (the genesis the referee sent). */
+const pol_genesis *pol_mirror_genesis(const pol_mirror *m);
 /* The party's own public key. */
 const uint8_t *pol_mirror_self(const pol_mirror *m);
 pol_mirror_stats pol_mirror_get_stats(const pol_mirror *m);

@@ -15,6 +15,7 @@ struct pol_mirror {
     int have_referee;    /* referee key known (given, or from the genesis) */
     pol_net_conn *conn;  /* NULL after a failure: reconnect on the next call */
     pol_game *game;
+    pol_genesis genesis; /* decoded from the referee's genesis */
     uint64_t head;       /* the last seq applied */
     uint64_t next_id;
     uint8_t last_signer[POL_PUBKEY_LEN]; /* of the last response */
@@ -100,7 +101,8 @@ pol_status pol_mirror_sync(pol_mirror *m, size_t *n_new)
                 pol_net_response_free(&resp);
                 return pol_errorf(POL_ERR_FORMAT, "mirror: the referee sent no genesis");
             }
-            if ((st = pol_game_create(resp.genesis, resp.genesis_len, &m->game))) {
+            if ((st = pol_game_create(resp.genesis, resp.genesis_len, &m->game)) ||
+                (st = pol_genesis_decode(resp.genesis, resp.genesis_len, &m->genesis))) {
                 pol_net_response_free(&resp);
                 return st;
             }
@@ -208,6 +210,7 @@ pol_status pol_mirror_act(pol_mirror *m, pol_game_action *a, uint64_t *seq)
 }
 
 const pol_game *pol_mirror_game(const pol_mirror *m) { return m->game; }
+const pol_genesis *pol_mirror_genesis(const pol_mirror *m) { return &m->genesis; }
 uint64_t pol_mirror_head(const pol_mirror *m) { return m->head; }
 const uint8_t *pol_mirror_self(const pol_mirror *m) { return m->self; }
 pol_mirror_stats pol_mirror_get_stats(const pol_mirror *m) { return m->stats; }
@@ -226,6 +229,7 @@ void pol_mirror_close(pol_mirror *m)
         return;
     pol_net_close(m->conn);
     pol_game_destroy(m->game);
+    pol_genesis_free(&m->genesis);
     pol_keypair_clear(&m->kp);
     free(m);
 }
