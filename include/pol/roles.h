@@ -185,6 +185,24 @@ POL_WARN_UNUSED pol_status pol_role_check_cert(const pol_game_task *t, const pol
                                                uint8_t **report_env, size_t *report_len,
                                                char *why);
 
+/* ------------------------------------------------------ the challenger */
+
+/* The challenger's side of a dispute (a verifier that rejected, or a
+ * whistleblower that challenged): an honest pol_replayer of the disputed
+ * task, created when the referee's first pinpoint query arrives (install
+ * pol_role_challenger_party_fn with the server) and dropped when the task
+ * is final (pol_role_challenger_tick). */
+typedef struct pol_role_challenger pol_role_challenger;
+
+POL_WARN_UNUSED pol_status pol_role_challenger_create(pol_mirror *m, const char *work_dir,
+                                                      const char *data_dir,
+                                                      pol_role_challenger **out);
+/* A pol_role_party_fn: arg is the challenger. */
+const pol_party *pol_role_challenger_party_fn(void *arg);
+/* Drops the replayer (and the server's party) once its task is final. */
+void pol_role_challenger_tick(pol_role_challenger *c, pol_role_server *s);
+void pol_role_challenger_destroy(pol_role_challenger *c);
+
 /* Wall-clock milliseconds since the epoch. */
 uint64_t pol_role_now_ms(void);
 
