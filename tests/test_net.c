@@ -304,7 +304,7 @@ static void test_codec_hostile(void **st)
     /* Responses. */
     Pol__V1__Response m;
     Pol__V1__LedgerEvents evs;
-    uint8_t rid[32] = {2};
+    uint8_t rid[33] = {2};
     pol__v1__response__init(&m);
     pol__v1__ledger_events__init(&evs);
     m.request_id.data = rid;
@@ -526,7 +526,7 @@ static void server_stop(server_thread *t)
     free(t);
 }
 
-/* [N-CALL-1] [N-CALL-2] [N-KIND-1] [N-BLOB-1]: every kind over one kept-open
+/* [N-CALL-1] [N-CALL-2] [N-REQ-1] [N-SIG-1] [N-BLOB-1]: every kind over one kept-open
  * connection, signed both ways. */
 static void test_roundtrip_all_kinds(void **st)
 {

@@ -658,6 +658,7 @@ static void test_blob_roundtrip(void **st)
         assert_int_equal(u.nbytes, t.nbytes);
         if (t.nbytes)
             assert_memory_equal(u.data, t.data, t.nbytes);
+        pol_tensor_free(&u);
         /* every truncation and one byte more are refused */
         for (size_t k = 0; k < n; k++)
             assert_int_equal(pol_tensor_blob_decode(b, k, &u), POL_ERR_FORMAT);

@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-/* Caps [G-GEN-1], [G-ACT-1], [G-CAP-1]. */
+/* Caps [G-GEN-1], [G-ACT-1], [G-APPLY-3]. */
 #define POL_GAME_MAX_GENESIS_ACCOUNTS 4096u
 #define POL_GAME_MAX_GENESIS (1u << 20)        /* bytes of a Genesis encoding */
 #define POL_GAME_MAX_ACTION (64u << 20)        /* bytes of a GameAction encoding */

@@ -29,6 +29,7 @@
 
 #include "pol/context.h"
 #include "pol/dataset.h"
+#include "pol/distance.h"
 #include "pol/graph.h"
 #include "pol/hash.h"
 #include "pol/task.h"
@@ -220,6 +221,33 @@ typedef struct pol_dispute_result {
 POL_WARN_UNUSED pol_status pol_dispute_run(const pol_task *task, const pol_dataset *ds,
                                            const pol_party *solver, const pol_party *challenger,
                                            const pol_dispute_opts *opts, pol_dispute_result *res);
+
+/* ------------------------------------------ tolerant mode, level 4 -- *
+ * The bisection (levels 1-3) is the exact one: it finds the leftmost node
+ * whose record differs. Only the referee changes [P-TOL]: for a node leaf
+ * with an F32 output, the solver's opening also carries that output tensor
+ * in `end` (under the node's output name, proven by the record's output
+ * hash), and the referee accepts it when its distance to the reference
+ * recomputation is within the op's threshold. */
+
+#define POL_PIN_TOL_OPS 32 /* threshold slots, indexed by op code */
+
+typedef struct pol_pin_tolerance {
+    pol_metric metric;                 /* the distance (pol/distance.h), e.g. POL_METRIC_L2_REL */
+    double threshold[POL_PIN_TOL_OPS]; /* per op code: accepted when distance <= threshold */
+} pol_pin_tolerance;
+
+/* As pol_dispute_run, with the tolerant referee of spec P-TOL at level 4
+ * (tol NULL: exactly pol_dispute_run). A state leaf is judged exactly.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (also: an unknown metric, a negative
+ *          or NaN threshold); POL_ERR_NOMEM; errors of the model builder.
+ * Out: *res. */
+POL_WARN_UNUSED pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
+                                                    const pol_party *solver,
+                                                    const pol_party *challenger,
+                                                    const pol_dispute_opts *opts,
+                                                    const pol_pin_tolerance *tol,
+                                                    pol_dispute_result *res);
 
 /* The round bound of spec P-BOUND: ceil(log2 intervals) + ceil(log_m k) +
  * ceil(log2 max(nodes, state tensors)), for level-2 arity m. */

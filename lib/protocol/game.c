@@ -348,7 +348,7 @@ static pol_status outcome_forced(pol_game *g, gstate *s, pol_game_task *t, uint6
 }
 
 /* The deadline of task t expired: the party whose move it was loses
- * [G-TIME-5 .. G-TIME-8]. */
+ * [G-TIME-5 .. G-TIME-7]. */
 static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
 {
     const uint64_t at = t->deadline_ms;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pol/cmath.h"
+#include "pol/distance.h"
 #include "pol/fileio.h"
 #include "pol/pinpoint.h"
 #include "pol/rng.h"
@@ -435,6 +436,7 @@ static pol_status rp_open(void *self, uint64_t s, int tree, uint64_t index, pol_
             return pol_errorf(POL_ERR_INVALID_ARG, "replayer: no node %" PRIu64, index);
         const pol_node *n = pol_graph_node(rp->g, (int)index);
         o->rec = rp->recs[index], o->n_in = n->n_in;
+        st = tensor_copy(&o->end, &rp->snap[n->out]); /* for a tolerant referee (P-TOL) */
         for (int k = 0; !st && k < n->n_in; k++) {
             const int id = n->in[k];
             switch (pol_graph_tensor_kind(rp->g, id)) {
@@ -517,6 +519,7 @@ typedef struct referee {
     char names[MAX_STATE][POL_NAME_MAX]; /* state tensor names, name order */
     pol_dispute_result *res;
     const pol_party *p[2];
+    const pol_pin_tolerance *tol; /* NULL: exact */
 } referee;
 
 /* Ends the dispute: `who` loses. Returns 1 (so callers can `return lose(...)`). */
@@ -675,6 +678,58 @@ static int make_inputs(referee *r, const uint64_t cnt[3], verdict *v)
     return 0;
 }
 
+/* The verdict on node j once its reference output `out` (hash in want->out)
+ * is computed; ev: the status of that evaluation. Exact, or P-TOL. */
+static void judge_output(const referee *r, int j, const pol_node *n, const pol_node_record *want,
+                         const pol_tensor *out, pol_status ev, const pol_pin_opening *o,
+                         verdict *v)
+{
+    if (ev) { /* e.g. a label out of range: the inputs cannot be right */
+        refute(v, POL_DISPUTE_WRONG_INPUT, "node %d cannot be evaluated on them", j);
+        return;
+    }
+    if (want->op != o->rec.op || memcmp(&want->params, &o->rec.params, sizeof want->params)) {
+        refute(v, POL_DISPUTE_WRONG_INPUT, "node %d: op or params differ", j);
+        return;
+    }
+    for (int k = 0; k < n->n_in; k++)
+        if (!digest_eq(&want->in[k], &o->rec.in[k])) {
+            refute(v, POL_DISPUTE_WRONG_INPUT, "node %d: input %d differs from the agreed data", j,
+                   k);
+            return;
+        }
+    if (digest_eq(&want->out, &o->rec.out)) {
+        refute(v, POL_DISPUTE_REFUTED, "node %d (%s) recomputed: the solver's record holds", j,
+               n->name);
+        return;
+    }
+    if (!r->tol || out->dtype != POL_F32) {
+        refute(v, POL_DISPUTE_WRONG_RESULT, "node %d (%s): recomputed output differs", j, n->name);
+        return;
+    }
+    /* P-TOL: the solver's output, proven by its record, against the reference */
+    pol_digest h;
+    if (!same_layout(&o->end, out->name, out->dtype, out->ndim, out->shape) ||
+        pol_tensor_hash(&o->end, &h) || !digest_eq(&h, &o->rec.out)) {
+        refute(v, POL_DISPUTE_INVALID_PROOF, "node %d: opened output is not the record's", j);
+        return;
+    }
+    const double thr = (unsigned)n->op < POL_PIN_TOL_OPS ? r->tol->threshold[n->op] : 0.0;
+    pol_distance d;
+    if (pol_distance_f32(o->end.data, out->data, (size_t)pol_tensor_numel(out), &d)) {
+        refute(v, POL_DISPUTE_WRONG_RESULT, "node %d (%s): output not finite", j, n->name);
+        return;
+    }
+    const double dist = pol_distance_get(&d, r->tol->metric);
+    if (!(dist <= thr)) {
+        refute(v, POL_DISPUTE_WRONG_RESULT, "node %d (%s): %s %.3g above threshold %.3g", j,
+               n->name, pol_metric_name(r->tol->metric), dist, thr);
+        return;
+    }
+    refute(v, POL_DISPUTE_REFUTED, "node %d (%s): %s %.3g within threshold %.3g", j, n->name,
+           pol_metric_name(r->tol->metric), dist, thr);
+}
+
 /* P-REF-2: node leaf j. */
 static pol_status judge_node(referee *r, const pol_digest *h_s, const pol_digest *node_root,
                              int j, const pol_digest *leaf, const pol_pin_opening *o, verdict *v)
@@ -738,22 +793,10 @@ static pol_status judge_node(referee *r, const pol_digest *h_s, const pol_digest
     r->res->referee_nodes++;
     pol_status ev = pol_node_eval(n->op, &n->params, in, n->n_in, &out, POL_KERNELS_REF, NULL);
     st = ev ? POL_OK : pol_tensor_hash(&out, &want.out);
+    if (!st)
+        judge_output(r, j, n, &want, &out, ev, o, v);
     pol_tensor_free(&out);
-    if (st)
-        return st;
-    if (ev) /* e.g. a label out of range: the inputs cannot be right */
-        return refute(v, POL_DISPUTE_WRONG_INPUT, "node %d cannot be evaluated on them", j), POL_OK;
-    if (want.op != o->rec.op || memcmp(&want.params, &o->rec.params, sizeof want.params))
-        return refute(v, POL_DISPUTE_WRONG_INPUT, "node %d: op or params differ", j), POL_OK;
-    for (int k = 0; k < n->n_in; k++)
-        if (!digest_eq(&want.in[k], &o->rec.in[k]))
-            return refute(v, POL_DISPUTE_WRONG_INPUT, "node %d: input %d differs from the agreed "
-                          "data", j, k), POL_OK;
-    if (!digest_eq(&want.out, &o->rec.out))
-        return refute(v, POL_DISPUTE_WRONG_RESULT, "node %d (%s): recomputed output differs",
-                      j, n->name), POL_OK;
-    refute(v, POL_DISPUTE_REFUTED, "node %d (%s) recomputed: the solver's record holds", j, n->name);
-    return POL_OK;
+    return st;
 }
 
 /* P-REF-3: end-state leaf i. */
@@ -824,9 +867,10 @@ static uint64_t proof_bytes(const pol_pin_proof *p)
     return p->t.nbytes + 8 + 32 * p->path_len + (p->rec.n_in ? 64 + 32 * (uint64_t)p->rec.n_in : 0);
 }
 
-static uint64_t opening_bytes(const pol_pin_opening *o)
+/* The opening's size; with_end: count `end` (a state leaf, or P-TOL). */
+static uint64_t opening_bytes(const pol_pin_opening *o, int with_end)
 {
-    uint64_t b = 64 + 32 * (uint64_t)o->rec.n_in + o->end.nbytes + 32;
+    uint64_t b = 64 + 32 * (uint64_t)o->rec.n_in + (with_end ? o->end.nbytes : 0) + 32;
     for (int k = 0; k < o->n_in; k++)
         b += proof_bytes(&o->in[k]);
     for (int c = 0; c < 3; c++)
@@ -1008,8 +1052,22 @@ pol_status pol_dispute_run(const pol_task *task, const pol_dataset *ds, const po
                            const pol_party *challenger, const pol_dispute_opts *opts,
                            pol_dispute_result *res)
 {
+    return pol_dispute_run_tolerant(task, ds, solver, challenger, opts, NULL, res);
+}
+
+pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
+                                    const pol_party *solver, const pol_party *challenger,
+                                    const pol_dispute_opts *opts, const pol_pin_tolerance *tol,
+                                    pol_dispute_result *res)
+{
     if (!task || !ds || !solver || !challenger || !res)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_dispute_run: NULL argument");
+    if (tol && !pol_metric_name(tol->metric))
+        return pol_errorf(POL_ERR_INVALID_ARG, "tolerance: unknown metric %d", (int)tol->metric);
+    for (int i = 0; tol && i < POL_PIN_TOL_OPS; i++)
+        if (!(tol->threshold[i] >= 0))
+            return pol_errorf(POL_ERR_INVALID_ARG, "tolerance: threshold of op %d is %g", i,
+                              tol->threshold[i]);
     memset(res, 0, sizeof *res);
     res->interval = res->step = res->node = -1;
     unsigned arity = opts && opts->arity ? opts->arity : 2;
@@ -1018,7 +1076,7 @@ pol_status pol_dispute_run(const pol_task *task, const pol_dataset *ds, const po
     referee *r = calloc(1, sizeof *r);
     if (!r)
         return pol_errorf(POL_ERR_NOMEM, "referee");
-    r->res = res, r->p[0] = solver, r->p[1] = challenger;
+    r->res = res, r->p[0] = solver, r->p[1] = challenger, r->tol = tol;
     pol_status st = referee_init(r, task, ds);
     if (st) {
         free(r);
@@ -1047,7 +1105,7 @@ pol_status pol_dispute_run(const pol_task *task, const pol_dataset *ds, const po
     if (solver->open(solver->self, s, tree, leaf, o)) {
         lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no opening of leaf %" PRIu64, leaf);
     } else {
-        log_round(r, 4, 24 + opening_bytes(o));
+        log_round(r, 4, 24 + opening_bytes(o, tree == POL_TREE_STATE || r->tol));
         verdict v = { 0 };
         const double t0 = thread_seconds();
         st = tree == POL_TREE_NODES ? judge_node(r, &h_s, &node_root, (int)leaf, &leaf_h, o, &v)
