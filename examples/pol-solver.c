@@ -396,6 +396,18 @@ static int parse_cheat(const char *s, pol_cheat *c)
     return 0;
 }
 
+/* A referee out of reach for a moment is not the end of the game: the
+ * mirror reconnects on its next call (the --timeout bounds the wait). */
+static pol_status sync_or_wait(pol_mirror *m)
+{
+    pol_status st = pol_mirror_sync(m, NULL);
+    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
+        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
+        return POL_OK;
+    }
+    return st;
+}
+
 static void game_line(void *user, const char *line)
 {
     (void)user;
@@ -656,7 +668,7 @@ static int cmd_serve(int argc, char **argv)
     long done_tasks = 0;
     const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
     while (!stop_flag && (tasks == 0 || done_tasks < tasks)) {
-        if ((st = pol_role_server_poll(s.srv, 100)) || (st = pol_mirror_sync(s.m, NULL)))
+        if ((st = pol_role_server_poll(s.srv, 100)) || (st = sync_or_wait(s.m)))
             break;
         if (!s.active)
             st = claim_one(&s, ep);

@@ -434,6 +434,18 @@ typedef struct vstate {
     uint32_t mine_state[MAX_SEEN];
 } vstate;
 
+/* A referee out of reach for a moment is not the end of the game: the
+ * mirror reconnects on its next call (the --timeout bounds the wait). */
+static pol_status sync_or_wait(pol_mirror *m)
+{
+    pol_status st = pol_mirror_sync(m, NULL);
+    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
+        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
+        return POL_OK;
+    }
+    return st;
+}
+
 static void game_line(void *user, const char *line)
 {
     (void)user;
@@ -620,7 +632,7 @@ static int cmd_serve(int argc, char **argv)
     signal(SIGTERM, on_signal);
     const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
     while (!stop_flag && (tasks == 0 || ended(v) < tasks)) {
-        if ((st = pol_role_server_poll(v->srv, 100)) || (st = pol_mirror_sync(v->m, NULL)))
+        if ((st = pol_role_server_poll(v->srv, 100)) || (st = sync_or_wait(v->m)))
             break;
         pol_role_challenger_tick(v->ch, v->srv);
         const pol_game *g = pol_mirror_game(v->m);

@@ -53,6 +53,18 @@ static int usage_error(const char *msg)
     return 2;
 }
 
+/* A referee out of reach for a moment is not the end of the game: the
+ * mirror reconnects on its next call (the --timeout bounds the wait). */
+static pol_status sync_or_wait(pol_mirror *m)
+{
+    pol_status st = pol_mirror_sync(m, NULL);
+    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
+        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
+        return POL_OK;
+    }
+    return st;
+}
+
 static void game_line(void *user, const char *line)
 {
     (void)user;
@@ -207,7 +219,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
     while (!stop_flag && (tasks == 0 || ended(w) < tasks)) {
-        if ((st = pol_role_server_poll(w->srv, 100)) || (st = pol_mirror_sync(w->m, NULL)))
+        if ((st = pol_role_server_poll(w->srv, 100)) || (st = sync_or_wait(w->m)))
             break;
         pol_role_challenger_tick(w->ch, w->srv);
         const pol_game *g = pol_mirror_game(w->m);
