@@ -286,7 +286,7 @@ static int cmd_run(int argc, char **argv)
                 o.answer_timeout_ms = (unsigned)v;
             else if (!strcmp(a, "--party-clock"))
                 o.party_clock_ms = (unsigned)v;
-            else if (v > 16) {
+            else if (v < 2 || v > 16) {
                 rc = bad("--arity: 2..16, got %s", val);
                 goto done;
             } else

@@ -3,6 +3,7 @@
  *
  *   pol-verifier check --task FILE --cert FILE --store DIR [options]
  *   pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]
+ *                        [--key KEY --out-envelope FILE]
  *   pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "pol/cert.h"
 #include "pol/context.h"
@@ -28,6 +30,7 @@
 static const char USAGE[] =
     "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
     "       pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]\n"
+    "                            [--key FILE --out-envelope FILE]\n"
     "       pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
     "       pol-verifier --version\n"
     "\n"
@@ -57,6 +60,9 @@ static const char USAGE[] =
     "plus PROFILE.png when gnuplot is installed.\n"
     "  --samples N        intervals to re-run (default 8)\n"
     "  --factor F         safety factor of the threshold rule (default 4)\n"
+    "  --key FILE         sign the thresholds with this secret key (pol-keygen) ...\n"
+    "  --out-envelope FILE ... as a ProfileReport envelope (type 4), written here\n"
+    "                     beside the JSON (never overwritten)\n"
     "\n"
     "serve: the verifier in a game kept by a referee (pol-verifier serve --help).\n"
     "\n"
@@ -329,16 +335,38 @@ static void plot(const pol_profile *p, const char *json_path)
     remove(dat);
 }
 
+/* The profile's thresholds as a signed ProfileReport envelope (type 4),
+ * written atomically, never over an existing file (spec/profiling.md
+ * P-ENV-1). */
+static pol_status write_profile_envelope(const pol_profile *p, const pol_keypair *kp,
+                                         const char *path)
+{
+    pol_profile_report r;
+    uint8_t *body = NULL, *env = NULL;
+    size_t blen = 0, elen = 0;
+    pol_status st = pol_profile_report_from(p, &r);
+    if (st)
+        return st;
+    if (!(st = pol_profile_report_encode(&r, &body, &blen)) &&
+        !(st = pol_envelope_seal(POL_MSG_PROFILE, body, blen, kp, &env, &elen)))
+        st = pol_write_file_atomic(path, env, elen, 0);
+    free(body);
+    free(env);
+    pol_profile_report_free(&r);
+    return st;
+}
+
 static int cmd_profile(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "task", required_argument, 0, 't' },   { "run", required_argument, 0, 'r' },
         { "out", required_argument, 0, 'o' },    { "samples", required_argument, 0, 'n' },
         { "factor", required_argument, 0, 'f' }, { "help", no_argument, 0, 'h' },
+        { "key", required_argument, 0, 'K' },    { "out-envelope", required_argument, 0, 'E' },
         { 0, 0, 0, 0 },
     };
     pol_profile_opts po = { 0 };
-    const char *out = NULL;
+    const char *out = NULL, *key_path = NULL, *env_path = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
@@ -352,6 +380,8 @@ static int cmd_profile(int argc, char **argv)
         case 'f': po.factor = strtod(optarg, &end);
                   if (*end || !(po.factor >= 1.0 && po.factor <= 1e6)) return usage_error("--factor wants a number >= 1");
                   break;
+        case 'K': key_path = optarg; break;
+        case 'E': env_path = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }
@@ -360,17 +390,34 @@ static int cmd_profile(int argc, char **argv)
         return usage_error("unexpected argument");
     if (!po.task_path || !po.run_dir || !out)
         return usage_error("profile needs --task, --run and --out");
+    if (!key_path != !env_path)
+        return usage_error("--key and --out-envelope go together");
+    pol_keypair kp;
+    pol_status st;
+    if (key_path) { /* fail before profiling, not after */
+        struct stat sb;
+        if (lstat(env_path, &sb) == 0)
+            return fail(pol_errorf(POL_ERR_EXISTS, "%s exists; refusing to overwrite it", env_path));
+        if ((st = pol_seckey_load(key_path, &kp)))
+            return fail(st);
+    }
     pol_profile p;
-    pol_status st = pol_profile_run(&po, &p);
-    if (st)
-        return fail(st);
-    if ((st = pol_profile_write_json(&p, out))) {
+    st = pol_profile_run(&po, &p);
+    if (!st)
+        st = pol_profile_write_json(&p, out);
+    if (!st && key_path)
+        st = write_profile_envelope(&p, &kp, env_path);
+    if (key_path)
+        pol_keypair_clear(&kp);
+    if (st) { /* p is zeroed when pol_profile_run failed */
         pol_profile_free(&p);
         return fail(st);
     }
     printf("profile      %s: %u intervals re-run under", out, p.intervals_rerun);
     for (int i = 0; i < p.n_configs; i++)
         printf(" %s", p.configs[i]);
+    if (env_path)
+        printf("\nenvelope     %s (signed ProfileReport, %zu thresholds)", env_path, p.n_stats);
     printf("\n%-6s %-12s %5s %9s %9s %9s %10s\n", "len", "op", "n", "median", "max", "threshold", "margin");
     for (size_t i = 0; i < p.n_stats; i++) {
         const pol_profile_stat *s = &p.stats[i];

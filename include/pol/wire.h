@@ -210,6 +210,100 @@ POL_WARN_UNUSED pol_status pol_envelope_open(const uint8_t *buf, size_t len,
  * Out:     *id: the id; zeroed on failure. */
 POL_WARN_UNUSED pol_status pol_envelope_id(const uint8_t *buf, size_t len, pol_digest *id);
 
+/* ------------------------------------------------------------------- task */
+
+/* Caps and budget of a pol.v1.Task [W-CAP-1, W-CAP-2]: the task JSON (at
+ * most POL_TASK_MAX_BYTES, pol/task.h) plus its id and field headers. */
+#define POL_WIRE_MAX_TASK ((1u << 20) + 64u)
+#define POL_WIRE_BUDGET_TASK 2u
+
+/* Wraps a task file's exact bytes in a pol.v1.Task message with
+ * id = SHA-256(json) [W-TASK-1]. The JSON itself is not parsed here.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (json_len is 0); POL_ERR_TOO_LARGE
+ *          (json_len > POL_TASK_MAX_BYTES); POL_ERR_NOMEM; POL_ERR_INTERNAL.
+ * Out:     *buf, *len: the message.
+ * In:      json, json_len: the task file's bytes. */
+POL_WARN_UNUSED pol_status pol_task_msg_encode(const uint8_t *json, size_t json_len,
+                                               uint8_t **buf, size_t *len);
+
+/* Decodes a pol.v1.Task message [W-TASK-1 .. W-TASK-3]: task_json non-empty
+ * and at most POL_TASK_MAX_BYTES, id exactly 32 bytes and equal to
+ * SHA-256(task_json), recomputed here. The JSON is not parsed: give *json to
+ * pol_task_parse (pol/task.h), whose id then equals *id.
+ * Returns: POL_OK; POL_ERR_TOO_LARGE (len > POL_WIRE_MAX_TASK, or task_json
+ *          longer than POL_TASK_MAX_BYTES); POL_ERR_NOMEM; POL_ERR_FORMAT
+ *          (not a canonical Task, unknown field, empty task_json, id not 32
+ *          bytes); POL_ERR_HASH_MISMATCH (id != SHA-256(task_json));
+ *          POL_ERR_INTERNAL.
+ * Out:     *json, *json_len: a malloc'd copy of the task bytes, followed by
+ *          one extra NUL byte not counted in *json_len; *id: the task id.
+ *          NULL, 0 and zero on failure. */
+POL_WARN_UNUSED pol_status pol_task_msg_decode(const uint8_t *buf, size_t len, uint8_t **json,
+                                               size_t *json_len, pol_digest *id);
+
+/* -------------------------------------------------------- profile report */
+
+#define POL_WIRE_MAX_PROFILE (1u << 20)  /* ProfileReport */
+#define POL_WIRE_BUDGET_PROFILE 32u
+#define POL_PROFILE_MAX_THRESHOLDS 4096u
+#define POL_THRESHOLD_OP_MAX 32          /* bytes of an op name, including the NUL */
+
+/* One threshold of a ProfileReport (pol.v1.Threshold, spec/profiling.md):
+ * either a whole-interval threshold (op "", interval_len > 0) or a per-op
+ * one (op a node op name, interval_len 0). */
+typedef struct pol_wire_threshold {
+    char op[POL_THRESHOLD_OP_MAX]; /* "" or printable ASCII, at most 31 bytes */
+    uint64_t interval_len;
+    uint32_t metric;               /* a pol_metric (pol/distance.h) */
+    double threshold;              /* finite, >= 0 */
+    double max_observed;           /* finite, >= 0 */
+    uint64_t samples;              /* observations behind it, >= 1 */
+} pol_wire_threshold;
+
+/* A profile's thresholds as they travel (pol.v1.ProfileReport). Sent as the
+ * body of an envelope of type 4 signed by the party that profiled. */
+typedef struct pol_profile_report {
+    pol_digest task_id;
+    size_t n_thresholds;             /* 1 .. POL_PROFILE_MAX_THRESHOLDS */
+    pol_wire_threshold *thresholds;  /* (n_thresholds) malloc'd; see pol_profile_report_free */
+} pol_profile_report;
+
+struct pol_profile;
+
+/* Takes the thresholds of a profile (pol/profile.h): one per stat, in the
+ * profile's order, with the stat's op, interval length, metric, threshold,
+ * maximum and count (the entries of [P-JSON-1] "thresholds").
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (the profile breaks a rule of
+ *          pol_profile_report_decode); POL_ERR_NOMEM.
+ * Out:     *out: the report; free it with pol_profile_report_free. All zero
+ *          on failure. */
+POL_WARN_UNUSED pol_status pol_profile_report_from(const struct pol_profile *p,
+                                                   pol_profile_report *out);
+
+/* Encodes a report as a pol.v1.ProfileReport message (canonical form).
+ * Returns: POL_OK; POL_ERR_INVALID_ARG when the value has no encoding (the
+ *          rules of pol_profile_report_decode); POL_ERR_NOMEM.
+ * Out:     *buf, *len: the message. */
+POL_WARN_UNUSED pol_status pol_profile_report_encode(const pol_profile_report *r, uint8_t **buf,
+                                                     size_t *len);
+
+/* Decodes a pol.v1.ProfileReport message [W-PROFILE-1 .. W-PROFILE-3]:
+ * task_id exactly 32 bytes; 1 to POL_PROFILE_MAX_THRESHOLDS thresholds; in
+ * each, op "" with interval_len > 0 or a printable ASCII op name of at most
+ * POL_THRESHOLD_OP_MAX - 1 bytes with interval_len 0, a metric named by
+ * pol_metric_name, threshold and max_observed finite and >= 0, samples
+ * >= 1; no two thresholds with the same (op, interval_len, metric).
+ * Returns: POL_OK; POL_ERR_TOO_LARGE (len > POL_WIRE_MAX_PROFILE);
+ *          POL_ERR_NOMEM; POL_ERR_FORMAT.
+ * Out:     *out: the report; free it with pol_profile_report_free. All zero
+ *          on failure. */
+POL_WARN_UNUSED pol_status pol_profile_report_decode(const uint8_t *buf, size_t len,
+                                                     pol_profile_report *out);
+
+/* Frees r->thresholds (which must be malloc'd, or NULL) and zeroes *r. NULL
+ * is a no-op. */
+void pol_profile_report_free(pol_profile_report *r);
+
 #ifdef __cplusplus
 }
 #endif

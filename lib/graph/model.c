@@ -18,15 +18,20 @@ static pol_status add_optimizer(const pol_task *t, pol_model *m, int p, int g)
     const pol_tensor *pt = pol_graph_tensor(G, p);
     char name[3 * POL_NAME_MAX], pname[POL_NAME_MAX]; /* too long a name is refused by the graph */
     snprintf(pname, sizeof pname, "%s", pt->name);
+    /* Adding tensors may move the graph's tensor array: keep copies, not pt. */
+    const int ndim = pt->ndim;
+    int64_t shape[POL_MAX_DIMS];
+    memcpy(shape, pt->shape, sizeof shape);
+    pt = NULL;
     pol_node_params np = { 0 };
     np.beta1 = t->beta1, np.beta2 = t->beta2, np.eps = t->eps, np.wd = t->weight_decay;
     int newp;
     if (t->optimizer == POL_OPTIM_ADAMW) {
         int mo, vo, mn, vn;
         snprintf(name, sizeof name, "%s.m", pname);
-        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &mo));
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, ndim, shape, &mo));
         snprintf(name, sizeof name, "%s.v", pname);
-        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &vo));
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, ndim, shape, &vo));
         snprintf(name, sizeof name, "opt.%s.m", pname);
         POL_TRY(pol_graph_add_node(G, POL_OP_ADAM_M, name, (int[]){ mo, g }, 2, &np, &mn));
         snprintf(name, sizeof name, "opt.%s.v", pname);
@@ -41,7 +46,7 @@ static pol_status add_optimizer(const pol_task *t, pol_model *m, int p, int g)
     } else {
         int bo, bn;
         snprintf(name, sizeof name, "%s.buf", pname);
-        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, pt->ndim, pt->shape, &bo));
+        POL_TRY(pol_graph_add_tensor(G, name, POL_TENSOR_STATE, POL_F32, ndim, shape, &bo));
         snprintf(name, sizeof name, "opt.%s.buf", pname);
         POL_TRY(pol_graph_add_node(G, POL_OP_SGD_BUF, name, (int[]){ bo, g, p }, 3, &np, &bn));
         snprintf(name, sizeof name, "opt.%s", pname);

@@ -494,8 +494,9 @@ pol_status pol_net_server_open(const char *addr, const pol_keypair *kp, pol_net_
     s->pfd = calloc((size_t)s->max_conns + 1, sizeof *s->pfd);
     s->fd = -1;
     if (!s->conns || !s->pfd) {
+        unsigned n = s->max_conns;
         pol_net_server_close(s);
-        return pol_errorf(POL_ERR_NOMEM, "server: %u connections", o.max_conns);
+        return pol_errorf(POL_ERR_NOMEM, "server: %u connections", n);
     }
     pol_status st = pol_net_listen(addr, &s->fd, &s->port);
     if (st != POL_OK) {

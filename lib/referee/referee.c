@@ -34,7 +34,8 @@ struct pol_referee {
     uint64_t jackpot;
     /* disputes */
     ref_worker *w;
-    pol_digest w_dispute;
+    pol_digest w_dispute, w_task;
+    uint64_t w_round;
     pol_digest *tried;
     size_t n_tried;
     pol_status fatal; /* a ledger write failed: stop */
@@ -487,6 +488,8 @@ static pol_status start_dispute(pol_referee *r)
         logf_(r, "dispute %s: task %s: started (solver at %s, challenger at %s)", hd, ht,
               j.solver_ep[0] ? j.solver_ep : "-", j.challenger_ep[0] ? j.challenger_ep : "-");
         r->w_dispute = id;
+        r->w_task = t.id;
+        r->w_round = t.rounds;
         st = ref_worker_start(&j, &r->w);
         break;
     }
@@ -505,8 +508,8 @@ static pol_status finish_dispute(pol_referee *r)
     char hd[17];
     hex8(r->w_dispute.b, hd);
     if (o.st != POL_OK) {
-        logf_(r, "dispute %s: referee could not finish it: %s (%s); the dispute deadline "
-              "will settle it", hd, pol_strerror(o.st), o.msg);
+        logf_(r, "dispute %s: no ruling: %s (%s); the game's dispute deadline settles the "
+              "task", hd, pol_strerror(o.st), o.msg);
         ref_outcome_free(&o);
         return POL_OK;
     }
@@ -578,11 +581,15 @@ pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, po
         goto fail;
     if ((st = pol_game_check(r->g)))
         goto fail;
-    proj p;
-    if ((st = proj_build(r, &p)))
-        goto fail;
-    proj_commit(r, &p);
-    proj_free(&p);
+    /* The rows match the game after replay; a ledger without events has
+     * none yet, so its first event writes every genesis account. */
+    if (r->head_seq) {
+        proj p;
+        if ((st = proj_build(r, &p)))
+            goto fail;
+        proj_commit(r, &p);
+        proj_free(&p);
+    }
     pol_game_set_log(r->g, game_log, r);
     if ((st = pol_net_server_open(o->listen, kp, handle, r, NULL, &r->srv)))
         goto fail;
@@ -599,10 +606,23 @@ const pol_game *pol_referee_game(const pol_referee *r) { return r->g; }
 
 uint64_t pol_referee_head(const pol_referee *r) { return r->head_seq; }
 
+/* A dispute the game settled meanwhile (its deadline passed) needs no
+ * more answers: the worker is told to stop, and its outcome is dropped. */
+static void drop_settled(pol_referee *r)
+{
+    pol_game_task t;
+    if (!r->w)
+        return;
+    if (pol_game_task_find(r->g, &r->w_task, &t) != POL_OK || t.state != POL_GAME_TASK_DISPUTE ||
+        t.rounds != r->w_round)
+        atomic_store(&r->w->cancel, 1);
+}
+
 pol_status pol_referee_poll(pol_referee *r, int timeout_ms)
 {
     if (r->fatal)
         return r->fatal;
+    drop_settled(r);
     POL_TRY(finish_dispute(r));
     POL_TRY(do_ticks(r, ref_now(r)));
     if (!r->w)
