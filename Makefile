@@ -2,7 +2,7 @@
 #
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
 #   make test       dependency check, then every cmocka suite
-#   make demo       dependency check, then the digits demo
+#   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
 #   make install    PREFIX=/usr/local DESTDIR= : headers, libpol.a, libpol.so, libpol.pc
@@ -144,6 +144,7 @@ test: check-deps
 demo: check-deps
 	@$(MAKE) --no-print-directory all
 	@examples/demo.sh
+	@examples/game-demo.sh
 
 # -------------------------------------------------------------- benchmarks
 $(BUILD)/bench/%: bench/%.c $(POL_DEPS)

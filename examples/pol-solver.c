@@ -3,29 +3,38 @@
  *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
  *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda] [--json]
  *   pol-solver inspect CKPT [--json]
+ *   pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pol/cert.h"
 #include "pol/context.h"
+#include "pol/fileio.h"
+#include "pol/game.h"
 #include "pol/hash.h"
 #include "pol/keys.h"
 #include "pol/kernels.h"
+#include "pol/pinpoint.h"
+#include "pol/roles.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
 #include "pol/verify.h"
 #include "pol/version.h"
+#include "pol/wire.h"
 
 static const char USAGE[] =
     "usage: pol-solver train --task FILE --out DIR [options]\n"
     "       pol-solver inspect CKPT [--json]\n"
+    "       pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
     "       pol-solver --version\n"
     "\n"
     "train: runs the task's training steps (exact or tolerant mode), writing a checkpoint\n"
@@ -48,6 +57,8 @@ static const char USAGE[] =
     "\n"
     "inspect: verifies a checkpoint (its tensors hash to the state hash in its\n"
     "metadata) and prints the state hash, step and tensors.\n"
+    "\n"
+    "serve: the solver in a game kept by a referee (pol-solver serve --help).\n"
     "\n"
     "Exit status: 0 on success, 1 on an error (message on stderr), 2 on bad usage.\n";
 
@@ -323,6 +334,368 @@ static int cmd_inspect(int argc, char **argv)
     return 0;
 }
 
+/* --------------------------------------------------------------- serve -- */
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+static const char SERVE_USAGE[] =
+    "usage: pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
+    "\n"
+    "serve: plays the solver in a game kept by a referee. Claims an open task\n"
+    "(committing to a random secret kept in DIR), trains it, submits a signed\n"
+    "certificate, serves its checkpoints (by state hash) and answers the referee's\n"
+    "pinpoint queries on --listen, and reveals its secret when the round closes.\n"
+    "When the secret draws a forced error (spec/game.md), it first submits a\n"
+    "deliberately wrong certificate, as the game requires, then the honest one.\n"
+    "  --referee ADDR     the referee, HOST:PORT\n"
+    "  --key FILE         the solver's secret key (pol-keygen)\n"
+    "  --listen ADDR      where to serve, HOST:PORT (port 0: any; printed)\n"
+    "  --work DIR         work directory (secrets, checkpoints, blobs)\n"
+    "  --data-dir DIR     where the tasks' datasets are (default .)\n"
+    "  --tasks N          stop after N tasks ended (default 1; 0: never)\n"
+    "  --timeout S        give up after S seconds (default 600)\n"
+    "  --cheat C          FOR TESTS AND DEMOS ONLY: train dishonestly, to show the\n"
+    "                     game catching it: tamper-node:STEP:NODE, skip-step:STEP\n"
+    "                     or wrong-data:STEP\n"
+    "  -v, --verbose      print the game's log lines as the mirror applies them\n";
+
+typedef struct solver {
+    pol_mirror *m;
+    pol_role_server *srv;
+    pol_keypair kp;
+    uint8_t me[POL_PUBKEY_LEN];
+    const char *work, *data_dir;
+    pol_cheat cheat;
+    int active;
+    pol_digest id;
+    char hex[65];
+    pol_role_task rt;
+    pol_ctx *ctx;
+    pol_replayer *main_rp, *forced_rp;
+    char main_dir[4300], forced_dir[4300];
+    pol_party party;
+    uint8_t secret[32];
+    uint64_t submitted_round;
+    unsigned runs;
+} solver;
+
+static int parse_cheat(const char *s, pol_cheat *c)
+{
+    unsigned long long step;
+    int node, n = 0;
+    memset(c, 0, sizeof *c);
+    if (sscanf(s, "tamper-node:%llu:%d%n", &step, &node, &n) == 2 && !s[n] && node >= 0)
+        c->kind = POL_CHEAT_TAMPER_NODE, c->step = step, c->node = node;
+    else if (sscanf(s, "skip-step:%llu%n", &step, &n) == 1 && !s[n])
+        c->kind = POL_CHEAT_SKIP_STEP, c->step = step;
+    else if (sscanf(s, "wrong-data:%llu%n", &step, &n) == 1 && !s[n])
+        c->kind = POL_CHEAT_WRONG_DATA, c->step = step;
+    else
+        return -1;
+    return 0;
+}
+
+/* A referee out of reach for a moment is not the end of the game: the
+ * mirror reconnects on its next call (the --timeout bounds the wait). */
+static pol_status sync_or_wait(pol_mirror *m)
+{
+    pol_status st = pol_mirror_sync(m, NULL);
+    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
+        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
+        return POL_OK;
+    }
+    return st;
+}
+
+static void game_line(void *user, const char *line)
+{
+    (void)user;
+    printf("game       %s\n", line);
+}
+
+/* Trains the task with a replayer in a fresh directory. */
+static pol_status replay(solver *s, const pol_cheat *cheat, const char *what, pol_replayer **rp,
+                         char dir[4300])
+{
+    snprintf(dir, 4300, "%s/run-%.16s-%s-%d-%u", s->work, s->hex, what, (int)getpid(),
+             s->runs++);
+    return pol_replayer_create(rp, s->ctx, &s->rt.task, &s->rt.ds, dir,
+                               cheat && cheat->kind ? cheat : NULL);
+}
+
+/* The certificate of a replayer's run, signed, its checkpoints in the store. */
+static pol_status certify(solver *s, pol_replayer *rp, const char *rp_dir, uint8_t **env,
+                          size_t *len)
+{
+    size_t n;
+    pol_replayer_checkpoints(rp, &n);
+    char (*paths)[4400] = calloc(n, sizeof *paths);
+    const char **pp = calloc(n, sizeof *pp);
+    char store[4200];
+    pol_status st = paths && pp ? POL_OK : pol_errorf(POL_ERR_NOMEM, "paths");
+    snprintf(store, sizeof store, "%s/store", s->work);
+    pol_cert c = { 0 };
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    for (size_t i = 0; !st && i < n; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/ckpt-%zu.safetensors",
+                 rp_dir, i);
+        pp[i] = paths[i];
+        st = pol_role_store_put(store, paths[i]);
+    }
+    if (!st)
+        st = pol_cert_from_checkpoints(&s->rt.task, pp, n, &c);
+    if (!st) {
+        memcpy(c.solver_key, s->me, 32);
+        snprintf(c.device, sizeof c.device, "cpu %s, 1 thread", pol_fast_gemm_isa());
+        st = pol_cert_encode(&c, &body, &blen);
+    }
+    if (!st)
+        st = pol_envelope_seal(POL_MSG_CERTIFICATE, body, blen, &s->kp, env, len);
+    free(body);
+    pol_cert_free(&c);
+    free(paths);
+    free(pp);
+    return st;
+}
+
+static pol_status submit(solver *s, pol_replayer *rp, const char *rp_dir, const char *what)
+{
+    uint8_t *env;
+    size_t len;
+    pol_status st = certify(s, rp, rp_dir, &env, &len);
+    if (st)
+        return st;
+    pol_game_action a = { 0 };
+    a.kind = POL_GAME_SUBMIT_CERT;
+    a.task_id = s->id;
+    a.inner = env;
+    a.inner_len = len;
+    st = pol_mirror_act(s->m, &a, NULL);
+    free(env);
+    if (!st) {
+        printf("submitted  task %.16s: %s certificate\n", s->hex, what);
+        fflush(stdout);
+    }
+    return st;
+}
+
+static void drop_task(solver *s)
+{
+    pol_role_server_set_party(s->srv, NULL);
+    pol_replayer_destroy(s->main_rp);
+    pol_replayer_destroy(s->forced_rp);
+    s->main_rp = s->forced_rp = NULL;
+    pol_ctx_destroy(s->ctx);
+    s->ctx = NULL;
+    pol_role_task_close(&s->rt);
+    s->active = 0;
+}
+
+/* Claims the first open task of another submitter, trains it, submits. */
+static pol_status claim_one(solver *s, const char *listen_addr)
+{
+    const pol_game *g = pol_mirror_game(s->m);
+    pol_game_task t;
+    size_t i;
+    for (i = 0; i < pol_game_n_tasks(g); i++)
+        if (!pol_game_task_at(g, i, &t) && t.state == POL_GAME_TASK_OPEN &&
+            memcmp(t.submitter, s->me, POL_PUBKEY_LEN))
+            break;
+    if (i == pol_game_n_tasks(g))
+        return POL_OK;
+    s->id = t.id;
+    pol_digest_to_hex(&t.id, s->hex);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/secret-%s", s->work, s->hex);
+    pol_digest commit;
+    pol_status st;
+    if (getrandom(s->secret, 32, 0) != 32)
+        return pol_errorf(POL_ERR_IO, "getrandom failed");
+    if ((st = pol_write_file_atomic(path, s->secret, 32, 1)) ||
+        (st = pol_game_commit(s->secret, &commit)))
+        return st;
+    pol_game_action a = { 0 };
+    a.kind = POL_GAME_CLAIM;
+    a.task_id = t.id;
+    a.commit = commit;
+    pol_role_action_endpoint(&a, listen_addr);
+    if ((st = pol_mirror_act(s->m, &a, NULL))) {
+        if (st == POL_ERR_RULES) { /* another solver was faster */
+            printf("claim      task %.16s refused: %s\n", s->hex, pol_last_error());
+            return POL_OK;
+        }
+        return st;
+    }
+    if ((st = pol_game_task_find(pol_mirror_game(s->m), &s->id, &t)))
+        return st;
+    int forced = 0;
+    if ((st = pol_game_forced_draw(s->secret, &t.id, &t.claim_chain,
+                                   pol_mirror_genesis(s->m)->forced_error_ppm, &forced)))
+        return st;
+    printf("claimed    task %.16s (round %llu); the secret draws %s\n", s->hex,
+           (unsigned long long)t.rounds, forced ? "a FORCED ERROR" : "no forced error");
+    fflush(stdout);
+    s->active = 1;
+    s->submitted_round = t.rounds;
+    if ((st = pol_role_task_open(s->work, s->data_dir, t.task_json, t.task_json_len, &s->rt)) ||
+        (st = pol_ctx_create(&s->ctx, NULL)) ||
+        (st = replay(s, &s->cheat, s->cheat.kind ? "cheat" : "main", &s->main_rp, s->main_dir)))
+        return st;
+    s->party = pol_replayer_party(s->main_rp, "solver");
+    pol_role_server_set_party(s->srv, &s->party);
+    if (s->cheat.kind)
+        printf("cheating   (test switch) %s at step %llu node %d\n",
+               s->cheat.kind == POL_CHEAT_TAMPER_NODE ? "tamper-node"
+               : s->cheat.kind == POL_CHEAT_SKIP_STEP ? "skip-step" : "wrong-data",
+               (unsigned long long)s->cheat.step, s->cheat.node);
+    if (!forced)
+        return submit(s, s->main_rp, s->main_dir, s->cheat.kind ? "a dishonest" : "an honest");
+    /* a forced error: a certificate the verifiers must catch */
+    pol_cheat fe = { POL_CHEAT_TAMPER_NODE, 0, 0 };
+    if ((st = replay(s, &fe, "forced", &s->forced_rp, s->forced_dir)))
+        return st;
+    return submit(s, s->forced_rp, s->forced_dir, "a deliberately wrong (forced error)");
+}
+
+/* One look at the current task: reveal, resubmit, or finish. Sets *done. */
+static pol_status follow_task(solver *s, int *done)
+{
+    pol_game_task t;
+    pol_status st = pol_game_task_find(pol_mirror_game(s->m), &s->id, &t);
+    *done = 0;
+    if (st)
+        return st;
+    if (!t.has_solver || memcmp(t.solver, s->me, POL_PUBKEY_LEN)) { /* lost the claim */
+        printf("lost       task %.16s (%s)\n", s->hex, pol_game_task_state_name(t.state));
+        drop_task(s);
+        *done = 1;
+        return POL_OK;
+    }
+    if (t.state == POL_GAME_TASK_AWAIT_REVEAL && !t.revealed) {
+        pol_game_action a = { 0 };
+        a.kind = POL_GAME_REVEAL;
+        a.task_id = s->id;
+        memcpy(a.secret, s->secret, 32);
+        if ((st = pol_mirror_act(s->m, &a, NULL)))
+            return st;
+        printf("revealed   task %.16s: the secret of round %llu\n", s->hex,
+               (unsigned long long)t.rounds);
+        fflush(stdout);
+    } else if (t.state == POL_GAME_TASK_CLAIMED && t.rounds != s->submitted_round) {
+        s->submitted_round = t.rounds; /* the forced round is over: now the real one */
+        if ((st = submit(s, s->main_rp, s->main_dir, s->cheat.kind ? "a dishonest" : "an honest")))
+            return st;
+    } else if (t.state == POL_GAME_TASK_SETTLED || t.state == POL_GAME_TASK_FAILED) {
+        printf("finished   task %.16s: %s", s->hex, pol_game_task_state_name(t.state));
+        if (t.has_ruling)
+            printf(" (ruling: %s lost, %s, interval %lld step %lld node %lld)",
+                   t.loser == POL_GAME_LOSER_SOLVER ? "solver" : "challenger",
+                   pol_dispute_reason_name((pol_dispute_reason)t.reason), (long long)t.interval,
+                   (long long)t.step, (long long)t.node);
+        printf("; balance %llu\n",
+               (unsigned long long)pol_game_balance(pol_mirror_game(s->m), s->me));
+        fflush(stdout);
+        drop_task(s);
+        *done = 1;
+    }
+    return POL_OK;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "referee", required_argument, 0, 'r' }, { "key", required_argument, 0, 'k' },
+        { "listen", required_argument, 0, 'l' },  { "work", required_argument, 0, 'w' },
+        { "data-dir", required_argument, 0, 'd' }, { "cheat", required_argument, 0, 'c' },
+        { "tasks", required_argument, 0, 'n' },   { "timeout", required_argument, 0, 'T' },
+        { "verbose", no_argument, 0, 'v' },       { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    solver s = { 0 };
+    const char *referee = NULL, *key_path = NULL, *listen_addr = NULL;
+    long tasks = 1, timeout = 600;
+    int verbose = 0, c;
+    s.data_dir = ".";
+    while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'r': referee = optarg; break;
+        case 'k': key_path = optarg; break;
+        case 'l': listen_addr = optarg; break;
+        case 'w': s.work = optarg; break;
+        case 'd': s.data_dir = optarg; break;
+        case 'c': if (parse_cheat(optarg, &s.cheat)) return usage_error("bad --cheat");
+                  break;
+        case 'n': tasks = strtol(optarg, &end, 10);
+                  if (*end || tasks < 0) return usage_error("--tasks wants a number >= 0");
+                  break;
+        case 'T': timeout = strtol(optarg, &end, 10);
+                  if (*end || timeout < 1) return usage_error("--timeout wants seconds >= 1");
+                  break;
+        case 'v': verbose = 1; break;
+        case 'h': fputs(SERVE_USAGE, stdout); return 0;
+        default: return usage_error("unknown option");
+        }
+    }
+    if (optind != argc)
+        return usage_error("unexpected argument");
+    if (!referee || !key_path || !listen_addr || !s.work)
+        return usage_error("serve needs --referee, --key, --listen and --work");
+    pol_status st;
+    if ((st = pol_seckey_load(key_path, &s.kp)) || (st = pol_keypair_pubkey(&s.kp, s.me)) ||
+        (st = pol_mkdir_p(s.work)))
+        return fail(st);
+    char store[4200];
+    snprintf(store, sizeof store, "%s/store", s.work);
+    if ((st = pol_role_server_open(listen_addr, &s.kp, store, &s.srv)))
+        return fail(st);
+    if ((st = pol_mirror_open(referee, &s.kp, NULL, 10000, &s.m))) {
+        pol_role_server_close(s.srv);
+        return fail(st);
+    }
+    if (verbose)
+        pol_mirror_set_log(s.m, game_line, NULL);
+    char me_hex[65], ep[80];
+    pol_pubkey_to_hex(s.me, me_hex);
+    snprintf(ep, sizeof ep, "%.*s:%u", (int)(strrchr(listen_addr, ':') ? strrchr(listen_addr, ':') - listen_addr : 0),
+             listen_addr, pol_role_server_port(s.srv));
+    printf("solver     %s serving on %s\n", me_hex, ep);
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    long done_tasks = 0;
+    const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
+    while (!stop_flag && (tasks == 0 || done_tasks < tasks)) {
+        if ((st = pol_role_server_poll(s.srv, 100)) || (st = sync_or_wait(s.m)))
+            break;
+        if (!s.active)
+            st = claim_one(&s, ep);
+        else {
+            int done;
+            st = follow_task(&s, &done);
+            done_tasks += done;
+        }
+        if (st)
+            break;
+        if (pol_role_now_ms() > end) {
+            st = pol_errorf(POL_ERR_TIMEOUT, "gave up after %ld s", timeout);
+            break;
+        }
+    }
+    pol_role_server_stats ss = pol_role_server_get_stats(s.srv);
+    printf("served     %llu pinpoint answers (%llu bytes), %llu blobs (%llu bytes)\n",
+           (unsigned long long)ss.pin_queries, (unsigned long long)ss.bytes_answers,
+           (unsigned long long)ss.blobs, (unsigned long long)ss.bytes_blobs);
+    if (s.active)
+        drop_task(&s);
+    pol_mirror_close(s.m);
+    pol_role_server_close(s.srv);
+    pol_keypair_clear(&s.kp);
+    return st ? fail(st) : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -337,6 +710,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "train"))
         return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "inspect"))
         return cmd_inspect(argc - 1, argv + 1);
     return usage_error("unknown command");

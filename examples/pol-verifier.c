@@ -4,10 +4,12 @@
  *   pol-verifier check --task FILE --cert FILE --store DIR [options]
  *   pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]
  *                        [--key KEY --out-envelope FILE]
+ *   pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,10 @@
 #include "pol/cert.h"
 #include "pol/context.h"
 #include "pol/fileio.h"
+#include "pol/game.h"
 #include "pol/keys.h"
 #include "pol/profile.h"
+#include "pol/roles.h"
 #include "pol/verify.h"
 #include "pol/version.h"
 #include "pol/wire.h"
@@ -27,6 +31,7 @@ static const char USAGE[] =
     "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
     "       pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]\n"
     "                            [--key FILE --out-envelope FILE]\n"
+    "       pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
     "       pol-verifier --version\n"
     "\n"
     "check: verifies a signed certificate (pol-solver train --key): its signature,\n"
@@ -58,6 +63,8 @@ static const char USAGE[] =
     "  --key FILE         sign the thresholds with this secret key (pol-keygen) ...\n"
     "  --out-envelope FILE ... as a ProfileReport envelope (type 4), written here\n"
     "                     beside the JSON (never overwritten)\n"
+    "\n"
+    "serve: the verifier in a game kept by a referee (pol-verifier serve --help).\n"
     "\n"
     "Exit status: 0 accepted, 3 rejected, 1 error (message on stderr), 2 bad usage.\n";
 
@@ -431,6 +438,279 @@ static int cmd_profile(int argc, char **argv)
     return 0;
 }
 
+/* --------------------------------------------------------------- serve -- */
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+static const char SERVE_USAGE[] =
+    "usage: pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
+    "\n"
+    "serve: plays the verifier in a game kept by a referee. For each submitted\n"
+    "certificate: fetches the checkpoints its sample needs from the solver (each\n"
+    "checked against its state hash), re-runs the sampled intervals (exact mode),\n"
+    "signs the report and submits it with its bond. After a reject it answers the\n"
+    "referee's pinpoint queries as the challenger, with an honest replay.\n"
+    "  --referee ADDR     the referee, HOST:PORT\n"
+    "  --key FILE         the verifier's secret key (pol-keygen)\n"
+    "  --listen ADDR      where to answer the referee, HOST:PORT (port 0: any)\n"
+    "  --work DIR         work directory (fetched checkpoints, replays)\n"
+    "  --data-dir DIR     where the tasks' datasets are (default .)\n"
+    "  --samples N        random intervals to re-run (default 0: every interval)\n"
+    "  --party KEY=ADDR   a solver's endpoint, where the game carries none (repeatable)\n"
+    "  --tasks N          stop after N reports whose tasks ended (default 0: never)\n"
+    "  --timeout S        give up after S seconds (default 600)\n"
+    "  --cheat lazy       FOR TESTS AND DEMOS ONLY: accept every certificate without\n"
+    "                     checking it (the whistleblower and forced errors catch this)\n"
+    "  -v, --verbose      print the game's log lines\n";
+
+#define MAX_SEEN 1024
+
+typedef struct vstate {
+    pol_mirror *m;
+    pol_role_server *srv;
+    pol_role_challenger *ch;
+    pol_keypair kp;
+    uint8_t me[POL_PUBKEY_LEN];
+    const char *work, *data_dir;
+    uint32_t samples;
+    int lazy;
+    pol_digest seen[MAX_SEEN]; /* certificates reported on */
+    pol_digest mine[MAX_SEEN]; /* tasks with my report */
+    size_t n_seen, n_mine;
+    uint32_t mine_state[MAX_SEEN];
+} vstate;
+
+/* A referee out of reach for a moment is not the end of the game: the
+ * mirror reconnects on its next call (the --timeout bounds the wait). */
+static pol_status sync_or_wait(pol_mirror *m)
+{
+    pol_status st = pol_mirror_sync(m, NULL);
+    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
+        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
+        return POL_OK;
+    }
+    return st;
+}
+
+static void game_line(void *user, const char *line)
+{
+    (void)user;
+    printf("game       %s\n", line);
+}
+
+static int seen(const pol_digest *list, size_t n, const pol_digest *d)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pol_digest_equal(&list[i], d))
+            return 1;
+    return 0;
+}
+
+/* A lazy report: ACCEPT without running anything (test switch). */
+static pol_status lazy_report(vstate *v, const pol_game_task *t, uint8_t **env, size_t *len)
+{
+    uint8_t *body = NULL, signer[32];
+    size_t blen = 0;
+    pol_cert c;
+    pol_status st = pol_envelope_open(t->cert_env, t->cert_env_len, POL_MSG_CERTIFICATE, &body,
+                                      &blen, signer);
+    if (st)
+        return st;
+    st = pol_cert_decode(body, blen, &c);
+    free(body);
+    body = NULL;
+    if (st)
+        return st;
+    pol_verify_opts vo = { 0 };
+    pol_verify_result *r = calloc(1, sizeof *r);
+    pol_report rep;
+    if (!r) {
+        pol_cert_free(&c);
+        return pol_errorf(POL_ERR_NOMEM, "result");
+    }
+    vo.cert_id = t->cert_id;
+    r->accept = 1;
+    r->failed_interval = -1;
+    r->n_intervals = c.n_checkpoints - 1;
+    if (!(st = pol_report_from_verify(&c, &t->cert_id, &vo, r, v->me, &rep))) {
+        if (!(st = pol_report_encode(&rep, &body, &blen)))
+            st = pol_envelope_seal(POL_MSG_REPORT, body, blen, &v->kp, env, len);
+        pol_report_free(&rep);
+    }
+    free(body);
+    free(r);
+    pol_cert_free(&c);
+    return st;
+}
+
+static pol_status report_on(vstate *v, const pol_game_task *t, const char *listen_addr)
+{
+    char hex[65], why[256] = "";
+    pol_digest_to_hex(&t->id, hex);
+    uint8_t *env = NULL;
+    size_t len = 0;
+    int accept = 1;
+    pol_status st = v->lazy ? lazy_report(v, t, &env, &len)
+                            : pol_role_check_cert(t, &v->kp, v->work, v->data_dir, v->samples,
+                                                  &accept, &env, &len, why);
+    if (st) {
+        printf("error      task %.16s: cannot verify: %s\n", hex, pol_last_error());
+        return POL_OK; /* another verifier may; this one lets the window pass */
+    }
+    pol_game_action a = { 0 };
+    a.kind = POL_GAME_SUBMIT_REPORT;
+    a.task_id = t->id;
+    a.inner = env;
+    a.inner_len = len;
+    pol_role_action_endpoint(&a, listen_addr);
+    st = pol_mirror_act(v->m, &a, NULL);
+    free(env);
+    if (st == POL_ERR_RULES) {
+        printf("report     task %.16s refused: %s\n", hex, pol_last_error());
+        return POL_OK;
+    }
+    if (st)
+        return st;
+    printf("reported   task %.16s: %s%s%s\n", hex,
+           v->lazy ? "ACCEPT without checking (lazy test switch)" : accept ? "ACCEPT" : "REJECT",
+           why[0] && !accept ? ": " : "", !accept ? why : "");
+    fflush(stdout);
+    if (v->n_mine < MAX_SEEN) {
+        v->mine_state[v->n_mine] = 0;
+        v->mine[v->n_mine++] = t->id;
+    }
+    return POL_OK;
+}
+
+/* Counts tasks I reported on that have ended; prints how they ended. */
+static long ended(vstate *v)
+{
+    long n = 0;
+    for (size_t i = 0; i < v->n_mine; i++) {
+        pol_game_task t;
+        if (pol_game_task_find(pol_mirror_game(v->m), &v->mine[i], &t))
+            continue;
+        if (t.state != POL_GAME_TASK_SETTLED && t.state != POL_GAME_TASK_FAILED)
+            continue;
+        n++;
+        if (v->mine_state[i] != t.state) {
+            char hex[65];
+            pol_digest_to_hex(&t.id, hex);
+            v->mine_state[i] = t.state;
+            printf("finished   task %.16s: %s; balance %llu\n", hex, pol_game_task_state_name(t.state),
+                   (unsigned long long)pol_game_balance(pol_mirror_game(v->m), v->me));
+            fflush(stdout);
+        }
+    }
+    return n;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "referee", required_argument, 0, 'r' }, { "key", required_argument, 0, 'k' },
+        { "listen", required_argument, 0, 'l' },  { "work", required_argument, 0, 'w' },
+        { "data-dir", required_argument, 0, 'd' }, { "cheat", required_argument, 0, 'c' },
+        { "samples", required_argument, 0, 'n' }, { "party", required_argument, 0, 'P' },
+        { "tasks", required_argument, 0, 't' },   { "timeout", required_argument, 0, 'T' },
+        { "verbose", no_argument, 0, 'v' },       { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    vstate *v = calloc(1, sizeof *v);
+    if (!v)
+        return fail(pol_errorf(POL_ERR_NOMEM, "state"));
+    const char *referee = NULL, *key_path = NULL, *listen_addr = NULL;
+    long tasks = 0, timeout = 600;
+    int verbose = 0, c;
+    v->data_dir = ".";
+    while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+        char *end;
+        long n;
+        switch (c) {
+        case 'r': referee = optarg; break;
+        case 'k': key_path = optarg; break;
+        case 'l': listen_addr = optarg; break;
+        case 'w': v->work = optarg; break;
+        case 'd': v->data_dir = optarg; break;
+        case 'c': if (strcmp(optarg, "lazy")) return usage_error("--cheat wants lazy");
+                  v->lazy = 1; break;
+        case 'n': n = strtol(optarg, &end, 10);
+                  if (*end || n < 0 || n > 1000000) return usage_error("--samples wants 0..1000000");
+                  v->samples = (uint32_t)n; break;
+        case 'P': if (pol_role_peer_add(optarg)) return usage_error(pol_last_error());
+                  break;
+        case 't': tasks = strtol(optarg, &end, 10);
+                  if (*end || tasks < 0) return usage_error("--tasks wants a number >= 0");
+                  break;
+        case 'T': timeout = strtol(optarg, &end, 10);
+                  if (*end || timeout < 1) return usage_error("--timeout wants seconds >= 1");
+                  break;
+        case 'v': verbose = 1; break;
+        case 'h': fputs(SERVE_USAGE, stdout); return 0;
+        default: return usage_error("unknown option");
+        }
+    }
+    if (optind != argc)
+        return usage_error("unexpected argument");
+    if (!referee || !key_path || !listen_addr || !v->work)
+        return usage_error("serve needs --referee, --key, --listen and --work");
+    pol_status st;
+    char blobs[4200], ep[80];
+    snprintf(blobs, sizeof blobs, "%s/blobs", v->work);
+    if ((st = pol_seckey_load(key_path, &v->kp)) || (st = pol_keypair_pubkey(&v->kp, v->me)) ||
+        (st = pol_mkdir_p(v->work)) ||
+        (st = pol_role_server_open(listen_addr, &v->kp, blobs, &v->srv)))
+        return fail(st);
+    if ((st = pol_mirror_open(referee, &v->kp, NULL, 10000, &v->m)) ||
+        (st = pol_role_challenger_create(v->m, v->work, v->data_dir, &v->ch)))
+        return fail(st);
+    pol_role_server_set_party_fn(v->srv, pol_role_challenger_party_fn, v->ch);
+    if (verbose)
+        pol_mirror_set_log(v->m, game_line, NULL);
+    char me_hex[65];
+    pol_pubkey_to_hex(v->me, me_hex);
+    const char *colon = strrchr(listen_addr, ':');
+    snprintf(ep, sizeof ep, "%.*s:%u", colon ? (int)(colon - listen_addr) : 0, listen_addr,
+             pol_role_server_port(v->srv));
+    printf("verifier   %s serving on %s%s\n", me_hex, ep, v->lazy ? " (LAZY: test switch)" : "");
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
+    while (!stop_flag && (tasks == 0 || ended(v) < tasks)) {
+        if ((st = pol_role_server_poll(v->srv, 100)) || (st = sync_or_wait(v->m)))
+            break;
+        pol_role_challenger_tick(v->ch, v->srv);
+        const pol_game *g = pol_mirror_game(v->m);
+        for (size_t i = 0; !st && i < pol_game_n_tasks(g); i++) {
+            pol_game_task t;
+            if (pol_game_task_at(g, i, &t) || t.state != POL_GAME_TASK_SUBMITTED ||
+                !memcmp(t.solver, v->me, 32) || !memcmp(t.submitter, v->me, 32) ||
+                seen(v->seen, v->n_seen, &t.cert_id))
+                continue;
+            if (v->n_seen < MAX_SEEN)
+                v->seen[v->n_seen++] = t.cert_id;
+            st = report_on(v, &t, ep);
+            g = pol_mirror_game(v->m);
+        }
+        if (!st && pol_role_now_ms() > end)
+            st = pol_errorf(POL_ERR_TIMEOUT, "gave up after %ld s", timeout);
+        if (st)
+            break;
+    }
+    pol_role_server_stats ss = pol_role_server_get_stats(v->srv);
+    printf("served     %llu pinpoint answers (%llu bytes), %llu blobs (%llu bytes)\n",
+           (unsigned long long)ss.pin_queries, (unsigned long long)ss.bytes_answers,
+           (unsigned long long)ss.blobs, (unsigned long long)ss.bytes_blobs);
+    pol_role_challenger_destroy(v->ch);
+    pol_mirror_close(v->m);
+    pol_role_server_close(v->srv);
+    pol_keypair_clear(&v->kp);
+    free(v);
+    return st ? fail(st) : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -445,6 +725,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "check"))
         return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "profile"))
         return cmd_profile(argc - 1, argv + 1);
     return usage_error("unknown command");

@@ -1,0 +1,182 @@
+/* A game's task made usable locally, and a certificate checked the way a
+ * verifier does it. */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "pol/context.h"
+#include "pol/fileio.h"
+#include "pol/roles.h"
+#include "pol/wire.h"
+
+/* The dataset path exactly as the task's JSON writes it. */
+static pol_status raw_dataset_path(const uint8_t *json, size_t len, char *out, size_t cap)
+{
+    json_error_t err;
+    json_t *root = json_loadb((const char *)json, len, 0, &err);
+    const char *p = json_string_value(json_object_get(json_object_get(root, "dataset"), "path"));
+    pol_status st = POL_OK;
+    if (!p || strlen(p) >= cap || strstr(p, ".."))
+        st = pol_errorf(POL_ERR_FORMAT, "task: no usable dataset.path");
+    else
+        strcpy(out, p);
+    json_decref(root);
+    return st;
+}
+
+pol_status pol_role_task_open(const char *work_dir, const char *data_dir, const uint8_t *json,
+                              size_t len, pol_role_task *out)
+{
+    memset(out, 0, sizeof *out);
+    pol_task probe;
+    char rel[POL_PATH_MAX], link_path[2 * POL_PATH_MAX + 8], target[PATH_MAX], hex[65];
+    pol_status st = pol_task_parse(json, len, data_dir, &probe);
+    if (st)
+        return st;
+    if ((st = raw_dataset_path(json, len, rel, sizeof rel)))
+        return st;
+    pol_digest_to_hex(&probe.id, hex);
+    if (strlen(work_dir) + 90 >= sizeof out->path)
+        return pol_errorf(POL_ERR_INVALID_ARG, "work directory path too long");
+    snprintf(out->dir, sizeof out->dir, "%s/tasks/%.64s", work_dir, hex);
+    snprintf(out->path, sizeof out->path, "%s/tasks/%.64s/task.json", work_dir, hex);
+    if ((st = pol_mkdir_p(out->dir)))
+        return st;
+    st = pol_write_file_atomic(out->path, json, len, 0);
+    if (st && st != POL_ERR_EXISTS)
+        return st;
+    /* the dataset beside the task file, where a relative path finds it */
+    if (rel[0] != '/') {
+        if (!realpath(probe.dataset_path, target))
+            return pol_errorf(POL_ERR_NOT_FOUND, "dataset %s: not found (--data-dir?)",
+                              probe.dataset_path);
+        snprintf(link_path, sizeof link_path, "%s/%s", out->dir, rel);
+        char *slash = strrchr(link_path, '/');
+        *slash = 0;
+        if ((st = pol_mkdir_p(link_path)))
+            return st;
+        *slash = '/';
+        if (access(link_path, F_OK) != 0 && symlink(target, link_path) != 0)
+            return pol_errorf(POL_ERR_IO, "symlink %s", link_path);
+    }
+    if ((st = pol_task_load(out->path, &out->task)))
+        return st;
+    st = pol_dataset_load(out->task.dataset_path, &out->task.dataset_sha256, out->task.sizes[0],
+                          out->task.sizes[out->task.n_layers], &out->ds);
+    return st;
+}
+
+void pol_role_task_close(pol_role_task *t)
+{
+    pol_dataset_free(&t->ds);
+    memset(t, 0, sizeof *t);
+}
+
+/* The checkpoints the sample needs, fetched from the solver. */
+static pol_status fetch_sample(const pol_cert *c, const pol_verify_opts *vo, const char *addr,
+                               const pol_keypair *kp)
+{
+    uint32_t *picked = malloc(POL_VERIFY_MAX_PICKS * sizeof *picked);
+    size_t n = 0;
+    if (!picked)
+        return pol_errorf(POL_ERR_NOMEM, "picks");
+    pol_status st = pol_verify_pick(c, vo, picked, &n);
+    pol_net_conn *conn = NULL;
+    if (!st)
+        st = pol_net_connect(addr, 30000, 0, c->solver_key, &conn);
+    if (!st)
+        st = pol_role_fetch_checkpoint(conn, kp, &c->ckpt_hashes[0], vo->store_dir);
+    for (size_t i = 0; !st && i < n; i++) {
+        st = pol_role_fetch_checkpoint(conn, kp, &c->ckpt_hashes[picked[i]], vo->store_dir);
+        if (!st)
+            st = pol_role_fetch_checkpoint(conn, kp, &c->ckpt_hashes[picked[i] + 1],
+                                           vo->store_dir);
+    }
+    pol_net_close(conn);
+    free(picked);
+    return st;
+}
+
+static pol_status sign_report(const pol_cert *c, const pol_digest *cert_id,
+                              const pol_verify_opts *vo, const pol_verify_result *r,
+                              const pol_keypair *kp, uint8_t **env, size_t *len)
+{
+    uint8_t me[POL_PUBKEY_LEN], *body = NULL;
+    size_t blen = 0;
+    pol_report rep;
+    pol_status st = pol_keypair_pubkey(kp, me);
+    if (st || (st = pol_report_from_verify(c, cert_id, vo, r, me, &rep)))
+        return st;
+    if (!(st = pol_report_encode(&rep, &body, &blen)))
+        st = pol_envelope_seal(POL_MSG_REPORT, body, blen, kp, env, len);
+    free(body);
+    pol_report_free(&rep);
+    return st;
+}
+
+pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
+                               const char *work_dir, const char *data_dir, uint32_t samples,
+                               int *accept, uint8_t **report_env, size_t *report_len, char *why)
+{
+    *accept = 0;
+    if (report_env)
+        *report_env = NULL, *report_len = 0;
+    if (why)
+        why[0] = 0;
+    if (!t->has_cert)
+        return pol_errorf(POL_ERR_NOT_FOUND, "the task has no certificate");
+    char addr[POL_ROLE_ENDPOINT_MAX], store[POL_PATH_MAX + 16];
+    pol_status st = pol_role_solver_endpoint(t, addr);
+    if (st)
+        return st;
+    snprintf(store, sizeof store, "%s/store", work_dir);
+    uint8_t *body = NULL, signer[POL_PUBKEY_LEN];
+    size_t blen = 0;
+    pol_cert c;
+    if ((st = pol_envelope_open(t->cert_env, t->cert_env_len, POL_MSG_CERTIFICATE, &body, &blen,
+                                signer)))
+        return st;
+    st = pol_cert_decode(body, blen, &c);
+    free(body);
+    if (st)
+        return st;
+    pol_role_task rt;
+    pol_verify_opts vo = { 0 };
+    pol_verify_result *r = calloc(1, sizeof *r);
+    pol_ctx *ctx = NULL;
+    if (!r)
+        st = pol_errorf(POL_ERR_NOMEM, "result");
+    if (!st)
+        st = pol_role_task_open(work_dir, data_dir, t->task_json, t->task_json_len, &rt);
+    if (!st) {
+        vo.task_path = rt.path;
+        vo.store_dir = store;
+        vo.cert_id = t->cert_id;
+        vo.samples = samples ? samples : (uint32_t)(c.n_checkpoints - 1);
+        vo.top_q = 1;
+        if (getrandom(vo.beacon, sizeof vo.beacon, 0) != (ssize_t)sizeof vo.beacon)
+            st = pol_errorf(POL_ERR_IO, "getrandom failed");
+        if (!st)
+            st = fetch_sample(&c, &vo, addr, kp);
+        if (!st)
+            st = pol_ctx_create(&ctx, NULL);
+        if (!st)
+            st = pol_verify(ctx, &c, &vo, r);
+        if (!st && report_env)
+            st = sign_report(&c, &t->cert_id, &vo, r, kp, report_env, report_len);
+        if (!st) {
+            *accept = r->accept;
+            if (why)
+                snprintf(why, 256, "%s", r->reason);
+        }
+        pol_ctx_destroy(ctx);
+        pol_role_task_close(&rt);
+    }
+    free(r);
+    pol_cert_free(&c);
+    return st;
+}

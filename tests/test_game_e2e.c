@@ -1,0 +1,355 @@
+/* The whole game on loopback, one process per party (pol-referee run,
+ * pol-solver serve, pol-verifier serve, pol-whistleblower, pol-submit): for
+ * every cheating switch of the solver the verifier rejects, the dispute
+ * pinpoints (interval, step, node) where the cheat was made and the cheater
+ * is slashed; an honest task is paid; a lazy verifier's forced error is
+ * caught by a whistleblower who collects the jackpot. After every game the
+ * test reads the referee's log through its own mirror and checks it:
+ * conservation (pol_game_check and the balances summed), honest parties
+ * never below their start. The number of bisection rounds is checked on the
+ * same dispute re-run in process (the driver is deterministic: the same
+ * answers give the same rounds) against pol_dispute_bound. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "pol/fileio.h"
+#include "pol/game.h"
+#include "pol/keys.h"
+#include "pol/pinpoint.h"
+#include "pol/roles.h"
+#include "testutil.h"
+
+#define TINY "spec/vectors/tiny"
+#define CHEAT_TASK TINY "/adamw-gelu.json" /* 14 steps, k = 4 */
+#define HONEST_TASK TINY "/sgd-relu.json"
+#define START 1000u
+#define SUBMITTER_START 10000u
+#define JACKPOT 500u
+#define PAYOUT 300u
+
+static char dir[512], bin[512];
+static int port_base;
+static int game_no;
+static pid_t pids[16];
+static size_t n_pids;
+static const char *const NAMES[] = { "referee", "submitter", "solver", "verifier", "wb" };
+static pol_keypair keys[5];
+static uint8_t pubs[5][32];
+static char hexk[5][65];
+
+static void kill_all(void)
+{
+    for (size_t i = 0; i < n_pids; i++)
+        kill(pids[i], SIGTERM);
+    for (size_t i = 0; i < n_pids; i++)
+        waitpid(pids[i], NULL, 0);
+    n_pids = 0;
+}
+
+/* Runs a program of build/bin in the background; output to dir/NAME.log. */
+static void POL_PRINTF(2, 3) spawn(const char *name, const char *fmt, ...)
+{
+    char args[3000], cmd[4000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "exec %s/%s >%s/g%d-%s.log 2>&1", bin, args, dir, game_no, name);
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    assert_true(n_pids < 16);
+    pids[n_pids++] = p;
+}
+
+static int POL_PRINTF(1, 2) run(const char *fmt, ...)
+{
+    char args[3000], cmd[4000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s/%s >>%s/g%d-run.log 2>&1", bin, args, dir, game_no);
+    return tu_system(cmd);
+}
+
+/* Waits (20 s at most) until a log holds a string. */
+static void wait_log(const char *name, const char *what)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/g%d-%s.log", dir, game_no, name);
+    for (int i = 0; i < 200; i++) {
+        uint8_t *buf;
+        size_t len;
+        if (!pol_read_file(path, 1 << 24, &buf, &len)) {
+            int found = strstr((char *)buf, what) != NULL;
+            free(buf);
+            if (found)
+                return;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("%s never printed '%s'", path, what);
+}
+
+static int port(int i) { return port_base + 10 * game_no + i; }
+
+/* A genesis, a referee and the parties' endpoints (solver :1, verifier :2,
+ * whistleblower :3). */
+static void start_game(uint32_t forced_ppm)
+{
+    game_no++;
+    char gen[700];
+    snprintf(gen, sizeof gen, "%s/g%d.genesis", dir, game_no);
+    assert_int_equal(run("pol-referee genesis --referee-key %s --fund %s=%u --fund %s=%u "
+                         "--fund %s=%u --fund %s=%u --jackpot %u --jackpot-payout %u "
+                         "--forced-error-ppm %u --windows 30000,30000,3000,15000,120000 --out %s",
+                         hexk[0], hexk[1], SUBMITTER_START, hexk[2], START, hexk[3], START,
+                         hexk[4], START, JACKPOT, PAYOUT, forced_ppm, gen), 0);
+    spawn("referee", "pol-referee run --db %s/g%d.db --listen 127.0.0.1:%d --key %s/referee.key "
+          "--genesis %s --data-dir " TINY " --party %s=127.0.0.1:%d --party %s=127.0.0.1:%d "
+          "--party %s=127.0.0.1:%d", dir, game_no, port(0), dir, gen, hexk[2], port(1), hexk[3],
+          port(2), hexk[4], port(3));
+    wait_log("referee", "listening");
+}
+
+static void start_solver(const char *extra)
+{
+    spawn("solver", "pol-solver serve --referee 127.0.0.1:%d --key %s/solver.key --listen "
+          "127.0.0.1:%d --work %s/g%d-solver --data-dir " TINY " --tasks 1 --timeout 200 %s",
+          port(0), dir, port(1), dir, game_no, extra);
+    wait_log("solver", "serving");
+}
+
+static void start_verifier(const char *extra)
+{
+    spawn("verifier", "pol-verifier serve --referee 127.0.0.1:%d --key %s/verifier.key --listen "
+          "127.0.0.1:%d --work %s/g%d-verifier --data-dir " TINY " --party %s=127.0.0.1:%d "
+          "--timeout 200 %s", port(0), dir, port(2), dir, game_no, hexk[2], port(1), extra);
+    wait_log("verifier", "serving");
+}
+
+static int submit(const char *task)
+{
+    return run("pol-submit --referee 127.0.0.1:%d --key %s/submitter.key --task %s --bounty 100 "
+               "--fee 10 --solver-bond 100 --verifier-bond 50 --challenge-bond 50 --wait "
+               "--timeout 200", port(0), dir, task);
+}
+
+/* The game as the referee's log says, checked by a mirror of our own. */
+static pol_mirror *mirror(void)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port(0));
+    pol_mirror *m;
+    assert_int_equal(pol_mirror_open(addr, &keys[1], pubs[0], 10000, &m), POL_OK);
+    const pol_game *g = pol_mirror_game(m);
+    assert_int_equal(pol_game_check(g), POL_OK);
+    uint64_t sum = pol_game_jackpot(g);
+    for (size_t i = 0; i < pol_game_n_accounts(g); i++) {
+        uint8_t k[32];
+        uint64_t b;
+        assert_int_equal(pol_game_account(g, i, k, &b), POL_OK);
+        sum += b;
+    }
+    assert_int_equal(sum, pol_game_total_supply(g)); /* nothing left in escrow */
+    return m;
+}
+
+static uint64_t bal(pol_mirror *m, int who) { return pol_game_balance(pol_mirror_game(m), pubs[who]); }
+
+static void only_task(pol_mirror *m, pol_game_task *t)
+{
+    assert_int_equal(pol_game_n_tasks(pol_mirror_game(m)), 1);
+    assert_int_equal(pol_game_task_at(pol_mirror_game(m), 0, t), POL_OK);
+}
+
+/* The same dispute in process: its rounds within pol_dispute_bound, its pin
+ * the network's. */
+static void rounds_check(const pol_cheat *cheat, const pol_game_task *t)
+{
+    pol_task task;
+    pol_dataset ds;
+    pol_ctx *ctx;
+    pol_replayer *h, *c;
+    char d1[700], d2[700];
+    snprintf(d1, sizeof d1, "%s/g%d-honest", dir, game_no);
+    snprintf(d2, sizeof d2, "%s/g%d-cheat", dir, game_no);
+    assert_int_equal(pol_task_load(CHEAT_TASK, &task), POL_OK);
+    assert_int_equal(pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                                      task.sizes[task.n_layers], &ds), POL_OK);
+    assert_int_equal(pol_ctx_create(&ctx, NULL), POL_OK);
+    assert_int_equal(pol_replayer_create(&h, ctx, &task, &ds, d1, NULL), POL_OK);
+    assert_int_equal(pol_replayer_create(&c, ctx, &task, &ds, d2, cheat), POL_OK);
+    pol_party sp = pol_replayer_party(c, "solver"), cp = pol_replayer_party(h, "challenger");
+    pol_dispute_result *res = calloc(1, sizeof *res);
+    assert_non_null(res);
+    assert_int_equal(pol_dispute_run(&task, &ds, &sp, &cp, NULL, res), POL_OK);
+    print_message("    in process: %u rounds (bound %u), %llu bytes\n", res->rounds, res->bound,
+                  (unsigned long long)res->bytes);
+    assert_true(res->rounds <= res->bound);
+    assert_int_equal(res->kind, t->pin_kind);
+    assert_int_equal(res->interval, t->interval);
+    assert_int_equal(res->step, t->step);
+    assert_int_equal(res->node, t->node);
+    free(res);
+    pol_replayer_destroy(c);
+    pol_replayer_destroy(h);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+}
+
+static void cheat_game(const char *sw, pol_cheat_kind kind, uint64_t step, int node,
+                       pol_pin_kind pin, int64_t pin_node, uint32_t reason)
+{
+    char extra[128];
+    snprintf(extra, sizeof extra, "--cheat %s", sw);
+    start_game(0);
+    start_verifier("");
+    start_solver(extra);
+    assert_int_equal(submit(CHEAT_TASK), 3); /* the task failed: the solver was slashed */
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    print_message("    %-22s ruling: %s lost, reason %u, pin %u (%lld, %lld, %lld)\n", sw,
+                  t.loser ? "challenger" : "solver", t.reason, t.pin_kind, (long long)t.interval,
+                  (long long)t.step, (long long)t.node);
+    assert_int_equal(t.state, POL_GAME_TASK_FAILED);
+    assert_int_equal(t.outcome, POL_GAME_OUT_RULED_SOLVER);
+    assert_true(t.has_ruling);
+    assert_int_equal(t.loser, POL_GAME_LOSER_SOLVER);
+    assert_int_equal(t.reason, reason);
+    assert_int_equal(t.pin_kind, pin);
+    assert_int_equal(t.interval, (int64_t)(step / 4));
+    assert_int_equal(t.step, (int64_t)step);
+    assert_int_equal(t.node, pin_node);
+    /* the honest challenger gets the cheater's bond; the submitter is refunded */
+    assert_int_equal(bal(m, 3), START + 100);      /* + the slashed solver bond */
+    assert_int_equal(bal(m, 2), START - 100);      /* the cheater lost its bond */
+    assert_int_equal(bal(m, 1), SUBMITTER_START);  /* bounty and fee refunded */
+    pol_mirror_close(m);
+    kill_all();
+    pol_cheat c = { kind, step, node };
+    rounds_check(&c, &t);
+}
+
+static void test_tamper_node(void **st)
+{
+    (void)st;
+    cheat_game("tamper-node:6:19", POL_CHEAT_TAMPER_NODE, 6, 19, POL_PIN_NODE, 19,
+               POL_DISPUTE_WRONG_RESULT);
+}
+
+static void test_skip_step(void **st)
+{
+    (void)st;
+    cheat_game("skip-step:7", POL_CHEAT_SKIP_STEP, 7, 0, POL_PIN_STATE, 0,
+               POL_DISPUTE_WRONG_RESULT);
+}
+
+static void test_wrong_data(void **st)
+{
+    (void)st;
+    cheat_game("wrong-data:10", POL_CHEAT_WRONG_DATA, 10, 0, POL_PIN_NODE, 0,
+               POL_DISPUTE_WRONG_INPUT);
+}
+
+/* Honest solver, honest verifier: paid, every bond back. */
+static void test_honest(void **st)
+{
+    (void)st;
+    start_game(0);
+    start_verifier("");
+    start_solver("");
+    assert_int_equal(submit(HONEST_TASK), 0);
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_int_equal(t.outcome, POL_GAME_OUT_ACCEPTED);
+    assert_int_equal(bal(m, 2), START + 100);
+    assert_int_equal(bal(m, 3), START + 10);
+    assert_int_equal(bal(m, 1), SUBMITTER_START - 110);
+    pol_mirror_close(m);
+    kill_all();
+}
+
+/* Every claim forced: a lazy verifier approves the wrong certificate, the
+ * whistleblower challenges and gets the verifier's bond and the jackpot
+ * payout; the honest certificate of the next round is paid. */
+static void test_lazy_verifier_jackpot(void **st)
+{
+    (void)st;
+    start_game(1000000);
+    start_verifier("--cheat lazy");
+    spawn("wb", "pol-whistleblower --referee 127.0.0.1:%d --key %s/wb.key --listen 127.0.0.1:%d "
+          "--work %s/g%d-wb --data-dir " TINY " --party %s=127.0.0.1:%d --timeout 200",
+          port(0), dir, port(3), dir, game_no, hexk[2], port(1));
+    wait_log("wb", "serving");
+    start_solver("");
+    assert_int_equal(submit(HONEST_TASK), 0);
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_int_equal(t.rounds, 2);            /* the forced round, then the real one */
+    assert_int_equal(bal(m, 4), START + 50 + PAYOUT); /* lazy bond + jackpot payout */
+    assert_int_equal(bal(m, 3), START - 50 + 10);     /* lost its bond, then earned a fee */
+    assert_int_equal(bal(m, 2), START + 100);         /* the honest solver is paid */
+    assert_int_equal(pol_game_jackpot(pol_mirror_game(m)), JACKPOT - PAYOUT);
+    pol_mirror_close(m);
+    kill_all();
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    tu_seed();
+    const char *d = tu_tmpdir();
+    if (!d)
+        return -1;
+    snprintf(dir, sizeof dir, "%s", d);
+    const char *b = getenv("POL_BIN");
+    snprintf(bin, sizeof bin, "%s", b && *b ? b : "build/bin");
+    port_base = 20000 + (int)(getpid() % 120) * 100; /* below the ephemeral range */
+    for (int i = 0; i < 5; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s.key", dir, NAMES[i]);
+        if (pol_keypair_generate(&keys[i]) || pol_seckey_save(p, &keys[i]) ||
+            pol_keypair_pubkey(&keys[i], pubs[i]))
+            return -1;
+        pol_pubkey_to_hex(pubs[i], hexk[i]);
+    }
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    kill_all();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_honest, teardown),
+        cmocka_unit_test_teardown(test_tamper_node, teardown),
+        cmocka_unit_test_teardown(test_skip_step, teardown),
+        cmocka_unit_test_teardown(test_wrong_data, teardown),
+        cmocka_unit_test_teardown(test_lazy_verifier_jackpot, teardown),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
