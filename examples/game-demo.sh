@@ -69,14 +69,11 @@ $B/pol-referee genesis --referee-key "$(pk referee)" $FUND --jackpot 500 --jackp
     --forced-error-ppm 0 --windows $WIN --out "$OUT/game1.genesis" >/dev/null
 R1=127.0.0.1:$P
 start referee1 $B/pol-referee run --db "$OUT/game1.db" --listen "$R1" --key "$OUT/referee.key" \
-    --genesis "$OUT/game1.genesis" --data-dir "$T" \
-    --party "$(pk alice)=127.0.0.1:$((P + 1))" --party "$(pk mallory)=127.0.0.1:$((P + 2))" \
-    --party "$(pk victor)=127.0.0.1:$((P + 3))"
+    --genesis "$OUT/game1.genesis" --data-dir "$T"
 wait_for "$OUT/referee1.log" "listening"
-PEERS="--party $(pk alice)=127.0.0.1:$((P + 1)) --party $(pk mallory)=127.0.0.1:$((P + 2))"
 # shellcheck disable=SC2086
 start victor $B/pol-verifier serve --referee "$R1" --key "$OUT/victor.key" \
-    --listen "127.0.0.1:$((P + 3))" --work "$OUT/victor" --data-dir "$T" $PEERS
+    --listen "127.0.0.1:$((P + 3))" --work "$OUT/victor" --data-dir "$T"
 wait_for "$OUT/victor.log" "serving"
 
 say "task A: $T/sgd-relu.json, bounty 100; alice (honest) solves, victor verifies"
@@ -116,15 +113,12 @@ R2=127.0.0.1:$((P + 10))
 $B/pol-referee genesis --referee-key "$(pk referee)" $FUND --jackpot 500 --jackpot-payout 300 \
     --forced-error-ppm 1000000 --windows $WIN --out "$OUT/game2.genesis" >/dev/null
 start referee2 $B/pol-referee run --db "$OUT/game2.db" --listen "$R2" --key "$OUT/referee.key" \
-    --genesis "$OUT/game2.genesis" --data-dir "$T" \
-    --party "$(pk alice)=127.0.0.1:$((P + 11))" --party "$(pk larry)=127.0.0.1:$((P + 12))" \
-    --party "$(pk wendy)=127.0.0.1:$((P + 13))"
+    --genesis "$OUT/game2.genesis" --data-dir "$T"
 wait_for "$OUT/referee2.log" "listening"
-PEERS2="--party $(pk alice)=127.0.0.1:$((P + 11))"
 start larry $B/pol-verifier serve --referee "$R2" --key "$OUT/larry.key" \
-    --listen "127.0.0.1:$((P + 12))" --work "$OUT/larry" --data-dir "$T" --cheat lazy $PEERS2
+    --listen "127.0.0.1:$((P + 12))" --work "$OUT/larry" --data-dir "$T" --cheat lazy
 start wendy $B/pol-whistleblower --referee "$R2" --key "$OUT/wendy.key" \
-    --listen "127.0.0.1:$((P + 13))" --work "$OUT/wendy" --data-dir "$T" $PEERS2
+    --listen "127.0.0.1:$((P + 13))" --work "$OUT/wendy" --data-dir "$T"
 start alice2 $B/pol-solver serve --referee "$R2" --key "$OUT/alice.key" \
     --listen "127.0.0.1:$((P + 11))" --work "$OUT/alice2" --data-dir "$T" --tasks 1
 wait_for "$OUT/larry.log" "serving"

@@ -119,9 +119,7 @@ static void start_game(uint32_t forced_ppm)
                          hexk[0], hexk[1], SUBMITTER_START, hexk[2], START, hexk[3], START,
                          hexk[4], START, JACKPOT, PAYOUT, forced_ppm, gen), 0);
     spawn("referee", "pol-referee run --db %s/g%d.db --listen 127.0.0.1:%d --key %s/referee.key "
-          "--genesis %s --data-dir " TINY " --party %s=127.0.0.1:%d --party %s=127.0.0.1:%d "
-          "--party %s=127.0.0.1:%d", dir, game_no, port(0), dir, gen, hexk[2], port(1), hexk[3],
-          port(2), hexk[4], port(3));
+          "--genesis %s --data-dir " TINY, dir, game_no, port(0), dir, gen);
     wait_log("referee", "listening");
 }
 
@@ -136,8 +134,8 @@ static void start_solver(const char *extra)
 static void start_verifier(const char *extra)
 {
     spawn("verifier", "pol-verifier serve --referee 127.0.0.1:%d --key %s/verifier.key --listen "
-          "127.0.0.1:%d --work %s/g%d-verifier --data-dir " TINY " --party %s=127.0.0.1:%d "
-          "--timeout 200 %s", port(0), dir, port(2), dir, game_no, hexk[2], port(1), extra);
+          "127.0.0.1:%d --work %s/g%d-verifier --data-dir " TINY " --timeout 200 %s", port(0),
+          dir, port(2), dir, game_no, extra);
     wait_log("verifier", "serving");
 }
 
@@ -295,8 +293,8 @@ static void test_lazy_verifier_jackpot(void **st)
     start_game(1000000);
     start_verifier("--cheat lazy");
     spawn("wb", "pol-whistleblower --referee 127.0.0.1:%d --key %s/wb.key --listen 127.0.0.1:%d "
-          "--work %s/g%d-wb --data-dir " TINY " --party %s=127.0.0.1:%d --timeout 200",
-          port(0), dir, port(3), dir, game_no, hexk[2], port(1));
+          "--work %s/g%d-wb --data-dir " TINY " --timeout 200", port(0), dir, port(3), dir,
+          game_no);
     wait_log("wb", "serving");
     start_solver("");
     assert_int_equal(submit(HONEST_TASK), 0);

@@ -166,12 +166,11 @@ static void test_game_across_namespaces(void **st)
                         "--fund %s=1000 --windows 30000,30000,3000,15000,120000 --out %s", bin,
                         hexk[0], hexk[1], hexk[2], hexk[3], gen), 0);
     spawn(0, "referee", "pol-referee run --db %s/ledger.db --listen 10.77.%d.1:7000 --key "
-          "%s/referee.key --genesis %s --data-dir " TINY " --party %s=10.77.%d.2:7001 "
-          "--party %s=10.77.%d.3:7002", dir, n, dir, gen, hexk[2], n, hexk[3], n);
+          "%s/referee.key --genesis %s --data-dir " TINY, dir, n, dir, gen);
     wait_log("referee", "listening");
     spawn(2, "verifier", "pol-verifier serve --referee 10.77.%d.1:7000 --key %s/verifier.key "
-          "--listen 10.77.%d.3:7002 --work %s/verifier --data-dir " TINY " --party "
-          "%s=10.77.%d.2:7001 --timeout 200", n, dir, n, dir, hexk[2], n);
+          "--listen 10.77.%d.3:7002 --work %s/verifier --data-dir " TINY " --timeout 200", n, dir,
+          n, dir);
     wait_log("verifier", "serving");
     /* an honest task */
     spawn(1, "solver1", "pol-solver serve --referee 10.77.%d.1:7000 --key %s/solver.key --listen "

@@ -103,8 +103,7 @@ void pol_mirror_close(pol_mirror *m);
 POL_WARN_UNUSED pol_status pol_role_solver_endpoint(const pol_game_task *t,
                                                     char addr[POL_ROLE_ENDPOINT_MAX]);
 POL_WARN_UNUSED pol_status pol_role_peer_add(const char *spec);
-/* Sets a's endpoint (CLAIM, SUBMIT_REPORT, CHALLENGE) where the game's
- * actions carry one; otherwise a no-op. */
+/* Sets a's endpoint (CLAIM, SUBMIT_REPORT, CHALLENGE) [G-ACT-4]; NULL: "". */
 void pol_role_action_endpoint(pol_game_action *a, const char *addr);
 
 /* ---------------------------------------------------------- the server */

@@ -1,8 +1,7 @@
 /* Where a task's parties serve. The game's Claim, SubmitReport and
- * Challenge actions are to carry an endpoint (pol_game_task.solver_endpoint
- * ...); until they do, the programs take "--peer KEYHEX=HOST:PORT" options
- * and look the solver up here. This file is the one place that changes when
- * the endpoints land in the game. */
+ * Challenge actions carry the acting party's endpoint [G-ACT-4]
+ * (pol_game_task.solver_endpoint ...); "--peer KEYHEX=HOST:PORT" options
+ * remain for a solver that announced none. */
 #include <stdio.h>
 #include <string.h>
 
@@ -55,11 +54,14 @@ pol_status pol_role_solver_endpoint(const pol_game_task *t, char addr[POL_ROLE_E
     addr[0] = 0;
     if (!t->has_solver)
         return pol_errorf(POL_ERR_NOT_FOUND, "the task has no solver");
+    if (t->solver_endpoint[0]) {
+        snprintf(addr, POL_ROLE_ENDPOINT_MAX, "%s", t->solver_endpoint);
+        return POL_OK;
+    }
     return peer_find(t->solver, addr);
 }
 
 void pol_role_action_endpoint(pol_game_action *a, const char *addr)
 {
-    (void)a;
-    (void)addr;
+    snprintf(a->endpoint, sizeof a->endpoint, "%s", addr ? addr : "");
 }
