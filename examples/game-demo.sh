@@ -146,11 +146,14 @@ jack() { grep '^jackpot' "$1" | awk '{ print $2 }'; }
 served() { sed -n 's/^served *\([0-9]*\) pinpoint answers (\([0-9]*\) bytes), \([0-9]*\) blobs (\([0-9]*\) bytes)/\1 answers, \2 + \4 bytes/p' "$1"; }
 EXCH=$(sed -n 's/.*; \([0-9]*\) exchanges.*/\1/p' "$OUT/referee1.log" | head -n 1)
 RULING=$(sed -n 's/.*ruling at seq [0-9]*: \(.*\); [0-9]* exchanges.*/\1/p' "$OUT/referee1.log" | head -n 1)
-printf '   %-34s %s\n' "dispute of task B" "$RULING" \
+COST=$(sed -n 's/.*: cost: \([0-9]*\) rounds (levels 1\/2\/3: \([0-9/]*\); bound \([0-9]*\)), \([0-9]*\) bytes (largest round \([0-9]*\)), referee recomputed \([0-9]*\) node(s) in \([0-9.]*\) ms/\1 rounds (\2 per level), bound \3|\4 bytes, largest round \5|\6 node, \7 ms/p' "$OUT/referee1.log" | head -n 1)
+printf '   %-36s %s\n' "dispute of task B" "$RULING" \
+    "bisection rounds" "$(echo "$COST" | cut -d'|' -f1)" \
+    "bytes exchanged (pinpoint messages)" "$(echo "$COST" | cut -d'|' -f2)" \
+    "referee recomputation" "$(echo "$COST" | cut -d'|' -f3)" \
     "referee exchanges (both parties)" "$EXCH" \
     "mallory (solver) answered" "$(served "$OUT/mallory.log")" \
-    "victor (challenger) answered" "$(served "$OUT/victor.log")" \
-    "referee work" "one node recomputed with the reference kernels (level 4)"
+    "victor (challenger) answered" "$(served "$OUT/victor.log")"
 echo
 printf '   %-10s %12s %12s %12s\n' "party" "start" "game 1" "game 2"
 for p in submitter alice mallory victor larry wendy; do

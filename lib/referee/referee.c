@@ -519,7 +519,13 @@ static pol_status finish_dispute(pol_referee *r)
               o.res.loser == POL_PARTY_SOLVER ? "solver" : "challenger",
               pol_dispute_reason_name(o.res.reason), (int)o.res.kind, o.res.interval,
               o.res.step, o.res.node, o.exchanges, o.asked, o.replayed);
-    else if (!r->fatal)
+    if (st == POL_OK)
+        logf_(r, "dispute %s: cost: %u rounds (levels 1/2/3: %u/%u/%u; bound %u), %" PRIu64
+              " bytes (largest round %" PRIu64 "), referee recomputed %u node(s) in %.3f ms", hd,
+              o.res.rounds, o.res.rounds_level[1], o.res.rounds_level[2], o.res.rounds_level[3],
+              o.res.bound, o.res.bytes, o.res.bytes_max_round, o.res.referee_nodes,
+              o.res.referee_seconds * 1e3);
+    if (st != POL_OK && !r->fatal)
         logf_(r, "dispute %s: the ruling was refused: %s: %s", hd, pol_strerror(st),
               pol_last_error());
     ref_outcome_free(&o);
