@@ -6,9 +6,10 @@
  * caught by a whistleblower who collects the jackpot. After every game the
  * test reads the referee's log through its own mirror and checks it:
  * conservation (pol_game_check and the balances summed), honest parties
- * never below their start. The number of bisection rounds is checked on the
- * same dispute re-run in process (the driver is deterministic: the same
- * answers give the same rounds) against pol_dispute_bound. */
+ * never below their start. The referee's account of each network dispute
+ * (its "cost" line) must stay within the round bound, and the same dispute
+ * re-run in process must give the same pin and the same number of rounds,
+ * within pol_dispute_bound. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -176,7 +177,7 @@ static void only_task(pol_mirror *m, pol_game_task *t)
 
 /* The same dispute in process: its rounds within pol_dispute_bound, its pin
  * the network's. */
-static void rounds_check(const pol_cheat *cheat, const pol_game_task *t)
+static void rounds_check(const pol_cheat *cheat, const pol_game_task *t, unsigned net_rounds)
 {
     pol_task task;
     pol_dataset ds;
@@ -198,6 +199,7 @@ static void rounds_check(const pol_cheat *cheat, const pol_game_task *t)
     print_message("    in process: %u rounds (bound %u), %llu bytes\n", res->rounds, res->bound,
                   (unsigned long long)res->bytes);
     assert_true(res->rounds <= res->bound);
+    assert_int_equal(res->rounds, net_rounds); /* the network dispute took as many */
     assert_int_equal(res->kind, t->pin_kind);
     assert_int_equal(res->interval, t->interval);
     assert_int_equal(res->step, t->step);
@@ -239,8 +241,24 @@ static void cheat_game(const char *sw, pol_cheat_kind kind, uint64_t step, int n
     assert_int_equal(bal(m, 1), SUBMITTER_START);  /* bounty and fee refunded */
     pol_mirror_close(m);
     kill_all();
+    /* the referee's own account of the network dispute: rounds within the bound */
+    char path[700];
+    snprintf(path, sizeof path, "%s/g%d-referee.log", dir, game_no);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
+    buf[len - 1] = '\0';
+    const char *cost = strstr((char *)buf, ": cost: ");
+    assert_non_null(cost);
+    unsigned rounds, l1, l2, l3, bound;
+    assert_int_equal(sscanf(cost, ": cost: %u rounds (levels 1/2/3: %u/%u/%u; bound %u)", &rounds,
+                            &l1, &l2, &l3, &bound), 5);
+    print_message("    network: %u rounds (%u/%u/%u), bound %u\n", rounds, l1, l2, l3, bound);
+    assert_true(rounds <= bound);
+    assert_int_equal(rounds, l1 + l2 + l3);
+    free(buf);
     pol_cheat c = { kind, step, node };
-    rounds_check(&c, &t);
+    rounds_check(&c, &t, rounds);
 }
 
 static void test_tamper_node(void **st)
