@@ -622,7 +622,9 @@ static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const cha
             for (size_t j = 0; j < f.n && j < POL_TRAINER_MAX_STATE; j++)
                 committed[j] = &f.tensors[j];
             pol_distance d;
-            st = pol_state_distance(state, (size_t)ns, committed, f.n, pol_is_param_name, &d,
+            st = f.n > POL_TRAINER_MAX_STATE
+                     ? pol_errorf(POL_ERR_FORMAT, "%s: %zu tensors", end, f.n)
+                     : pol_state_distance(state, (size_t)ns, committed, f.n, pol_is_param_name, &d,
                                     NULL, NULL);
             const uint64_t L = tr.e[i + 1].step - tr.e[i].step;
             double thr = -1.0, skip = -1.0;
