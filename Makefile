@@ -79,7 +79,7 @@ CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=s
 NVCCFLAGS := -O3 --fmad=false -std=c++17 -Xcompiler -fPIC,-Wall,-ffp-contract=off -Werror all-warnings \
              -Iinclude -MMD -MP $(CUDA_ARCH)
 CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
-CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++
+CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 LIB_OBJ := $(filter-out $(BUILD)/obj/lib/cuda/stub.o,$(LIB_OBJ))
 POL_DEPS += $(BUILD)/lib/libpol_cuda.a
 POL_LINK := -Wl,--start-group $(BUILD)/lib/libpol.a $(BUILD)/lib/libpol_cuda.a -Wl,--end-group
@@ -219,8 +219,11 @@ fuzz: check-deps
 #                 reference, CPU/GPU training hashes; exits 77 (skipped)
 #                 without a GPU or without CUDA in the build
 # make bench-gpu  build/bench/gemm_gpu: exact GEMM vs cuBLAS; table to
-#                 bench/results/gemm_gpu.md
-.PHONY: gpu-test bench-gpu
+#                 bench/results/gemm_gpu.md. build/bench/train_gpu: training
+#                 steps/s, exact GPU vs tolerant cuBLAS FP32/TF32 vs CPU;
+#                 table to bench/results/train_gpu.md. Every bench/*.cu is
+#                 built by nvcc and linked with libpol, libpol_cuda and cuBLAS.
+.PHONY: gpu-test bench-gpu gpu-benches
 $(CUDA_STAMP):
 	@mkdir -p $(dir $@)
 	rm -f $(BUILD)/obj/cuda-mode-* && touch $@
@@ -243,18 +246,22 @@ gpu-test: all $(BUILD)/bin/pol-gpu-test
 	if [ $$rc = 77 ]; then echo "gpu-test: SKIPPED (no CUDA device or no CUDA build)"; \
 	elif [ $$rc != 0 ]; then exit $$rc; fi
 
+GPU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/bench/%,$(sort $(wildcard bench/*.cu)))
 ifeq ($(cuda),1)
-$(BUILD)/bench/gemm_gpu: bench/gemm_gpu.cu $(POL_DEPS)
+$(BUILD)/bench/%: bench/%.cu $(POL_DEPS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) $< -o $@ -Xlinker --start-group $(BUILD)/lib/libpol.a \
 	    $(BUILD)/lib/libpol_cuda.a -Xlinker --end-group -Xlinker -rpath,$(CUDA_HOME)/lib64 \
 	    -lcublas $(LDLIBS)
 
-bench-gpu: $(BUILD)/bench/gemm_gpu
-	@rc=0; $(BUILD)/bench/gemm_gpu --out bench/results || rc=$$?; \
-	if [ $$rc = 77 ]; then echo "bench-gpu: SKIPPED (no CUDA device)"; \
-	elif [ $$rc != 0 ]; then exit $$rc; fi
+gpu-benches: $(GPU_BENCHES)
+
+bench-gpu: $(GPU_BENCHES)
+	@set -e; for b in $(GPU_BENCHES); do echo "== $$b"; rc=0; $$b --out bench/results || rc=$$?; \
+	if [ $$rc = 77 ]; then echo "bench-gpu: SKIPPED (no CUDA device)"; exit 0; \
+	elif [ $$rc != 0 ]; then exit $$rc; fi; done
 else
+gpu-benches:
 bench-gpu:
 	@echo "bench-gpu: SKIPPED (built without CUDA: no nvcc, or cuda=0)"
 endif

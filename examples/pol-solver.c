@@ -1,7 +1,8 @@
 /* pol-solver — trains a libpol task and inspects checkpoints.
  *
  *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
- *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda] [--json]
+ *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda] [--tf32]
+ *                    [--json]
  *   pol-solver inspect CKPT [--json]
  *   pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
@@ -18,6 +19,7 @@
 
 #include "pol/cert.h"
 #include "pol/context.h"
+#include "pol/cuda.h"
 #include "pol/fileio.h"
 #include "pol/game.h"
 #include "pol/hash.h"
@@ -47,7 +49,10 @@ static const char USAGE[] =
     "  --threads N      CPU threads (default 1); exact mode: results are identical for any N\n"
     "  --kernels K      fast (default), ref (the slow reference kernels), or blas\n"
     "                   (OpenBLAS GEMMs: tolerant-mode tasks only, not bit-reproducible)\n"
-    "  --device D       cpu (default) or cuda; the same hashes on either\n"
+    "  --device D       cpu (default) or cuda; the same hashes on either (with --kernels\n"
+    "                   blas on cuda: cuBLAS GEMMs, FP32 math)\n"
+    "  --tf32           with --kernels blas --device cuda: cuBLAS TF32 tensor-op math\n"
+    "                   (much larger distances: verifiers need a TF32 profile)\n"
     "  --json           print one JSON object with the result at the end\n"
     "  --key FILE       sign a certificate of the finished run with this secret key\n"
     "                   (pol-keygen) and write it to DIR/certificate.pol\n"
@@ -120,12 +125,12 @@ static int cmd_train(int argc, char **argv)
         { "json", no_argument, 0, 'J' },       { "help", no_argument, 0, 'h' },
         { "device", required_argument, 0, 'd' },
         { "key", required_argument, 0, 'K' },  { "store", required_argument, 0, 'S' },
-        { "parent", required_argument, 0, 'P' },
+        { "parent", required_argument, 0, 'P' }, { "tf32", no_argument, 0, 'F' },
         { 0, 0, 0, 0 },
     };
     pol_run_opts ro = { 0 };
     pol_ctx_opts co = { .threads = 1, .kernels = POL_KERNELS_FAST, .device = POL_DEVICE_CPU };
-    int json = 0, c;
+    int json = 0, tf32 = 0, c;
     const char *key_path = NULL, *store = NULL, *parent_hex = NULL;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -153,6 +158,7 @@ static int cmd_train(int argc, char **argv)
             else return usage_error("--device wants cpu or cuda");
             break;
         case 'J': json = 1; break;
+        case 'F': tf32 = 1; break;
         case 'K': key_path = optarg; break;
         case 'S': store = optarg; break;
         case 'P': parent_hex = optarg; break;
@@ -177,9 +183,13 @@ static int cmd_train(int argc, char **argv)
     }
     if (ro.resume && ro.from)
         return usage_error("--resume and --from exclude each other");
+    if (tf32 && (co.kernels != POL_KERNELS_BLAS || co.device != POL_DEVICE_CUDA))
+        return usage_error("--tf32 needs --kernels blas --device cuda");
 
     pol_ctx *ctx;
     pol_status st = pol_ctx_create(&ctx, &co);
+    if (!st && tf32 && (st = pol_cuda_set_tf32(pol_ctx_cuda(ctx), 1)))
+        pol_ctx_destroy(ctx);
     if (st)
         return fail(st);
     progress pg = { 0 };
@@ -195,7 +205,11 @@ static int cmd_train(int argc, char **argv)
         char device[96];
         pol_digest cid;
         snprintf(device, sizeof device, "%s %s, %d thread%s", co.device == POL_DEVICE_CUDA ? "cuda" : "cpu",
-                 co.kernels == POL_KERNELS_BLAS ? "openblas" : pol_fast_gemm_isa(), co.threads,
+                 co.kernels != POL_KERNELS_BLAS   ? pol_fast_gemm_isa()
+                 : co.device != POL_DEVICE_CUDA ? "openblas"
+                 : tf32                         ? "cublas-tf32"
+                                                : "cublas-fp32",
+                 co.threads,
                  co.threads > 1 ? "s" : "");
         snprintf(cert_path, sizeof cert_path, "%s/certificate.pol", ro.out_dir);
         st = pol_cert_issue(ro.out_dir, ro.task_path, &kp, device, parent_hex ? &parent : NULL,
@@ -227,6 +241,7 @@ static int cmd_train(int argc, char **argv)
                                                                                             : "fast"));
         json_object_set_new(o, "gemm_isa", json_string(pol_fast_gemm_isa()));
         json_object_set_new(o, "device", json_string(co.device == POL_DEVICE_CUDA ? "cuda" : "cpu"));
+        json_object_set_new(o, "tf32", json_boolean(tf32));
         json_object_set_new(o, "seconds", json_real(r.seconds));
         json_object_set_new(o, "checkpoint_share", json_real(ck_share));
         if (cert_hex[0]) {

@@ -17,6 +17,10 @@ struct pol_cuda {
     int *flag;              /* device; nonzero: a label was out of range */
     pol_cuda_launch launch; /* forced configuration, zeros for automatic */
     pol_status pending;     /* first error of an operation that could not report it */
+    /* tolerant mode (blas.cu): node GEMMs by cuBLAS when `tolerant`, with
+     * TF32 tensor-op math when `tf32`; the handle is made on first use */
+    int tolerant, tf32;
+    void *blas;             /* cublasHandle_t, bound to `stream`; NULL until needed */
 };
 
 /* POL_ERR_CUDA with the runtime's message, or POL_OK for cudaSuccess. */
@@ -29,6 +33,9 @@ pol_status pol__cuda_scratch(pol_cuda *c, size_t bytes, void **p);
 /* Threads per block and blocks of the element-wise and row kernels for n
  * independent items. */
 void pol__cuda_grid(const pol_cuda *c, int64_t n, int *grid, int *block);
+
+/* Destroys the cuBLAS handle of c, if any (pol_cuda_destroy). */
+void pol__cuda_blas_destroy(pol_cuda *c);
 
 /* Launches op on device tensors (no shape checks, no wait). */
 pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,

@@ -174,7 +174,8 @@ pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,
             g.trans_a = p->trans_a, g.trans_b = p->trans_b;
             g.K = p->trans_a ? a->shape[0] : a->shape[1];
         }
-        return pol_cuda_gemm(c, &g);
+        /* tolerant mode only (pol_cuda_set_tolerant): cuBLAS; else the exact kernel */
+        return c->tolerant ? pol_cuda_blas_gemm(c, &g) : pol_cuda_gemm(c, &g);
     }
     case POL_OP_BIAS_GRAD:
         pol__cuda_grid(c, a->shape[1], &grid, &block);

@@ -94,6 +94,7 @@ extern "C" void pol_cuda_destroy(pol_cuda *c)
         return;
     if (c->stream)
         cudaStreamSynchronize(c->stream);
+    pol__cuda_blas_destroy(c);
     cudaFree(c->arena);
     cudaFree(c->scratch);
     cudaFree(c->flag);

@@ -8,7 +8,19 @@
  *   2. the tiny tasks of spec/vectors/tiny and examples/tasks/digits.json trained with
  *      the CUDA device and the CPU: identical trace.json (every checkpoint
  *      hash); a CPU checkpoint resumed on the GPU and a GPU checkpoint
- *      resumed on the CPU end on the same final hash.
+ *      resumed on the CPU end on the same final hash;
+ *   3. tolerant mode (pol/cuda.h "tolerant"): the cuBLAS GEMM (FP32 and TF32
+ *      math, every transpose, with and without bias) against the exact
+ *      reference within an error bound derived from K and the precision;
+ *      the routing (a BLAS context's device sends node GEMMs to cuBLAS, an
+ *      exact one never does, pol_cuda_gemm stays exact); then a tiny task
+ *      and digits trained in tolerant mode on the GPU and on the CPU
+ *      (OpenBLAS): with the thresholds of the CPU run's profile
+ *      (spec/profiling.md [P-RULE-1]), every interval of the CPU run re-run
+ *      on the GPU (cuBLAS FP32) and every interval of the GPU run re-run on
+ *      the CPU must end within the threshold of the committed checkpoint;
+ *      TF32 re-runs must stay below the effect of one skipped step (their
+ *      ratio to the FP32 thresholds is printed: TF32 needs its own profile).
  *
  * Prints its seed; POL_TEST_SEED=<seed> replays a run. Exit status 0 when
  * everything passed, 1 on a failure, 77 (skipped) without a usable CUDA
@@ -19,9 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "pol/cuda.h"
+#include "pol/distance.h"
 #include "pol/fileio.h"
 #include "pol/graph.h"
+#include "pol/profile.h"
+#include "pol/safetensors.h"
 #include "pol/train.h"
 #include "testutil.h"
 
@@ -297,6 +314,410 @@ static void check_training(const char *task, uint64_t resume_step)
            resume_step);
 }
 
+/* ------------------------------------------------------- tolerant mode -- */
+
+/* Bound on |cuBLAS C - exact C| for one output with S = sum_k |a_ik b_kj| +
+ * |bias_j|. Each side is some order of the same K + 1 binary32 additions
+ * (products fused or not), so each is within gamma_{K+2} * S of the true
+ * value, gamma_n = n u / (1 - n u) (Higham, Accuracy and Stability of
+ * Numerical Algorithms, 3.1); u is taken as 2^-23, twice binary32's unit
+ * roundoff, so the bound also holds for an accumulator that truncates
+ * instead of rounding. TF32 rounds (or truncates) each input to a 10-bit
+ * significand first: a product is off by up to (2 v + v^2) |a b| with
+ * v = 2^-10. The bound is the worst case; a wrong element (a transposed
+ * operand, a wrong leading dimension) is off by about |C| ~ S / sqrt(K),
+ * far above it for FP32 (and above it for TF32 at the sizes used here). */
+static double gemm_bound(double S, int64_t K, int tf32)
+{
+    const double u = 0x1p-23, n = (double)K + 2.0;
+    double b = 2.0 * (n * u / (1.0 - n * u)) * S;
+    if (tf32)
+        b += (2.0 * 0x1p-10 + 0x1p-20) * S * (1.0 + n * u / (1.0 - n * u));
+    return b;
+}
+
+/* pol_cuda_blas_gemm (via_node: pol_cuda_node_eval with tolerant routing)
+ * against pol_ref_gemm on the host, elementwise within gemm_bound. */
+static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int bias, int tf32,
+                            int via_node)
+{
+    char what[128];
+    snprintf(what, sizeof what, "cuBLAS %s %lldx%lldx%lld ta=%d tb=%d bias=%d%s",
+             tf32 ? "TF32" : "FP32", (long long)M, (long long)N, (long long)K, ta, tb, bias,
+             via_node ? " (node)" : "");
+    const size_t na = (size_t)(M * K), nb = (size_t)(K * N), nc = (size_t)(M * N);
+    float *A = malloc((na ? na : 1) * 4), *B = malloc((nb ? nb : 1) * 4),
+          *bv = malloc((size_t)(N ? N : 1) * 4), *want = malloc((nc ? nc : 1) * 4),
+          *got = malloc((nc ? nc : 1) * 4);
+    if (!A || !B || !bv || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    tu_fill_uniform(&rng, A, na, -1.0f, 1.0f);
+    tu_fill_uniform(&rng, B, nb, -1.0f, 1.0f);
+    tu_fill_uniform(&rng, bv, (size_t)N, -1.0f, 1.0f);
+    pol_gemm_args g = { 0 };
+    g.M = M, g.N = N, g.K = K, g.trans_a = ta, g.trans_b = tb;
+    g.A = A, g.B = B, g.bias = bias ? bv : NULL, g.C = want;
+    pol_ref_gemm(&g);
+    checks++;
+    pol_cuda_reset(dev);
+    pol_tensor dA, dB, db, dC;
+    pol_status st = pol_cuda_set_tf32(dev, tf32);
+    if (!st)
+        st = pol_cuda_tensor_alloc(dev, &dA, "A", POL_F32, 2,
+                                   ta ? (int64_t[]){ K, M } : (int64_t[]){ M, K });
+    if (!st)
+        st = pol_cuda_tensor_alloc(dev, &dB, "B", POL_F32, 2,
+                                   tb ? (int64_t[]){ N, K } : (int64_t[]){ K, N });
+    if (!st)
+        st = pol_cuda_tensor_alloc(dev, &db, "b", POL_F32, 1, &N);
+    if (!st)
+        st = pol_cuda_tensor_alloc(dev, &dC, "out", POL_F32, 2, (int64_t[]){ M, N });
+    if (!st)
+        st = pol_cuda_upload(dev, dA.data, A, na * 4);
+    if (!st)
+        st = pol_cuda_upload(dev, dB.data, B, nb * 4);
+    if (!st)
+        st = pol_cuda_upload(dev, db.data, bv, (size_t)N * 4);
+    /* C is overwritten, never read: start it as NaN */
+    memset(got, 0xff, (nc ? nc : 1) * 4);
+    if (!st)
+        st = pol_cuda_upload(dev, dC.data, got, nc * 4);
+    if (!st && via_node) {
+        pol_node_params p = { 0 };
+        p.trans_a = ta, p.trans_b = tb;
+        const pol_tensor *in[3] = { &dA, &dB, &db };
+        st = pol_cuda_set_tolerant(dev, 1);
+        if (!st)
+            st = bias ? pol_cuda_node_eval(dev, POL_OP_LINEAR, NULL, in, 3, &dC)
+                      : pol_cuda_node_eval(dev, POL_OP_MATMUL, &p, in, 2, &dC);
+        (void)!pol_cuda_set_tolerant(dev, 0);
+    } else if (!st) {
+        pol_gemm_args d = g;
+        d.A = dA.data, d.B = dB.data, d.bias = bias ? db.data : NULL, d.C = dC.data;
+        st = pol_cuda_blas_gemm(dev, &d);
+    }
+    if (!st)
+        st = pol_cuda_download(dev, got, dC.data, nc * 4);
+    (void)!pol_cuda_set_tf32(dev, 0);
+    if (st) {
+        printf("FAIL %s: %s\n", what, pol_last_error());
+        failures++;
+        goto out;
+    }
+    double worst = 0.0; /* largest error / bound */
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double S = bias ? fabs((double)bv[j]) : 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                const double a = ta ? A[k * M + i] : A[i * K + k];
+                const double b = tb ? B[j * K + k] : B[k * N + j];
+                S += fabs(a * b);
+            }
+            const double w = want[i * N + j], x = got[i * N + j];
+            const double err = fabs(x - w), bound = gemm_bound(S, K, tf32);
+            /* exact agreement needed where the bound is 0 (K = 0: C = bias or 0) */
+            if (!(err <= bound) || (bound == 0.0 && !same_bits((float)w, (float)x))) {
+                printf("FAIL %s at (%lld, %lld): exact %a, cuBLAS %a, bound %.3g\n", what,
+                       (long long)i, (long long)j, w, x, bound);
+                failures++;
+                goto out;
+            }
+            if (bound > 0.0 && err / bound > worst)
+                worst = err / bound;
+        }
+    if (M * N * K >= (int64_t)1 << 24)
+        printf("ok   %s: largest error %.3g of the bound\n", what, worst);
+out:
+    free(A), free(B), free(bv), free(want), free(got);
+}
+
+static void test_blas_gemm(void)
+{
+    if (pol_cuda_tolerant(dev) || pol_cuda_tf32(dev)) {
+        printf("FAIL a fresh pol_cuda is not exact with FP32 math\n");
+        failures++;
+    }
+    static const int64_t S[][3] = { /* M, N, K */
+        { 1, 1, 1 },    { 7, 13, 5 },       { 33, 65, 257 }, { 130, 97, 513 },
+        { 3, 5, 1000 }, { 256, 10, 1024 },  { 300, 129, 768 }, { 4, 6, 0 },
+        { 0, 5, 7 },    { 256, 1024, 784 }, { 1024, 784, 256 },
+    };
+    for (size_t s = 0; s < sizeof S / sizeof S[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (int tf32 = 0; tf32 < 2; tf32++)
+                check_blas_gemm(S[s][0], S[s][1], S[s][2], t & 1, t >> 1, (int)((s + t) & 1), tf32, 0);
+    /* K = 0 with a bias; and the node path (linear with bias, matmul) */
+    check_blas_gemm(5, 9, 0, 0, 1, 1, 0, 0);
+    check_blas_gemm(256, 1024, 784, 0, 1, 1, 0, 1);
+    check_blas_gemm(256, 1024, 784, 0, 1, 1, 1, 1);
+    check_blas_gemm(1024, 784, 256, 1, 0, 0, 0, 1);
+    check_blas_gemm(256, 784, 1024, 0, 0, 0, 1, 1);
+
+    /* pol_cuda_gemm stays exact while tolerant routing is on; the exact
+     * node GEMM is exact again once it is off */
+    pol_tensor *in[2] = { host("A", 2, (int64_t[]){ 130, 513 }, 2.0f),
+                          host("B", 2, (int64_t[]){ 513, 97 }, 2.0f) };
+    pol_tensor want, got;
+    checks++;
+    if (pol_tensor_alloc(&want, "out", POL_F32, 2, (int64_t[]){ 130, 97 }) ||
+        pol_tensor_alloc(&got, "out", POL_F32, 2, (int64_t[]){ 130, 97 }))
+        exit(1);
+    pol_gemm_args g = { .M = 130, .N = 97, .K = 513, .A = pol_f32(in[0]), .B = pol_f32(in[1]),
+                        .C = pol_f32(&want) };
+    pol_ref_gemm(&g);
+    pol_cuda_reset(dev);
+    void *dA, *dB, *dC;
+    pol_status st = pol_cuda_set_tolerant(dev, 1);
+    if (!st) st = pol_cuda_alloc(dev, in[0]->nbytes, &dA);
+    if (!st) st = pol_cuda_alloc(dev, in[1]->nbytes, &dB);
+    if (!st) st = pol_cuda_alloc(dev, want.nbytes, &dC);
+    if (!st) st = pol_cuda_upload(dev, dA, in[0]->data, in[0]->nbytes);
+    if (!st) st = pol_cuda_upload(dev, dB, in[1]->data, in[1]->nbytes);
+    pol_gemm_args d = g;
+    d.A = dA, d.B = dB, d.C = dC;
+    if (!st) st = pol_cuda_gemm(dev, &d);
+    if (!st) st = pol_cuda_download(dev, got.data, dC, got.nbytes);
+    (void)!pol_cuda_set_tolerant(dev, 0);
+    if (st || memcmp(want.data, got.data, want.nbytes)) {
+        printf("FAIL pol_cuda_gemm with tolerant routing on is not exact: %s\n",
+               st ? pol_last_error() : "bits differ");
+        failures++;
+    }
+    pol_tensor_free(&want);
+    pol_tensor_free(&got);
+    check_op("matmul 130x97x513 after tolerant routing off", POL_OP_MATMUL,
+             &(pol_node_params){ 0 }, in, 2, 2, (int64_t[]){ 130, 97 });
+    drop(in, 2);
+}
+
+/* A context's device is tolerant exactly when its kernels are BLAS, and an
+ * exact-mode task refuses such a context. */
+static void test_tolerant_context(void)
+{
+    static const pol_kernels K[] = { POL_KERNELS_FAST, POL_KERNELS_REF, POL_KERNELS_BLAS };
+    for (int i = 0; i < 3; i++) {
+        pol_ctx_opts o = { .threads = 1, .kernels = K[i], .device = POL_DEVICE_CUDA };
+        pol_ctx *ctx;
+        checks++;
+        if (pol_ctx_create(&ctx, &o)) {
+            printf("FAIL CUDA context (kernels %d): %s\n", (int)K[i], pol_last_error());
+            failures++;
+            continue;
+        }
+        if (pol_cuda_tolerant(pol_ctx_cuda(ctx)) != (K[i] == POL_KERNELS_BLAS)) {
+            printf("FAIL CUDA context with kernels %d: tolerant routing %d\n", (int)K[i],
+                   pol_cuda_tolerant(pol_ctx_cuda(ctx)));
+            failures++;
+        }
+        if (K[i] == POL_KERNELS_BLAS) {
+            char out[600];
+            snprintf(out, sizeof out, "%s/exact-on-blas", tu_tmpdir());
+            pol_run_opts ro = { .task_path = "spec/vectors/tiny/sgd-relu.json", .out_dir = out };
+            pol_run_result r;
+            if (pol_run_train(ctx, &ro, &r) != POL_ERR_UNSUPPORTED) {
+                printf("FAIL an exact-mode task ran on a tolerant CUDA context\n");
+                failures++;
+            }
+        }
+        pol_ctx_destroy(ctx);
+    }
+}
+
+/* The tiny task made tolerant and wider (K = 320, as tests/test_tolerant.c)
+ * and the digits task made tolerant, written to tmp. */
+static int write_tolerant_tasks(char *tiny, char *digits, size_t cap)
+{
+    char data[4096];
+    if (!realpath("spec/vectors/tiny/tiny.safetensors", data))
+        return -1;
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf,
+        "{\"format\":\"libpol-task-v1\","
+        "\"model\":{\"type\":\"mlp\",\"layers\":[6,320,64,3],\"activation\":\"gelu\"},"
+        "\"dataset\":{\"path\":\"%s\",\"sha256\":"
+        "\"7e04c78ec915dbc4db2e0f46adfaef293338b5f70a2aa5f6a9a90024ba3f0595\"},"
+        "\"seed\":1,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
+        "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
+        "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
+        "\"mode\":\"tolerant\"}\n", data);
+    snprintf(tiny, cap, "%s/tiny-tolerant.json", tu_tmpdir());
+    if (n <= 0 || (size_t)n >= sizeof buf || pol_write_file_atomic(tiny, buf, (size_t)n, 1))
+        return -1;
+    /* digits.json as shipped, with mode tolerant and an absolute dataset path */
+    uint8_t *src = NULL;
+    size_t len = 0;
+    if (pol_read_file("examples/tasks/digits.json", 1u << 20, &src, &len) ||
+        !realpath("examples/data/digits.safetensors", data))
+        return free(src), -1;
+    char *t = calloc(1, len + 8192), *o = t;
+    const char *p = (const char *)src, *end = p + len;
+    const char *rel = "\"../data/digits.safetensors\"", *exact = "\"exact\"";
+    int swapped = 0;
+    while (t && p < end) {
+        if ((size_t)(end - p) >= strlen(rel) && !memcmp(p, rel, strlen(rel))) {
+            o += sprintf(o, "\"%s\"", data), p += strlen(rel), swapped |= 1;
+        } else if ((size_t)(end - p) >= strlen(exact) && !memcmp(p, exact, strlen(exact))) {
+            o += sprintf(o, "\"tolerant\""), p += strlen(exact), swapped |= 2;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    free(src);
+    snprintf(digits, cap, "%s/digits-tolerant.json", tu_tmpdir());
+    int bad = !t || swapped != 3 || pol_write_file_atomic(digits, t, (size_t)(o - t), 1);
+    free(t);
+    return bad ? -1 : 0;
+}
+
+static pol_status make_ctx(pol_ctx **ctx, int device, int tf32)
+{
+    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_BLAS, .device = device };
+    pol_status st = pol_ctx_create(ctx, &o);
+    if (!st && tf32 && (st = pol_cuda_set_tf32(pol_ctx_cuda(*ctx), 1)))
+        pol_ctx_destroy(*ctx);
+    return st;
+}
+
+/* Re-runs every interval of run_dir on ctx from its start checkpoint and
+ * measures the l2_rel distance (parameters) of the end state to the run's
+ * committed end checkpoint. Out: per interval length, the largest distance
+ * divided by its threshold (*worst_thr) and by the profile's one-skipped-
+ * step distance of that length (*worst_skip). */
+static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const char *run_dir,
+                                  const pol_profile *prof, double *worst_thr, double *worst_skip,
+                                  double *max_d)
+{
+    pol_task task;
+    pol_dataset ds;
+    pol_trace tr;
+    pol_trainer *t = NULL;
+    *worst_thr = *worst_skip = *max_d = 0.0;
+    pol_status st = pol_task_load(task_path, &task);
+    if (st)
+        return st;
+    if ((st = pol_trace_load(run_dir, &tr)))
+        return st;
+    if ((st = pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                               task.sizes[task.n_layers], &ds))) {
+        pol_trace_free(&tr);
+        return st;
+    }
+    st = pol_trainer_create(&t, ctx, &task, &ds);
+    for (size_t i = 0; !st && i + 1 < tr.n; i++) {
+        char start[1400], end[1400];
+        snprintf(start, sizeof start, "%s/%s", run_dir, tr.e[i].file);
+        snprintf(end, sizeof end, "%s/%s", run_dir, tr.e[i + 1].file);
+        if ((st = pol_trainer_load(t, start, &tr.e[i].hash)))
+            break;
+        while (!st && pol_trainer_steps_done(t) < tr.e[i + 1].step)
+            st = pol_trainer_step(t, NULL);
+        const pol_tensor *state[POL_TRAINER_MAX_STATE], *committed[POL_TRAINER_MAX_STATE];
+        int ns = 0;
+        pol_st_file f = { 0 };
+        if (!st)
+            st = pol_trainer_state(t, state, POL_TRAINER_MAX_STATE, &ns);
+        if (!st && !(st = pol_st_load(end, NULL, &f))) {
+            for (size_t j = 0; j < f.n && j < POL_TRAINER_MAX_STATE; j++)
+                committed[j] = &f.tensors[j];
+            pol_distance d;
+            st = f.n > POL_TRAINER_MAX_STATE
+                     ? pol_errorf(POL_ERR_FORMAT, "%s: %zu tensors", end, f.n)
+                     : pol_state_distance(state, (size_t)ns, committed, f.n, pol_is_param_name, &d,
+                                    NULL, NULL);
+            const uint64_t L = tr.e[i + 1].step - tr.e[i].step;
+            double thr = -1.0, skip = -1.0;
+            /* [P-RULE-2]: the exact length, else the smallest profiled length above it */
+            uint64_t best = UINT64_MAX;
+            for (size_t k = 0; !st && k < prof->n_stats; k++) {
+                const pol_profile_stat *ps = &prof->stats[k];
+                if (!ps->op[0] && ps->metric == POL_METRIC_L2_REL && ps->interval_len >= L &&
+                    ps->interval_len < best)
+                    best = ps->interval_len, thr = ps->threshold, skip = ps->one_step_min;
+            }
+            if (!st && thr < 0)
+                st = pol_errorf(POL_ERR_NOT_FOUND, "no threshold for intervals of %llu steps",
+                                (unsigned long long)L);
+            if (!st) {
+                if (d.l2_rel > *max_d)
+                    *max_d = d.l2_rel;
+                if (d.l2_rel / thr > *worst_thr)
+                    *worst_thr = d.l2_rel / thr;
+                if (skip > 0 && d.l2_rel / skip > *worst_skip)
+                    *worst_skip = d.l2_rel / skip;
+            }
+            pol_st_free(&f);
+        }
+    }
+    pol_trainer_destroy(t);
+    pol_dataset_free(&ds);
+    pol_trace_free(&tr);
+    return st;
+}
+
+/* Tolerant training of one task on the GPU against the CPU (OpenBLAS). */
+static void check_tolerant(const char *label, const char *task)
+{
+    char cpu_dir[600], gpu_dir[600], tf_dir[600];
+    snprintf(cpu_dir, sizeof cpu_dir, "%s/tol-%s-cpu", tu_tmpdir(), label);
+    snprintf(gpu_dir, sizeof gpu_dir, "%s/tol-%s-fp32", tu_tmpdir(), label);
+    snprintf(tf_dir, sizeof tf_dir, "%s/tol-%s-tf32", tu_tmpdir(), label);
+    pol_ctx *cpu = NULL, *fp32 = NULL, *tf32 = NULL;
+    pol_profile prof = { 0 };
+    int have_prof = 0;
+    pol_run_result r;
+    checks++;
+    pol_status st = make_ctx(&cpu, POL_DEVICE_CPU, 0);
+    if (!st) st = make_ctx(&fp32, POL_DEVICE_CUDA, 0);
+    if (!st) st = make_ctx(&tf32, POL_DEVICE_CUDA, 1);
+    /* the solver runs: CPU OpenBLAS, GPU cuBLAS FP32, GPU cuBLAS TF32 */
+    if (!st) st = pol_run_train(cpu, &(pol_run_opts){ .task_path = task, .out_dir = cpu_dir }, &r);
+    if (!st) st = pol_run_train(fp32, &(pol_run_opts){ .task_path = task, .out_dir = gpu_dir }, &r);
+    if (!st && !(r.final_loss == r.final_loss))
+        st = pol_errorf(POL_ERR_FORMAT, "FP32 GPU run ended with a NaN loss");
+    if (!st) st = pol_run_train(tf32, &(pol_run_opts){ .task_path = task, .out_dir = tf_dir }, &r);
+    if (!st && !(r.final_loss == r.final_loss))
+        st = pol_errorf(POL_ERR_FORMAT, "TF32 GPU run ended with a NaN loss");
+    /* the thresholds: the CPU run's profile ([P-RULE-1]) */
+    if (!st && !(st = pol_profile_run(&(pol_profile_opts){ .task_path = task, .run_dir = cpu_dir },
+                                      &prof)))
+        have_prof = 1;
+    double thr_gpu = 0, thr_cpu = 0, thr_tf = 0, skip_gpu = 0, skip_cpu = 0, skip_tf = 0;
+    double d_gpu = 0, d_cpu = 0, d_tf = 0;
+    /* the GPU verifies the CPU run; the CPU verifies the GPU run */
+    if (!st) st = rerun_intervals(fp32, task, cpu_dir, &prof, &thr_gpu, &skip_gpu, &d_gpu);
+    if (!st) st = rerun_intervals(cpu, task, gpu_dir, &prof, &thr_cpu, &skip_cpu, &d_cpu);
+    if (!st) st = rerun_intervals(tf32, task, cpu_dir, &prof, &thr_tf, &skip_tf, &d_tf);
+    if (st) {
+        printf("FAIL tolerant %s: %s\n", label, pol_last_error());
+        failures++;
+    } else {
+        printf("     tolerant %s: largest l2_rel / threshold: GPU FP32 re-running the CPU run "
+               "%.3g (l2_rel %.3g), CPU re-running the GPU FP32 run %.3g (%.3g); GPU TF32 "
+               "%.3g (%.3g), %.3g of one skipped step\n", label, thr_gpu, d_gpu, thr_cpu, d_cpu,
+               thr_tf, d_tf, skip_tf);
+        if (thr_gpu > 1.0 || thr_cpu > 1.0) {
+            printf("FAIL tolerant %s: an FP32 interval exceeds the CPU-profiled threshold\n", label);
+            failures++;
+        } else if (!(skip_tf < 1.0) || !(skip_gpu < 1.0) || !(skip_cpu < 1.0)) {
+            printf("FAIL tolerant %s: a re-run is as far from the committed state as a skipped "
+                   "step\n", label);
+            failures++;
+        } else {
+            printf("ok   tolerant %s: every checkpoint within its threshold (FP32)%s\n", label,
+                   POL_PROFILE_FACTOR * 100.0 * skip_tf <= 1.0
+                       ? "; a TF32 profile would keep margin >= 100"
+                       : "; NOTE: a TF32 profile would have margin < 100 ([P-RULE-3])");
+        }
+    }
+    if (have_prof)
+        pol_profile_free(&prof);
+    pol_ctx_destroy(cpu);
+    pol_ctx_destroy(fp32);
+    pol_ctx_destroy(tf32);
+}
+
 int main(void)
 {
     pol_status st = pol_cuda_available();
@@ -318,10 +739,22 @@ int main(void)
     test_elementwise();
     test_rows_and_columns();
     printf("kernels: %d comparisons, %d failures\n", checks, failures);
+    test_blas_gemm();
+    printf("cuBLAS (tolerant) GEMMs: %d checks so far, %d failures\n", checks, failures);
     pol_cuda_destroy(dev);
     check_training("spec/vectors/tiny/sgd-relu.json", 3);
     check_training("spec/vectors/tiny/adamw-gelu.json", 3);
     check_training("examples/tasks/digits.json", 500);
+    test_tolerant_context();
+    char tiny[600], digits[600];
+    checks++;
+    if (write_tolerant_tasks(tiny, digits, sizeof tiny)) {
+        printf("FAIL cannot write the tolerant tasks (run from the repository root)\n");
+        failures++;
+    } else {
+        check_tolerant("tiny", tiny);
+        check_tolerant("digits", digits);
+    }
     printf("%s: %d checks, %d failures\n", failures ? "FAILED" : "PASSED", checks, failures);
     return failures ? 1 : 0;
 }

@@ -19,7 +19,9 @@ typedef enum pol_kernels {
     POL_KERNELS_REF = 1,  /* plain reference kernels: slow, the oracle */
     POL_KERNELS_BLAS = 2, /* tolerant mode only: GEMMs by OpenBLAS (pol_blas_gemm, with
                              the context's thread count), other ops by the fast
-                             kernels. Not bitwise reproducible; exact-mode tasks refuse it. */
+                             kernels; on a CUDA device, GEMMs by cuBLAS (pol/cuda.h,
+                             pol_cuda_set_tolerant). Not bitwise reproducible;
+                             exact-mode tasks refuse it. */
 } pol_kernels;
 
 /* Where pol_graph_eval runs (pol/graph.h, pol/cuda.h). */

@@ -10,6 +10,10 @@
  * payload than the host (the CPU propagates input payloads, the GPU returns
  * 0x7FFFFFFF); finite training never meets them.
  *
+ * Tolerant mode (the "tolerant" section below) is the one exception: on a
+ * context made with POL_KERNELS_BLAS, the GEMMs of linear and matmul nodes
+ * go to cuBLAS and are not reproducible; every other op stays exact.
+ *
  * In a build without CUDA (`make cuda=0`, or no nvcc) every function here
  * exists and returns POL_ERR_UNSUPPORTED (void functions do nothing; the
  * predicates return 0), so programs link and report it cleanly.
@@ -125,6 +129,55 @@ POL_WARN_UNUSED pol_status pol_cuda_node_eval(pol_cuda *c, pol_op op,
                                               const pol_node_params *params,
                                               const pol_tensor *const *in, int n_in,
                                               pol_tensor *out);
+
+/* ------------------------------------------------------------ tolerant --
+ * Tolerant mode on the GPU (spec/task.md "mode": "tolerant",
+ * spec/profiling.md section 5): the GEMMs of the training step (the linear
+ * node of each layer's forward pass, the matmul nodes of its backward pass)
+ * run as cublasSgemm on the context's stream, the CUDA counterpart of
+ * POL_KERNELS_BLAS on the CPU; every other op (bias gradient, activations,
+ * loss, optimizer) keeps its exact kernel. Results are checked by distance
+ * against profiled thresholds, never by hash: cuBLAS's summation order
+ * depends on the GPU, the cuBLAS version and the shape.
+ *
+ * Math: FP32 by default (CUBLAS_DEFAULT_MATH: binary32 products and sums,
+ * no reduced-precision inputs); TF32 tensor-op math
+ * (CUBLAS_TF32_TENSOR_OP_MATH: inputs rounded to 10-bit significands,
+ * binary32 accumulation) only when pol_cuda_set_tf32 asks for it. TF32
+ * differs from the CPU by far more than FP32 does (about 2^-11 relative per
+ * product instead of 2^-24), so a TF32 solver needs thresholds profiled
+ * with TF32. Environment variables that change cuBLAS's math behind the
+ * program's back (NVIDIA_TF32_OVERRIDE) are not checked.
+ *
+ * One cuBLAS handle per pol_cuda, made on the first tolerant GEMM, bound to
+ * its stream, destroyed by pol_cuda_destroy. cuBLAS errors are POL_ERR_CUDA
+ * with a message naming the failing call. */
+
+/* Routes the GEMMs of node evaluation (pol_cuda_node_eval, the graph
+ * mirror) to cuBLAS (on != 0) or back to the exact kernel (0, the default).
+ * pol_ctx_create sets it on the device of a context whose kernels are
+ * POL_KERNELS_BLAS and never otherwise; the trainer refuses an exact-mode
+ * task on such a context. Do not switch it on the device of a context by
+ * hand: an exact-mode run would then lose its bits. pol_cuda_gemm is never
+ * affected. Returns: POL_OK; POL_ERR_INVALID_ARG (c NULL). */
+POL_WARN_UNUSED pol_status pol_cuda_set_tolerant(pol_cuda *c, int on);
+int pol_cuda_tolerant(const pol_cuda *c); /* the setting above; 0 for NULL */
+
+/* The math of the tolerant GEMMs: on != 0 TF32 tensor-op math, 0 FP32 (the
+ * default). Has no effect on exact GEMMs, so it is harmless on a context
+ * whose GEMMs are exact. Returns: POL_OK; POL_ERR_INVALID_ARG;
+ * POL_ERR_CUDA (cublasSetMathMode failed). */
+POL_WARN_UNUSED pol_status pol_cuda_set_tf32(pol_cuda *c, int on);
+int pol_cuda_tf32(const pol_cuda *c); /* the setting above; 0 for NULL */
+
+/* The tolerant GEMM on device pointers: the contract of pol/kernels.h
+ * except the summation order, which is cuBLAS's (cublasSgemm with alpha 1,
+ * beta 1 on C pre-filled with the bias, or beta 0), with the math of
+ * pol_cuda_set_tf32; asynchronous. Not bitwise reproducible; never used in
+ * exact mode. Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_TOO_LARGE (M,
+ * N or K above INT_MAX); POL_ERR_CUDA (a launch or cuBLAS call failed, named
+ * in the message). */
+POL_WARN_UNUSED pol_status pol_cuda_blas_gemm(pol_cuda *c, const pol_gemm_args *g);
 
 /* -------------------------------------------------------- graph mirror --
  * The device copy of a graph's tensors, used by pol_graph_eval when the

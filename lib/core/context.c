@@ -68,7 +68,11 @@ pol_status pol_ctx_create(pol_ctx **out, const pol_ctx_opts *opts)
             return st;
         }
     }
-    if (c->opts.device == POL_DEVICE_CUDA && (st = pol_cuda_create(&c->cuda, 0))) {
+    /* tolerant mode on the GPU: the BLAS kernels mean cuBLAS GEMMs there (pol/cuda.h) */
+    if (c->opts.device == POL_DEVICE_CUDA &&
+        ((st = pol_cuda_create(&c->cuda, 0)) ||
+         (st = pol_cuda_set_tolerant(c->cuda, c->opts.kernels == POL_KERNELS_BLAS)))) {
+        pol_cuda_destroy(c->cuda);
         pol_pool_destroy(c->pool);
         free(c);
         return st;

@@ -1,0 +1,457 @@
+/* train_gpu — training steps/s on the GPU, exact and tolerant, against the CPU.
+ *
+ *   train_gpu [--out DIR] [--quick]
+ *
+ * Tasks (as bench/train.c):
+ *   digits  examples/tasks/digits.json (MLP 64-128-10, batch 32, AdamW);
+ *   mlp     MLP 784-1024-1024-10 (ReLU), batch 256, AdamW, on synthetic data
+ *           generated here (8192 training samples of 784 uniform features,
+ *           label = the group of 78 features with the largest sum).
+ * Each task is written twice into a temporary directory: "mode": "exact" and
+ * "mode": "tolerant" (otherwise the same bytes).
+ *
+ * Checks before anything is timed (the bench exits 1 when one fails):
+ *   1. exact: the task trained on the CPU (fast kernels, every core) and on
+ *      the GPU (exact kernels) ends on the same final state hash;
+ *   2. tolerant: the task trained on the CPU with OpenBLAS, profiled
+ *      (pol_profile_run, 2 sampled intervals: thresholds by
+ *      spec/profiling.md [P-RULE-1]); the last interval re-run on the GPU
+ *      with cuBLAS FP32 from the CPU's checkpoint must end within the
+ *      threshold (l2_rel over the parameters) of the CPU's committed end
+ *      state. The same distance with cuBLAS TF32 is printed as a multiple of
+ *      that threshold; it is not a gate (TF32 needs its own profile,
+ *      pol/cuda.h).
+ * Then steps/s (pol_trainer_step in a loop: no checkpoints; median of 3
+ * timed runs of at least 1 s after warm-up steps) for: CPU exact (fast
+ * kernels, every core), CPU tolerant (OpenBLAS, every core), GPU exact, GPU
+ * tolerant cuBLAS FP32, GPU tolerant cuBLAS TF32. Printed and written to
+ * DIR/train_gpu.md (default bench/results). Exit status 77 without a CUDA
+ * device. --quick: fewer mlp steps in the checks.
+ *
+ * Host code only (nvcc compiles it as C++ and links cuBLAS); everything goes
+ * through the libpol API.
+ */
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "pol/context.h"
+#include "pol/cuda.h"
+#include "pol/dataset.h"
+#include "pol/distance.h"
+#include "pol/fileio.h"
+#include "pol/hash.h"
+#include "pol/profile.h"
+#include "pol/rng.h"
+#include "pol/safetensors.h"
+#include "pol/task.h"
+#include "pol/train.h"
+
+namespace {
+
+const int MLP_TRAIN = 8192, MLP_TEST = 1024, MLP_DIM = 784, MLP_CLASSES = 10;
+const uint64_t DATA_SEED = 0x706f6c2d62656e63ull; /* as bench/train.c */
+const uint32_t DATA_STREAM = 0x7fff0001u;
+
+char tmp_root[PATH_MAX];
+std::vector<std::string> table;
+
+double now()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int rm_entry(const char *p, const struct stat *, int, struct FTW *)
+{
+    remove(p);
+    return 0;
+}
+
+void cleanup()
+{
+    if (tmp_root[0])
+        nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmp_root[0] = 0;
+}
+
+void die(const char *what)
+{
+    fprintf(stderr, "train_gpu: %s: %s\n", what, pol_last_error());
+    exit(1);
+}
+
+void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void emit(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fputs(line, stdout);
+    fflush(stdout);
+    table.push_back(line);
+}
+
+void write_text(const char *path, const std::string &s)
+{
+    if (pol_write_file_atomic(path, s.data(), s.size(), 1) != POL_OK)
+        die(path);
+}
+
+/* A task file in both modes: <dir>/<name>-exact.json, <dir>/<name>-tolerant.json.
+ * `json` holds the text with the placeholder MODE where the mode goes. */
+void write_modes(const char *dir, const char *name, const std::string &json, std::string *exact,
+                 std::string *tolerant)
+{
+    const size_t at = json.find("MODE");
+    if (at == std::string::npos) {
+        fprintf(stderr, "train_gpu: task template without MODE\n");
+        exit(1);
+    }
+    *exact = std::string(dir) + "/" + name + "-exact.json";
+    *tolerant = std::string(dir) + "/" + name + "-tolerant.json";
+    write_text(exact->c_str(), json.substr(0, at) + "exact" + json.substr(at + 4));
+    write_text(tolerant->c_str(), json.substr(0, at) + "tolerant" + json.substr(at + 4));
+}
+
+/* digits.json as shipped, the dataset path made absolute, the mode a placeholder. */
+std::string digits_template()
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char data[PATH_MAX];
+    if (pol_read_file("examples/tasks/digits.json", 1u << 20, &buf, &len) != POL_OK ||
+        !realpath("examples/data/digits.safetensors", data)) {
+        fprintf(stderr, "train_gpu: cannot read examples/tasks/digits.json and its data "
+                        "(run from the repository root)\n");
+        exit(1);
+    }
+    std::string s((const char *)buf, len);
+    free(buf);
+    const std::string rel = "\"../data/digits.safetensors\"", mode = "\"exact\"";
+    size_t a = s.find(rel), b;
+    if (a == std::string::npos)
+        goto bad;
+    s.replace(a, rel.size(), std::string("\"") + data + "\"");
+    if ((b = s.find(mode)) == std::string::npos)
+        goto bad;
+    s.replace(b, mode.size(), "\"MODE\"");
+    return s;
+bad:
+    fprintf(stderr, "train_gpu: examples/tasks/digits.json changed shape; update the bench\n");
+    exit(1);
+}
+
+/* The synthetic dataset in dir and the MLP task template (bench/train.c). */
+std::string mlp_template(const char *dir, uint64_t steps, int k)
+{
+    pol_tensor t[4];
+    const int64_t shp[4][2] = { { MLP_TRAIN, MLP_DIM }, { MLP_TRAIN, 0 }, { MLP_TEST, MLP_DIM },
+                                { MLP_TEST, 0 } };
+    static const char *const names[4] = { "train_x", "train_y", "test_x", "test_y" };
+    for (int i = 0; i < 4; i++)
+        if (pol_tensor_alloc(&t[i], names[i], i & 1 ? POL_I32 : POL_F32, i & 1 ? 1 : 2, shp[i]))
+            die("dataset tensor");
+    uint64_t index = 0;
+    for (int split = 0; split < 2; split++) {
+        float *x = pol_f32(&t[2 * split]);
+        int32_t *y = pol_i32(&t[2 * split + 1]);
+        for (int64_t r = 0; r < shp[2 * split][0]; r++) {
+            float *row = x + r * MLP_DIM;
+            for (int j = 0; j < MLP_DIM; j++)
+                row[j] = pol_rng_uniform(DATA_SEED, DATA_STREAM, 0, index++, 0.0f, 1.0f);
+            const int G = MLP_DIM / MLP_CLASSES;
+            float best = -1.0f;
+            for (int c = 0; c < MLP_CLASSES; c++) {
+                float s = 0.0f;
+                for (int j = 0; j < G; j++)
+                    s += row[c * G + j];
+                if (s > best)
+                    best = s, y[r] = c;
+            }
+        }
+    }
+    const pol_tensor *tp[4] = { &t[0], &t[1], &t[2], &t[3] };
+    static const char *const meta[] = { "source", "libpol bench/train_gpu synthetic data" };
+    uint8_t *img;
+    size_t len;
+    pol_digest sha;
+    char hex[65], path[PATH_MAX + 32], json[8192];
+    if (pol_st_serialize(tp, 4, meta, 1, &img, &len) || pol_sha256(img, len, &sha))
+        die("serialize dataset");
+    snprintf(path, sizeof path, "%s/mlp-data.safetensors", dir);
+    if (pol_write_file_atomic(path, img, len, 0))
+        die("write dataset");
+    free(img);
+    for (int i = 0; i < 4; i++)
+        pol_tensor_free(&t[i]);
+    pol_digest_to_hex(&sha, hex);
+    snprintf(json, sizeof json,
+             "{\n"
+             "  \"format\": \"libpol-task-v1\",\n"
+             "  \"model\": { \"type\": \"mlp\", \"layers\": [%d, 1024, 1024, %d], "
+             "\"activation\": \"relu\" },\n"
+             "  \"dataset\": { \"path\": \"%s\", \"sha256\": \"%s\" },\n"
+             "  \"seed\": 7,\n"
+             "  \"steps\": %" PRIu64 ",\n"
+             "  \"batch_size\": 256,\n"
+             "  \"checkpoint_every\": %d,\n"
+             "  \"optimizer\": { \"type\": \"adamw\", \"lr\": 0.001, \"beta1\": 0.9, "
+             "\"beta2\": 0.999, \"eps\": 1e-8, \"weight_decay\": 0.01 },\n"
+             "  \"schedule\": { \"type\": \"warmup_cosine\", \"warmup_steps\": 20, "
+             "\"min_lr\": 0.0001 },\n"
+             "  \"mode\": \"MODE\"\n"
+             "}\n",
+             MLP_DIM, MLP_CLASSES, path, hex, steps, k);
+    return json;
+}
+
+/* A context: device, kernels, threads; TF32 math for tolerant GPU GEMMs. */
+pol_ctx *make_ctx(int device, pol_kernels kernels, int threads, int tf32)
+{
+    pol_ctx_opts o;
+    memset(&o, 0, sizeof o);
+    o.threads = threads, o.kernels = kernels, o.device = device;
+    pol_ctx *c;
+    if (pol_ctx_create(&c, &o))
+        die("context");
+    if (tf32 && pol_cuda_set_tf32(pol_ctx_cuda(c), 1))
+        die("TF32 math");
+    return c;
+}
+
+pol_run_result train(pol_ctx *ctx, const std::string &task, const char *out)
+{
+    pol_run_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.task_path = task.c_str(), ro.out_dir = out;
+    pol_run_result r;
+    if (pol_run_train(ctx, &ro, &r))
+        die(out);
+    return r;
+}
+
+/* l2_rel (parameters) between the last interval of run_dir re-run on ctx
+ * and the run's committed end state. Out: *len, the interval's length. */
+double last_interval_distance(pol_ctx *ctx, const std::string &task_path, const char *run_dir,
+                              uint64_t *len)
+{
+    pol_task task;
+    pol_dataset ds;
+    pol_trace tr;
+    pol_trainer *t;
+    if (pol_task_load(task_path.c_str(), &task) || pol_trace_load(run_dir, &tr) || tr.n < 2 ||
+        pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                         task.sizes[task.n_layers], &ds) ||
+        pol_trainer_create(&t, ctx, &task, &ds))
+        die("re-run setup");
+    char start[PATH_MAX + 80], end[PATH_MAX + 80];
+    snprintf(start, sizeof start, "%s/%s", run_dir, tr.e[tr.n - 2].file);
+    snprintf(end, sizeof end, "%s/%s", run_dir, tr.e[tr.n - 1].file);
+    if (pol_trainer_load(t, start, &tr.e[tr.n - 2].hash))
+        die(start);
+    while (pol_trainer_steps_done(t) < tr.e[tr.n - 1].step)
+        if (pol_trainer_step(t, NULL))
+            die("re-run step");
+    const pol_tensor *state[POL_TRAINER_MAX_STATE], *committed[POL_TRAINER_MAX_STATE];
+    int ns;
+    pol_st_file f;
+    if (pol_trainer_state(t, state, POL_TRAINER_MAX_STATE, &ns) || pol_st_load(end, NULL, &f) ||
+        f.n > POL_TRAINER_MAX_STATE)
+        die(end);
+    for (size_t j = 0; j < f.n; j++)
+        committed[j] = &f.tensors[j];
+    pol_distance d;
+    if (pol_state_distance(state, (size_t)ns, committed, f.n, pol_is_param_name, &d, NULL, NULL))
+        die("distance");
+    *len = tr.e[tr.n - 1].step - tr.e[tr.n - 2].step;
+    pol_st_free(&f);
+    pol_trainer_destroy(t);
+    pol_dataset_free(&ds);
+    pol_trace_free(&tr);
+    return d.l2_rel;
+}
+
+/* The l2_rel threshold of intervals of len steps ([P-RULE-2]). */
+double threshold_for(const pol_profile &p, uint64_t len)
+{
+    uint64_t best = UINT64_MAX;
+    double thr = -1.0;
+    for (size_t k = 0; k < p.n_stats; k++) {
+        const pol_profile_stat &s = p.stats[k];
+        if (!s.op[0] && s.metric == POL_METRIC_L2_REL && s.interval_len >= len &&
+            s.interval_len < best)
+            best = s.interval_len, thr = s.threshold;
+    }
+    if (thr < 0) {
+        fprintf(stderr, "train_gpu: the profile has no threshold for %" PRIu64 " steps\n", len);
+        exit(1);
+    }
+    return thr;
+}
+
+/* Steps/s of pol_trainer_step on ctx: median of 3 timed runs of >= 1 s
+ * (and >= min_steps steps) after `warm` steps. */
+double steps_per_s(pol_ctx *ctx, const std::string &task_path, int warm, int min_steps)
+{
+    pol_task task;
+    pol_dataset ds;
+    pol_trainer *t;
+    if (pol_task_load(task_path.c_str(), &task) ||
+        pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                         task.sizes[task.n_layers], &ds) ||
+        pol_trainer_create(&t, ctx, &task, &ds))
+        die("timing setup");
+    for (int i = 0; i < warm; i++)
+        if (pol_trainer_step(t, NULL))
+            die("warm-up step");
+    std::vector<double> v;
+    for (int rep = 0; rep < 3; rep++) {
+        int n = 0;
+        const double t0 = now();
+        double el = 0.0;
+        while (n < min_steps || el < 1.0) {
+            if (pol_trainer_step(t, NULL)) /* waits for the device: the loss comes back */
+                die("timed step");
+            n++;
+            el = now() - t0;
+        }
+        v.push_back(n / el);
+    }
+    pol_trainer_destroy(t);
+    pol_dataset_free(&ds);
+    std::sort(v.begin(), v.end());
+    return v[1];
+}
+
+struct bench_task {
+    const char *name;
+    std::string exact, tolerant;
+    int warm, min_steps;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const char *out = "bench/results";
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--quick"))
+            quick = 1;
+        else {
+            fprintf(stderr, "usage: train_gpu [--out DIR] [--quick]\n");
+            return 2;
+        }
+    }
+    if (pol_cuda_available()) {
+        printf("train_gpu: no CUDA device: %s; skipping\n", pol_last_error());
+        return 77;
+    }
+    char dev_name[128];
+    int major = 0, minor = 0;
+    if (pol_cuda_device_info(dev_name, sizeof dev_name, &major, &minor))
+        die("device");
+    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const int threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/pol-train-gpu-XXXXXX");
+    if (!mkdtemp(tmp_root)) {
+        perror("train_gpu: mkdtemp");
+        return 1;
+    }
+    atexit(cleanup);
+
+    bench_task tasks[2];
+    tasks[0].name = "digits", tasks[0].warm = 20, tasks[0].min_steps = 200;
+    write_modes(tmp_root, "digits", digits_template(), &tasks[0].exact, &tasks[0].tolerant);
+    tasks[1].name = "mlp 784-1024-1024-10 b256", tasks[1].warm = 3, tasks[1].min_steps = 10;
+    write_modes(tmp_root, "mlp", mlp_template(tmp_root, quick ? 40 : 200, quick ? 20 : 50),
+                &tasks[1].exact, &tasks[1].tolerant);
+
+    emit("# Training steps/s: exact GPU vs tolerant cuBLAS vs CPU\n\n");
+    emit("GPU: %s (sm_%d%d). CPU: %d threads (fast exact kernels; OpenBLAS for tolerant).\n"
+         "Steps/s of pol_trainer_step without checkpoints, median of 3 runs of >= 1 s.\n"
+         "Checks: exact GPU final state hash == CPU's; tolerant: the last interval of the CPU\n"
+         "OpenBLAS run re-run on the GPU (cuBLAS FP32) within the l2_rel threshold of the CPU\n"
+         "run's profile (spec/profiling.md); TF32's distance shown as a multiple of it.\n\n",
+         dev_name, major, minor, threads);
+    emit("| task | CPU exact | CPU OpenBLAS | GPU exact | GPU cuBLAS FP32 | GPU cuBLAS TF32 | "
+         "GPU exact / CPU | FP32 / GPU exact | TF32 / GPU exact | FP32 dist / thr | "
+         "TF32 dist / thr |\n");
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int ti = 0; ti < 2; ti++) {
+        bench_task &b = tasks[ti];
+        char d_cpu[PATH_MAX + 64], d_gpu[PATH_MAX + 64], d_tol[PATH_MAX + 64];
+        snprintf(d_cpu, sizeof d_cpu, "%s/%d-cpu", tmp_root, ti);
+        snprintf(d_gpu, sizeof d_gpu, "%s/%d-gpu", tmp_root, ti);
+        snprintf(d_tol, sizeof d_tol, "%s/%d-tol", tmp_root, ti);
+        fprintf(stderr, "train_gpu: %s: checking...\n", b.name);
+        pol_ctx *cpu = make_ctx(POL_DEVICE_CPU, POL_KERNELS_FAST, threads, 0);
+        pol_ctx *cpu_blas = make_ctx(POL_DEVICE_CPU, POL_KERNELS_BLAS, threads, 0);
+        pol_ctx *gpu = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_FAST, 1, 0);
+        pol_ctx *fp32 = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_BLAS, 1, 0);
+        pol_ctx *tf32 = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_BLAS, 1, 1);
+        /* 1. exact: the same final state hash */
+        pol_run_result rc = train(cpu, b.exact, d_cpu), rg = train(gpu, b.exact, d_gpu);
+        if (!pol_digest_equal(&rc.final_state_hash, &rg.final_state_hash)) {
+            fprintf(stderr, "train_gpu: %s: exact GPU and CPU final state hashes differ\n", b.name);
+            return 1;
+        }
+        /* 2. tolerant: CPU OpenBLAS run, its profile, the GPU re-run of the last interval */
+        (void)train(cpu_blas, b.tolerant, d_tol);
+        pol_profile prof;
+        pol_profile_opts po;
+        memset(&po, 0, sizeof po);
+        po.task_path = b.tolerant.c_str(), po.run_dir = d_tol, po.samples = 2;
+        if (pol_profile_run(&po, &prof))
+            die("profile");
+        uint64_t len;
+        const double dist32 = last_interval_distance(fp32, b.tolerant, d_tol, &len);
+        const double thr = threshold_for(prof, len);
+        const double dist_tf = last_interval_distance(tf32, b.tolerant, d_tol, &len);
+        pol_profile_free(&prof);
+        if (!(dist32 <= thr)) {
+            fprintf(stderr, "train_gpu: %s: cuBLAS FP32 re-run at l2_rel %.3g, above the "
+                    "threshold %.3g\n", b.name, dist32, thr);
+            return 1;
+        }
+        /* 3. timing */
+        fprintf(stderr, "train_gpu: %s: timing...\n", b.name);
+        const double s_cpu = steps_per_s(cpu, b.exact, b.warm, b.min_steps);
+        const double s_blas = steps_per_s(cpu_blas, b.tolerant, b.warm, b.min_steps);
+        const double s_gpu = steps_per_s(gpu, b.exact, b.warm, b.min_steps);
+        const double s_32 = steps_per_s(fp32, b.tolerant, b.warm, b.min_steps);
+        const double s_tf = steps_per_s(tf32, b.tolerant, b.warm, b.min_steps);
+        emit("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.3g | %.3g |\n",
+             b.name, s_cpu, s_blas, s_gpu, s_32, s_tf, s_gpu / s_cpu, s_32 / s_gpu, s_tf / s_gpu,
+             dist32 / thr, dist_tf / thr);
+        pol_ctx_destroy(cpu);
+        pol_ctx_destroy(cpu_blas);
+        pol_ctx_destroy(gpu);
+        pol_ctx_destroy(fp32);
+        pol_ctx_destroy(tf32);
+    }
+    std::string all;
+    for (auto &l : table)
+        all += l;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/train_gpu.md", out);
+    write_text(path, all);
+    printf("wrote %s\n", path);
+    return 0;
+}
