@@ -232,11 +232,20 @@ static int check_binding(const pol_cert *c, const pol_task *t, pol_verify_result
     return 1;
 }
 
+/* The re-run state's hash, the evidence of a tolerant-mode reject (NULL if
+ * it cannot be computed). Only a reject needs it: an accepted interval is
+ * decided by the distance, so its state is not hashed (a third pass over
+ * the state per sample). */
+static const pol_digest *rerun_hash(const pol_trainer *tr, pol_digest *buf)
+{
+    return pol_trainer_state_hash(tr, buf) ? NULL : buf;
+}
+
 /* Tolerant mode: the re-run state against the committed end checkpoint. */
 static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o,
-                                   uint32_t i, size_t pick, const pol_digest *got,
-                                   pol_verify_result *r, int *ok)
+                                   uint32_t i, size_t pick, pol_verify_result *r, int *ok)
 {
+    pol_digest gb;
     const uint64_t len = c->ckpt_steps[i + 1] - c->ckpt_steps[i];
     double thr;
     pol_status st = pol_threshold_for(o->thresholds, o->n_thresholds, len, &thr);
@@ -248,7 +257,8 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     pol_st_file f;
     if ((st = pol_st_load(path, NULL, &f)))
         return st == POL_ERR_FORMAT
-                   ? reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u: the stored end "
+                   ? reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
+                            "interval %u: the stored end "
                             "checkpoint is unreadable (%s)", i, pol_last_error())
                    : st;
     const pol_tensor *ts[POL_TRAINER_MAX_STATE], *mine[POL_TRAINER_MAX_STATE];
@@ -256,7 +266,8 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     pol_digest h;
     if (f.n > POL_TRAINER_MAX_STATE) {
         pol_st_free(&f);
-        return reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u: the stored end checkpoint "
+        return reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
+                      "interval %u: the stored end checkpoint "
                       "holds %zu tensors", i, f.n);
     }
     for (size_t j = 0; j < f.n; j++)
@@ -275,7 +286,8 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     st = pol_state_distance(mine, (size_t)nm, ts, f.n, pol_is_param_name, &d, NULL, NULL);
     pol_st_free(&f);
     if (st == POL_ERR_MISMATCH || st == POL_ERR_SHAPE || st == POL_ERR_FORMAT)
-        return reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u (steps %" PRIu64 "..%" PRIu64
+        return reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
+                      "interval %u (steps %" PRIu64 "..%" PRIu64
                       "): the re-run state is not comparable with the committed one (%s)", i,
                       c->ckpt_steps[i], c->ckpt_steps[i + 1], pol_last_error());
     if (st)
@@ -283,7 +295,8 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     const double dist = pol_distance_get(&d, r->metric);
     r->distance[pick] = dist;
     if (!(dist <= thr))
-        return reject(r, i, &c->ckpt_hashes[i + 1], got, "interval %u (steps %" PRIu64 "..%" PRIu64
+        return reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
+                      "interval %u (steps %" PRIu64 "..%" PRIu64
                       "): %s distance %.6g exceeds the threshold %.6g", i, c->ckpt_steps[i],
                       c->ckpt_steps[i + 1], pol_metric_name(r->metric), dist, thr);
     *ok = 1;
@@ -312,11 +325,11 @@ static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opt
             return st;
         r->steps_rerun++;
     }
+    if (r->tolerant)
+        return compare_tolerant(tr, c, o, i, pick, r, ok);
     pol_digest got;
     if ((st = pol_trainer_state_hash(tr, &got)))
         return st;
-    if (r->tolerant)
-        return compare_tolerant(tr, c, o, i, pick, &got, r, ok);
     if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
         return reject(r, i, &c->ckpt_hashes[i + 1], &got, "interval %u (steps %" PRIu64 "..%" PRIu64
                       "): the re-run ends on another state", i, c->ckpt_steps[i], c->ckpt_steps[i + 1]);

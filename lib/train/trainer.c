@@ -368,8 +368,18 @@ pol_status pol_trainer_load(pol_trainer *tr, const char *path, const pol_digest 
     if (!st) {
         const pol_tensor *ts[MAX_STATE];
         int n = state_tensors(tr, ts);
-        for (int i = 0; i < n; i++)
-            memcpy(ts[i]->data, pol_st_get(&f, ts[i]->name)->data, ts[i]->nbytes);
+        const int swap = pol_ctx_device(tr->ctx) == POL_DEVICE_CPU;
+        for (int i = 0; i < n; i++) {
+            /* The file's buffers become the state's (same allocator, same
+             * size): no copy of the state; f frees the old buffers. */
+            pol_tensor *a = (pol_tensor *)ts[i], *b = (pol_tensor *)pol_st_get(&f, a->name);
+            if (swap && a->owns && b->owns) {
+                void *d = a->data;
+                a->data = b->data, b->data = d;
+            } else {
+                memcpy(a->data, b->data, a->nbytes);
+            }
+        }
         st = state_to_device(tr);
     }
     pol_st_free(&f);
