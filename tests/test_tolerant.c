@@ -417,6 +417,9 @@ static void test_noise_rejected(void **st)
             fail_msg("noise in interval %zu rejected at interval %lld (%s)", bad,
                      (long long)res.failed_interval, res.reason);
         assert_non_null(strstr(res.reason, "exceeds the threshold"));
+        /* the evidence: the re-run end state's hash, hashed only for a reject */
+        assert_false(pol_digest_equal(&res.got, &(pol_digest){ { 0 } }));
+        assert_false(pol_digest_equal(&res.got, &res.expected));
         pol_cert_free(&c);
         /* a third of the threshold passes: the threshold is where the line is */
         noisy(bad, t4 / 3.0, &c, task_path, store);
