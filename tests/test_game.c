@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "game.pb-c.h"
+#include "pol/distance.h"
 #include "pol/game.h"
 #include "pol/wire.h"
 #include "testutil.h"
@@ -86,6 +87,7 @@ typedef struct fx {
     uint8_t secret[32];
     char lines[64][256]; /* log callback */
     size_t n_lines;
+    uint32_t mode; /* of the certificates cert_env makes; 0: exact */
 } fx;
 
 static void on_log(void *user, const char *line)
@@ -234,7 +236,7 @@ static pol_status act(fx *f, int who, pol_game_action *a)
 
 /* ------------------------------------------------------- documents to act */
 
-static void task_json(unsigned seed, char *buf, size_t cap)
+static void task_json_mode(unsigned seed, const char *mode, char *buf, size_t cap)
 {
     snprintf(buf, cap,
              "{\"format\":\"libpol-task-v1\",\"model\":{\"type\":\"mlp\",\"layers\":[6,8,3],"
@@ -243,8 +245,13 @@ static void task_json(unsigned seed, char *buf, size_t cap)
              "\"seed\":%u,\"steps\":10,\"batch_size\":16,\"checkpoint_every\":10,"
              "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
              "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":2,\"min_lr\":0.001},"
-             "\"mode\":\"exact\"}",
-             seed);
+             "\"mode\":\"%s\"}",
+             seed, mode);
+}
+
+static void task_json(unsigned seed, char *buf, size_t cap)
+{
+    task_json_mode(seed, "exact", buf, cap);
 }
 
 static pol_status post(fx *f, int who, unsigned seed, pol_digest *id)
@@ -325,7 +332,7 @@ static void cert_env(fx *f, int who, const pol_digest *tid, uint8_t **env, size_
     assert_int_equal(pol_cert_alloc(&c, 2), POL_OK);
     c.task_id = *tid;
     memcpy(c.solver_key, f->pt[who].pub, 32);
-    c.mode = 1;
+    c.mode = f->mode ? f->mode : POL_MODE_EXACT;
     c.spec_version = 1;
     snprintf(c.device, sizeof c.device, "cpu");
     c.checkpoint_every = 10;
@@ -473,6 +480,44 @@ static void close_and_reveal(fx *f, const pol_digest *tid)
     assert_int_equal(reveal(f, tid), POL_OK);
 }
 
+/* A ProfileReport envelope for task id, signed by who: one whole-interval
+ * and one per-op threshold. */
+static void profile_env(fx *f, int who, const pol_digest *id, uint8_t **env, size_t *len)
+{
+    pol_wire_threshold th[2] = {
+        { "", 10, POL_METRIC_L2_REL, 1e-6, 2.5e-7, 8 },
+        { "linear", 0, POL_METRIC_L2_REL, 1e-5, 2.5e-6, 24 },
+    };
+    pol_profile_report r = { *id, 2, th };
+    uint8_t *body;
+    size_t body_len;
+    assert_int_equal(pol_profile_report_encode(&r, &body, &body_len), POL_OK);
+    assert_int_equal(pol_envelope_seal(POL_MSG_PROFILE, body, body_len, &f->pt[who].kp, env, len),
+                     POL_OK);
+    free(body);
+}
+
+/* Posts the task of seed in mode with a profile envelope (NULL: none). */
+static pol_status post_mode(fx *f, unsigned seed, const char *mode, const uint8_t *prof,
+                            size_t prof_len, pol_digest *id)
+{
+    char json[1024];
+    task_json_mode(seed, mode, json, sizeof json);
+    pol_game_action a = {0};
+    a.kind = POL_GAME_POST_TASK;
+    a.task_json = (const uint8_t *)json;
+    a.task_json_len = strlen(json);
+    a.bounty = BOUNTY;
+    a.verifier_fee = FEE;
+    a.solver_bond = SBOND;
+    a.verifier_bond = VBOND;
+    a.challenge_bond = CBOND;
+    a.profile = prof;
+    a.profile_len = prof_len;
+    assert_int_equal(pol_sha256(json, strlen(json), id), POL_OK);
+    return act(f, S, &a);
+}
+
 /* ----------------------------------------------------------------- codecs */
 
 static void test_genesis_codec(void **st) /* [G-GEN-1 .. G-GEN-4] */
@@ -598,6 +643,8 @@ static void random_action(pol_game_action *a, uint32_t kind, uint8_t *buf, size_
         a->solver_bond = tu_next(&R);
         a->verifier_bond = tu_next(&R);
         a->challenge_bond = tu_next(&R);
+        a->profile = buf + buf_len / 2; /* 0 .. buf_len/2 - 1 bytes: often none */
+        a->profile_len = tu_next(&R) % (buf_len / 2);
         memset(a->task_id.b, 0, 32);
         break;
     case POL_GAME_CLAIM: fill(a->commit.b, 32); break;
@@ -694,6 +741,11 @@ static void test_action_codec(void **st) /* [G-ACT-1 .. G-ACT-3] */
         assert_int_equal(d.inner_len, a.inner_len);
         if (a.inner_len)
             assert_memory_equal(d.inner, a.inner, a.inner_len);
+        assert_int_equal(d.profile_len, a.profile_len);
+        if (a.profile_len)
+            assert_memory_equal(d.profile, a.profile, a.profile_len);
+        else
+            assert_null(d.profile);
         assert_int_equal(d.bounty, a.bounty);
         assert_int_equal(d.challenge_bond, a.challenge_bond);
         assert_memory_equal(d.commit.b, a.commit.b, 32);
@@ -977,6 +1029,101 @@ static void test_dispute(void **st) /* [G-OUT-3] [G-RULE-1 .. G-RULE-3] */
             }
             fx_free(&f);
         }
+}
+
+/* [G-POST-2]: a tolerant-mode task travels with its profile, which the game
+ * checks, stores and hands to the referee with the dispute; an exact-mode
+ * task takes none. */
+static void test_tolerant_profile(void **st)
+{
+    (void)st;
+    fx f;
+    fx_init(&f, FORCED_PPM);
+    f.mode = POL_MODE_TOLERANT;
+    const unsigned seed = (unsigned)tu_next(&R);
+    char json[1024];
+    pol_digest tid, other, id;
+    task_json_mode(seed, "tolerant", json, sizeof json);
+    assert_int_equal(pol_sha256(json, strlen(json), &tid), POL_OK);
+    other = tid;
+    other.b[0] ^= 1;
+    uint8_t *good, *wrong_id, *cert;
+    size_t good_len, wrong_len, cert_len;
+    profile_env(&f, V2, &tid, &good, &good_len); /* any key may have profiled it */
+    profile_env(&f, V2, &other, &wrong_id, &wrong_len);
+    cert_env(&f, P, &tid, &cert, &cert_len);
+    /* missing; for another task; not a profile envelope; not an envelope */
+    assert_int_equal(post_mode(&f, seed, "tolerant", NULL, 0, &id), POL_ERR_RULES);
+    assert_int_equal(post_mode(&f, seed, "tolerant", wrong_id, wrong_len, &id), POL_ERR_RULES);
+    assert_int_equal(post_mode(&f, seed, "tolerant", cert, cert_len, &id), POL_ERR_MISMATCH);
+    assert_int_equal(post_mode(&f, seed, "tolerant", good, good_len - 1, &id), POL_ERR_FORMAT);
+    uint8_t *bad = malloc(good_len);
+    assert_non_null(bad);
+    memcpy(bad, good, good_len);
+    bad[good_len / 2] ^= 0x40; /* the body or the signature: either way refused */
+    assert_int_not_equal(post_mode(&f, seed, "tolerant", bad, good_len, &id), POL_OK);
+    free(bad);
+    /* an exact-mode task with a profile, even its own */
+    char ex[1024];
+    pol_digest eid;
+    task_json_mode(seed, "exact", ex, sizeof ex);
+    assert_int_equal(pol_sha256(ex, strlen(ex), &eid), POL_OK);
+    uint8_t *eprof;
+    size_t eprof_len;
+    profile_env(&f, V2, &eid, &eprof, &eprof_len);
+    assert_int_equal(post_mode(&f, seed, "exact", eprof, eprof_len, &id), POL_ERR_RULES);
+    assert_int_equal(pol_game_n_tasks(f.g), 0);
+    assert_int_equal(bal(&f, S), START);
+    /* accepted, stored, and exposed */
+    assert_int_equal(post_mode(&f, seed, "tolerant", good, good_len, &id), POL_OK);
+    assert_memory_equal(id.b, tid.b, 32);
+    pol_game_task t = task_of(&f, &tid);
+    assert_int_equal(t.profile_env_len, good_len);
+    assert_memory_equal(t.profile_env, good, good_len);
+    assert_int_equal(post_mode(&f, seed, "exact", NULL, 0, &eid), POL_OK);
+    t = task_of(&f, &eid);
+    assert_null(t.profile_env);
+    assert_int_equal(t.profile_env_len, 0);
+    /* the stored profile opens to the report that was posted */
+    pol_profile_report r;
+    uint8_t signer[32];
+    assert_int_equal(pol_game_profile_open(good, good_len, &tid, &r, signer), POL_OK);
+    assert_memory_equal(signer, f.pt[V2].pub, 32);
+    assert_int_equal(r.n_thresholds, 2);
+    assert_string_equal(r.thresholds[1].op, "linear");
+    pol_profile_report_free(&r);
+    assert_int_equal(pol_game_profile_open(good, good_len, &other, &r, NULL), POL_ERR_RULES);
+    assert_int_equal(r.n_thresholds, 0);
+    /* the referee gets it with the dispute */
+    claim_want(&f, P, &tid, 0);
+    assert_int_equal(submit(&f, &tid), POL_OK);
+    assert_int_equal(report(&f, V, &tid, POL_VERDICT_REJECT), POL_OK);
+    close_and_reveal(&f, &tid);
+    pol_game_dispute d[2];
+    assert_int_equal(pol_game_disputes(f.g, d, 2), 1);
+    assert_memory_equal(d[0].task_id.b, tid.b, 32);
+    assert_int_equal(d[0].profile_env_len, good_len);
+    assert_memory_equal(d[0].profile_env, good, good_len);
+    /* a replay of the log gives the same game */
+    pol_game *g2;
+    assert_int_equal(pol_game_create(f.gen_buf, f.gen_len, &g2), POL_OK);
+    for (size_t i = 0; i < f.n_log; i++) {
+        pol_game_applied info;
+        assert_int_equal(pol_game_apply(g2, f.log[i].env, f.log[i].len, f.log[i].t, &info),
+                         POL_OK);
+    }
+    pol_digest c1, c2;
+    pol_game_chain(f.g, &c1);
+    pol_game_chain(g2, &c2);
+    assert_memory_equal(c1.b, c2.b, 32);
+    assert_int_equal(pol_game_task_find(g2, &tid, &t), POL_OK);
+    assert_int_equal(t.profile_env_len, good_len);
+    pol_game_destroy(g2);
+    free(good);
+    free(wrong_id);
+    free(cert);
+    free(eprof);
+    fx_free(&f);
 }
 
 static void test_timeouts(void **st) /* [G-TIME-5 .. G-TIME-8] */
@@ -1442,6 +1589,7 @@ int main(void)
         cmocka_unit_test(test_forced_lazy_verifier),
         cmocka_unit_test(test_forced_payout_capped),
         cmocka_unit_test(test_dispute),
+        cmocka_unit_test(test_tolerant_profile),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_no_report_settles),
         cmocka_unit_test(test_ticks_do_not_matter),

@@ -135,6 +135,11 @@ typedef struct pol_game_action {
     const uint8_t *task_json; /* 1 .. POL_TASK_MAX_BYTES bytes */
     size_t task_json_len;
     uint64_t bounty, verifier_fee, solver_bond, verifier_bond, challenge_bond;
+    /* the task's profile: a ProfileReport envelope (type 4), 0 .. POL_WIRE_MAX_ENVELOPE
+     * bytes; required for a tolerant-mode task, absent (NULL, 0) for an exact one
+     * [G-POST-2] */
+    const uint8_t *profile;
+    size_t profile_len;
     /* CLAIM */
     pol_digest commit;        /* SHA-256(POL_GAME_TAG_SECRET 0x00 || secret) */
     /* SUBMIT_CERT (a type-2 envelope), SUBMIT_REPORT (a type-3 envelope) */
@@ -152,7 +157,7 @@ typedef struct pol_game_action {
     uint32_t pin_kind;        /* pol_pin_kind, 0 .. 3 */
     int64_t interval, step, node; /* each >= -1 */
     pol_digest transcript;
-    /* Decoded actions own task_json and inner: free with
+    /* Decoded actions own task_json, profile and inner: free with
      * pol_game_action_free. Actions a caller builds may point anywhere. */
     int owned;
 } pol_game_action;
@@ -201,6 +206,22 @@ POL_WARN_UNUSED pol_status pol_game_forced_draw(const uint8_t secret[32], const 
                                                 const pol_digest *claim_chain, uint32_t ppm,
                                                 int *forced);
 
+struct pol_profile_report; /* pol/wire.h */
+
+/* Opens the profile of a tolerant-mode task [G-POST-2]: an envelope of type
+ * POL_MSG_PROFILE (any signer; its signature is checked) whose body is a
+ * pol.v1.ProfileReport (pol_profile_report_decode) naming task_id (task_id
+ * may be NULL: any task).
+ * Returns: POL_OK; the errors of pol_envelope_open (a wrong type is
+ *          POL_ERR_MISMATCH) and pol_profile_report_decode; POL_ERR_RULES
+ *          (the report is for another task).
+ * Out:     *out: the report, freed with pol_profile_report_free; zeroed on
+ *          failure. signer (may be NULL): the profiling party's key. */
+POL_WARN_UNUSED pol_status pol_game_profile_open(const uint8_t *env, size_t len,
+                                                 const pol_digest *task_id,
+                                                 struct pol_profile_report *out,
+                                                 uint8_t signer[POL_PUBKEY_LEN]);
+
 /* ------------------------------------------------------------------- game */
 
 typedef struct pol_game pol_game;
@@ -246,6 +267,9 @@ typedef struct pol_game_task {
     uint64_t rounds;               /* claims so far (a forced restart counts as one) */
     const uint8_t *task_json;
     size_t task_json_len;
+    const uint8_t *profile_env;    /* tolerant mode: the ProfileReport envelope posted with
+                                      the task [G-POST-2]; NULL, 0 for an exact-mode task */
+    size_t profile_env_len;
     uint8_t submitter[POL_PUBKEY_LEN];
     int has_solver, has_verifier, has_whistleblower;
     uint8_t solver[POL_PUBKEY_LEN], verifier[POL_PUBKEY_LEN], whistleblower[POL_PUBKEY_LEN];
@@ -288,6 +312,8 @@ typedef struct pol_game_dispute {
     size_t cert_env_len;
     const uint8_t *task_json;
     size_t task_json_len;
+    const uint8_t *profile_env;    /* as pol_game_task.profile_env */
+    size_t profile_env_len;
 } pol_game_dispute;
 
 /* What pol_game_apply did. */

@@ -486,12 +486,34 @@ static int same(const uint8_t *a, const uint8_t *b)
     return memcmp(a, b, POL_PUBKEY_LEN) == 0;
 }
 
+/* [G-POST-2]: a tolerant-mode task comes with its profile, an exact one
+ * without. */
+static pol_status profile_fits(const pol_game_action *a, const pol_task *task)
+{
+    if (task->mode != POL_MODE_TOLERANT) {
+        if (a->profile_len)
+            return pol_errorf(POL_ERR_RULES, "post_task: an exact-mode task takes no profile");
+        return POL_OK;
+    }
+    if (!a->profile_len)
+        return pol_errorf(POL_ERR_RULES, "post_task: a tolerant-mode task needs its profile "
+                          "(a signed ProfileReport)");
+    pol_profile_report r;
+    pol_status st = pol_game_profile_open(a->profile, a->profile_len, &task->id, &r, NULL);
+    pol_profile_report_free(&r);
+    if (st != POL_OK)
+        return pol_errorf(st, "post_task: profile: %s", pol_last_error());
+    return POL_OK;
+}
+
 static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_action *a)
 {
     pol_task task;
     pol_status st = pol_task_parse(a->task_json, a->task_json_len, ".", &task);
     if (st != POL_OK)
         return pol_errorf(POL_ERR_RULES, "post_task: not a task: %s", pol_last_error());
+    if ((st = profile_fits(a, &task)))
+        return st;
     if (task_find(s, &task.id))
         return pol_errorf(POL_ERR_RULES, "post_task: task %s already posted", hx(task.id.b).s);
     if (s->n_task >= POL_GAME_MAX_TASKS)
@@ -505,8 +527,11 @@ static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_ac
     memset(t, 0, sizeof *t);
     if ((st = blob_put(g, a->task_json, a->task_json_len, &t->task_json)))
         return st;
+    if (a->profile_len && (st = blob_put(g, a->profile, a->profile_len, &t->profile_env)))
+        return st;
     s->n_task++;
     t->task_json_len = a->task_json_len;
+    t->profile_env_len = a->profile_len;
     t->id = task.id;
     t->state = POL_GAME_TASK_OPEN;
     t->posted_ms = s->now;
@@ -516,8 +541,9 @@ static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_ac
     t->solver_bond = a->solver_bond;
     t->verifier_bond = a->verifier_bond;
     t->challenge_bond = a->challenge_bond;
-    logf_(g, "task %s: posted by %s (bounty %llu, fee %llu)", hx(t->id.b).s, hx(who->key).s,
-          (unsigned long long)a->bounty, (unsigned long long)a->verifier_fee);
+    logf_(g, "task %s: posted by %s (bounty %llu, fee %llu%s)", hx(t->id.b).s, hx(who->key).s,
+          (unsigned long long)a->bounty, (unsigned long long)a->verifier_fee,
+          a->profile_len ? ", tolerant mode, profiled" : "");
     return POL_OK;
 }
 
@@ -754,6 +780,32 @@ static pol_status rule_ruling(pol_game *g, gstate *s, const pol_game_action *a)
 }
 
 /* ------------------------------------------------------------- the game */
+
+pol_status pol_game_profile_open(const uint8_t *env, size_t len, const pol_digest *task_id,
+                                 pol_profile_report *out, uint8_t signer[POL_PUBKEY_LEN])
+{
+    uint8_t *body = NULL, who[POL_PUBKEY_LEN];
+    size_t body_len = 0;
+    memset(out, 0, sizeof *out);
+    if (signer)
+        memset(signer, 0, POL_PUBKEY_LEN);
+    pol_status st = pol_envelope_open(env, len, POL_MSG_PROFILE, &body, &body_len, who);
+    if (st != POL_OK)
+        return st;
+    st = pol_profile_report_decode(body, body_len, out);
+    free(body);
+    if (st != POL_OK)
+        return st;
+    if (task_id && !pol_digest_equal(&out->task_id, task_id)) {
+        st = pol_errorf(POL_ERR_RULES, "the profile is for task %s, not %s",
+                        hx(out->task_id.b).s, hx(task_id->b).s);
+        pol_profile_report_free(out);
+        return st;
+    }
+    if (signer)
+        memcpy(signer, who, POL_PUBKEY_LEN);
+    return POL_OK;
+}
 
 pol_status pol_game_commit(const uint8_t secret[32], pol_digest *out)
 {
@@ -1149,6 +1201,8 @@ size_t pol_game_disputes(const pol_game *g, pol_game_dispute *out, size_t cap)
             d->cert_env_len = t->cert_env_len;
             d->task_json = t->task_json;
             d->task_json_len = t->task_json_len;
+            d->profile_env = t->profile_env;
+            d->profile_env_len = t->profile_env_len;
         }
         n++;
     }

@@ -202,6 +202,9 @@ static pol_status action_valid(const pol_game_action *a, pol_status bad)
         if (a->task_json_len < 1 || a->task_json_len > POL_TASK_MAX_BYTES || !a->task_json)
             return pol_errorf(bad, "post_task: task json of %zu bytes, want 1 .. %u",
                               a->task_json_len, POL_TASK_MAX_BYTES);
+        if (a->profile_len > POL_WIRE_MAX_ENVELOPE || (a->profile_len && !a->profile))
+            return pol_errorf(bad, "post_task: profile envelope of %zu bytes, want 0 .. %u",
+                              a->profile_len, POL_WIRE_MAX_ENVELOPE);
         return POL_OK;
     case POL_GAME_SUBMIT_CERT:
     case POL_GAME_SUBMIT_REPORT:
@@ -265,6 +268,7 @@ pol_status pol_game_action_encode(const pol_game_action *a, uint8_t **buf, size_
         pt.solver_bond = a->solver_bond;
         pt.verifier_bond = a->verifier_bond;
         pt.challenge_bond = a->challenge_bond;
+        pt.profile = bin(a->profile, a->profile_len);
         m.action_case = POL__V1__GAME_ACTION__ACTION_POST_TASK;
         m.post_task = &pt;
         break;
@@ -350,6 +354,11 @@ static pol_status action_from_msg(const Pol__V1__GameAction *m, pol_game_action 
             return pol_errorf(POL_ERR_FORMAT, "post_task: task json of %zu bytes, want 1 .. %u",
                               x->task_json.len, POL_TASK_MAX_BYTES);
         if ((st = copy_bytes(&x->task_json, &a->task_json, &a->task_json_len)))
+            return st;
+        if (x->profile.len > POL_WIRE_MAX_ENVELOPE)
+            return pol_errorf(POL_ERR_FORMAT, "post_task: profile envelope of %zu bytes, want "
+                              "0 .. %u", x->profile.len, POL_WIRE_MAX_ENVELOPE);
+        if (x->profile.len && (st = copy_bytes(&x->profile, &a->profile, &a->profile_len)))
             return st;
         a->bounty = x->bounty;
         a->verifier_fee = x->verifier_fee;
@@ -442,6 +451,7 @@ void pol_game_action_free(pol_game_action *a)
         return;
     if (a->owned) {
         free((void *)(uintptr_t)a->task_json);
+        free((void *)(uintptr_t)a->profile);
         free((void *)(uintptr_t)a->inner);
     }
     memset(a, 0, sizeof *a);
