@@ -9,9 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "pol/graph.h"
 #include "pol/ledger.h"
 #include "pol/net.h"
 #include "pol/pinwire.h"
+#include "pol/wire.h"
 #include "referee_int.h"
 
 uint64_t ref_wall_ms(void)
@@ -257,6 +259,7 @@ static pol_status jt_fetch(void *io, const pol_digest *h, uint8_t **blob, size_t
 static void job_free(ref_job *j)
 {
     free(j->task_json);
+    free(j->profile_env);
     free(j->db_path);
     free(j->data_dir);
     pol_keypair_clear(&j->kp);
@@ -288,6 +291,41 @@ static pol_status seal_ruling(const ref_job *j, const pol_dispute_result *res,
     a.node = res->node;
     a.transcript = *transcript;
     return pol_game_action_seal(&a, &j->kp, env, len);
+}
+
+/* The referee's tolerance for a tolerant-mode task [R-DSP-6]: the per-op
+ * thresholds of the task's profile (op names to op codes) in one metric,
+ * l2_rel when the profile has per-op l2_rel thresholds (what pol-verifier
+ * profile writes), else the metric of its first per-op threshold. An op
+ * with no threshold in that metric keeps threshold 0 (judged by value: a
+ * distance of 0 only); an op name this library does not know is skipped. */
+static pol_status tolerance_of(const ref_job *j, const pol_task *task, pol_pin_tolerance *tol)
+{
+    pol_profile_report r;
+    memset(tol, 0, sizeof *tol);
+    if (!j->profile_env_len)
+        return pol_errorf(POL_ERR_NOT_FOUND, "a tolerant-mode task without its profile");
+    pol_status st = pol_game_profile_open(j->profile_env, j->profile_env_len, &task->id, &r, NULL);
+    if (st)
+        return st;
+    for (size_t i = 0; i < r.n_thresholds; i++) {
+        const pol_wire_threshold *t = &r.thresholds[i];
+        if (t->op[0] && t->interval_len == 0 &&
+            (!tol->metric || t->metric == POL_METRIC_L2_REL))
+            tol->metric = (pol_metric)t->metric;
+    }
+    if (!tol->metric)
+        tol->metric = POL_METRIC_L2_REL;
+    for (size_t i = 0; i < r.n_thresholds; i++) {
+        const pol_wire_threshold *t = &r.thresholds[i];
+        if (!t->op[0] || t->interval_len != 0 || t->metric != (uint32_t)tol->metric)
+            continue;
+        for (int op = 1; op < POL_PIN_TOL_OPS; op++)
+            if (pol_op_name((pol_op)op) && !strcmp(pol_op_name((pol_op)op), t->op))
+                tol->threshold[op] = t->threshold;
+    }
+    pol_profile_report_free(&r);
+    return POL_OK;
 }
 
 /* The whole dispute; fills o. */
@@ -339,7 +377,14 @@ static void run_job(ref_worker *w, ref_outcome *o)
     pol_party solver = pol_pin_remote_party(rs, "solver");
     pol_party challenger = pol_pin_remote_party(rc, "challenger");
     pol_dispute_opts opts = { j->arity };
-    st = pol_dispute_run(&task, &ds, &solver, &challenger, &opts, &o->res);
+    pol_pin_tolerance tol;
+    const int tolerant = task.mode == POL_MODE_TOLERANT;
+    if (tolerant && (st = tolerance_of(j, &task, &tol))) {
+        snprintf(o->msg, sizeof o->msg, "profile: %s", pol_last_error());
+        goto done;
+    }
+    st = pol_dispute_run_tolerant(&task, &ds, &solver, &challenger, &opts,
+                                  tolerant ? &tol : NULL, &o->res);
     o->asked = ts.asked + tc.asked;
     o->replayed = ts.replayed + tc.replayed;
     if (st == POL_OK && (ts.fatal || tc.fatal)) {

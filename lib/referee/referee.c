@@ -468,10 +468,13 @@ static pol_status start_dispute(pol_referee *r)
         j.clock_ms = r->clock_ms;
         j.arity = r->arity;
         j.task_json = malloc(d[i].task_json_len);
+        j.profile_env = d[i].profile_env_len ? malloc(d[i].profile_env_len) : NULL;
         j.db_path = dupstr(r->db_path);
         j.data_dir = dupstr(r->data_dir);
-        if (!j.task_json || !j.db_path || !j.data_dir) {
+        if (!j.task_json || !j.db_path || !j.data_dir ||
+            (d[i].profile_env_len && !j.profile_env)) {
             free(j.task_json);
+            free(j.profile_env);
             free(j.db_path);
             free(j.data_dir);
             st = pol_errorf(POL_ERR_NOMEM, "referee: disputes");
@@ -479,11 +482,15 @@ static pol_status start_dispute(pol_referee *r)
         }
         memcpy(j.task_json, d[i].task_json, d[i].task_json_len);
         j.task_json_len = d[i].task_json_len;
+        if (d[i].profile_env_len)
+            memcpy(j.profile_env, d[i].profile_env, d[i].profile_env_len);
+        j.profile_env_len = d[i].profile_env_len;
         char hd[17], ht[17];
         hex8(id.b, hd);
         hex8(t.id.b, ht);
-        logf_(r, "dispute %s: task %s: started (solver at %s, challenger at %s)", hd, ht,
-              j.solver_ep[0] ? j.solver_ep : "-", j.challenger_ep[0] ? j.challenger_ep : "-");
+        logf_(r, "dispute %s: task %s: started (solver at %s, challenger at %s%s)", hd, ht,
+              j.solver_ep[0] ? j.solver_ep : "-", j.challenger_ep[0] ? j.challenger_ep : "-",
+              j.profile_env_len ? "; tolerant: the profile's per-op thresholds" : "");
         r->w_dispute = id;
         r->w_task = t.id;
         r->w_round = t.rounds;

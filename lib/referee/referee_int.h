@@ -20,6 +20,8 @@ typedef struct ref_job {
     char solver_ep[POL_REFEREE_ENDPOINT_MAX], challenger_ep[POL_REFEREE_ENDPOINT_MAX];
     uint8_t *task_json;
     size_t task_json_len;
+    uint8_t *profile_env;  /* tolerant-mode tasks: the ProfileReport envelope (else NULL) */
+    size_t profile_env_len;
     uint64_t nonce; /* the referee's next nonce, for the Ruling */
     pol_keypair kp;
     char *db_path, *data_dir;
