@@ -1,7 +1,8 @@
 /* pol-submit — posts a training task to a game kept by a referee, and
  * follows it (spec/game.md).
  *
- *   pol-submit --referee ADDR --key KEYFILE --task FILE --bounty N [options] [--wait]
+ *   pol-submit --referee ADDR --key KEYFILE --task FILE --bounty N [--profile FILE]
+ *              [options] [--wait]
  *   pol-submit --referee ADDR --key KEYFILE --balances
  */
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "pol/roles.h"
 #include "pol/task.h"
 #include "pol/version.h"
+#include "pol/wire.h"
 
 static const char USAGE[] =
     "usage: pol-submit --referee ADDR --key KEYFILE --task FILE --bounty N [options]\n"
@@ -34,6 +36,9 @@ static const char USAGE[] =
     "  --solver-bond N       (default: the bounty)\n"
     "  --verifier-bond N     (default: bounty/2)\n"
     "  --challenge-bond N    a whistleblower's bond (default: bounty/2)\n"
+    "  --profile FILE        a tolerant-mode task's thresholds: the signed ProfileReport\n"
+    "                        envelope of pol-verifier profile --key K --out-envelope FILE;\n"
+    "                        required for a tolerant-mode task, refused for an exact one\n"
     "  --wait                follow the task to its end, one line per change of state;\n"
     "                        exit 0 when it settled, 3 when it failed\n"
     "  --timeout S           give up waiting after S seconds (default 600)\n"
@@ -127,9 +132,10 @@ int main(int argc, char **argv)
         { "verifier-bond", required_argument, 0, 'v' }, { "challenge-bond", required_argument, 0, 'c' },
         { "wait", no_argument, 0, 'w' },                { "balances", no_argument, 0, 'B' },
         { "timeout", required_argument, 0, 'T' },       { "help", no_argument, 0, 'h' },
-        { "version", no_argument, 0, 'V' },             { 0, 0, 0, 0 },
+        { "version", no_argument, 0, 'V' },             { "profile", required_argument, 0, 'p' },
+        { 0, 0, 0, 0 },
     };
-    const char *referee = NULL, *key_path = NULL, *task_path = NULL;
+    const char *referee = NULL, *key_path = NULL, *task_path = NULL, *profile_path = NULL;
     uint64_t bounty = 0, fee = 0, sbond = 0, vbond = 0, cbond = 0, timeout = 600;
     int have_bounty = 0, have_fee = 0, have_s = 0, have_v = 0, have_c = 0, wait = 0, balances = 0;
     int c;
@@ -138,6 +144,7 @@ int main(int argc, char **argv)
         case 'r': referee = optarg; break;
         case 'k': key_path = optarg; break;
         case 't': task_path = optarg; break;
+        case 'p': profile_path = optarg; break;
         case 'b': if (parse_u64(optarg, &bounty)) return usage_error("--bounty wants a number");
                   have_bounty = 1; break;
         case 'f': if (parse_u64(optarg, &fee)) return usage_error("--fee wants a number");
@@ -183,14 +190,34 @@ int main(int argc, char **argv)
         pol_mirror_close(m);
         return 0;
     }
-    uint8_t *json = NULL;
-    size_t len = 0;
+    uint8_t *json = NULL, *prof = NULL;
+    size_t len = 0, prof_len = 0;
     pol_task task;
     if ((st = pol_read_file(task_path, POL_TASK_MAX_BYTES, &json, &len)) ||
-        (st = pol_task_load(task_path, &task))) {
+        (st = pol_task_load(task_path, &task)) ||
+        (profile_path && (st = pol_read_file(profile_path, POL_WIRE_MAX_ENVELOPE, &prof,
+                                             &prof_len)))) {
         free(json);
         pol_mirror_close(m);
         return fail(st);
+    }
+    if ((task.mode == POL_MODE_TOLERANT) != (prof != NULL)) {
+        free(json);
+        free(prof);
+        pol_mirror_close(m);
+        return usage_error(prof ? "--profile is for tolerant-mode tasks only"
+                                : "a tolerant-mode task needs --profile");
+    }
+    if (prof) { /* the game would refuse it; say why before posting */
+        pol_profile_report r;
+        st = pol_game_profile_open(prof, prof_len, &task.id, &r, NULL);
+        pol_profile_report_free(&r);
+        if (st) {
+            free(json);
+            free(prof);
+            pol_mirror_close(m);
+            return fail(pol_errorf(st, "%s: %s", profile_path, pol_last_error()));
+        }
     }
     pol_game_action a = { 0 };
     a.kind = POL_GAME_POST_TASK;
@@ -201,9 +228,12 @@ int main(int argc, char **argv)
     a.solver_bond = sbond;
     a.verifier_bond = vbond;
     a.challenge_bond = cbond;
+    a.profile = prof;
+    a.profile_len = prof_len;
     uint64_t seq;
     st = pol_mirror_act(m, &a, &seq);
     free(json);
+    free(prof);
     if (st) {
         pol_mirror_close(m);
         return fail(st);

@@ -27,6 +27,7 @@
 #include "pol/keys.h"
 #include "pol/pinpoint.h"
 #include "pol/roles.h"
+#include "pol/verify.h"
 #include "testutil.h"
 
 #define TINY "spec/vectors/tiny"
@@ -140,11 +141,19 @@ static void start_verifier(const char *extra)
     wait_log("verifier", "serving");
 }
 
-static int submit(const char *task)
+static int submit_profiled(const char *task, const char *profile)
 {
+    char opt[700] = "";
+    if (profile)
+        snprintf(opt, sizeof opt, "--profile %s", profile);
     return run("pol-submit --referee 127.0.0.1:%d --key %s/submitter.key --task %s --bounty 100 "
                "--fee 10 --solver-bond 100 --verifier-bond 50 --challenge-bond 50 --wait "
-               "--timeout 200", port(0), dir, task);
+               "--timeout 200 %s", port(0), dir, task, opt);
+}
+
+static int submit(const char *task)
+{
+    return submit_profiled(task, NULL);
 }
 
 /* The game as the referee's log says, checked by a mirror of our own. */
@@ -177,7 +186,8 @@ static void only_task(pol_mirror *m, pol_game_task *t)
 
 /* The same dispute in process: its rounds within pol_dispute_bound, its pin
  * the network's. */
-static void rounds_check(const pol_cheat *cheat, const pol_game_task *t, unsigned net_rounds)
+static void rounds_check(const char *task_path, const pol_cheat *cheat, const pol_game_task *t,
+                         unsigned net_rounds)
 {
     pol_task task;
     pol_dataset ds;
@@ -186,7 +196,7 @@ static void rounds_check(const pol_cheat *cheat, const pol_game_task *t, unsigne
     char d1[700], d2[700];
     snprintf(d1, sizeof d1, "%s/g%d-honest", dir, game_no);
     snprintf(d2, sizeof d2, "%s/g%d-cheat", dir, game_no);
-    assert_int_equal(pol_task_load(CHEAT_TASK, &task), POL_OK);
+    assert_int_equal(pol_task_load(task_path, &task), POL_OK);
     assert_int_equal(pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
                                       task.sizes[task.n_layers], &ds), POL_OK);
     assert_int_equal(pol_ctx_create(&ctx, NULL), POL_OK);
@@ -211,15 +221,17 @@ static void rounds_check(const pol_cheat *cheat, const pol_game_task *t, unsigne
     pol_dataset_free(&ds);
 }
 
-static void cheat_game(const char *sw, pol_cheat_kind kind, uint64_t step, int node,
-                       pol_pin_kind pin, int64_t pin_node, uint32_t reason)
+static void cheat_game_of(const char *task_path, const char *profile, const char *sw,
+                          pol_cheat_kind kind, uint64_t step, int node, pol_pin_kind pin,
+                          int64_t pin_node, uint32_t reason)
 {
     char extra[128];
     snprintf(extra, sizeof extra, "--cheat %s", sw);
     start_game(0);
     start_verifier("");
     start_solver(extra);
-    assert_int_equal(submit(CHEAT_TASK), 3); /* the task failed: the solver was slashed */
+    /* the task failed: the solver was slashed */
+    assert_int_equal(submit_profiled(task_path, profile), 3);
     pol_mirror *m = mirror();
     pol_game_task t;
     only_task(m, &t);
@@ -256,9 +268,18 @@ static void cheat_game(const char *sw, pol_cheat_kind kind, uint64_t step, int n
     print_message("    network: %u rounds (%u/%u/%u), bound %u\n", rounds, l1, l2, l3, bound);
     assert_true(rounds <= bound);
     assert_int_equal(rounds, l1 + l2 + l3);
+    /* a tolerant task's dispute used the profile's per-op thresholds [R-DSP-6] */
+    assert_int_equal(strstr((char *)buf, "tolerant: the profile's per-op thresholds") != NULL,
+                     profile != NULL);
     free(buf);
     pol_cheat c = { kind, step, node };
-    rounds_check(&c, &t, rounds);
+    rounds_check(task_path, &c, &t, rounds);
+}
+
+static void cheat_game(const char *sw, pol_cheat_kind kind, uint64_t step, int node,
+                       pol_pin_kind pin, int64_t pin_node, uint32_t reason)
+{
+    cheat_game_of(CHEAT_TASK, NULL, sw, kind, step, node, pin, pin_node, reason);
 }
 
 static void test_tamper_node(void **st)
@@ -329,6 +350,76 @@ static void test_lazy_verifier_jackpot(void **st)
     kill_all();
 }
 
+/* A tolerant-mode copy of the cheat task beside a link to its dataset,
+ * trained once and profiled with pol-verifier profile; the profile signed
+ * by the submitter as a ProfileReport envelope (made once). */
+static char tol_task[700], tol_profile[700];
+
+static void tolerant_task(void)
+{
+    if (tol_task[0])
+        return;
+    char tdir[600], path[800], data[4096], run_dir[700];
+    snprintf(tdir, sizeof tdir, "%s/tolerant", dir);
+    assert_int_equal(pol_mkdir_p(tdir), POL_OK);
+    uint8_t *json;
+    size_t len;
+    assert_int_equal(pol_read_file(CHEAT_TASK, 1 << 20, &json, &len), POL_OK);
+    char *text = calloc(1, len + 16), *m;
+    assert_non_null(text);
+    memcpy(text, json, len);
+    free(json);
+    assert_non_null(m = strstr(text, "\"mode\": \"exact\""));
+    memmove(m + 17, m + 14, strlen(m + 14) + 1); /* "exact" -> "tolerant" */
+    memcpy(m + 9, "tolerant", 8);
+    snprintf(tol_task, sizeof tol_task, "%s/adamw-gelu-tolerant.json", tdir);
+    assert_int_equal(pol_write_file_atomic(tol_task, text, strlen(text), 1), POL_OK);
+    free(text);
+    assert_non_null(realpath(TINY "/tiny.safetensors", data));
+    snprintf(path, sizeof path, "%s/tiny.safetensors", tdir);
+    assert_int_equal(symlink(data, path), 0);
+    pol_task t;
+    assert_int_equal(pol_task_load(tol_task, &t), POL_OK);
+    assert_int_equal(t.mode, POL_MODE_TOLERANT);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tdir);
+    snprintf(tol_profile, sizeof tol_profile, "%s/profile.pol", tdir);
+    assert_int_equal(run("pol-solver train --task %s --out %s", tol_task, run_dir), 0);
+    assert_int_equal(run("pol-verifier profile --task %s --run %s --out %s/profile.json "
+                         "--key %s/submitter.key --out-envelope %s", tol_task, run_dir, tdir,
+                         dir, tol_profile), 0);
+}
+
+/* A tolerant-mode task in the game [G-POST-2]: an honest solver is
+ * accepted by a verifier that compares distances against the profile's
+ * thresholds; a solver that tampers with a node is rejected, the dispute
+ * (pol_dispute_run_tolerant with the profile's per-op thresholds) pins
+ * the tampered node and the cheater is slashed. */
+static void test_tolerant_game(void **st)
+{
+    (void)st;
+    tolerant_task();
+    /* the submitter cannot post it without its profile, nor an exact task with one */
+    start_game(0);
+    assert_int_equal(submit(tol_task), 2);
+    assert_int_equal(submit_profiled(HONEST_TASK, tol_profile), 2);
+    start_verifier("");
+    start_solver("");
+    assert_int_equal(submit_profiled(tol_task, tol_profile), 0);
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_int_equal(t.outcome, POL_GAME_OUT_ACCEPTED);
+    assert_int_equal(t.verdict, POL_VERDICT_ACCEPT);
+    assert_true(t.profile_env_len > 0);
+    assert_int_equal(bal(m, 2), START + 100);
+    assert_int_equal(bal(m, 3), START + 10);
+    pol_mirror_close(m);
+    kill_all();
+    cheat_game_of(tol_task, tol_profile, "tamper-node:6:19", POL_CHEAT_TAMPER_NODE, 6, 19,
+                  POL_PIN_NODE, 19, POL_DISPUTE_WRONG_RESULT);
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -366,6 +457,10 @@ int main(void)
         cmocka_unit_test_teardown(test_skip_step, teardown),
         cmocka_unit_test_teardown(test_wrong_data, teardown),
         cmocka_unit_test_teardown(test_lazy_verifier_jackpot, teardown),
+        cmocka_unit_test_teardown(test_tolerant_game, teardown),
     };
+    const char *only = getenv("POL_TEST_ONLY"); /* e.g. test_tolerant_game */
+    if (only && *only)
+        cmocka_set_test_filter(only);
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -169,12 +169,25 @@ void pol_role_task_close(pol_role_task *t);
 POL_WARN_UNUSED pol_status pol_role_fetch_checkpoint(pol_net_conn *c, const pol_keypair *kp,
                                                      const pol_digest *h, const char *store_dir);
 
+/* The whole-interval thresholds of metric `metric` in the profile of a
+ * tolerant-mode task (t->profile_env, spec/game.md [G-POST-2]), as
+ * pol_verify takes them: one pol_threshold per ProfileReport entry with op
+ * "" and that metric, in the report's order (the mapping of
+ * pol_profile_load_thresholds for a profile JSON file).
+ * Returns: POL_OK; POL_ERR_NOT_FOUND (no profile, or no whole-interval
+ *          threshold of that metric); the errors of pol_game_profile_open;
+ *          POL_ERR_NOMEM. Out: *out (malloc'd), *n. */
+POL_WARN_UNUSED pol_status pol_role_profile_thresholds(const pol_game_task *t, pol_metric metric,
+                                                       pol_threshold **out, size_t *n);
+
 /* Checks the certificate of task t as a verifier does: opens the
  * certificate envelope, fetches the checkpoints the sample needs from
- * the solver's endpoint into work_dir/store, runs pol_verify (exact mode,
- * `samples` random intervals from a fresh beacon, 0: every interval; plus
- * the top update), and, when report_env is non-NULL, signs the report
- * (pol_report_from_verify, type 3 envelope) with kp.
+ * the solver's endpoint into work_dir/store, runs pol_verify (`samples`
+ * random intervals from a fresh beacon, 0: every interval; plus the top
+ * update; a tolerant-mode task is compared by l2_rel distance against the
+ * whole-interval thresholds of its profile, pol_role_profile_thresholds),
+ * and, when report_env is non-NULL, signs the report (pol_report_from_verify,
+ * type 3 envelope) with kp.
  * Returns: POL_OK (a rejection is *accept == 0, not an error); the errors
  *          of the steps. Out: *accept; *report_env, *report_len (malloc'd);
  *          why (may be NULL): the reason of a reject, 256 bytes. */

@@ -118,6 +118,39 @@ static pol_status sign_report(const pol_cert *c, const pol_digest *cert_id,
     return st;
 }
 
+pol_status pol_role_profile_thresholds(const pol_game_task *t, pol_metric metric,
+                                       pol_threshold **out, size_t *n_out)
+{
+    *out = NULL, *n_out = 0;
+    if (!t->profile_env_len)
+        return pol_errorf(POL_ERR_NOT_FOUND, "the task has no profile");
+    pol_profile_report r;
+    pol_status st = pol_game_profile_open(t->profile_env, t->profile_env_len, &t->id, &r, NULL);
+    if (st)
+        return st;
+    pol_threshold *thr = calloc(r.n_thresholds, sizeof *thr);
+    size_t n = 0;
+    if (!thr)
+        st = pol_errorf(POL_ERR_NOMEM, "thresholds");
+    for (size_t i = 0; !st && i < r.n_thresholds; i++) {
+        const pol_wire_threshold *w = &r.thresholds[i];
+        if (w->op[0] || w->interval_len == 0 || w->metric != (uint32_t)metric)
+            continue;
+        thr[n].interval_len = w->interval_len;
+        thr[n++].value = w->threshold;
+    }
+    pol_profile_report_free(&r);
+    if (!st && !n)
+        st = pol_errorf(POL_ERR_NOT_FOUND, "the task's profile has no interval threshold for "
+                        "metric %s", pol_metric_name(metric));
+    if (st) {
+        free(thr);
+        return st;
+    }
+    *out = thr, *n_out = n;
+    return POL_OK;
+}
+
 pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
                                const char *work_dir, const char *data_dir, uint32_t samples,
                                int *accept, uint8_t **report_env, size_t *report_len, char *why)
@@ -148,8 +181,14 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
     pol_verify_opts vo = { 0 };
     pol_verify_result *r = calloc(1, sizeof *r);
     pol_ctx *ctx = NULL;
+    pol_threshold *thr = NULL;
     if (!r)
         st = pol_errorf(POL_ERR_NOMEM, "result");
+    if (!st && c.mode == POL_MODE_TOLERANT) {
+        vo.metric = POL_METRIC_L2_REL;
+        st = pol_role_profile_thresholds(t, vo.metric, &thr, &vo.n_thresholds);
+        vo.thresholds = thr;
+    }
     if (!st)
         st = pol_role_task_open(work_dir, data_dir, t->task_json, t->task_json_len, &rt);
     if (!st) {
@@ -177,6 +216,7 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
         pol_role_task_close(&rt);
     }
     free(r);
+    free(thr);
     pol_cert_free(&c);
     return st;
 }
