@@ -3,7 +3,9 @@
  * every cheating switch of the solver the verifier rejects, the dispute
  * pinpoints (interval, step, node) where the cheat was made and the cheater
  * is slashed; an honest task is paid; a lazy verifier's forced error is
- * caught by a whistleblower who collects the jackpot. After every game the
+ * caught by a whistleblower who collects the jackpot; a tolerant-mode task,
+ * posted with its signed profile, is paid to an honest solver and its
+ * tampering solver is slashed by a tolerant dispute. After every game the
  * test reads the referee's log through its own mirror and checks it:
  * conservation (pol_game_check and the balances summed), honest parties
  * never below their start. The referee's account of each network dispute
