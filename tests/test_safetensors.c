@@ -621,12 +621,12 @@ static void test_corrupt_headers(void **st)
     expect_parse(three, 3, &lim, POL_OK);
 }
 
-/* The default tensor cap: 4097 zero-size tensors are refused, 4096 pass.
+/* The default tensor cap: 8193 zero-size tensors are refused, 8192 pass.
  * Also: many overlapping whole-buffer claims allocate nothing. */
 static void test_tensor_count_cap(void **st)
 {
     (void)st;
-    for (int n = 4096; n <= 4097; n++) {
+    for (int n = POL_ST_DEFAULT_MAX_TENSORS; n <= POL_ST_DEFAULT_MAX_TENSORS + 1; n++) {
         size_t cap = (size_t)n * 64 + 16, at = 0;
         char *h = malloc(cap);
         h[at++] = '{';
@@ -637,7 +637,7 @@ static void test_tensor_count_cap(void **st)
                                    i ? "," : "", i);
         h[at++] = '}';
         h[at] = 0;
-        expect_parse(h, 0, NULL, n == 4096 ? POL_OK : POL_ERR_TOO_LARGE);
+        expect_parse(h, 0, NULL, n == POL_ST_DEFAULT_MAX_TENSORS ? POL_OK : POL_ERR_TOO_LARGE);
         free(h);
     }
 }

@@ -30,7 +30,7 @@ static pol_status parse(const char *s, pol_task *t)
 /* GOOD with the first occurrence of `from` replaced by `to`. */
 static pol_status parse_edit(const char *from, const char *to, pol_task *t)
 {
-    static char buf[4096];
+    static char buf[8192]; /* room for 1025 layer sizes */
     const char *p = strstr(GOOD, from);
     assert_non_null(p);
     snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - GOOD), GOOD, to, p + strlen(from));
@@ -138,11 +138,42 @@ static void test_schedule(void **st)
     assert_true(pol_task_lr(&t, 0) == 0.01f && pol_task_lr(&t, 99) == 0.01f);
 }
 
+/* GOOD with model.layers = [6, 2, 2, ..., 2, 3]: n_layers linear layers. */
+static pol_status parse_depth(int n_layers, pol_task *t)
+{
+    char layers[4 * (POL_MLP_MAX_LAYERS + 8)];
+    size_t at = (size_t)snprintf(layers, sizeof layers, "[6");
+    for (int i = 1; i < n_layers; i++)
+        at += (size_t)snprintf(layers + at, sizeof layers - at, ",2");
+    snprintf(layers + at, sizeof layers - at, ",3]");
+    return parse_edit("[6,8,3]", layers, t);
+}
+
+/* T-MODEL-1: 1 to 1024 linear layers (2 to 1025 entries); one more is refused
+ * with a message that names the range. */
+static void test_layer_count(void **st)
+{
+    (void)st;
+    pol_task t;
+    assert_int_equal(parse_depth(1, &t), POL_OK);
+    assert_int_equal(t.n_layers, 1);
+    assert_int_equal(parse_depth(POL_MLP_MAX_LAYERS, &t), POL_OK);
+    assert_int_equal(t.n_layers, 1024);
+    assert_int_equal(t.sizes[0], 6);
+    assert_int_equal(t.sizes[512], 2);
+    assert_int_equal(t.sizes[1024], 3);
+    assert_int_equal(parse_depth(POL_MLP_MAX_LAYERS + 1, &t), POL_ERR_FORMAT);
+    if (!strstr(pol_last_error(), "model.layers") || !strstr(pol_last_error(), "2..1025"))
+        fail_msg("1025 layers: unclear error \"%s\"", pol_last_error());
+    assert_int_equal(t.n_layers, 0); /* zeroed on failure */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_layer_count),
         cmocka_unit_test(test_schedule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -421,6 +421,120 @@ static void test_bad_dataset_and_dirs(void **st)
     free(img), free(a);
 }
 
+/* ------------------------------------------------------- deep models -- */
+
+#define TINY_SHA "7e04c78ec915dbc4db2e0f46adfaef293338b5f70a2aa5f6a9a90024ba3f0595"
+
+/* Writes dir/task.json: the tiny dataset (by absolute path), model.layers =
+ * [6, 2, ..., 2, 3] (n_layers linear layers, GELU), AdamW, `steps` steps,
+ * k = 2. Out: path. */
+static void deep_task(const char *dir, int n_layers, int steps, char *path, size_t cap)
+{
+    char ds[4096];
+    assert_non_null(realpath(VEC "tiny.safetensors", ds));
+    size_t len = 64 * 1024, at = 0;
+    char *buf = malloc(len);
+    at += (size_t)snprintf(buf + at, len - at, "{\"format\":\"libpol-task-v1\",\"model\":"
+                           "{\"type\":\"mlp\",\"layers\":[6");
+    for (int i = 1; i < n_layers; i++)
+        at += (size_t)snprintf(buf + at, len - at, ",2");
+    at += (size_t)snprintf(buf + at, len - at,
+                           ",3],\"activation\":\"gelu\"},\"dataset\":{\"path\":\"%s\","
+                           "\"sha256\":\"" TINY_SHA "\"},"
+                           "\"seed\":3,\"steps\":%d,\"batch_size\":16,\"checkpoint_every\":2,"
+                           "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
+                           "\"mode\":\"exact\"}", ds, steps);
+    assert_true(at < len);
+    cat_path(path, cap, dir, "task.json");
+    spit(path, buf, at);
+    free(buf);
+}
+
+/* T-MODEL-1 up to 1024 layers: a 300-layer model trains with checkpoints,
+ * the same on 1 and 2 threads and on both exact kernels; a 1024-layer
+ * model's state (POL_TRAINER_MAX_STATE tensors, 6147) is saved and loaded;
+ * 1025 layers are refused by the model builder too. */
+static void test_deep_models(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), task[1100], out[1100], out2[1100], p[1200];
+    /* 300 layers: a whole run through pol_run_train */
+    deep_task(a, 300, 4, task, sizeof task);
+    cat_path(out, sizeof out, a, "run1");
+    cat_path(out2, sizeof out2, a, "run2");
+    pol_run_result r1, r2;
+    run(task, out, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, &r1);
+    run(task, out2, 2, POL_KERNELS_REF, 0, NULL, POL_OK, &r2);
+    assert_int_equal(r1.checkpoints, 3);
+    assert_true(isfinite(r1.final_loss));
+    assert_memory_equal(r1.final_state_hash.b, r2.final_state_hash.b, 32);
+    pol_trace t1, t2;
+    assert_int_equal(pol_trace_load(out, &t1), POL_OK);
+    assert_int_equal(pol_trace_load(out2, &t2), POL_OK);
+    assert_int_equal(t1.n, 3);
+    for (size_t i = 0; i < t1.n; i++)
+        assert_memory_equal(t1.e[i].hash.b, t2.e[i].hash.b, 32);
+    assert_true(t1.e[2].has_norm && t1.e[2].update_norm > 0.0);
+    pol_task tk;
+    pol_dataset ds;
+    pol_ctx *ctx;
+    pol_trainer *tr, *tr2;
+    assert_int_equal(pol_task_load(task, &tk), POL_OK);
+    assert_int_equal(tk.n_layers, 300);
+    assert_int_equal(pol_dataset_load(tk.dataset_path, &tk.dataset_sha256, 6, 3, &ds), POL_OK);
+    assert_int_equal(pol_ctx_create(&ctx, NULL), POL_OK);
+    assert_int_equal(pol_trainer_create(&tr, ctx, &tk, &ds), POL_OK);
+    const pol_model *m = pol_trainer_model(tr);
+    /* AdamW: 12 nodes per layer, less the last layer's activation */
+    assert_int_equal(pol_graph_n_nodes(m->graph), 12 * 300 - 1);
+    assert_int_equal(m->n_params, 600);
+    assert_int_equal(m->n_state, 1800);
+    cat_path(p, sizeof p, out, t1.e[1].file);
+    assert_int_equal(pol_trainer_load(tr, p, &t1.e[1].hash), POL_OK);
+    assert_int_equal(pol_trainer_step(tr, NULL), POL_OK);
+    assert_int_equal(pol_trainer_step(tr, NULL), POL_OK);
+    pol_digest h;
+    assert_int_equal(pol_trainer_state_hash(tr, &h), POL_OK);
+    assert_memory_equal(h.b, t1.e[2].hash.b, 32); /* resumed bit for bit */
+    pol_trainer_destroy(tr);
+    pol_trace_free(&t1), pol_trace_free(&t2);
+
+    /* 1024 layers, the most: one step, a checkpoint of 6147 tensors, reloaded */
+    deep_task(a, POL_MLP_MAX_LAYERS, 2, task, sizeof task);
+    assert_int_equal(pol_task_load(task, &tk), POL_OK);
+    assert_int_equal(tk.n_layers, 1024);
+    assert_int_equal(pol_trainer_create(&tr, ctx, &tk, &ds), POL_OK);
+    assert_int_equal(pol_trainer_create(&tr2, ctx, &tk, &ds), POL_OK);
+    assert_int_equal(pol_graph_n_nodes(pol_trainer_model(tr)->graph), 12 * 1024 - 1);
+    const pol_tensor **ts = malloc(POL_TRAINER_MAX_STATE * sizeof *ts);
+    int n = 0;
+    assert_int_equal(pol_trainer_state(tr, ts, POL_TRAINER_MAX_STATE - 1, &n), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_trainer_state(tr, ts, POL_TRAINER_MAX_STATE, &n), POL_OK);
+    assert_int_equal(n, POL_TRAINER_MAX_STATE);
+    free(ts);
+    float loss;
+    assert_int_equal(pol_trainer_step(tr, &loss), POL_OK);
+    assert_true(isfinite(loss));
+    cat_path(p, sizeof p, a, "deep.safetensors");
+    pol_digest saved, loaded;
+    assert_int_equal(pol_trainer_save(tr, p, 0, &saved), POL_OK);
+    assert_int_equal(pol_trainer_load(tr2, p, &saved), POL_OK);
+    assert_int_equal(pol_trainer_steps_done(tr2), 1);
+    assert_int_equal(pol_trainer_state_hash(tr2, &loaded), POL_OK);
+    assert_memory_equal(saved.b, loaded.b, 32);
+    pol_trainer_destroy(tr), pol_trainer_destroy(tr2);
+
+    /* 1025 layers: the parser refuses the file (test_task.c), the builder the struct */
+    pol_model bad;
+    tk.n_layers = POL_MLP_MAX_LAYERS + 1;
+    assert_int_equal(pol_model_build(&tk, &bad), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "1025 layers (1..1024)"));
+    assert_null(bad.graph);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+    free(a);
+}
+
 int main(void)
 {
     tu_seed();
@@ -433,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_dataset_and_dirs),
         cmocka_unit_test(test_diverged),
+        cmocka_unit_test(test_deep_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,14 +27,16 @@ typedef struct pol_model {
     int in_x, in_y, in_hyper;  /* INPUT tensor ids */
     int loss;                  /* NODE id of the scalar loss */
     int n_params;
-    int params[2 * POL_MLP_MAX_LAYERS]; /* STATE ids of W0, b0, W1, b1, ... */
+    int *params; /* (n_params) STATE ids of W0, b0, W1, b1, ... */
     int n_state;
-    int state[6 * POL_MLP_MAX_LAYERS];  /* every STATE tensor id */
+    int *state;  /* (n_state) every STATE tensor id; at most 6 per layer */
 } pol_model;
 
-/* Builds and freezes the graph of one training step of `task`.
+/* Builds and freezes the graph of one training step of `task`
+ * (1 <= task->n_layers <= POL_MLP_MAX_LAYERS).
  * Returns: POL_OK; POL_ERR_NOMEM; POL_ERR_TOO_LARGE; POL_ERR_INVALID_ARG.
- * Out: *m (m->graph NULL on failure). */
+ * Out: *m, owning the graph and the id arrays (all NULL on failure); release
+ *      with pol_model_free. */
 POL_WARN_UNUSED pol_status pol_model_build(const pol_task *task, pol_model *m);
 
 void pol_model_free(pol_model *m);

@@ -35,7 +35,7 @@ extern "C" {
 /* Defaults of the reader's caps. */
 #define POL_ST_DEFAULT_MAX_FILE ((uint64_t)1 << 36)   /* 64 GiB */
 #define POL_ST_DEFAULT_MAX_HEADER ((uint64_t)1 << 20) /* 1 MiB of JSON */
-#define POL_ST_DEFAULT_MAX_TENSORS 4096
+#define POL_ST_DEFAULT_MAX_TENSORS 8192
 #define POL_ST_DEFAULT_MAX_DIMS POL_MAX_DIMS
 
 /* Caps applied before anything is decoded or allocated. A field left 0

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 #define POL_TASK_MAX_BYTES (1u << 20)   /* a task file larger than 1 MiB is refused */
-#define POL_MLP_MAX_LAYERS 16           /* linear layers */
+#define POL_MLP_MAX_LAYERS 1024         /* linear layers */
 #define POL_MLP_MAX_WIDTH 65536
 #define POL_PATH_MAX 1024
 

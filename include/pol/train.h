@@ -51,7 +51,10 @@ void pol_trainer_set_node_hook(pol_trainer *tr, pol_node_hook fn, void *arg);
 /* Steps done so far. */
 uint64_t pol_trainer_steps_done(const pol_trainer *tr);
 
-/* Room pol_trainer_state needs: every STATE tensor plus the three counters. */
+/* Room pol_trainer_state needs: every STATE tensor (at most 6 per layer:
+ * W, b and AdamW's two moments of each) plus the three counters; 6147 for
+ * the largest model, so callers that run in threads keep such an array on
+ * the heap (6147 tensors or pointers are not for a thread's stack). */
 #define POL_TRAINER_MAX_STATE (6 * POL_MLP_MAX_LAYERS + 3)
 
 /* The tensors of the current state (host copies, brought up to date on a

@@ -1,6 +1,7 @@
 #include "pol/model.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pol/cmath.h"
@@ -58,14 +59,19 @@ static pol_status add_optimizer(const pol_task *t, pol_model *m, int p, int g)
     return pol_graph_set_update(G, p, newp);
 }
 
-static pol_status build(const pol_task *t, pol_model *m)
+/* Tensor ids of each layer while the graph is built, (L) each. */
+typedef struct layer_ids {
+    int *pre, *act; /* forward outputs */
+    int *W, *b, *dW, *db;
+} layer_ids;
+
+static pol_status build(const pol_task *t, pol_model *m, const layer_ids *ids)
 {
     pol_graph *G = m->graph;
     const int L = t->n_layers;
     const int64_t B = t->batch;
     char name[POL_NAME_MAX];
-    int pre[POL_MLP_MAX_LAYERS], act[POL_MLP_MAX_LAYERS]; /* forward outputs */
-    int W[POL_MLP_MAX_LAYERS], b[POL_MLP_MAX_LAYERS], dW[POL_MLP_MAX_LAYERS], db[POL_MLP_MAX_LAYERS];
+    int *pre = ids->pre, *act = ids->act, *W = ids->W, *b = ids->b, *dW = ids->dW, *db = ids->db;
 
     POL_TRY(pol_graph_add_tensor(G, "in.x", POL_TENSOR_INPUT, POL_F32, 2, (int64_t[]){ B, t->sizes[0] },
                              &m->in_x));
@@ -133,10 +139,23 @@ pol_status pol_model_build(const pol_task *t, pol_model *m)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_model_build: NULL argument");
     memset(m, 0, sizeof *m);
     if (t->n_layers < 1 || t->n_layers > POL_MLP_MAX_LAYERS)
-        return pol_errorf(POL_ERR_INVALID_ARG, "model: %d layers", t->n_layers);
-    pol_status st = pol_graph_create(&m->graph);
+        return pol_errorf(POL_ERR_INVALID_ARG, "model: %d layers (1..%d)", t->n_layers,
+                          POL_MLP_MAX_LAYERS);
+    const size_t L = (size_t)t->n_layers;
+    int *scratch = malloc(6 * L * sizeof *scratch);
+    m->params = malloc(2 * L * sizeof *m->params);
+    m->state = malloc(6 * L * sizeof *m->state);
+    pol_status st = scratch && m->params && m->state
+                        ? POL_OK
+                        : pol_errorf(POL_ERR_NOMEM, "model of %zu layers", L);
     if (!st)
-        st = build(t, m);
+        st = pol_graph_create(&m->graph);
+    if (!st) {
+        const layer_ids ids = { scratch, scratch + L, scratch + 2 * L,
+                                scratch + 3 * L, scratch + 4 * L, scratch + 5 * L };
+        st = build(t, m, &ids);
+    }
+    free(scratch);
     if (st) {
         pol_model_free(m);
         return st;
@@ -150,6 +169,7 @@ void pol_model_free(pol_model *m)
     if (!m)
         return;
     pol_graph_destroy(m->graph);
+    free(m->params), free(m->state);
     memset(m, 0, sizeof *m);
 }
 

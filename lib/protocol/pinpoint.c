@@ -15,8 +15,6 @@
 #include "pol/rng.h"
 #include "pol/train.h"
 
-#define MAX_STATE POL_TRAINER_MAX_STATE
-
 static const char *const counter_names[3] = { "counters.data_cursor", "counters.data_epoch",
                                               "counters.step" };
 
@@ -153,8 +151,12 @@ struct pol_replayer {
     pol_node_record *recs; /* (n_nodes) */
     pol_digest *rec_leaves;
     pol_tensor *snap;      /* (n_tensors) every graph tensor before the commit */
-    pol_tensor start[MAX_STATE], end[MAX_STATE]; /* name order */
-    pol_digest start_leaves[MAX_STATE], end_leaves[MAX_STATE];
+    /* the captured step's start and end states, name order, with their leaves */
+    int max_state;         /* room in each: the trainer's state tensors */
+    pol_tensor *start, *end;
+    pol_digest *start_leaves, *end_leaves;
+    const pol_tensor **ts, **order; /* (max_state) scratch lists */
+    pol_tensor *keep;      /* (max_state) the state a skipped step restores */
 };
 
 static pol_status replay_hook(void *arg, pol_graph *g, int node)
@@ -194,11 +196,11 @@ static pol_status do_step(pol_replayer *rp)
 {
     if (rp->cheat.kind != POL_CHEAT_SKIP_STEP || pol_trainer_steps_done(rp->tr) != rp->cheat.step)
         return pol_trainer_step(rp->tr, NULL);
-    const pol_tensor *ts[MAX_STATE];
-    pol_tensor keep[MAX_STATE];
-    memset(keep, 0, sizeof keep);
+    const pol_tensor **ts = rp->ts;
+    pol_tensor *keep = rp->keep;
+    memset(keep, 0, (size_t)rp->max_state * sizeof *keep);
     int n = 0;
-    pol_status st = pol_trainer_state(rp->tr, ts, MAX_STATE, &n);
+    pol_status st = pol_trainer_state(rp->tr, ts, rp->max_state, &n);
     for (int i = 0; !st && i < n; i++)
         st = tensor_copy(&keep[i], ts[i]);
     if (!st)
@@ -235,9 +237,9 @@ static pol_status goto_steps(pol_replayer *rp, size_t interval, uint64_t steps)
 /* Copies the current state, name order, with its leaves. */
 static pol_status grab_state(pol_replayer *rp, pol_tensor *dst, pol_digest *leaves)
 {
-    const pol_tensor *ts[MAX_STATE], *order[MAX_STATE];
+    const pol_tensor **ts = rp->ts, **order = rp->order;
     int n = 0;
-    pol_status st = pol_trainer_state(rp->tr, ts, MAX_STATE, &n);
+    pol_status st = pol_trainer_state(rp->tr, ts, rp->max_state, &n);
     if (!st)
         st = pol_state_leaves(ts, (size_t)n, leaves, order);
     for (int i = 0; !st && i < n; i++)
@@ -298,7 +300,14 @@ pol_status pol_replayer_create(pol_replayer **out, pol_ctx *ctx, const pol_task 
         rp->recs = calloc((size_t)rp->n_nodes, sizeof *rp->recs);
         rp->rec_leaves = calloc((size_t)rp->n_nodes, sizeof *rp->rec_leaves);
         rp->snap = calloc((size_t)rp->n_tensors, sizeof *rp->snap);
-        if (!rp->ckpt || !rp->recs || !rp->rec_leaves || !rp->snap)
+        const size_t ms = (size_t)(rp->max_state = pol_trainer_model(rp->tr)->n_state + 3);
+        rp->start = calloc(ms, sizeof *rp->start), rp->end = calloc(ms, sizeof *rp->end);
+        rp->start_leaves = calloc(ms, sizeof *rp->start_leaves);
+        rp->end_leaves = calloc(ms, sizeof *rp->end_leaves);
+        rp->ts = calloc(ms, sizeof *rp->ts), rp->order = calloc(ms, sizeof *rp->order);
+        rp->keep = calloc(ms, sizeof *rp->keep);
+        if (!rp->ckpt || !rp->recs || !rp->rec_leaves || !rp->snap || !rp->start || !rp->end ||
+            !rp->start_leaves || !rp->end_leaves || !rp->ts || !rp->order || !rp->keep)
             st = pol_errorf(POL_ERR_NOMEM, "replayer");
     }
     if (!st)
@@ -325,10 +334,12 @@ void pol_replayer_destroy(pol_replayer *rp)
         return;
     for (int i = 0; rp->snap && i < rp->n_tensors; i++)
         pol_tensor_free(&rp->snap[i]);
-    for (int i = 0; i < MAX_STATE; i++)
+    for (int i = 0; rp->start && rp->end && i < rp->max_state; i++)
         pol_tensor_free(&rp->start[i]), pol_tensor_free(&rp->end[i]);
     pol_trainer_destroy(rp->tr);
     free(rp->snap), free(rp->recs), free(rp->rec_leaves), free(rp->ckpt);
+    free(rp->start), free(rp->end), free(rp->start_leaves), free(rp->end_leaves);
+    free(rp->ts), free(rp->order), free(rp->keep);
     free(rp);
 }
 
@@ -516,7 +527,7 @@ typedef struct referee {
     pol_model m;
     const pol_graph *g;
     int n_nodes, n_state;
-    char names[MAX_STATE][POL_NAME_MAX]; /* state tensor names, name order */
+    char (*names)[POL_NAME_MAX]; /* (n_state) state tensor names, name order */
     pol_dispute_result *res;
     const pol_party *p[2];
     const pol_pin_tolerance *tol; /* NULL: exact */
@@ -1039,6 +1050,8 @@ static pol_status referee_init(referee *r, const pol_task *task, const pol_datas
         return st;
     r->g = r->m.graph;
     r->n_nodes = pol_graph_n_nodes(r->g);
+    if (!(r->names = calloc((size_t)r->m.n_state + 3, sizeof *r->names)))
+        return pol_errorf(POL_ERR_NOMEM, "referee: %d state names", r->m.n_state + 3);
     for (int i = 0; i < r->m.n_state; i++)
         snprintf(r->names[r->n_state++], POL_NAME_MAX, "%s",
                  pol_graph_tensor(r->g, r->m.state[i])->name);
@@ -1078,10 +1091,8 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
         return pol_errorf(POL_ERR_NOMEM, "referee");
     r->res = res, r->p[0] = solver, r->p[1] = challenger, r->tol = tol;
     pol_status st = referee_init(r, task, ds);
-    if (st) {
-        free(r);
-        return st;
-    }
+    if (st)
+        goto out;
     res->bound = pol_dispute_bound(n_checkpoints(task) - 1, task->checkpoint_every, arity,
                                    (uint64_t)r->n_nodes, (uint64_t)r->n_state);
     size_t iv = 0;
@@ -1119,6 +1130,7 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
     free(o);
 out:
     pol_model_free(&r->m);
+    free(r->names);
     free(r);
     return st;
 }

@@ -127,6 +127,16 @@ typedef struct run_ctx {
     pol_trainer *tr[N_CONFIGS];
 } run_ctx;
 
+/* The state lists of one interval: on the heap, since a deep model's are
+ * too large for a thread's stack. */
+typedef struct interval_lists {
+    pol_tensor snap[POL_TRAINER_MAX_STATE];
+    const pol_tensor *state[N_CONFIGS][POL_TRAINER_MAX_STATE];
+    const pol_tensor *ts[POL_TRAINER_MAX_STATE], *committed[POL_TRAINER_MAX_STATE];
+    const pol_tensor *sp[POL_TRAINER_MAX_STATE], *pa[POL_TRAINER_MAX_STATE],
+        *pb[POL_TRAINER_MAX_STATE];
+} interval_lists;
+
 static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_trace *tr, size_t i,
                                    obs_list *ol, double *one_step)
 {
@@ -134,17 +144,20 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
     snprintf(start, sizeof start, "%s/%s", run_dir, tr->e[i].file);
     snprintf(end, sizeof end, "%s/%s", run_dir, tr->e[i + 1].file);
     const uint64_t L = tr->e[i + 1].step - tr->e[i].step;
-    pol_tensor snap[POL_TRAINER_MAX_STATE];
+    interval_lists *li = calloc(1, sizeof *li);
+    if (!li)
+        return pol_errorf(POL_ERR_NOMEM, "profile: state lists");
+    pol_tensor *snap = li->snap;
     int n_snap = 0;
     pol_status st = POL_OK;
-    const pol_tensor *state[N_CONFIGS][POL_TRAINER_MAX_STATE];
+    const pol_tensor *(*state)[POL_TRAINER_MAX_STATE] = li->state;
     int ns[N_CONFIGS] = { 0 };
     for (int c = 0; !st && c < N_CONFIGS; c++) {
         if ((st = pol_trainer_load(rc->tr[c], start, &tr->e[i].hash)))
             break;
         while (!st && pol_trainer_steps_done(rc->tr[c]) < tr->e[i + 1].step) {
             if (c == 0 && pol_trainer_steps_done(rc->tr[c]) + 1 == tr->e[i + 1].step) {
-                const pol_tensor *ts[POL_TRAINER_MAX_STATE];
+                const pol_tensor **ts = li->ts;
                 int n;
                 if (!(st = pol_trainer_state(rc->tr[c], ts, POL_TRAINER_MAX_STATE, &n)))
                     st = snapshot(ts, n, snap, &n_snap);
@@ -160,7 +173,7 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
     int loaded = 0;
     if (!st && !(st = pol_st_load(end, NULL, &f)))
         loaded = 1;
-    const pol_tensor *committed[POL_TRAINER_MAX_STATE];
+    const pol_tensor **committed = li->committed;
     if (!st && f.n > POL_TRAINER_MAX_STATE)
         st = pol_errorf(POL_ERR_FORMAT, "%s: %zu tensors", end, f.n);
     pol_digest h;
@@ -185,11 +198,11 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
         }
     }
     if (!st && n_snap) {
-        const pol_tensor *sp[POL_TRAINER_MAX_STATE];
+        const pol_tensor **sp = li->sp;
         for (int j = 0; j < n_snap; j++)
             sp[j] = &snap[j];
         /* counters differ by one step: compare the parameters alone */
-        const pol_tensor *pa[POL_TRAINER_MAX_STATE], *pb[POL_TRAINER_MAX_STATE];
+        const pol_tensor **pa = li->pa, **pb = li->pb;
         size_t na = 0, nb = 0;
         for (int j = 0; j < ns[0]; j++)
             if (pol_is_param_name(state[0][j]->name))
@@ -203,6 +216,7 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
     }
     for (int j = 0; j < n_snap; j++)
         pol_tensor_free(&snap[j]);
+    free(li);
     if (loaded)
         pol_st_free(&f);
     return st;

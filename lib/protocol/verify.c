@@ -261,7 +261,6 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
                             "interval %u: the stored end "
                             "checkpoint is unreadable (%s)", i, pol_last_error())
                    : st;
-    const pol_tensor *ts[POL_TRAINER_MAX_STATE], *mine[POL_TRAINER_MAX_STATE];
     int nm = 0;
     pol_digest h;
     if (f.n > POL_TRAINER_MAX_STATE) {
@@ -270,21 +269,28 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
                       "interval %u: the stored end checkpoint "
                       "holds %zu tensors", i, f.n);
     }
+    /* ts: the stored state (f.n), mine: the re-run one; on the heap, as a
+     * deep model's state lists are too large for a thread's stack */
+    const pol_tensor **ts = malloc((f.n + POL_TRAINER_MAX_STATE) * sizeof *ts), **mine = ts + f.n;
+    if (!ts) {
+        pol_st_free(&f);
+        return pol_errorf(POL_ERR_NOMEM, "state lists");
+    }
     for (size_t j = 0; j < f.n; j++)
         ts[j] = &f.tensors[j];
     if ((st = pol_state_hash(ts, f.n, &h)) ||
         (st = pol_trainer_state(tr, mine, POL_TRAINER_MAX_STATE, &nm))) {
-        pol_st_free(&f);
+        free(ts), pol_st_free(&f);
         return st;
     }
     if (!pol_digest_equal(&h, &c->ckpt_hashes[i + 1])) {
-        pol_st_free(&f);
+        free(ts), pol_st_free(&f);
         return reject(r, i, &c->ckpt_hashes[i + 1], &h, "interval %u: the stored end checkpoint "
                       "is not the committed state", i);
     }
     pol_distance d;
     st = pol_state_distance(mine, (size_t)nm, ts, f.n, pol_is_param_name, &d, NULL, NULL);
-    pol_st_free(&f);
+    free(ts), pol_st_free(&f);
     if (st == POL_ERR_MISMATCH || st == POL_ERR_SHAPE || st == POL_ERR_FORMAT)
         return reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
                       "interval %u (steps %" PRIu64 "..%" PRIu64

@@ -58,7 +58,7 @@ static pol_status trace_push(pol_trace *t, uint64_t step, const pol_digest *h, c
  * trace entry can record the L2 norm (binary64, parameters in name order,
  * elements in order) of the change since the last one (spec C-TRACE-1). */
 typedef struct {
-    const pol_tensor *p[2 * POL_MLP_MAX_LAYERS]; /* parameters, sorted by name */
+    const pol_tensor **p; /* (n) parameters, sorted by name */
     int n;
     float *prev;
     int have;
@@ -74,6 +74,8 @@ static pol_status norms_init(norm_state *ns, const pol_trainer *tr)
     const pol_model *m = pol_trainer_model(tr);
     size_t total = 0;
     ns->n = m->n_params;
+    if (!(ns->p = malloc((size_t)ns->n * sizeof *ns->p)))
+        return pol_errorf(POL_ERR_NOMEM, "parameter list");
     for (int i = 0; i < m->n_params; i++) {
         ns->p[i] = pol_graph_tensor(m->graph, m->params[i]);
         total += ns->p[i]->nbytes;
@@ -330,7 +332,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
     res->steps = task.steps;
     res->checkpoints = t.n;
     pol_trace_free(&t);
-    free(ns.prev);
+    free(ns.prev), free(ns.p);
     pol_trainer_destroy(tr);
     pol_dataset_free(&ds);
     return st;

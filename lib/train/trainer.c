@@ -9,7 +9,9 @@
 #include "pol/train.h"
 #include "pol/version.h"
 
-#define MAX_STATE POL_TRAINER_MAX_STATE
+/* Every checkpoint must be a file the safetensors reader's defaults accept. */
+_Static_assert(POL_TRAINER_MAX_STATE <= POL_ST_DEFAULT_MAX_TENSORS,
+               "a checkpoint of the largest model exceeds the safetensors tensor cap");
 
 struct pol_trainer {
     pol_ctx *ctx;
@@ -17,6 +19,11 @@ struct pol_trainer {
     const pol_dataset *ds;
     pol_model model;
     pol_tensor meta_step, meta_epoch, meta_cursor; /* U64 (1) each */
+    /* (n_state) every tensor of the state: model.state's, then the three
+     * counters. Fixed once built: graph tensors do not move after the
+     * freeze, and a load swaps data buffers, not tensors. */
+    const pol_tensor **state;
+    int n_state;
     uint32_t *perm;      /* permutation of the current epoch */
     uint64_t perm_epoch; /* epoch perm belongs to; UINT64_MAX: none */
     pol_node_hook hook;  /* pol_trainer_set_node_hook; NULL: none */
@@ -25,16 +32,20 @@ struct pol_trainer {
 
 static uint64_t *u64(const pol_tensor *t) { return (uint64_t *)t->data; }
 
-/* Every tensor of the state, in no particular order (the hash sorts). */
-static int state_tensors(const pol_trainer *tr, const pol_tensor **out)
+/* Fills tr->state: every tensor of the state, in no particular order (the
+ * hash sorts). */
+static pol_status state_list(pol_trainer *tr)
 {
-    int n = 0;
+    const int n = tr->model.n_state + 3;
+    if (!(tr->state = malloc((size_t)n * sizeof *tr->state)))
+        return pol_errorf(POL_ERR_NOMEM, "state list of %d tensors", n);
     for (int i = 0; i < tr->model.n_state; i++)
-        out[n++] = pol_graph_tensor(tr->model.graph, tr->model.state[i]);
-    out[n++] = &tr->meta_step;
-    out[n++] = &tr->meta_epoch;
-    out[n++] = &tr->meta_cursor;
-    return n;
+        tr->state[i] = pol_graph_tensor(tr->model.graph, tr->model.state[i]);
+    tr->state[n - 3] = &tr->meta_step;
+    tr->state[n - 2] = &tr->meta_epoch;
+    tr->state[n - 1] = &tr->meta_cursor;
+    tr->n_state = n;
+    return POL_OK;
 }
 
 /* Device runs (pol_ctx_device == CUDA) keep the state on the device; these
@@ -89,6 +100,8 @@ pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *t
     if (!st) st = pol_tensor_alloc(&tr->meta_cursor, "counters.data_cursor", POL_U64, 1, &one);
     if (!st && !(tr->perm = malloc((size_t)ds->n_train * sizeof *tr->perm)))
         st = pol_errorf(POL_ERR_NOMEM, "permutation of %lld samples", (long long)ds->n_train);
+    if (!st)
+        st = state_list(tr);
     if (st) {
         pol_trainer_destroy(tr);
         return st;
@@ -107,6 +120,7 @@ void pol_trainer_destroy(pol_trainer *tr)
     pol_tensor_free(&tr->meta_epoch);
     pol_tensor_free(&tr->meta_cursor);
     free(tr->perm);
+    free(tr->state);
     free(tr);
 }
 
@@ -116,13 +130,14 @@ pol_status pol_trainer_state(const pol_trainer *tr, const pol_tensor **out, int 
 {
     if (!tr || !out || !n)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_state: NULL argument");
-    if (cap < tr->model.n_state + 3)
+    if (cap < tr->n_state)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_state: room for %d tensors, %d needed",
-                          cap, tr->model.n_state + 3);
+                          cap, tr->n_state);
     pol_status st = state_to_host(tr);
     if (st)
         return st;
-    *n = state_tensors(tr, out);
+    memcpy(out, tr->state, (size_t)tr->n_state * sizeof *out);
+    *n = tr->n_state;
     return POL_OK;
 }
 const pol_model *pol_trainer_model(const pol_trainer *tr) { return &tr->model; }
@@ -146,30 +161,38 @@ static int by_name(const void *a, const void *b)
     return strcmp((*(const pol_tensor *const *)a)->name, (*(const pol_tensor *const *)b)->name);
 }
 
-static pol_status state_hash_pool(pol_pool *pool, const pol_tensor **ts, int n, pol_digest *out)
+static pol_status state_hash_pool(pol_pool *pool, const pol_tensor *const *ts, int n,
+                                  pol_digest *out)
 {
     if (!pool)
         return pol_state_hash(ts, (size_t)n, out);
-    const pol_tensor *order[MAX_STATE];
-    pol_digest leaves[MAX_STATE], root;
-    pol_status st[MAX_STATE];
+    const pol_tensor **order = malloc((size_t)n * sizeof *order);
+    pol_digest *leaves = malloc((size_t)n * sizeof *leaves), root;
+    pol_status *st = malloc((size_t)n * sizeof *st), s2 = POL_OK;
+    if (!order || !leaves || !st) {
+        s2 = pol_errorf(POL_ERR_NOMEM, "state hash of %d tensors", n);
+        goto out;
+    }
     memcpy(order, ts, (size_t)n * sizeof *order);
     qsort(order, (size_t)n, sizeof *order, by_name);
     leaf_job j = { order, leaves, st };
     pol_pool_run(pool, n, leaf_task, &j);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; !s2 && i < n; i++)
         if (st[i])
-            return pol_errorf(st[i], "state hash: tensor %s cannot be hashed", order[i]->name);
-    pol_status s2 = pol_merkle_root(leaves, (size_t)n, &root);
-    return s2 ? s2 : pol_state_hash_from_root((uint64_t)n, &root, out);
+            s2 = pol_errorf(st[i], "state hash: tensor %s cannot be hashed", order[i]->name);
+    if (!s2)
+        s2 = pol_merkle_root(leaves, (size_t)n, &root);
+    if (!s2)
+        s2 = pol_state_hash_from_root((uint64_t)n, &root, out);
+out:
+    free(order), free(leaves), free(st);
+    return s2;
 }
 
 pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out)
 {
-    const pol_tensor *ts[MAX_STATE];
-    int n = state_tensors(tr, ts);
     pol_status st = state_to_host(tr);
-    return st ? st : state_hash_pool(pol_ctx_pool(tr->ctx), ts, n, out);
+    return st ? st : state_hash_pool(pol_ctx_pool(tr->ctx), tr->state, tr->n_state, out);
 }
 
 /* ------------------------------------------------------------- a step -- */
@@ -271,8 +294,8 @@ pol_status pol_trainer_step(pol_trainer *tr, float *loss)
 pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwrite,
                             pol_digest *hash)
 {
-    const pol_tensor *ts[MAX_STATE];
-    int n = state_tensors(tr, ts);
+    const pol_tensor *const *ts = tr->state;
+    const int n = tr->n_state;
     pol_digest h;
     pol_status st = state_to_host(tr);
     if (!st)
@@ -312,23 +335,28 @@ static pol_status check_checkpoint(const pol_trainer *tr, const char *path, cons
     if (memcmp(task_id.b, tr->task->id.b, 32))
         return pol_errorf(POL_ERR_MISMATCH, "%s: checkpoint belongs to task %.16s..., not this task",
                           path, task);
-    const pol_tensor *ts[MAX_STATE];
-    int n = state_tensors(tr, ts);
+    const pol_tensor *const *ts = tr->state;
+    const int n = tr->n_state;
     if ((int)f->n != n)
         return pol_errorf(POL_ERR_SHAPE, "%s: %zu tensors, the state has %d", path, f->n, n);
-    const pol_tensor *fs[MAX_STATE];
-    for (int i = 0; i < n; i++) {
+    const pol_tensor **fs = malloc((size_t)n * sizeof *fs);
+    if (!fs)
+        return pol_errorf(POL_ERR_NOMEM, "checkpoint check");
+    pol_status st = POL_OK;
+    for (int i = 0; !st && i < n; i++) {
         const pol_tensor *a = ts[i], *b = pol_st_get(f, a->name);
         if (!b)
-            return pol_errorf(POL_ERR_SHAPE, "%s: tensor %s missing", path, a->name);
-        if (a->dtype != b->dtype || a->ndim != b->ndim || a->nbytes != b->nbytes ||
-            memcmp(a->shape, b->shape, sizeof a->shape))
-            return pol_errorf(POL_ERR_SHAPE, "%s: tensor %s has the wrong dtype or shape", path,
-                              a->name);
+            st = pol_errorf(POL_ERR_SHAPE, "%s: tensor %s missing", path, a->name);
+        else if (a->dtype != b->dtype || a->ndim != b->ndim || a->nbytes != b->nbytes ||
+                 memcmp(a->shape, b->shape, sizeof a->shape))
+            st = pol_errorf(POL_ERR_SHAPE, "%s: tensor %s has the wrong dtype or shape", path,
+                            a->name);
         fs[i] = b;
     }
     pol_digest got;
-    pol_status st = pol_state_hash(fs, (size_t)n, &got);
+    if (!st)
+        st = pol_state_hash(fs, (size_t)n, &got);
+    free(fs);
     if (st)
         return st;
     if (memcmp(got.b, claimed.b, 32))
@@ -366,8 +394,8 @@ pol_status pol_trainer_load(pol_trainer *tr, const char *path, const pol_digest 
         return st;
     st = check_checkpoint(tr, path, &f, expect);
     if (!st) {
-        const pol_tensor *ts[MAX_STATE];
-        int n = state_tensors(tr, ts);
+        const pol_tensor *const *ts = tr->state;
+        const int n = tr->n_state;
         const int swap = pol_ctx_device(tr->ctx) == POL_DEVICE_CPU;
         for (int i = 0; i < n; i++) {
             /* The file's buffers become the state's (same allocator, same
