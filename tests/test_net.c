@@ -615,6 +615,36 @@ static void test_roundtrip_all_kinds(void **st)
 
 /* [N-SIG-2] [N-CALL-3]: a response signed by another key than the expected
  * one is refused, and the connection is not reused. */
+/* [N-SERVE-5]: a request far larger than the server's first body allocation
+ * arrives whole (its signature verifies) while the buffer grows. */
+static void test_large_request(void **st)
+{
+    (void)st;
+    server_thread *t = server_start(5000, 0);
+    pol_net_conn *c;
+    pol_net_response r;
+    uint8_t signer[32];
+    assert_int_equal(pol_net_connect(t->addr, 5000, 0, PS, &c), POL_OK);
+    const size_t sizes[3] = { (64u << 10) - 100, (64u << 10) + 1, 3u << 20 };
+    for (int i = 0; i < 3; i++) {
+        uint8_t *big = malloc(sizes[i]);
+        assert_non_null(big);
+        fill(big, sizes[i]);
+        pol_net_request q = { 0 };
+        q.kind = POL_NET_ACTION;
+        q.id = 7 + (uint64_t)i;
+        q.data = big;
+        q.data_len = sizes[i];
+        assert_int_equal(pol_net_call(c, &KC, &q, &r, signer), POL_OK);
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.applied_seq, (uint64_t)i + 1);
+        pol_net_response_free(&r);
+        free(big);
+    }
+    pol_net_close(c);
+    server_stop(t);
+}
+
 static void test_unexpected_server_key(void **st)
 {
     (void)st;
@@ -955,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_codec_hostile),
         cmocka_unit_test(test_addr_parse),
         cmocka_unit_test(test_roundtrip_all_kinds),
+        cmocka_unit_test(test_large_request),
         cmocka_unit_test(test_unexpected_server_key),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_frame_over_cap),

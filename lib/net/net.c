@@ -454,9 +454,14 @@ typedef struct srv_conn {
     int64_t deadline;  /* the next complete frame is due by then */
     uint8_t hdr[4];
     size_t hdr_got;
-    uint8_t *body;     /* (body_len) once the header is complete */
+    uint8_t *body;     /* (body_cap) once the header is complete */
     size_t body_len, body_got;
+    size_t body_cap;   /* grows with what arrived, up to body_len [N-SERVE-5] */
 } srv_conn;
+
+/* The first allocation for a frame body; it doubles as bytes arrive, so a
+ * peer that announces a large frame and sends little holds little memory. */
+#define SRV_BODY_START (64u << 10)
 
 struct pol_net_server {
     int fd;
@@ -615,7 +620,7 @@ static int serve_frame(pol_net_server *s, srv_conn *c)
     pol_status st = answer(s, c->body, c->body_len, &resp);
     free(c->body);
     c->body = NULL;
-    c->body_len = c->body_got = c->hdr_got = 0;
+    c->body_len = c->body_got = c->body_cap = c->hdr_got = 0;
     if (st != POL_OK)
         return -1;
     st = pol_net_response_encode(&resp, &body, &body_len);
@@ -649,8 +654,16 @@ static int conn_read(pol_net_server *s, srv_conn *c)
             dst = c->hdr + c->hdr_got;
             want = 4 - c->hdr_got;
         } else {
+            if (c->body_got == c->body_cap) { /* full: grow towards body_len */
+                size_t cap = c->body_cap * 2 < c->body_len ? c->body_cap * 2 : c->body_len;
+                uint8_t *p = realloc(c->body, cap);
+                if (!p)
+                    return -1;
+                c->body = p;
+                c->body_cap = cap;
+            }
             dst = c->body + c->body_got;
-            want = c->body_len - c->body_got;
+            want = c->body_cap - c->body_got;
         }
         ssize_t r = recv(c->fd, dst, want, MSG_DONTWAIT);
         if (r == 0)
@@ -665,7 +678,8 @@ static int conn_read(pol_net_server *s, srv_conn *c)
                          (uint32_t)c->hdr[2] << 8 | c->hdr[3];
             if (n == 0 || n > s->max_frame)
                 return -1; /* [N-FRAME-2]: refused before the body is read */
-            c->body = malloc(n);
+            c->body_cap = n < SRV_BODY_START ? n : SRV_BODY_START;
+            c->body = malloc(c->body_cap);
             if (!c->body)
                 return -1;
             c->body_len = n;
