@@ -22,6 +22,8 @@ static pol_task task;
 static pol_dataset ds;
 static pol_ctx *ctx;
 static pol_replayer *honest;
+static pol_ctx *blas_ctx;                  /* OpenBLAS, one thread (section 5b) */
+static pol_replayer *honest_blas, *exact_t; /* on the tolerant task: OpenBLAS, exact */
 static pol_party honest_party;
 static char dir[1024];
 
@@ -46,6 +48,9 @@ static int teardown(void **st)
 {
     (void)st;
     pol_replayer_destroy(honest);
+    pol_replayer_destroy(honest_blas);
+    pol_replayer_destroy(exact_t);
+    pol_ctx_destroy(blas_ctx);
     pol_dataset_free(&ds);
     pol_ctx_destroy(ctx);
     return 0;
@@ -558,6 +563,340 @@ static void test_tolerant(void **st)
                                               &res), POL_ERR_INVALID_ARG);
 }
 
+
+/* ------------------------------------------ 5b: transition disputes -- *
+ * The tiny task in tolerant mode; solvers replay with OpenBLAS GEMMs (one
+ * thread) or the exact kernels; the challenger is the library's search,
+ * which recomputes with the reference kernels from the solver's own inputs. */
+
+static pol_task ttask;
+static pol_pin_tolerance ttol; /* P-TD-TAU: measured once, see tol_measured */
+
+static pol_replayer *replayer(pol_ctx *c, const pol_task *t, pol_cheat_kind kind, uint64_t step,
+                              int node)
+{
+    static int n;
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/td%d", dir, n++);
+    pol_cheat ch = { kind, step, node };
+    pol_replayer *rp;
+    assert_int_equal(pol_replayer_create(&rp, c, t, &ds, sub, &ch), POL_OK);
+    return rp;
+}
+
+static void tdispute(const pol_task *t, const pol_party_tol *solver, const pol_tol_challenger *ch,
+                     const pol_pin_tolerance *tol)
+{
+    assert_int_equal(pol_dispute_run_transition(t, &ds, solver, ch, tol, &res), POL_OK);
+    print_message("    %-10s vs %-10s: %s loses, %s; pin (%lld, %lld, %lld) kind %d; %u rounds "
+                  "(%u/%u/%u), %llu bytes, referee %u node(s) in %.1f us\n      %s\n",
+                  solver->base.name, ch->name, res.loser ? "challenger" : "solver",
+                  pol_dispute_reason_name(res.reason), (long long)res.interval,
+                  (long long)res.step, (long long)res.node, res.kind, res.rounds,
+                  res.rounds_level[1], res.rounds_level[2], res.rounds_level[3],
+                  (unsigned long long)res.bytes, res.referee_nodes, 1e6 * res.referee_seconds,
+                  res.why);
+    assert_true(res.rounds <= res.bound); /* P-TD-BOUND */
+    assert_true(res.referee_nodes <= 1);
+}
+
+/* A search over `solver` with tolerance tol; the finding in *f. */
+static void search(const pol_task *t, const pol_party_tol *solver, const pol_pin_tolerance *tol,
+                   pol_tol_finding *f, pol_tol_search_stats *stats)
+{
+    pol_tol_search *s;
+    assert_int_equal(pol_tol_search_create(&s, t, &ds, solver, tol), POL_OK);
+    assert_int_equal(pol_tol_search_run(s, f), POL_OK);
+    *stats = *pol_tol_search_get_stats(s);
+    print_message("    search over %s: %s (%zu, %llu, tree %d, leaf %llu) %s; %llu steps, %llu "
+                  "leaves, %llu nodes recomputed, %llu inexact, max distance/threshold %.3g\n",
+                  solver->base.name, f->found ? "found" : "nothing", f->interval,
+                  (unsigned long long)f->step, f->tree, (unsigned long long)f->index, f->why,
+                  (unsigned long long)stats->steps, (unsigned long long)stats->leaves,
+                  (unsigned long long)stats->nodes_recomputed,
+                  (unsigned long long)stats->nodes_inexact, stats->max_ratio);
+    pol_tol_search_destroy(s);
+}
+
+/* P-TD-TAU: the per-op thresholds (l2_rel), from the honest OpenBLAS
+ * solver's own node-by-node distances to the reference kernels over the
+ * whole run (measured with infinite thresholds), times the factor 4 of
+ * P-RULE-1, with its floor 2^-20. */
+static void tol_measured(pol_replayer *hb)
+{
+    pol_party_tol hp = pol_replayer_party_tol(hb, "blas");
+    pol_pin_tolerance inf = { POL_METRIC_L2_REL, { 0 } };
+    for (int i = 0; i < POL_PIN_TOL_OPS; i++)
+        inf.threshold[i] = INFINITY;
+    pol_tol_finding f;
+    pol_tol_search_stats stats;
+    search(&ttask, &hp, &inf, &f, &stats);
+    assert_false(f.found);
+    assert_int_equal(stats.steps, task.steps);
+    assert_true(stats.nodes_inexact > 0); /* OpenBLAS really rounds otherwise here */
+    ttol.metric = POL_METRIC_L2_REL;
+    for (int i = 0; i < POL_PIN_TOL_OPS; i++) {
+        ttol.threshold[i] = fmax(4 * stats.max_dist[i], ldexp(1, -20));
+        if (stats.max_dist[i] > 0)
+            print_message("    %s: honest max l2_rel %.3g, threshold %.3g\n",
+                          pol_op_name((pol_op)i), stats.max_dist[i], ttol.threshold[i]);
+    }
+}
+
+
+static void td_setup(void)
+{
+    if (blas_ctx)
+        return;
+    ttask = task, ttask.mode = POL_MODE_TOLERANT;
+    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_BLAS };
+    assert_int_equal(pol_ctx_create(&blas_ctx, &o), POL_OK);
+    honest_blas = replayer(blas_ctx, &ttask, POL_CHEAT_NONE, 0, 0);
+    exact_t = replayer(ctx, &ttask, POL_CHEAT_NONE, 0, 0);
+    tol_measured(honest_blas);
+}
+
+/* (1) An honest OpenBLAS solver: no transition is out of tolerance from its
+ * own inputs, so the search names nothing and the challenge fails at once,
+ * though its states differ bitwise from the exact ones (P-TD-SOUND). */
+static void test_transition_honest_blas(void **st)
+{
+    (void)st;
+    td_setup();
+    size_t n;
+    const pol_digest *hb = pol_replayer_checkpoints(honest_blas, &n);
+    const pol_digest *he = pol_replayer_checkpoints(exact_t, &n);
+    assert_memory_not_equal(hb[n - 1].b, he[n - 1].b, 32);
+    pol_party_tol hp = pol_replayer_party_tol(honest_blas, "blas");
+    pol_tol_finding f;
+    pol_tol_search_stats stats;
+    search(&ttask, &hp, &ttol, &f, &stats);
+    assert_false(f.found);
+    assert_true(stats.max_ratio <= 0.25); /* the factor of P-RULE-1 */
+    pol_tol_search *s;
+    assert_int_equal(pol_tol_search_create(&s, &ttask, &ds, &hp, &ttol), POL_OK);
+    pol_tol_challenger c = pol_tol_search_challenger(s, "search");
+    tdispute(&ttask, &hp, &c, &ttol);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    assert_int_equal(res.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    assert_int_equal(res.rounds, 0);
+    assert_int_equal(res.referee_nodes, 0);
+    pol_tol_search_destroy(s);
+}
+
+static void expect_td_pin(pol_pin_kind kind, uint64_t step, int64_t node)
+{
+    expect_pin(kind, step, node);
+    assert_int_equal(res.rounds, 3);
+    for (int l = 1; l <= 3; l++)
+        assert_int_equal(res.rounds_level[l], 1);
+}
+
+/* (2) An OpenBLAS solver that cheats: pinned at the cheat and loses, where
+ * the bitwise bisection (pol_dispute_run_tolerant) stops at an honest
+ * rounding difference and the challenger loses (P-TOL-LIMIT, measured). */
+static void test_transition_blas_cheat(void **st)
+{
+    (void)st;
+    td_setup();
+    static const struct { pol_cheat_kind kind; uint64_t step; int node; pol_pin_kind pin;
+                          int64_t leaf; pol_dispute_reason why; } at[] = {
+        { POL_CHEAT_TAMPER_NODE, 6, 19, POL_PIN_NODE, 19, POL_DISPUTE_WRONG_RESULT },
+        { POL_CHEAT_TAMPER_NODE, 2, 2, POL_PIN_NODE, 2, POL_DISPUTE_WRONG_RESULT },
+        { POL_CHEAT_TAMPER_NODE, 9, 17, POL_PIN_NODE, 17, POL_DISPUTE_WRONG_RESULT },
+        { POL_CHEAT_TAMPER_NODE, 13, 0, POL_PIN_NODE, 0, POL_DISPUTE_WRONG_RESULT },
+        { POL_CHEAT_SKIP_STEP, 7, 0, POL_PIN_STATE, 0, POL_DISPUTE_WRONG_RESULT },
+        { POL_CHEAT_WRONG_DATA, 10, 0, POL_PIN_NODE, 0, POL_DISPUTE_WRONG_INPUT },
+    };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        pol_replayer *c = replayer(blas_ctx, &ttask, at[i].kind, at[i].step, at[i].node);
+        pol_party_tol cp = pol_replayer_party_tol(c, "blas-cheat");
+        pol_tol_search *s;
+        assert_int_equal(pol_tol_search_create(&s, &ttask, &ds, &cp, &ttol), POL_OK);
+        pol_tol_challenger sc = pol_tol_search_challenger(s, "search");
+        tdispute(&ttask, &cp, &sc, &ttol);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, at[i].why);
+        expect_td_pin(at[i].pin, at[i].step, at[i].leaf);
+        assert_int_equal(res.referee_nodes, at[i].pin == POL_PIN_NODE);
+        const pol_tol_search_stats *ss = pol_tol_search_get_stats(s);
+        assert_true(ss->max_ratio <= 0.25); /* every earlier node was honest noise */
+        if (i == 0) {
+            assert_true(ss->nodes_inexact > 0); /* there were rounding differences before it */
+            pol_party ep = pol_replayer_party(exact_t, "exact");
+            pol_dispute_opts o = { 2 };
+            assert_int_equal(pol_dispute_run_tolerant(&ttask, &ds, &cp.base, &ep, &o, &ttol, &res),
+                             POL_OK);
+            print_message("    bitwise bisection: %s loses at (%lld, %lld): %s\n",
+                          res.loser ? "challenger" : "solver", (long long)res.step,
+                          (long long)res.node, res.why);
+            assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+            assert_true(res.step < 6);
+        }
+        pol_tol_search_destroy(s);
+        pol_replayer_destroy(c);
+    }
+}
+
+/* (3) An exact solver that cheats, an exact referee (tol NULL) or the
+ * tolerant one: the same pins as the bitwise bisection. */
+static void test_transition_exact(void **st)
+{
+    (void)st;
+    td_setup();
+    static const struct { uint64_t step; int node; } at[] = { { 6, 19 }, { 0, 0 }, { 13, 34 } };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        for (int tolerant = 0; tolerant < 2; tolerant++) {
+            const pol_task *t = tolerant ? &ttask : &task;
+            pol_replayer *c = replayer(ctx, t, POL_CHEAT_TAMPER_NODE, at[i].step, at[i].node);
+            pol_party_tol cp = pol_replayer_party_tol(c, "exact-cheat");
+            const pol_pin_tolerance *tol = tolerant ? &ttol : NULL;
+            pol_tol_search *s;
+            assert_int_equal(pol_tol_search_create(&s, t, &ds, &cp, tol), POL_OK);
+            pol_tol_challenger sc = pol_tol_search_challenger(s, "search");
+            tdispute(t, &cp, &sc, tol);
+            assert_int_equal(res.loser, POL_PARTY_SOLVER);
+            assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+            expect_td_pin(POL_PIN_NODE, at[i].step, at[i].node);
+            assert_int_equal(pol_tol_search_get_stats(s)->nodes_inexact, 0);
+            pol_tol_search_destroy(s);
+            pol_replayer_destroy(c);
+        }
+}
+
+/* A scripted challenger: names (interval, step, tree, leaf) whatever it is
+ * shown; found 0 withdraws. */
+typedef struct script {
+    int found;
+    size_t iv;
+    uint64_t step;
+    int tree;
+    uint64_t leaf;
+} script;
+
+static pol_status sc_interval(void *self, int *found, size_t *iv)
+{
+    script *s = self;
+    *found = s->found, *iv = s->iv;
+    return POL_OK;
+}
+
+static pol_status sc_step(void *self, size_t iv, const pol_digest *root, uint64_t *step)
+{
+    (void)iv, (void)root;
+    *step = ((script *)self)->step;
+    return POL_OK;
+}
+
+static pol_status sc_leaf(void *self, uint64_t s, const pol_digest *h, const pol_digest *nr,
+                          const pol_digest *sr, int *tree, uint64_t *index)
+{
+    (void)s, (void)h, (void)nr, (void)sr;
+    *tree = ((script *)self)->tree, *index = ((script *)self)->leaf;
+    return POL_OK;
+}
+
+static void claim(const pol_party_tol *solver, size_t iv, uint64_t step, int tree, uint64_t leaf,
+                  pol_dispute_reason want)
+{
+    script s = { 1, iv, step, tree, leaf };
+    pol_tol_challenger c = { &s, "liar", sc_interval, sc_step, sc_leaf };
+    tdispute(&ttask, solver, &c, &ttol);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    assert_int_equal(res.reason, want);
+}
+
+/* (4) A challenger that names a leaf within tolerance loses, whatever the
+ * solver did elsewhere; so does one that names what does not exist. */
+static void test_transition_lying_challenger(void **st)
+{
+    (void)st;
+    td_setup();
+    pol_party_tol hp = pol_replayer_party_tol(honest_blas, "blas");
+    /* the first node whose bits differ from the exact run's (the bitwise
+     * bisection's pin): honest rounding, within tolerance */
+    pol_party ep = pol_replayer_party(exact_t, "exact");
+    pol_dispute_opts o = { 2 };
+    assert_int_equal(pol_dispute_run_tolerant(&ttask, &ds, &hp.base, &ep, &o, &ttol, &res), POL_OK);
+    assert_int_equal(res.kind, POL_PIN_NODE);
+    const uint64_t s0 = (uint64_t)res.step, j0 = (uint64_t)res.node;
+    print_message("    first inexact node: step %llu node %llu\n", (unsigned long long)s0,
+                  (unsigned long long)j0);
+    claim(&hp, s0 / task.checkpoint_every, s0, POL_TREE_NODES, j0, POL_DISPUTE_REFUTED);
+    assert_int_equal(res.referee_nodes, 1);
+    expect_td_pin(POL_PIN_NODE, s0, (int64_t)j0);
+    claim(&hp, 2, 9, POL_TREE_STATE, 3, POL_DISPUTE_REFUTED);
+    /* a cheating solver, the claim elsewhere: the node before the tamper,
+     * and the one after, computed from the tampered value (the solver's
+     * own inputs are the reference) */
+    pol_replayer *c = replayer(blas_ctx, &ttask, POL_CHEAT_TAMPER_NODE, 6, 19);
+    pol_party_tol cp = pol_replayer_party_tol(c, "blas-cheat");
+    claim(&cp, 1, 6, POL_TREE_NODES, 18, POL_DISPUTE_REFUTED);
+    claim(&cp, 1, 6, POL_TREE_NODES, 20, POL_DISPUTE_REFUTED);
+    claim(&cp, 1, 7, POL_TREE_NODES, 19, POL_DISPUTE_REFUTED);
+    /* locations that do not exist (P-TD-CLAIM) */
+    claim(&cp, 4, 6, POL_TREE_NODES, 19, POL_DISPUTE_BAD_CLAIM);
+    claim(&cp, 1, 9, POL_TREE_NODES, 19, POL_DISPUTE_BAD_CLAIM);
+    assert_int_equal(res.rounds, 1);
+    claim(&cp, 1, 6, POL_TREE_NODES, 35, POL_DISPUTE_BAD_CLAIM);
+    claim(&cp, 1, 6, 7, 0, POL_DISPUTE_BAD_CLAIM);
+    /* and one that withdraws */
+    script w = { 0, 0, 0, 0, 0 };
+    pol_tol_challenger wc = { &w, "withdraw", sc_interval, sc_step, sc_leaf };
+    tdispute(&ttask, &cp, &wc, &ttol);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    assert_int_equal(res.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    /* the right claim, scripted, wins as the search does */
+    script ok = { 1, 1, 6, POL_TREE_NODES, 19 };
+    pol_tol_challenger okc = { &ok, "scripted", sc_interval, sc_step, sc_leaf };
+    tdispute(&ttask, &cp, &okc, &ttol);
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    expect_td_pin(POL_PIN_NODE, 6, 19);
+    pol_replayer_destroy(c);
+}
+
+/* Solver lies at the protocol level: found by the search, lost in the
+ * dispute; the initial state is checked by the referee itself. */
+static void test_transition_solver_lies(void **st)
+{
+    (void)st;
+    td_setup();
+    static const struct { pol_cheat_kind kind; pol_dispute_reason why; } at[] = {
+        { POL_CHEAT_CONTRADICT, POL_DISPUTE_CONTRADICTION },
+        { POL_CHEAT_BAD_PROOF, POL_DISPUTE_INVALID_PROOF },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        pol_replayer *c = replayer(blas_ctx, &ttask, at[i].kind, 0, 0);
+        pol_party_tol cp = pol_replayer_party_tol(c, "liar");
+        pol_tol_search *s;
+        assert_int_equal(pol_tol_search_create(&s, &ttask, &ds, &cp, &ttol), POL_OK);
+        pol_tol_challenger sc = pol_tol_search_challenger(s, "search");
+        tdispute(&ttask, &cp, &sc, &ttol);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, at[i].why);
+        pol_tol_search_destroy(s);
+        pol_replayer_destroy(c);
+    }
+    static pol_task t1; /* another seed: a wrong initial state */
+    t1 = ttask, t1.seed = ttask.seed + 1;
+    pol_replayer *c = replayer(blas_ctx, &t1, POL_CHEAT_NONE, 0, 0);
+    pol_party_tol cp = pol_replayer_party_tol(c, "seed+1");
+    script any = { 1, 0, 0, POL_TREE_NODES, 0 };
+    pol_tol_challenger ac = { &any, "any", sc_interval, sc_step, sc_leaf };
+    tdispute(&ttask, &cp, &ac, &ttol);
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_WRONG_INIT);
+    assert_int_equal(res.referee_nodes, 0);
+    pol_replayer_destroy(c);
+    /* bad tolerances are refused */
+    pol_tol_search *s;
+    pol_pin_tolerance bad = ttol;
+    bad.threshold[1] = NAN;
+    assert_int_equal(pol_tol_search_create(&s, &ttask, &ds, &cp, &bad), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_dispute_run_transition(&ttask, &ds, &cp, &ac, &bad, &res),
+                     POL_ERR_INVALID_ARG);
+}
+
 static void test_bound(void **st)
 {
     (void)st;
@@ -584,6 +923,11 @@ int main(void)
         cmocka_unit_test(test_no_answer),
         cmocka_unit_test(test_lying_challenger),
         cmocka_unit_test(test_tolerant),
+        cmocka_unit_test(test_transition_honest_blas),
+        cmocka_unit_test(test_transition_blas_cheat),
+        cmocka_unit_test(test_transition_exact),
+        cmocka_unit_test(test_transition_lying_challenger),
+        cmocka_unit_test(test_transition_solver_lies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -170,6 +170,8 @@ typedef enum pol_dispute_reason {
     POL_DISPUTE_WRONG_RESULT = 7,    /* the referee's recomputation refutes the solver */
     POL_DISPUTE_REFUTED = 8,         /* the referee's recomputation confirms the solver */
     POL_DISPUTE_WRONG_INIT = 9,      /* a party's initial state is not the task's */
+    POL_DISPUTE_BAD_CLAIM = 10,      /* a transition dispute's challenger named a location
+                                        outside the task or the interval (P-TD) */
 } pol_dispute_reason;
 
 const char *pol_dispute_reason_name(pol_dispute_reason r);
@@ -248,6 +250,122 @@ POL_WARN_UNUSED pol_status pol_dispute_run_tolerant(const pol_task *task, const 
                                                     const pol_dispute_opts *opts,
                                                     const pol_pin_tolerance *tol,
                                                     pol_dispute_result *res);
+
+/* ------------------------------------ tolerant disputes (spec 5b) -- *
+ * A transition dispute (pol_dispute_run_transition, spec/pinpoint.md 5b,
+ * [P-TD-*]) takes the SOLVER's committed states as the reference: the
+ * challenger claims that one leaf of one step t (a node record, or a leaf of
+ * the state after t) is wrong when judged from the solver's own inputs —
+ * its state h(t), its node records of step t — and the referee checks that
+ * claim alone, recomputing at most one node. No hash comparison between the
+ * parties is involved, so a solver on other kernels (POL_KERNELS_BLAS) is
+ * judged by the per-op tolerance, node by node, and a tampered node later in
+ * the run is found behind any number of honest rounding differences.
+ *
+ * Levels, one round each: (1) the challenger names checkpoint interval i,
+ * the solver proves checkpoints i and i+1 under its root; (2) the solver
+ * commits to the trace of interval i (the Merkle root of its state hashes
+ * h(c(i)) .. h(c(i+1))), the challenger names step t, the solver proves h(t)
+ * and h(t+1) under it; (3) the solver sends its node root and state root of
+ * step t, the challenger names a leaf, the solver proves that leaf; (4) the
+ * referee judges the solver's opening of it (P-REF-2 / P-TOL, P-REF-3). */
+
+/* The solver of a transition dispute: a pol_party (commit, ckpt, roots,
+ * subtree and open are used; state is not) and its trace commitment. */
+typedef struct pol_party_tol {
+    pol_party base;
+    /* level 2: the Merkle root of interval i's state hashes
+     * h(c(i)), h(c(i)+1), ..., h(c(i+1)), leaf `steps - c(i)` for each */
+    pol_status (*trace_root)(void *self, size_t interval, pol_digest *root);
+    /* level 2: h(steps) and its inclusion proof under trace_root(interval)
+     * (path_len: in capacity, POL_MERKLE_PATH_MAX; out length) */
+    pol_status (*trace)(void *self, size_t interval, uint64_t steps, pol_digest *h,
+                        pol_digest *path, size_t *path_len);
+} pol_party_tol;
+
+/* The transition-dispute view of a replayer (valid while it lives); its
+ * cheats apply as in pol_replayer_party (CONTRADICT: the trace's last hash). */
+pol_party_tol pol_replayer_party_tol(pol_replayer *rp, const char *name);
+
+/* The challenger of a transition dispute: it names, level by level, where
+ * the solver's computation is wrong. A status other than POL_OK counts as no
+ * answer. */
+typedef struct pol_tol_challenger {
+    void *self;
+    const char *name;
+    /* level 1: the disputed interval; *found = 0 withdraws the challenge */
+    pol_status (*interval)(void *self, int *found, size_t *interval);
+    /* level 2: the disputed step of interval i, given the solver's trace root */
+    pol_status (*step)(void *self, size_t interval, const pol_digest *trace_root, uint64_t *step);
+    /* level 3: the disputed leaf of step s (tree POL_TREE_NODES or
+     * POL_TREE_STATE, index), given the solver's proven h(s) and its roots */
+    pol_status (*leaf)(void *self, uint64_t s, const pol_digest *h_s, const pol_digest *node_root,
+                       const pol_digest *state_root, int *tree, uint64_t *index);
+} pol_tol_challenger;
+
+/* Runs a transition dispute (spec 5b) to the end. tol: the per-op node
+ * tolerance of P-TOL (NULL: nodes are judged exactly). A dispute always ends
+ * with a loser; res->rounds counts the three naming rounds (res->bound = 3),
+ * res->referee_nodes the nodes the referee recomputed (0 or 1).
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (also a bad tolerance as in
+ *          pol_dispute_run_tolerant); POL_ERR_NOMEM; errors of the model
+ *          builder. Out: *res. */
+POL_WARN_UNUSED pol_status pol_dispute_run_transition(const pol_task *task, const pol_dataset *ds,
+                                                      const pol_party_tol *solver,
+                                                      const pol_tol_challenger *challenger,
+                                                      const pol_pin_tolerance *tol,
+                                                      pol_dispute_result *res);
+
+/* The honest challenger's search [P-TD-SEARCH]: it reads the solver's data
+ * (trace hashes, roots, leaves and openings, each checked against the
+ * solver's commitments) and judges every leaf of every step in order with
+ * the referee's own check, from the first step on, until one is judged
+ * against the solver. Its cost is one recomputation of every node of every
+ * step it examines (a replay of the run up to the fault, from the solver's
+ * inputs); the referee's stays one node. */
+typedef struct pol_tol_search pol_tol_search;
+
+typedef struct pol_tol_finding {
+    int found;                /* 0: every examined transition is within tolerance */
+    size_t interval;
+    uint64_t step;
+    int tree;                 /* POL_TREE_NODES or POL_TREE_STATE */
+    uint64_t index;           /* the leaf */
+    pol_dispute_reason reason; /* what the referee will rule against the solver */
+    char why[200];
+} pol_tol_finding;
+
+typedef struct pol_tol_search_stats {
+    uint64_t steps;           /* steps examined */
+    uint64_t leaves;          /* leaves judged */
+    uint64_t nodes_recomputed;
+    uint64_t nodes_inexact;   /* accepted nodes whose bits differ from the reference */
+    double max_dist[POL_PIN_TOL_OPS]; /* per op: the largest distance accepted */
+    double max_ratio;         /* the largest distance / threshold accepted */
+} pol_tol_search_stats;
+
+/* Prepares a search against `solver` (which must outlive it) with the same
+ * tolerance as the dispute's (tol NULL: exact; copied).
+ * Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_NOMEM; model builder errors. */
+POL_WARN_UNUSED pol_status pol_tol_search_create(pol_tol_search **sp, const pol_task *task,
+                                                 const pol_dataset *ds,
+                                                 const pol_party_tol *solver,
+                                                 const pol_pin_tolerance *tol);
+void pol_tol_search_destroy(pol_tol_search *s);
+
+/* Scans the whole run from step 0. A solver query that fails or data that
+ * contradicts its commitments is itself a finding (the dispute will end
+ * there). Returns: POL_OK; POL_ERR_NOMEM and the referee's own errors.
+ * Out: *f. */
+POL_WARN_UNUSED pol_status pol_tol_search_run(pol_tol_search *s, pol_tol_finding *f);
+
+/* Counters of every judgment the search made so far. */
+const pol_tol_search_stats *pol_tol_search_get_stats(const pol_tol_search *s);
+
+/* The honest challenger party backed by the search (valid while it lives):
+ * it names the search's finding, and searches again where the solver's
+ * commitments in the dispute are not the ones it searched under. */
+pol_tol_challenger pol_tol_search_challenger(pol_tol_search *s, const char *name);
 
 /* The round bound of spec P-BOUND: ceil(log2 intervals) + ceil(log_m k) +
  * ceil(log2 max(nodes, state tensors)), for level-2 arity m. */

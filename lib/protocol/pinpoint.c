@@ -157,6 +157,10 @@ struct pol_replayer {
     pol_digest *start_leaves, *end_leaves;
     const pol_tensor **ts, **order; /* (max_state) scratch lists */
     pol_tensor *keep;      /* (max_state) the state a skipped step restores */
+    /* the state hashes of one interval (P-TD-L2), cached */
+    int64_t trace_iv;      /* -1: none */
+    size_t trace_n;
+    pol_digest *trace;     /* (trace_n) */
 };
 
 static pol_status replay_hook(void *arg, pol_graph *g, int node)
@@ -285,7 +289,7 @@ pol_status pol_replayer_create(pol_replayer **out, pol_ctx *ctx, const pol_task 
     pol_replayer *rp = calloc(1, sizeof *rp);
     if (!rp)
         return pol_errorf(POL_ERR_NOMEM, "replayer");
-    rp->ctx = ctx, rp->task = task, rp->ds = ds, rp->cs = -1;
+    rp->ctx = ctx, rp->task = task, rp->ds = ds, rp->cs = -1, rp->trace_iv = -1;
     if (cheat)
         rp->cheat = *cheat;
     snprintf(rp->dir, sizeof rp->dir, "%s", work_dir);
@@ -339,7 +343,7 @@ void pol_replayer_destroy(pol_replayer *rp)
     pol_trainer_destroy(rp->tr);
     free(rp->snap), free(rp->recs), free(rp->rec_leaves), free(rp->ckpt);
     free(rp->start), free(rp->end), free(rp->start_leaves), free(rp->end_leaves);
-    free(rp->ts), free(rp->order), free(rp->keep);
+    free(rp->ts), free(rp->order), free(rp->keep), free(rp->trace);
     free(rp);
 }
 
@@ -486,6 +490,55 @@ pol_party pol_replayer_party(pol_replayer *rp, const char *name)
     return p;
 }
 
+/* The state hashes of interval iv, h(c(iv)) .. h(c(iv+1)), replayed once
+ * (P-TD-L2); rp_state's cheats apply. */
+static pol_status rp_trace_fill(pol_replayer *rp, size_t iv)
+{
+    if (rp->trace_iv == (int64_t)iv)
+        return POL_OK;
+    if (iv + 1 >= rp->n_ckpt)
+        return pol_errorf(POL_ERR_INVALID_ARG, "replayer: no interval %zu", iv);
+    const uint64_t a = ckpt_step(rp->task, iv), b = ckpt_step(rp->task, iv + 1);
+    pol_digest *t = realloc(rp->trace, (size_t)(b - a + 1) * sizeof *t);
+    if (!t)
+        return pol_errorf(POL_ERR_NOMEM, "replayer: trace");
+    rp->trace = t, rp->trace_iv = -1;
+    pol_status st = POL_OK;
+    for (uint64_t k = a; !st && k <= b; k++)
+        st = rp_state(rp, iv, k, &t[k - a]);
+    if (!st)
+        rp->trace_iv = (int64_t)iv, rp->trace_n = (size_t)(b - a + 1);
+    return st;
+}
+
+static pol_status rp_trace_root(void *self, size_t iv, pol_digest *root)
+{
+    pol_replayer *rp = self;
+    pol_status st = rp_trace_fill(rp, iv);
+    return st ? st : pol_merkle_root(rp->trace, rp->trace_n, root);
+}
+
+static pol_status rp_trace(void *self, size_t iv, uint64_t steps, pol_digest *h, pol_digest *path,
+                           size_t *path_len)
+{
+    pol_replayer *rp = self;
+    pol_status st = rp_trace_fill(rp, iv);
+    if (st)
+        return st;
+    const uint64_t a = ckpt_step(rp->task, iv);
+    if (steps < a || steps - a >= rp->trace_n)
+        return pol_errorf(POL_ERR_INVALID_ARG, "replayer: step %" PRIu64 " is not in interval %zu",
+                          steps, iv);
+    *h = rp->trace[steps - a];
+    return pol_merkle_proof(rp->trace, rp->trace_n, (size_t)(steps - a), path, path_len);
+}
+
+pol_party_tol pol_replayer_party_tol(pol_replayer *rp, const char *name)
+{
+    pol_party_tol p = { pol_replayer_party(rp, name), rp_trace_root, rp_trace };
+    return p;
+}
+
 /* ====================================================== the dispute == */
 
 const char *pol_dispute_reason_name(pol_dispute_reason r)
@@ -500,6 +553,7 @@ const char *pol_dispute_reason_name(pol_dispute_reason r)
     case POL_DISPUTE_WRONG_RESULT: return "wrong result";
     case POL_DISPUTE_REFUTED: return "challenge refuted";
     case POL_DISPUTE_WRONG_INIT: return "wrong initial state";
+    case POL_DISPUTE_BAD_CLAIM: return "bad claim";
     }
     return "unknown";
 }
@@ -621,6 +675,8 @@ static pol_status init_hash(referee *r, pol_digest *h)
 typedef struct verdict {
     pol_dispute_reason reason; /* POL_DISPUTE_REFUTED: the solver's leaf holds */
     char why[200];
+    int measured;              /* P-TOL: a distance was taken */
+    double dist, thr;
 } verdict;
 
 static int refute(verdict *v, pol_dispute_reason why, const char *fmt, ...) POL_PRINTF(3, 4);
@@ -732,6 +788,7 @@ static void judge_output(const referee *r, int j, const pol_node *n, const pol_n
         return;
     }
     const double dist = pol_distance_get(&d, r->tol->metric);
+    v->measured = 1, v->dist = dist, v->thr = thr;
     if (!(dist <= thr)) {
         refute(v, POL_DISPUTE_WRONG_RESULT, "node %d (%s): %s %.3g above threshold %.3g", j,
                n->name, pol_metric_name(r->tol->metric), dist, thr);
@@ -1061,6 +1118,46 @@ static pol_status referee_init(referee *r, const pol_task *task, const pol_datas
     return POL_OK;
 }
 
+/* Level 4 (P-REF): the solver opens leaf `leaf` of one tree of step s; the
+ * referee judges it against the agreed h(s) and the solver's node root. */
+static pol_status level4(referee *r, uint64_t s, int tree, uint64_t leaf, const pol_digest *h_s,
+                         const pol_digest *node_root, const pol_digest *leaf_h)
+{
+    const pol_party *solver = r->p[POL_PARTY_SOLVER];
+    pol_dispute_result *res = r->res;
+    pol_status st = POL_OK;
+    pol_pin_opening *o = calloc(1, sizeof *o);
+    if (!o)
+        return pol_errorf(POL_ERR_NOMEM, "opening");
+    if (solver->open(solver->self, s, tree, leaf, o)) {
+        lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no opening of leaf %" PRIu64, leaf);
+    } else {
+        log_round(r, 4, 24 + opening_bytes(o, tree == POL_TREE_STATE || r->tol));
+        verdict v = { 0 };
+        const double t0 = thread_seconds();
+        st = tree == POL_TREE_NODES ? judge_node(r, h_s, node_root, (int)leaf, leaf_h, o, &v)
+                                    : judge_state(r, h_s, node_root, (int)leaf, leaf_h, o, &v);
+        res->referee_seconds = thread_seconds() - t0;
+        if (!st)
+            lose(r, v.reason == POL_DISPUTE_REFUTED ? POL_PARTY_CHALLENGER : POL_PARTY_SOLVER,
+                 v.reason, "%s", v.why);
+    }
+    pol_pin_opening_free(o);
+    free(o);
+    return st;
+}
+
+static pol_status check_tol(const pol_pin_tolerance *tol)
+{
+    if (tol && !pol_metric_name(tol->metric))
+        return pol_errorf(POL_ERR_INVALID_ARG, "tolerance: unknown metric %d", (int)tol->metric);
+    for (int i = 0; tol && i < POL_PIN_TOL_OPS; i++)
+        if (!(tol->threshold[i] >= 0))
+            return pol_errorf(POL_ERR_INVALID_ARG, "tolerance: threshold of op %d is %g", i,
+                              tol->threshold[i]);
+    return POL_OK;
+}
+
 pol_status pol_dispute_run(const pol_task *task, const pol_dataset *ds, const pol_party *solver,
                            const pol_party *challenger, const pol_dispute_opts *opts,
                            pol_dispute_result *res)
@@ -1075,12 +1172,9 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
 {
     if (!task || !ds || !solver || !challenger || !res)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_dispute_run: NULL argument");
-    if (tol && !pol_metric_name(tol->metric))
-        return pol_errorf(POL_ERR_INVALID_ARG, "tolerance: unknown metric %d", (int)tol->metric);
-    for (int i = 0; tol && i < POL_PIN_TOL_OPS; i++)
-        if (!(tol->threshold[i] >= 0))
-            return pol_errorf(POL_ERR_INVALID_ARG, "tolerance: threshold of op %d is %g", i,
-                              tol->threshold[i]);
+    pol_status st = check_tol(tol);
+    if (st)
+        return st;
     memset(res, 0, sizeof *res);
     res->interval = res->step = res->node = -1;
     unsigned arity = opts && opts->arity ? opts->arity : 2;
@@ -1090,7 +1184,7 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
     if (!r)
         return pol_errorf(POL_ERR_NOMEM, "referee");
     r->res = res, r->p[0] = solver, r->p[1] = challenger, r->tol = tol;
-    pol_status st = referee_init(r, task, ds);
+    st = referee_init(r, task, ds);
     if (st)
         goto out;
     res->bound = pol_dispute_bound(n_checkpoints(task) - 1, task->checkpoint_every, arity,
@@ -1107,30 +1201,451 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
         goto out;
     res->kind = tree == POL_TREE_NODES ? POL_PIN_NODE : POL_PIN_STATE;
     res->node = (int64_t)leaf;
-    /* level 4 (P-REF): the solver opens its leaf; the referee judges it */
-    pol_pin_opening *o = calloc(1, sizeof *o);
-    if (!o) {
-        st = pol_errorf(POL_ERR_NOMEM, "opening");
-        goto out;
-    }
-    if (solver->open(solver->self, s, tree, leaf, o)) {
-        lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no opening of leaf %" PRIu64, leaf);
-    } else {
-        log_round(r, 4, 24 + opening_bytes(o, tree == POL_TREE_STATE || r->tol));
-        verdict v = { 0 };
-        const double t0 = thread_seconds();
-        st = tree == POL_TREE_NODES ? judge_node(r, &h_s, &node_root, (int)leaf, &leaf_h, o, &v)
-                                    : judge_state(r, &h_s, &node_root, (int)leaf, &leaf_h, o, &v);
-        res->referee_seconds = thread_seconds() - t0;
-        if (!st)
-            lose(r, v.reason == POL_DISPUTE_REFUTED ? POL_PARTY_CHALLENGER : POL_PARTY_SOLVER,
-                 v.reason, "%s", v.why);
-    }
-    pol_pin_opening_free(o);
-    free(o);
+    st = level4(r, s, tree, leaf, &h_s, &node_root, &leaf_h);
 out:
     pol_model_free(&r->m);
     free(r->names);
     free(r);
     return st;
+}
+
+/* ================================== transition disputes (spec 5b) == */
+
+/* Party `who` (solver) reveals h(steps) of interval iv, proven under its
+ * trace root (n_tr leaves). 0 or lost. */
+static int reveal_trace(referee *r, const pol_party_tol *sp, size_t iv, uint64_t steps,
+                        size_t n_tr, const pol_digest *root, pol_digest *h, uint64_t *bytes)
+{
+    pol_digest path[POL_MERKLE_PATH_MAX];
+    size_t len = POL_MERKLE_PATH_MAX;
+    const uint64_t a = ckpt_step(r->task, iv);
+    if (sp->trace(sp->base.self, iv, steps, h, path, &len))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no trace hash at step %" PRIu64,
+                    steps);
+    *bytes += 8 + 32 + 32 * len;
+    if (len > POL_MERKLE_PATH_MAX || pol_merkle_verify(h, steps - a, n_tr, path, len, root))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_INVALID_PROOF,
+                    "h(%" PRIu64 ") not under its trace root", steps);
+    return 0;
+}
+
+/* The solver's leaf `index` of a tree of n leaves with root `root`, proven by
+ * the subtree roots along its path (one message: two roots a level). */
+static int prove_leaf(referee *r, uint64_t s, int tree, uint64_t index, uint64_t n,
+                      const pol_digest *root, pol_digest *leaf, uint64_t *bytes)
+{
+    const pol_party *p = r->p[POL_PARTY_SOLVER];
+    uint64_t lo = 0, hi = n;
+    pol_digest cur = *root;
+    while (hi - lo > 1) {
+        uint64_t k = 1;
+        while (2 * k < hi - lo)
+            k *= 2;
+        const uint64_t mid = lo + k;
+        pol_digest lr[2], h;
+        if (p->subtree(p->self, s, tree, lo, mid, &lr[0]) ||
+            p->subtree(p->self, s, tree, mid, hi, &lr[1]))
+            return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no subtree roots");
+        *bytes += 64;
+        if (pol_merkle_root(lr, 2, &h) || !digest_eq(&h, &cur))
+            return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_CONTRADICTION, "subtrees [%" PRIu64
+                        ", %" PRIu64 ") do not hash to its earlier root", lo, hi);
+        if (index < mid)
+            hi = mid, cur = lr[0];
+        else
+            lo = mid, cur = lr[1];
+    }
+    *leaf = cur;
+    return 0;
+}
+
+/* P-TD-L1: the interval, named by the challenger. */
+static pol_status td_level1(referee *r, const pol_party_tol *sp, const pol_tol_challenger *c,
+                            size_t *iv, pol_digest ends[2], int *done)
+{
+    const pol_party *p = &sp->base;
+    const size_t n_exp = n_checkpoints(r->task);
+    size_t n;
+    pol_digest root, h0, h;
+    uint64_t bytes = 0;
+    *done = 1;
+    if (p->commit(p->self, &n, &root))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no checkpoint commitment"), POL_OK;
+    if (n != n_exp)
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_BAD_COMMITMENT,
+                    "%zu checkpoints, the task has %zu", n, n_exp), POL_OK;
+    if (reveal_ckpt(r, POL_PARTY_SOLVER, 0, n, &root, &h0, &bytes))
+        return POL_OK;
+    log_round(r, 0, 8 + 32 + bytes);
+    pol_status st = init_hash(r, &h);
+    if (st)
+        return st;
+    if (!digest_eq(&h, &h0)) {
+        r->res->kind = POL_PIN_INIT, r->res->interval = 0;
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_WRONG_INIT, "initial state is not the task's"),
+               POL_OK;
+    }
+    int found = 0;
+    if (c->interval(c->self, &found, iv))
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_NO_ANSWER, "names no interval"), POL_OK;
+    if (!found)
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_NO_DISAGREEMENT,
+                    "names no out-of-tolerance transition"), POL_OK;
+    if (*iv + 1 >= n)
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_BAD_CLAIM, "no interval %zu", *iv), POL_OK;
+    r->res->interval = (int64_t)*iv;
+    bytes = 8;
+    if (reveal_ckpt(r, POL_PARTY_SOLVER, *iv, n, &root, &ends[0], &bytes) ||
+        reveal_ckpt(r, POL_PARTY_SOLVER, *iv + 1, n, &root, &ends[1], &bytes))
+        return POL_OK;
+    log_round(r, 1, bytes);
+    *done = 0;
+    return POL_OK;
+}
+
+/* P-TD-L2: the step, named by the challenger under the solver's trace root. */
+static int td_level2(referee *r, const pol_party_tol *sp, const pol_tol_challenger *c, size_t iv,
+                     const pol_digest ends[2], uint64_t *s, pol_digest *h_s, pol_digest *h_e)
+{
+    const uint64_t a = ckpt_step(r->task, iv), b = ckpt_step(r->task, iv + 1);
+    const size_t n_tr = (size_t)(b - a + 1);
+    pol_digest root, ha, hb;
+    uint64_t bytes = 32;
+    if (sp->trace_root(sp->base.self, iv, &root))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no trace of interval %zu", iv);
+    if (reveal_trace(r, sp, iv, a, n_tr, &root, &ha, &bytes) ||
+        reveal_trace(r, sp, iv, b, n_tr, &root, &hb, &bytes))
+        return 1;
+    if (!digest_eq(&ha, &ends[0]) || !digest_eq(&hb, &ends[1]))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_CONTRADICTION,
+                    "trace of interval %zu contradicts its checkpoints", iv);
+    log_round(r, 0, bytes);
+    if (c->step(c->self, iv, &root, s))
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_NO_ANSWER, "names no step");
+    if (*s < a || *s >= b)
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_BAD_CLAIM,
+                    "step %" PRIu64 " is not in interval %zu", *s, iv);
+    r->res->step = (int64_t)*s;
+    bytes = 8;
+    if (reveal_trace(r, sp, iv, *s, n_tr, &root, h_s, &bytes) ||
+        reveal_trace(r, sp, iv, *s + 1, n_tr, &root, h_e, &bytes))
+        return 1;
+    log_round(r, 2, bytes);
+    return 0;
+}
+
+/* P-TD-L3: the leaf, named by the challenger under the solver's roots. */
+static int td_level3(referee *r, const pol_party_tol *sp, const pol_tol_challenger *c, uint64_t s,
+                     const pol_digest *h_s, const pol_digest *h_e, int *tree, uint64_t *leaf,
+                     pol_digest *leaf_h, pol_digest *node_root)
+{
+    pol_digest sr, h;
+    if (sp->base.roots(sp->base.self, s, node_root, &sr))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no roots for step %" PRIu64, s);
+    if (pol_state_hash_from_root((uint64_t)r->n_state, &sr, &h) || !digest_eq(&h, h_e))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_CONTRADICTION,
+                    "state root of step %" PRIu64 " contradicts h(%" PRIu64 ")", s, s + 1);
+    log_round(r, 0, 64);
+    if (c->leaf(c->self, s, h_s, node_root, &sr, tree, leaf))
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_NO_ANSWER, "names no leaf");
+    const uint64_t n = (uint64_t)(*tree == POL_TREE_NODES ? r->n_nodes : r->n_state);
+    if ((*tree != POL_TREE_NODES && *tree != POL_TREE_STATE) || *leaf >= n)
+        return lose(r, POL_PARTY_CHALLENGER, POL_DISPUTE_BAD_CLAIM,
+                    "no leaf %" PRIu64 " in tree %d", *leaf, *tree);
+    r->res->kind = *tree == POL_TREE_NODES ? POL_PIN_NODE : POL_PIN_STATE;
+    r->res->node = (int64_t)*leaf;
+    uint64_t bytes = 12;
+    if (prove_leaf(r, s, *tree, *leaf, n, *tree == POL_TREE_NODES ? node_root : &sr, leaf_h, &bytes))
+        return 1;
+    log_round(r, 3, bytes);
+    return 0;
+}
+
+pol_status pol_dispute_run_transition(const pol_task *task, const pol_dataset *ds,
+                                      const pol_party_tol *solver,
+                                      const pol_tol_challenger *challenger,
+                                      const pol_pin_tolerance *tol, pol_dispute_result *res)
+{
+    if (!task || !ds || !solver || !challenger || !res)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_dispute_run_transition: NULL argument");
+    pol_status st = check_tol(tol);
+    if (st)
+        return st;
+    memset(res, 0, sizeof *res);
+    res->interval = res->step = res->node = -1;
+    res->bound = 3; /* P-TD-BOUND: one naming round a level */
+    referee *r = calloc(1, sizeof *r);
+    if (!r)
+        return pol_errorf(POL_ERR_NOMEM, "referee");
+    pol_party cname = { 0 };
+    cname.name = challenger->name;
+    r->res = res, r->p[0] = &solver->base, r->p[1] = &cname, r->tol = tol;
+    st = referee_init(r, task, ds);
+    size_t iv = 0;
+    pol_digest ends[2], h_s, h_e, leaf_h, node_root;
+    uint64_t s = 0, leaf = 0;
+    int done = 0, tree = 0;
+    if (!st)
+        st = td_level1(r, solver, challenger, &iv, ends, &done);
+    if (!st && !done && !td_level2(r, solver, challenger, iv, ends, &s, &h_s, &h_e) &&
+        !td_level3(r, solver, challenger, s, &h_s, &h_e, &tree, &leaf, &leaf_h, &node_root))
+        st = level4(r, s, tree, leaf, &h_s, &node_root, &leaf_h);
+    pol_model_free(&r->m);
+    free(r->names);
+    free(r);
+    return st;
+}
+
+/* ------------------------------------------ the honest challenger -- */
+
+struct pol_tol_search {
+    referee r;                 /* judges every leaf as the referee will */
+    pol_dispute_result scratch;
+    pol_pin_tolerance tol;
+    const pol_party_tol *sp;
+    pol_tol_search_stats stats;
+    pol_digest *leaves;        /* (max(n_nodes, n_state)) */
+    /* the last finding and the commitments it was made under */
+    pol_tol_finding f;
+    pol_digest f_trace_root, f_node_root, f_state_root;
+};
+
+static int found_at(pol_tol_finding *f, size_t iv, uint64_t s, int tree, uint64_t index,
+                    pol_dispute_reason why, const char *msg)
+{
+    f->found = 1, f->interval = iv, f->step = s, f->tree = tree, f->index = index, f->reason = why;
+    snprintf(f->why, sizeof f->why, "%s", msg);
+    return 1;
+}
+
+/* Every leaf of step s, judged from the solver's h(s) and roots; the first
+ * judged against the solver is the finding. */
+static pol_status search_step(pol_tol_search *S, size_t iv, uint64_t s, const pol_digest *h_s,
+                              const pol_digest *node_root, const pol_digest *state_root,
+                              pol_tol_finding *f)
+{
+    referee *r = &S->r;
+    const pol_party *p = &S->sp->base;
+    pol_status st = POL_OK;
+    S->stats.steps++;
+    for (int tree = POL_TREE_NODES; !st && !f->found && tree <= POL_TREE_STATE; tree++) {
+        const uint64_t n = (uint64_t)(tree == POL_TREE_NODES ? r->n_nodes : r->n_state);
+        const pol_digest *root = tree == POL_TREE_NODES ? node_root : state_root;
+        pol_digest h;
+        for (uint64_t j = 0; j < n; j++)
+            if (p->subtree(p->self, s, tree, j, j + 1, &S->leaves[j]))
+                return found_at(f, iv, s, tree, j, POL_DISPUTE_NO_ANSWER, "no leaf"), POL_OK;
+        if (pol_merkle_root(S->leaves, (size_t)n, &h) || !digest_eq(&h, root))
+            return found_at(f, iv, s, tree, 0, POL_DISPUTE_CONTRADICTION,
+                            "leaves do not hash to the root"), POL_OK;
+        for (uint64_t j = 0; !st && !f->found && j < n; j++) {
+            pol_pin_opening o = { 0 };
+            verdict v = { 0 };
+            const unsigned before = S->scratch.referee_nodes;
+            if (p->open(p->self, s, tree, j, &o)) {
+                found_at(f, iv, s, tree, j, POL_DISPUTE_NO_ANSWER, "no opening");
+            } else {
+                st = tree == POL_TREE_NODES
+                         ? judge_node(r, h_s, node_root, (int)j, &S->leaves[j], &o, &v)
+                         : judge_state(r, h_s, node_root, (int)j, &S->leaves[j], &o, &v);
+                S->stats.leaves++;
+                S->stats.nodes_recomputed += S->scratch.referee_nodes - before;
+                if (!st && v.reason != POL_DISPUTE_REFUTED)
+                    found_at(f, iv, s, tree, j, v.reason, v.why);
+                else if (!st && v.measured) { /* accepted with differing bits */
+                    const unsigned op = (unsigned)o.rec.op;
+                    S->stats.nodes_inexact++;
+                    if (op < POL_PIN_TOL_OPS && v.dist > S->stats.max_dist[op])
+                        S->stats.max_dist[op] = v.dist;
+                    if (v.thr > 0 && v.dist / v.thr > S->stats.max_ratio)
+                        S->stats.max_ratio = v.dist / v.thr;
+                }
+            }
+            pol_pin_opening_free(&o);
+        }
+    }
+    if (!st && f->found)
+        S->f_node_root = *node_root, S->f_state_root = *state_root;
+    return st;
+}
+
+/* A solver's trace hash, checked under root; 0 or a finding. */
+static int search_trace(pol_tol_search *S, size_t iv, uint64_t steps, size_t n_tr,
+                        const pol_digest *root, pol_digest *h, pol_tol_finding *f)
+{
+    pol_digest path[POL_MERKLE_PATH_MAX];
+    size_t len = POL_MERKLE_PATH_MAX;
+    const uint64_t a = ckpt_step(S->r.task, iv);
+    if (S->sp->trace(S->sp->base.self, iv, steps, h, path, &len))
+        return found_at(f, iv, steps - (steps > a), 0, 0, POL_DISPUTE_NO_ANSWER, "no trace hash");
+    if (len > POL_MERKLE_PATH_MAX || pol_merkle_verify(h, steps - a, n_tr, path, len, root))
+        return found_at(f, iv, steps - (steps > a), 0, 0, POL_DISPUTE_INVALID_PROOF,
+                        "trace hash not under its root");
+    return 0;
+}
+
+/* The steps of interval iv in order, under the solver's trace root. */
+static pol_status search_interval(pol_tol_search *S, size_t iv, const pol_digest *root,
+                                  pol_tol_finding *f)
+{
+    const uint64_t a = ckpt_step(S->r.task, iv), b = ckpt_step(S->r.task, iv + 1);
+    const size_t n_tr = (size_t)(b - a + 1);
+    const pol_party *p = &S->sp->base;
+    memset(f, 0, sizeof *f);
+    S->f_trace_root = *root;
+    pol_digest h_s, h_e, nr, sr, h;
+    if (search_trace(S, iv, a, n_tr, root, &h_s, f))
+        return POL_OK;
+    pol_status st = POL_OK;
+    for (uint64_t s = a; !st && !f->found && s < b; s++, h_s = h_e) {
+        if (search_trace(S, iv, s + 1, n_tr, root, &h_e, f))
+            break;
+        if (p->roots(p->self, s, &nr, &sr)) {
+            found_at(f, iv, s, 0, 0, POL_DISPUTE_NO_ANSWER, "no roots");
+            break;
+        }
+        if (pol_state_hash_from_root((uint64_t)S->r.n_state, &sr, &h) || !digest_eq(&h, &h_e)) {
+            found_at(f, iv, s, 0, 0, POL_DISPUTE_CONTRADICTION, "state root contradicts h(s+1)");
+            S->f_node_root = nr, S->f_state_root = sr;
+            break;
+        }
+        st = search_step(S, iv, s, &h_s, &nr, &sr, f);
+    }
+    return st;
+}
+
+pol_status pol_tol_search_run(pol_tol_search *S, pol_tol_finding *f)
+{
+    const pol_party_tol *sp = S->sp;
+    const size_t n = n_checkpoints(S->r.task);
+    pol_digest root, h[2], init, path[POL_MERKLE_PATH_MAX];
+    size_t cn;
+    memset(f, 0, sizeof *f);
+    if (sp->base.commit(sp->base.self, &cn, &root) || cn != n) {
+        found_at(f, 0, 0, 0, 0, POL_DISPUTE_BAD_COMMITMENT, "checkpoint commitment");
+        goto done;
+    }
+    pol_status st = init_hash(&S->r, &init);
+    if (st)
+        return st;
+    for (size_t iv = 0; !st && !f->found && iv + 1 < n; iv++) {
+        pol_digest tr, th;
+        for (int e = 0; e < 2 && !f->found; e++) {
+            size_t len = POL_MERKLE_PATH_MAX;
+            if (sp->base.ckpt(sp->base.self, iv + (size_t)e, &h[e], path, &len) ||
+                len > POL_MERKLE_PATH_MAX ||
+                pol_merkle_verify(&h[e], iv + (size_t)e, n, path, len, &root))
+                found_at(f, iv, ckpt_step(S->r.task, iv), 0, 0, POL_DISPUTE_INVALID_PROOF,
+                         "checkpoint not under its root");
+        }
+        if (!f->found && iv == 0 && !digest_eq(&h[0], &init))
+            found_at(f, 0, 0, 0, 0, POL_DISPUTE_WRONG_INIT, "initial state is not the task's");
+        if (f->found)
+            break;
+        if (sp->trace_root(sp->base.self, iv, &tr)) {
+            found_at(f, iv, ckpt_step(S->r.task, iv), 0, 0, POL_DISPUTE_NO_ANSWER, "no trace root");
+            break;
+        }
+        const uint64_t a = ckpt_step(S->r.task, iv), b = ckpt_step(S->r.task, iv + 1);
+        if (search_trace(S, iv, a, (size_t)(b - a + 1), &tr, &th, f) || !digest_eq(&th, &h[0]) ||
+            search_trace(S, iv, b, (size_t)(b - a + 1), &tr, &th, f) || !digest_eq(&th, &h[1])) {
+            if (!f->found)
+                found_at(f, iv, a, 0, 0, POL_DISPUTE_CONTRADICTION, "trace contradicts checkpoints");
+            S->f_trace_root = tr;
+            break;
+        }
+        st = search_interval(S, iv, &tr, f);
+    }
+    if (st)
+        return st;
+done:
+    S->f = *f;
+    return POL_OK;
+}
+
+pol_status pol_tol_search_create(pol_tol_search **sp, const pol_task *task, const pol_dataset *ds,
+                                 const pol_party_tol *solver, const pol_pin_tolerance *tol)
+{
+    *sp = NULL;
+    pol_status st = check_tol(tol);
+    if (st)
+        return st;
+    pol_tol_search *S = calloc(1, sizeof *S);
+    if (!S)
+        return pol_errorf(POL_ERR_NOMEM, "search");
+    S->sp = solver, S->r.res = &S->scratch;
+    if (tol)
+        S->tol = *tol, S->r.tol = &S->tol;
+    st = referee_init(&S->r, task, ds);
+    if (!st) {
+        const int n = S->r.n_nodes > S->r.n_state ? S->r.n_nodes : S->r.n_state;
+        if (!(S->leaves = calloc((size_t)n, sizeof *S->leaves)))
+            st = pol_errorf(POL_ERR_NOMEM, "search");
+    }
+    if (st) {
+        pol_tol_search_destroy(S);
+        return st;
+    }
+    *sp = S;
+    return POL_OK;
+}
+
+void pol_tol_search_destroy(pol_tol_search *S)
+{
+    if (!S)
+        return;
+    pol_model_free(&S->r.m);
+    free(S->r.names);
+    free(S->leaves);
+    free(S);
+}
+
+const pol_tol_search_stats *pol_tol_search_get_stats(const pol_tol_search *S)
+{
+    return &S->stats;
+}
+
+/* The challenger callbacks: the cached finding where the commitments match,
+ * else a new search under the dispute's commitments. */
+static pol_status ts_interval(void *self, int *found, size_t *iv)
+{
+    pol_tol_search *S = self;
+    pol_tol_finding f;
+    pol_status st = pol_tol_search_run(S, &f);
+    *found = f.found, *iv = f.interval;
+    return st;
+}
+
+static pol_status ts_step(void *self, size_t iv, const pol_digest *root, uint64_t *s)
+{
+    pol_tol_search *S = self;
+    if (!S->f.found || S->f.interval != iv || !digest_eq(root, &S->f_trace_root)) {
+        pol_status st = search_interval(S, iv, root, &S->f);
+        if (st)
+            return st;
+    }
+    *s = S->f.step;
+    return S->f.found ? POL_OK : pol_errorf(POL_ERR_MISMATCH, "search: no step to name");
+}
+
+static pol_status ts_leaf(void *self, uint64_t s, const pol_digest *h_s, const pol_digest *nr,
+                          const pol_digest *sr, int *tree, uint64_t *index)
+{
+    pol_tol_search *S = self;
+    if (!S->f.found || S->f.step != s || !digest_eq(nr, &S->f_node_root) ||
+        !digest_eq(sr, &S->f_state_root)) {
+        const size_t iv = S->f.interval;
+        memset(&S->f, 0, sizeof S->f);
+        pol_status st = search_step(S, iv, s, h_s, nr, sr, &S->f);
+        if (st)
+            return st;
+    }
+    *tree = S->f.tree, *index = S->f.index;
+    return S->f.found ? POL_OK : pol_errorf(POL_ERR_MISMATCH, "search: no leaf to name");
+}
+
+pol_tol_challenger pol_tol_search_challenger(pol_tol_search *S, const char *name)
+{
+    pol_tol_challenger c = { S, name, ts_interval, ts_step, ts_leaf };
+    return c;
 }
