@@ -88,6 +88,7 @@ typedef struct blob {
 
 typedef struct mem_io {
     const pol_party *local;
+    const pol_pin_served *served; /* when non-NULL: answers instead of local */
     pol_digest id;
     blob *blobs;
     size_t n_blobs, cap_blobs;
@@ -117,7 +118,8 @@ static pol_status sink(void *arg, const pol_digest *h, const uint8_t *b, size_t 
 static pol_status mem_call(void *arg, const uint8_t *q, size_t qlen, uint8_t **a, size_t *alen)
 {
     mem_io *io = arg;
-    pol_status st = pol_pin_serve(io->local, &io->id, q, qlen, sink, io, a, alen);
+    pol_status st = io->served ? pol_pin_serve_any(io->served, &io->id, q, qlen, sink, io, a, alen)
+                               : pol_pin_serve(io->local, &io->id, q, qlen, sink, io, a, alen);
     if (st != POL_OK || io->how == HONEST || io->how == FLIP_BLOB || io->spoiled)
         return st;
     pol_pin_query qq;
@@ -494,10 +496,51 @@ static void test_answer_rejects(void **st)
     pack(&m, &buf, &len);
     expect_answer_fails(buf, len, POL_ERR_FORMAT, "seq 0");
     free(buf);
-    m.seq = 3, m.kind = 7; /* an unknown kind */
+    m.seq = 3, m.kind = 12; /* an unknown kind */
     pack(&m, &buf, &len);
-    expect_answer_fails(buf, len, POL_ERR_FORMAT, "kind 7");
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "kind 12");
     free(buf);
+    /* PW-ANS-4: the challenger's names */
+    m.kind = POL_PINQ_TRACE, m.n_path = 2, m.path = path; /* a trace: a digest and a path */
+    pack(&m, &buf, &len);
+    assert_int_equal(pol_pin_answer_decode(buf, len, a), POL_OK);
+    free(buf);
+    m.n_path = 0, m.kind = POL_PINQ_NAME_LEAF, m.n_digests = 0, m.index = 34, m.tree = 1;
+    pack(&m, &buf, &len);
+    assert_int_equal(pol_pin_answer_decode(buf, len, a), POL_OK);
+    assert_int_equal(a->index, 34);
+    assert_int_equal(a->tree, 1);
+    free(buf);
+    m.tree = 2;
+    pack(&m, &buf, &len);
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "leaf in tree 2");
+    free(buf);
+    m.tree = 1, m.n_digests = 1;
+    pack(&m, &buf, &len);
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "a name with a digest");
+    free(buf);
+    m.n_digests = 0, m.kind = POL_PINQ_NAME_STEP;
+    pack(&m, &buf, &len);
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "a step with a tree");
+    free(buf);
+    m.tree = 0, m.kind = POL_PINQ_NAME_INTERVAL, m.found = 1;
+    pack(&m, &buf, &len);
+    assert_int_equal(pol_pin_answer_decode(buf, len, a), POL_OK);
+    assert_int_equal(a->found, 1);
+    free(buf);
+    m.found = 0;
+    pack(&m, &buf, &len);
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "a withdrawal that names an interval");
+    free(buf);
+    m.found = 1, m.kind = POL_PINQ_NAME_STEP;
+    pack(&m, &buf, &len);
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "found in a step answer");
+    free(buf);
+    m.found = 0, m.kind = POL_PINQ_ROOTS, m.n_digests = 2, m.digests = path;
+    pack(&m, &buf, &len);
+    expect_answer_fails(buf, len, POL_ERR_FORMAT, "an index in a roots answer");
+    free(buf);
+    m.index = 0, m.kind = POL_PINQ_CKPT, m.n_digests = 1;
 
     /* openings: a record with 5 inputs, short digests, 2 counters, -0.0 */
     Pol__V1__NodeRecord rec;
@@ -589,13 +632,20 @@ static void test_query(void **st)
     assert_int_equal(pol_pin_query_decode(buf, len + 2, &r), POL_ERR_FORMAT);
     free(buf);
     static const pol_pin_query bad[] = {
-        { { { 0 } }, 0, POL_PINQ_COMMIT, 0, 0, 0, 0 },  /* seq 0 */
-        { { { 0 } }, 1, 0, 0, 0, 0, 0 },                /* kind 0 */
-        { { { 0 } }, 1, 7, 0, 0, 0, 0 },                /* kind 7 */
-        { { { 0 } }, 1, POL_PINQ_OPEN, 0, 0, 0, 2 },    /* tree 2 */
-        { { { 0 } }, 1, POL_PINQ_COMMIT, 1, 0, 0, 0 },  /* an argument commit has not */
-        { { { 0 } }, 1, POL_PINQ_OPEN, 1, 2, 3, 0 },    /* c in an open */
-        { { { 0 } }, 1, POL_PINQ_ROOTS, 1, 0, 0, 1 },   /* a tree in roots */
+        { { { 0 } }, 0, POL_PINQ_COMMIT, 0, 0, 0, 0, 0, { { { 0 } } } },  /* seq 0 */
+        { { { 0 } }, 1, 0, 0, 0, 0, 0, 0, { { { 0 } } } },                /* kind 0 */
+        { { { 0 } }, 1, 12, 0, 0, 0, 0, 0, { { { 0 } } } },               /* kind 12 */
+        { { { 0 } }, 1, POL_PINQ_OPEN, 0, 0, 0, 2, 0, { { { 0 } } } },    /* tree 2 */
+        { { { 0 } }, 1, POL_PINQ_COMMIT, 1, 0, 0, 0, 0, { { { 0 } } } },  /* an argument commit has not */
+        { { { 0 } }, 1, POL_PINQ_OPEN, 1, 2, 3, 0, 0, { { { 0 } } } },    /* c in an open */
+        { { { 0 } }, 1, POL_PINQ_ROOTS, 1, 0, 0, 1, 0, { { { 0 } } } },   /* a tree in roots */
+        /* PW-Q-3: the digests of the transition dispute's names */
+        { { { 0 } }, 1, POL_PINQ_TRACE, 1, 2, 3, 0, 0, { { { 0 } } } },   /* c in a trace */
+        { { { 0 } }, 1, POL_PINQ_NAME_INTERVAL, 1, 0, 0, 0, 0, { { { 0 } } } }, /* an argument */
+        { { { 0 } }, 1, POL_PINQ_NAME_STEP, 1, 0, 0, 0, 0, { { { 0 } } } },  /* no trace root */
+        { { { 0 } }, 1, POL_PINQ_NAME_LEAF, 1, 0, 0, 0, 1, { { { 0 } } } },  /* 1 digest of 3 */
+        { { { 0 } }, 1, POL_PINQ_COMMIT, 0, 0, 0, 0, 1, { { { 0 } } } },     /* a digest in commit */
+        { { { 0 } }, 1, POL_PINQ_NAME_STEP, 1, 0, 0, 1, 1, { { { 0 } } } },  /* a tree */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(pol_pin_query_encode(&bad[i], &buf, &len), POL_ERR_INVALID_ARG);
@@ -604,10 +654,36 @@ static void test_query(void **st)
         m.dispute_id.len = 32, m.dispute_id.data = (uint8_t *)(uintptr_t)bad[i].dispute_id.b;
         m.seq = bad[i].seq, m.kind = bad[i].kind, m.a = bad[i].a, m.b = bad[i].b;
         m.c = bad[i].c, m.tree = bad[i].tree;
-        uint8_t raw[128];
+        ProtobufCBinaryData d[3];
+        for (size_t k = 0; k < bad[i].n_digests; k++)
+            d[k].len = 32, d[k].data = (uint8_t *)(uintptr_t)bad[i].digests[k].b;
+        m.n_digests = bad[i].n_digests, m.digests = d;
+        uint8_t raw[256];
         size_t n = pol__v1__pin_query__pack(&m, raw);
         assert_int_equal(pol_pin_query_decode(raw, n, &r), POL_ERR_FORMAT);
     }
+    /* PW-Q-3: a leaf query with its three digests round-trips, within the cap;
+     * a digest of 31 bytes does not decode */
+    q.kind = POL_PINQ_NAME_LEAF, q.a = UINT64_MAX, q.b = q.c = q.tree = 0, q.n_digests = 3;
+    for (int k = 0; k < 3; k++)
+        random_digest(&q.digests[k]);
+    assert_int_equal(pol_pin_query_encode(&q, &buf, &len), POL_OK);
+    assert_true(len <= POL_PINWIRE_MAX_QUERY);
+    assert_int_equal(pol_pin_query_decode(buf, len, &r), POL_OK);
+    assert_memory_equal(&q, &r, sizeof q);
+    free(buf);
+    {
+        Pol__V1__PinQuery m = POL__V1__PIN_QUERY__INIT;
+        m.dispute_id.len = 32, m.dispute_id.data = q.dispute_id.b;
+        m.seq = 1, m.kind = POL_PINQ_NAME_STEP, m.a = 1;
+        ProtobufCBinaryData d = { 31, q.digests[0].b };
+        m.n_digests = 1, m.digests = &d;
+        uint8_t raw[256];
+        size_t n = pol__v1__pin_query__pack(&m, raw);
+        assert_int_equal(pol_pin_query_decode(raw, n, &r), POL_ERR_FORMAT);
+    }
+    q.n_digests = 0;
+    memset(q.digests, 0, sizeof q.digests);
     /* pol_pin_serve refuses another dispute's query */
     q.kind = POL_PINQ_COMMIT, q.a = q.b = q.c = q.tree = 0;
     assert_int_equal(pol_pin_query_encode(&q, &buf, &len), POL_OK);
@@ -618,6 +694,117 @@ static void test_query(void **st)
     assert_int_equal(pol_pin_serve(&honest_party, &other, buf, len, sink, NULL, &ans, &alen),
                      POL_ERR_MISMATCH);
     assert_null(ans);
+    free(buf);
+}
+
+/* ================================== transition disputes (PW-MAP-2) == *
+ * The tolerant task; the solver a replayer (OpenBLAS or exact), served by
+ * pol_pin_serve_any; the challenger the library's search, itself reading
+ * the solver through a second remote view, served the same way. The same
+ * dispute run directly must end the same. */
+
+static pol_pin_tolerance wtol;
+
+static void td_direct(const pol_task *t, const pol_party_tol *sp)
+{
+    pol_tol_search *s;
+    assert_int_equal(pol_tol_search_create(&s, t, &ds, sp, &wtol), POL_OK);
+    pol_tol_challenger c = pol_tol_search_challenger(s, "search");
+    assert_int_equal(pol_dispute_run_transition(t, &ds, sp, &c, &wtol, &direct), POL_OK);
+    pol_tol_search_destroy(s);
+}
+
+static void td_remote(const pol_task *t, const pol_party_tol *sp)
+{
+    pol_pin_served ss = { NULL, sp, NULL };
+    mem_io io[3] = { { .served = &ss }, { .served = NULL }, { .served = &ss } };
+    random_digest(&io[0].id);
+    io[1].id = io[2].id = io[0].id;
+    pol_pin_remote *rp[3];
+    for (int w = 0; w < 3; w++) {
+        pol_pin_transport tr = { &io[w], mem_call, mem_fetch };
+        assert_int_equal(pol_pin_remote_create(&rp[w], &io[w].id, &tr), POL_OK);
+    }
+    /* the challenger's program: a search over its own remote view of the solver */
+    pol_party_tol seen = pol_pin_remote_party_tol(rp[2], "solver");
+    pol_tol_search *s;
+    assert_int_equal(pol_tol_search_create(&s, t, &ds, &seen, &wtol), POL_OK);
+    pol_tol_challenger local_c = pol_tol_search_challenger(s, "search");
+    pol_pin_served cs = { NULL, NULL, &local_c };
+    io[1].served = &cs;
+    /* the referee's views */
+    pol_party_tol solver = pol_pin_remote_party_tol(rp[0], sp->base.name);
+    pol_tol_challenger ch = pol_pin_remote_tol_challenger(rp[1], "search");
+    assert_int_equal(pol_dispute_run_transition(t, &ds, &solver, &ch, &wtol, &remote), POL_OK);
+    for (int w = 0; w < 3; w++) {
+        stats[w < 2 ? w : 0] = pol_pin_remote_get_stats(rp[w]);
+        assert_int_equal(stats[w < 2 ? w : 0].failures, 0);
+    }
+    print_message("    %-10s: %s loses, %s at (%lld, %lld, %lld); the search read %llu queries, "
+                  "%llu blobs\n", sp->base.name, remote.loser ? "challenger" : "solver",
+                  pol_dispute_reason_name(remote.reason), (long long)remote.interval,
+                  (long long)remote.step, (long long)remote.node,
+                  (unsigned long long)stats[0].queries, (unsigned long long)stats[0].blobs);
+    pol_tol_search_destroy(s);
+    for (int w = 0; w < 3; w++) {
+        pol_pin_remote_destroy(rp[w]);
+        mem_free(&io[w]);
+    }
+}
+
+static void test_transition_remote(void **st)
+{
+    (void)st;
+    static pol_task tt;
+    tt = task, tt.mode = POL_MODE_TOLERANT;
+    wtol.metric = POL_METRIC_L2_REL;
+    for (int i = 0; i < POL_PIN_TOL_OPS; i++)
+        wtol.threshold[i] = 1e-5; /* above OpenBLAS noise (1e-7), below the tamper (5e-3) */
+    pol_ctx *blas;
+    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_BLAS };
+    assert_int_equal(pol_ctx_create(&blas, &o), POL_OK);
+    static const struct { pol_cheat_kind kind; uint64_t step; int node; int loser; } at[] = {
+        { POL_CHEAT_NONE, 0, 0, POL_PARTY_CHALLENGER },
+        { POL_CHEAT_TAMPER_NODE, 6, 19, POL_PARTY_SOLVER },
+        { POL_CHEAT_SKIP_STEP, 7, 0, POL_PARTY_SOLVER },
+        { POL_CHEAT_CONTRADICT, 0, 0, POL_PARTY_SOLVER },
+    };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        char sub[1100];
+        snprintf(sub, sizeof sub, "%s/tblas%zu", dir, i);
+        pol_cheat c = { at[i].kind, at[i].step, at[i].node };
+        pol_replayer *rp;
+        assert_int_equal(pol_replayer_create(&rp, blas, &tt, &ds, sub, &c), POL_OK);
+        pol_party_tol sp = pol_replayer_party_tol(rp, at[i].kind ? "blas-cheat" : "blas");
+        td_direct(&tt, &sp);
+        td_remote(&tt, &sp);
+        expect_same();
+        assert_int_equal(remote.loser, at[i].loser);
+        if (at[i].kind == POL_CHEAT_TAMPER_NODE) {
+            assert_int_equal(remote.step, 6);
+            assert_int_equal(remote.node, 19);
+            assert_int_equal(remote.reason, POL_DISPUTE_WRONG_RESULT);
+        }
+        pol_replayer_destroy(rp);
+    }
+    pol_ctx_destroy(blas);
+    /* a side that is not the asked role has no answer */
+    pol_pin_served none = { &honest_party, NULL, NULL };
+    pol_pin_query q;
+    memset(&q, 0, sizeof q);
+    random_digest(&q.dispute_id);
+    q.seq = 1, q.kind = POL_PINQ_NAME_INTERVAL;
+    uint8_t *buf, *ans;
+    size_t len, alen;
+    assert_int_equal(pol_pin_query_encode(&q, &buf, &len), POL_OK);
+    assert_int_equal(pol_pin_serve_any(&none, NULL, buf, len, sink, NULL, &ans, &alen),
+                     POL_ERR_UNSUPPORTED);
+    assert_null(ans);
+    free(buf);
+    q.kind = POL_PINQ_TRACE_ROOT;
+    assert_int_equal(pol_pin_query_encode(&q, &buf, &len), POL_OK);
+    assert_int_equal(pol_pin_serve(&honest_party, NULL, buf, len, sink, NULL, &ans, &alen),
+                     POL_ERR_UNSUPPORTED);
     free(buf);
 }
 
@@ -748,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_blob_hostile),
         cmocka_unit_test(test_every_cheat),
         cmocka_unit_test(test_hostile_transport),
+        cmocka_unit_test(test_transition_remote),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

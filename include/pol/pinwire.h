@@ -53,7 +53,17 @@ typedef enum pol_pin_qkind {
     POL_PINQ_ROOTS = 4,   /* (a = step)               -> digests[0..2) */
     POL_PINQ_SUBTREE = 5, /* (a = step, tree, b = lo, c = hi) -> digests[0] */
     POL_PINQ_OPEN = 6,    /* (a = step, tree, b = index)      -> opening */
+    /* transition disputes (spec/pinpoint.md 5b): the solver's pol_party_tol */
+    POL_PINQ_TRACE_ROOT = 7, /* (a = interval)            -> digests[0] */
+    POL_PINQ_TRACE = 8,      /* (a = interval, b = steps) -> digests[0], path */
+    /* ... and the challenger's pol_tol_challenger */
+    POL_PINQ_NAME_INTERVAL = 9, /* ()                     -> found, index */
+    POL_PINQ_NAME_STEP = 10,    /* (a = interval, digests = [trace root]) -> index */
+    POL_PINQ_NAME_LEAF = 11,    /* (a = step, digests = [h_s, node root, state root])
+                                   -> tree, index */
 } pol_pin_qkind;
+
+#define POL_PINQ_KIND_MAX 11 /* the last kind this version knows */
 
 /* ---------------------------------------------------------------- query */
 
@@ -63,6 +73,8 @@ typedef struct pol_pin_query {
     uint32_t kind;  /* pol_pin_qkind */
     uint64_t a, b, c;
     uint32_t tree;  /* POL_TREE_NODES or POL_TREE_STATE (SUBTREE, OPEN only) */
+    size_t n_digests;     /* NAME_STEP: 1, NAME_LEAF: 3, else 0 */
+    pol_digest digests[3];
 } pol_pin_query;
 
 /* Encodes a query as a pol.v1.PinQuery message (canonical form).
@@ -73,8 +85,9 @@ POL_WARN_UNUSED pol_status pol_pin_query_encode(const pol_pin_query *q, uint8_t 
                                                 size_t *len);
 
 /* Decodes a pol.v1.PinQuery [PW-Q-1, PW-Q-2]: dispute_id exactly 32 bytes,
- * seq >= 1, kind 1..6, tree 0 or 1, and every argument the kind does not
- * use zero.
+ * seq >= 1, kind 1..11, tree 0 or 1, every argument the kind does not
+ * use zero, and exactly the digests the kind carries (1 for NAME_STEP, 3
+ * for NAME_LEAF, none otherwise).
  * Returns: POL_OK; POL_ERR_TOO_LARGE (len > POL_PINWIRE_MAX_QUERY);
  *          POL_ERR_NOMEM; POL_ERR_FORMAT.
  * Out:     *q: the query; all zero on failure. */
@@ -113,9 +126,12 @@ typedef struct pol_pin_answer {
     uint64_t n;                          /* COMMIT only */
     size_t n_digests;                    /* as the kind says: 0, 1 or 2 */
     pol_digest digests[2];
-    size_t path_len;                     /* CKPT only; <= POL_MERKLE_PATH_MAX */
+    size_t path_len;                     /* CKPT, TRACE only; <= POL_MERKLE_PATH_MAX */
     pol_digest path[POL_MERKLE_PATH_MAX];
     pol_pin_wire_opening opening;        /* OPEN only */
+    int found;                           /* NAME_INTERVAL only: 0 or 1 */
+    uint64_t index;                      /* NAME_INTERVAL (found), NAME_STEP, NAME_LEAF */
+    uint32_t tree;                       /* NAME_LEAF only: 0 or 1 */
 } pol_pin_answer;
 
 /* Encodes an answer as a pol.v1.PinAnswer message (canonical form).
@@ -127,7 +143,7 @@ POL_WARN_UNUSED pol_status pol_pin_answer_encode(const pol_pin_answer *a, uint8_
                                                  size_t *len);
 
 /* Decodes a pol.v1.PinAnswer [PW-ANS-1 .. PW-ANS-3, PW-REC-1]: dispute_id
- * 32 bytes, seq >= 1, kind 1..6 and the fields that kind answers with and
+ * 32 bytes, seq >= 1, kind 1..11 and the fields that kind answers with and
  * no others; every digest exactly 32 bytes; at most POL_MERKLE_PATH_MAX path
  * entries, POL_NODE_MAX_IN inputs per record and per opening; counters 0
  * or 3. It does not check the echo (pol_pin_remote does).
@@ -202,6 +218,14 @@ void pol_pin_remote_destroy(pol_pin_remote *rp);
  * answer. */
 pol_party pol_pin_remote_party(pol_pin_remote *rp, const char *name);
 
+/* The views of a transition dispute (spec/pinpoint.md 5b) over the same
+ * transport [PW-MAP-2]: the solver (the party callbacks above plus
+ * trace_root and trace, kinds 7 and 8) and the challenger (interval, step
+ * and leaf, kinds 9 to 11). Valid while rp lives; failures as above. A
+ * remote party may serve as more than one view: they share its seq. */
+pol_party_tol pol_pin_remote_party_tol(pol_pin_remote *rp, const char *name);
+pol_tol_challenger pol_pin_remote_tol_challenger(pol_pin_remote *rp, const char *name);
+
 /* Counters since creation. */
 pol_pin_remote_stats pol_pin_remote_get_stats(const pol_pin_remote *rp);
 
@@ -226,6 +250,26 @@ typedef pol_status (*pol_pin_blob_sink)(void *arg, const pol_digest *h, const ui
 POL_WARN_UNUSED pol_status pol_pin_serve(const pol_party *party, const pol_digest *dispute_id,
                                          const uint8_t *q, size_t qlen, pol_pin_blob_sink sink,
                                          void *sink_arg, uint8_t **a, size_t *alen);
+
+/* What one program answers with (any may be NULL): `party` for kinds 1 to
+ * 6 (when NULL, solver->base answers them), `solver` for kinds 7 and 8,
+ * `challenger` for kinds 9 to 11. A kind with nobody to answer it has no
+ * answer (POL_ERR_UNSUPPORTED). */
+typedef struct pol_pin_served {
+    const pol_party *party;
+    const pol_party_tol *solver;
+    const pol_tol_challenger *challenger;
+} pol_pin_served;
+
+/* pol_pin_serve for every kind [PW-SERVE-1, PW-MAP-2]: as pol_pin_serve,
+ * the callback chosen by the query's kind from `served`. A challenger that
+ * names a tree other than POL_TREE_NODES or POL_TREE_STATE has no answer
+ * (POL_ERR_INVALID_ARG: no encoding).
+ * Returns: as pol_pin_serve; POL_ERR_UNSUPPORTED (nobody answers that kind). */
+POL_WARN_UNUSED pol_status pol_pin_serve_any(const pol_pin_served *served,
+                                             const pol_digest *dispute_id, const uint8_t *q,
+                                             size_t qlen, pol_pin_blob_sink sink, void *sink_arg,
+                                             uint8_t **a, size_t *alen);
 
 #ifdef __cplusplus
 }

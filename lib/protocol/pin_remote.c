@@ -36,13 +36,18 @@ pol_pin_remote_stats pol_pin_remote_get_stats(const pol_pin_remote *rp) { return
 
 /* Sends one query and decodes its answer; checks the echo [PW-ECHO-1].
  * *ans is malloc'd on success (free it), NULL on failure. */
-static pol_status ask(pol_pin_remote *r, uint32_t kind, uint64_t a, uint64_t b, uint64_t c,
-                      uint32_t tree, pol_pin_answer **ans)
+static pol_status ask_with(pol_pin_remote *r, uint32_t kind, uint64_t a, uint64_t b, uint64_t c,
+                           uint32_t tree, const pol_digest *d, size_t nd, pol_pin_answer **ans)
 {
     *ans = NULL;
     if (r->seq == UINT32_MAX)
         return pol_errorf(POL_ERR_TOO_LARGE, "pin remote: out of query numbers");
-    pol_pin_query q = { r->id, ++r->seq, kind, a, b, c, tree };
+    pol_pin_query q;
+    memset(&q, 0, sizeof q);
+    q.dispute_id = r->id, q.seq = ++r->seq, q.kind = kind;
+    q.a = a, q.b = b, q.c = c, q.tree = tree, q.n_digests = nd;
+    for (size_t i = 0; i < nd && i < 3; i++)
+        q.digests[i] = d[i];
     r->stats.queries++;
     uint8_t *qb = NULL, *ab = NULL;
     size_t ql = 0, al = 0;
@@ -75,6 +80,12 @@ static pol_status ask(pol_pin_remote *r, uint32_t kind, uint64_t a, uint64_t b, 
     }
     *ans = x;
     return POL_OK;
+}
+
+static pol_status ask(pol_pin_remote *r, uint32_t kind, uint64_t a, uint64_t b, uint64_t c,
+                      uint32_t tree, pol_pin_answer **ans)
+{
+    return ask_with(r, kind, a, b, c, tree, NULL, 0, ans);
 }
 
 /* Fetches the blob named h and decodes it, after checking its hash
@@ -231,6 +242,89 @@ pol_party pol_pin_remote_party(pol_pin_remote *rp, const char *name)
     return p;
 }
 
+/* ------------------------------------ transition disputes (5b) -- */
+
+static pol_status rm_trace_root(void *self, size_t interval, pol_digest *root)
+{
+    pol_pin_remote *r = self;
+    pol_pin_answer *x;
+    pol_status st = ask(r, POL_PINQ_TRACE_ROOT, interval, 0, 0, 0, &x);
+    if (st == POL_OK)
+        *root = x->digests[0];
+    free(x);
+    return failed(r, st);
+}
+
+static pol_status rm_trace(void *self, size_t interval, uint64_t steps, pol_digest *h,
+                           pol_digest *path, size_t *path_len)
+{
+    pol_pin_remote *r = self;
+    pol_pin_answer *x;
+    pol_status st = ask(r, POL_PINQ_TRACE, interval, steps, 0, 0, &x);
+    if (st == POL_OK && x->path_len > *path_len)
+        st = pol_errorf(POL_ERR_TOO_LARGE, "pin remote: path of %zu entries, room for %zu",
+                        x->path_len, *path_len);
+    if (st == POL_OK) {
+        *h = x->digests[0];
+        memcpy(path, x->path, x->path_len * sizeof *path);
+        *path_len = x->path_len;
+    }
+    free(x);
+    return failed(r, st);
+}
+
+pol_party_tol pol_pin_remote_party_tol(pol_pin_remote *rp, const char *name)
+{
+    pol_party_tol p = { pol_pin_remote_party(rp, name), rm_trace_root, rm_trace };
+    return p;
+}
+
+static pol_status rm_name_interval(void *self, int *found, size_t *interval)
+{
+    pol_pin_remote *r = self;
+    pol_pin_answer *x;
+    pol_status st = ask(r, POL_PINQ_NAME_INTERVAL, 0, 0, 0, 0, &x);
+    if (st == POL_OK && x->index > SIZE_MAX)
+        st = pol_errorf(POL_ERR_FORMAT, "pin remote: interval %llu",
+                        (unsigned long long)x->index);
+    if (st == POL_OK)
+        *found = x->found, *interval = (size_t)x->index;
+    free(x);
+    return failed(r, st);
+}
+
+static pol_status rm_name_step(void *self, size_t interval, const pol_digest *trace_root,
+                               uint64_t *step)
+{
+    pol_pin_remote *r = self;
+    pol_pin_answer *x;
+    pol_status st = ask_with(r, POL_PINQ_NAME_STEP, interval, 0, 0, 0, trace_root, 1, &x);
+    if (st == POL_OK)
+        *step = x->index;
+    free(x);
+    return failed(r, st);
+}
+
+static pol_status rm_name_leaf(void *self, uint64_t s, const pol_digest *h_s,
+                               const pol_digest *node_root, const pol_digest *state_root,
+                               int *tree, uint64_t *index)
+{
+    pol_pin_remote *r = self;
+    pol_pin_answer *x;
+    const pol_digest d[3] = { *h_s, *node_root, *state_root };
+    pol_status st = ask_with(r, POL_PINQ_NAME_LEAF, s, 0, 0, 0, d, 3, &x);
+    if (st == POL_OK)
+        *tree = (int)x->tree, *index = x->index;
+    free(x);
+    return failed(r, st);
+}
+
+pol_tol_challenger pol_pin_remote_tol_challenger(pol_pin_remote *rp, const char *name)
+{
+    pol_tol_challenger c = { rp, name, rm_name_interval, rm_name_step, rm_name_leaf };
+    return c;
+}
+
 /* ================================================ the answering side == */
 
 typedef struct sink_ctx {
@@ -318,10 +412,61 @@ static pol_status serve_open(const pol_party *p, const pol_pin_query *q, const s
     return st;
 }
 
-/* Calls the party's callback for q [PW-MAP-1]. */
-static pol_status serve_call(const pol_party *p, const pol_pin_query *q, const sink_ctx *sk,
+/* The callbacks of a transition dispute [PW-MAP-2]. */
+static pol_status serve_tol(const pol_pin_served *w, const pol_pin_query *q, pol_pin_answer *x)
+{
+    const pol_party_tol *t = w->solver;
+    const pol_tol_challenger *c = w->challenger;
+    const int solver_kind = q->kind == POL_PINQ_TRACE_ROOT || q->kind == POL_PINQ_TRACE;
+    if (solver_kind ? !t : !c)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "pin serve: this side is no %s of a transition "
+                          "dispute", solver_kind ? "solver" : "challenger");
+    if (q->kind != POL_PINQ_NAME_LEAF && q->a > SIZE_MAX)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pin serve: index %llu", (unsigned long long)q->a);
+    switch (q->kind) {
+    case POL_PINQ_TRACE_ROOT:
+        x->n_digests = 1;
+        return t->trace_root(t->base.self, (size_t)q->a, &x->digests[0]);
+    case POL_PINQ_TRACE: {
+        x->n_digests = 1;
+        x->path_len = POL_MERKLE_PATH_MAX;
+        pol_status st = t->trace(t->base.self, (size_t)q->a, q->b, &x->digests[0], x->path,
+                                 &x->path_len);
+        if (st == POL_OK && x->path_len > POL_MERKLE_PATH_MAX)
+            st = pol_errorf(POL_ERR_INTERNAL, "pin serve: party wrote %zu path entries",
+                            x->path_len);
+        return st;
+    }
+    case POL_PINQ_NAME_INTERVAL: {
+        size_t iv = 0;
+        int found = 0;
+        pol_status st = c->interval(c->self, &found, &iv);
+        x->found = found != 0;
+        x->index = x->found ? iv : 0; /* a withdrawal names nothing [PW-ANS-4] */
+        return st;
+    }
+    case POL_PINQ_NAME_STEP: return c->step(c->self, (size_t)q->a, &q->digests[0], &x->index);
+    default: {
+        int tree = 0;
+        pol_status st = c->leaf(c->self, q->a, &q->digests[0], &q->digests[1], &q->digests[2],
+                                &tree, &x->index);
+        if (st == POL_OK && tree != POL_TREE_NODES && tree != POL_TREE_STATE)
+            st = pol_errorf(POL_ERR_INVALID_ARG, "pin serve: tree %d has no encoding", tree);
+        x->tree = (uint32_t)tree;
+        return st;
+    }
+    }
+}
+
+/* Calls the served side's callback for q [PW-MAP-1, PW-MAP-2]. */
+static pol_status serve_call(const pol_pin_served *w, const pol_pin_query *q, const sink_ctx *sk,
                              pol_pin_answer *x)
 {
+    if (q->kind > POL_PINQ_OPEN)
+        return serve_tol(w, q, x);
+    const pol_party *p = w->party ? w->party : w->solver ? &w->solver->base : NULL;
+    if (!p)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "pin serve: this side answers no party queries");
     x->n_digests = q->kind == POL_PINQ_OPEN ? 0 : q->kind == POL_PINQ_ROOTS ? 2 : 1;
     if ((q->kind == POL_PINQ_CKPT || q->kind == POL_PINQ_STATE) && q->a > SIZE_MAX)
         return pol_errorf(POL_ERR_INVALID_ARG, "pin serve: index %llu", (unsigned long long)q->a);
@@ -352,6 +497,23 @@ pol_status pol_pin_serve(const pol_party *party, const pol_digest *dispute_id, c
                          size_t qlen, pol_pin_blob_sink sink, void *sink_arg, uint8_t **a,
                          size_t *alen)
 {
+    pol_pin_served w = { party, NULL, NULL };
+    return pol_pin_serve_any(&w, dispute_id, q, qlen, sink, sink_arg, a, alen);
+}
+
+static const char *served_name(const pol_pin_served *w)
+{
+    const char *n = w->party        ? w->party->name
+                    : w->solver     ? w->solver->base.name
+                    : w->challenger ? w->challenger->name
+                                    : NULL;
+    return n ? n : "party";
+}
+
+pol_status pol_pin_serve_any(const pol_pin_served *served, const pol_digest *dispute_id,
+                             const uint8_t *q, size_t qlen, pol_pin_blob_sink sink,
+                             void *sink_arg, uint8_t **a, size_t *alen)
+{
     *a = NULL;
     *alen = 0;
     pol_pin_query qq;
@@ -365,12 +527,12 @@ pol_status pol_pin_serve(const pol_party *party, const pol_digest *dispute_id, c
         return pol_errorf(POL_ERR_NOMEM, "pin serve: answer");
     x->dispute_id = qq.dispute_id, x->seq = qq.seq, x->kind = qq.kind; /* PW-ECHO-1 */
     const sink_ctx sk = { sink, sink_arg };
-    st = serve_call(party, &qq, &sk, x);
+    st = serve_call(served, &qq, &sk, x);
     if (st != POL_OK) {
         char why[200];
         snprintf(why, sizeof why, "%s", pol_last_error());
         st = pol_errorf(st, "pin serve: %s has no answer to query %u (kind %u): %s",
-                        party->name ? party->name : "party", qq.seq, qq.kind, why);
+                        served_name(served), qq.seq, qq.kind, why);
     } else {
         st = pol_pin_answer_encode(x, a, alen);
     }

@@ -25,8 +25,18 @@ static unsigned query_args(uint32_t kind)
     case POL_PINQ_ROOTS: return 1;
     case POL_PINQ_SUBTREE: return 1 | 2 | 4 | 8;
     case POL_PINQ_OPEN: return 1 | 2 | 8;
+    case POL_PINQ_TRACE_ROOT: return 1;
+    case POL_PINQ_TRACE: return 1 | 2;
+    case POL_PINQ_NAME_STEP: return 1;
+    case POL_PINQ_NAME_LEAF: return 1;
     default: return 0;
     }
+}
+
+/* How many digests a query of each kind carries [PW-Q-3]. */
+static size_t query_digests(uint32_t kind)
+{
+    return kind == POL_PINQ_NAME_STEP ? 1 : kind == POL_PINQ_NAME_LEAF ? 3 : 0;
 }
 
 /* [PW-Q-1, PW-Q-2], shared by the encoder (INVALID_ARG) and decoder (FORMAT). */
@@ -34,14 +44,17 @@ static pol_status query_valid(const pol_pin_query *q, pol_status bad)
 {
     if (q->seq == 0)
         return pol_errorf(bad, "pin query: seq 0 (queries count from 1)");
-    if (q->kind < POL_PINQ_COMMIT || q->kind > POL_PINQ_OPEN)
-        return pol_errorf(bad, "pin query: kind %u outside 1..6", q->kind);
+    if (q->kind < POL_PINQ_COMMIT || q->kind > POL_PINQ_KIND_MAX)
+        return pol_errorf(bad, "pin query: kind %u outside 1..%d", q->kind, POL_PINQ_KIND_MAX);
     if (q->tree > POL_TREE_STATE)
         return pol_errorf(bad, "pin query: tree %u is not 0 or 1", q->tree);
     const unsigned use = query_args(q->kind);
     if ((!(use & 1) && q->a) || (!(use & 2) && q->b) || (!(use & 4) && q->c) ||
         (!(use & 8) && q->tree))
         return pol_errorf(bad, "pin query: kind %u carries an argument it does not use", q->kind);
+    if (q->n_digests != query_digests(q->kind))
+        return pol_errorf(bad, "pin query: kind %u with %zu digests, want %zu", q->kind,
+                          q->n_digests, query_digests(q->kind));
     return POL_OK;
 }
 
@@ -55,6 +68,11 @@ pol_status pol_pin_query_encode(const pol_pin_query *q, uint8_t **buf, size_t *l
     Pol__V1__PinQuery m = POL__V1__PIN_QUERY__INIT;
     m.dispute_id = bin(q->dispute_id.b, 32);
     m.seq = q->seq, m.kind = q->kind, m.a = q->a, m.b = q->b, m.c = q->c, m.tree = q->tree;
+    ProtobufCBinaryData d[3];
+    for (size_t i = 0; i < q->n_digests; i++)
+        d[i] = bin(q->digests[i].b, 32);
+    m.n_digests = q->n_digests;
+    m.digests = q->n_digests ? d : NULL;
     return pol__wire_pack(&m.base, buf, len);
 }
 
@@ -69,6 +87,12 @@ pol_status pol_pin_query_decode(const uint8_t *buf, size_t len, pol_pin_query *q
     const Pol__V1__PinQuery *m = (const Pol__V1__PinQuery *)msg;
     st = pol__wire_get32(&m->dispute_id, "pin query dispute_id", q->dispute_id.b);
     q->seq = m->seq, q->kind = m->kind, q->a = m->a, q->b = m->b, q->c = m->c, q->tree = m->tree;
+    if (st == POL_OK && m->n_digests > 3)
+        st = pol_errorf(POL_ERR_FORMAT, "pin query: %zu digests (at most 3)", m->n_digests);
+    for (size_t i = 0; st == POL_OK && i < m->n_digests; i++)
+        st = pol__wire_get32(&m->digests[i], "pin query digest", q->digests[i].b);
+    if (st == POL_OK)
+        q->n_digests = m->n_digests;
     pol__wire_free(msg);
     if (st == POL_OK)
         st = query_valid(q, POL_ERR_FORMAT);
@@ -82,7 +106,24 @@ pol_status pol_pin_query_decode(const uint8_t *buf, size_t len, pol_pin_query *q
 /* How many digests an answer of each kind carries [PW-ANS-2]. */
 static size_t answer_digests(uint32_t kind)
 {
-    return kind == POL_PINQ_OPEN ? 0 : kind == POL_PINQ_ROOTS ? 2 : 1;
+    switch (kind) {
+    case POL_PINQ_OPEN:
+    case POL_PINQ_NAME_INTERVAL:
+    case POL_PINQ_NAME_STEP:
+    case POL_PINQ_NAME_LEAF: return 0;
+    case POL_PINQ_ROOTS: return 2;
+    default: return 1;
+    }
+}
+
+static int answer_has_path(uint32_t kind)
+{
+    return kind == POL_PINQ_CKPT || kind == POL_PINQ_TRACE;
+}
+
+static int answer_names(uint32_t kind)
+{
+    return kind >= POL_PINQ_NAME_INTERVAL && kind <= POL_PINQ_NAME_LEAF;
 }
 
 static int neg_zero(float x) { return x == 0.0f && signbit(x); }
@@ -113,16 +154,26 @@ static pol_status answer_valid(const pol_pin_answer *a, pol_status bad)
 {
     if (a->seq == 0)
         return pol_errorf(bad, "pin answer: seq 0");
-    if (a->kind < POL_PINQ_COMMIT || a->kind > POL_PINQ_OPEN)
-        return pol_errorf(bad, "pin answer: kind %u outside 1..6", a->kind);
+    if (a->kind < POL_PINQ_COMMIT || a->kind > POL_PINQ_KIND_MAX)
+        return pol_errorf(bad, "pin answer: kind %u outside 1..%d", a->kind, POL_PINQ_KIND_MAX);
     if (a->n_digests != answer_digests(a->kind))
         return pol_errorf(bad, "pin answer: kind %u with %zu digests, want %zu", a->kind,
                           a->n_digests, answer_digests(a->kind));
     if (a->kind != POL_PINQ_COMMIT && a->n)
         return pol_errorf(bad, "pin answer: n in an answer of kind %u", a->kind);
-    if (a->path_len > (a->kind == POL_PINQ_CKPT ? POL_MERKLE_PATH_MAX : 0))
+    if (a->path_len > (answer_has_path(a->kind) ? POL_MERKLE_PATH_MAX : 0))
         return pol_errorf(bad, "pin answer: path of %zu entries in an answer of kind %u",
                           a->path_len, a->kind);
+    /* the challenger's names [PW-ANS-4] */
+    if (a->found != 0 && (a->found != 1 || a->kind != POL_PINQ_NAME_INTERVAL))
+        return pol_errorf(bad, "pin answer: found %d in an answer of kind %u", a->found, a->kind);
+    if (a->index && (!answer_names(a->kind) || (a->kind == POL_PINQ_NAME_INTERVAL && !a->found)))
+        return pol_errorf(bad, "pin answer: index in an answer of kind %u%s", a->kind,
+                          a->kind == POL_PINQ_NAME_INTERVAL ? " that withdraws" : "");
+    if (a->tree && a->kind != POL_PINQ_NAME_LEAF)
+        return pol_errorf(bad, "pin answer: tree in an answer of kind %u", a->kind);
+    if (a->tree > POL_TREE_STATE)
+        return pol_errorf(bad, "pin answer: tree %u is not 0 or 1", a->tree);
     if (a->kind != POL_PINQ_OPEN)
         return POL_OK;
     const pol_pin_wire_opening *o = &a->opening;
@@ -207,6 +258,7 @@ pol_status pol_pin_answer_encode(const pol_pin_answer *a, uint8_t **buf, size_t 
     pol__v1__pin_answer__init(m);
     m->dispute_id = bin(a->dispute_id.b, 32);
     m->seq = a->seq, m->kind = a->kind, m->n = a->n;
+    m->found = a->found != 0, m->index = a->index, m->tree = a->tree;
     for (size_t i = 0; i < a->n_digests; i++)
         x->digests[i] = bin(a->digests[i].b, 32);
     m->n_digests = a->n_digests;
@@ -323,6 +375,7 @@ static pol_status answer_from_msg(const Pol__V1__PinAnswer *m, pol_pin_answer *a
     if ((st = pol__wire_get32(&m->dispute_id, "pin answer dispute_id", a->dispute_id.b)))
         return st;
     a->seq = m->seq, a->kind = m->kind, a->n = m->n;
+    a->found = m->found != 0, a->index = m->index, a->tree = m->tree;
     if (m->n_digests > 2 || m->n_path > POL_MERKLE_PATH_MAX)
         return pol_errorf(POL_ERR_FORMAT, "pin answer: %zu digests, %zu path entries (at most "
                           "2 and %d)", m->n_digests, m->n_path, POL_MERKLE_PATH_MAX);
