@@ -369,6 +369,11 @@ static const char SERVE_USAGE[] =
     "  --work DIR         work directory (secrets, checkpoints, blobs)\n"
     "  --data-dir DIR     where the tasks' datasets are (default .)\n"
     "  --tasks N          stop after N tasks ended (default 1; 0: never)\n"
+    "  --kernels K        fast (default: the exact kernels) or blas (OpenBLAS GEMMs,\n"
+    "                     one thread, for tolerant-mode tasks; an exact-mode task is\n"
+    "                     still trained with the exact kernels). A tolerant task's\n"
+    "                     dispute is a transition dispute: each node is judged from\n"
+    "                     the solver's own inputs, within the profile's per-op tolerance\n"
     "  --timeout S        give up after S seconds (default 600)\n"
     "  --cheat C          FOR TESTS AND DEMOS ONLY: train dishonestly, to show the\n"
     "                     game catching it: tamper-node:STEP:NODE, skip-step:STEP\n"
@@ -382,6 +387,7 @@ typedef struct solver {
     uint8_t me[POL_PUBKEY_LEN];
     const char *work, *data_dir;
     pol_cheat cheat;
+    int blas; /* --kernels blas: tolerant-mode tasks train with OpenBLAS */
     int active;
     pol_digest id;
     char hex[65];
@@ -390,6 +396,7 @@ typedef struct solver {
     pol_replayer *main_rp, *forced_rp;
     char main_dir[4300], forced_dir[4300];
     pol_party party;
+    pol_party_tol party_tol; /* the same replayer in a transition dispute */
     uint8_t secret[32];
     uint64_t submitted_round;
     unsigned runs;
@@ -463,7 +470,8 @@ static pol_status certify(solver *s, pol_replayer *rp, const char *rp_dir, uint8
         st = pol_cert_from_checkpoints(&s->rt.task, pp, n, &c);
     if (!st) {
         memcpy(c.solver_key, s->me, 32);
-        snprintf(c.device, sizeof c.device, "cpu %s, 1 thread", pol_fast_gemm_isa());
+        snprintf(c.device, sizeof c.device, "cpu %s, 1 thread",
+                 pol_ctx_kernels(s->ctx) == POL_KERNELS_BLAS ? "openblas" : pol_fast_gemm_isa());
         st = pol_cert_encode(&c, &body, &blen);
     }
     if (!st)
@@ -554,12 +562,23 @@ static pol_status claim_one(solver *s, const char *listen_addr)
     fflush(stdout);
     s->active = 1;
     s->submitted_round = t.rounds;
-    if ((st = pol_role_task_open(s->work, s->data_dir, t.task_json, t.task_json_len, &s->rt)) ||
-        (st = pol_ctx_create(&s->ctx, NULL)) ||
+    if ((st = pol_role_task_open(s->work, s->data_dir, t.task_json, t.task_json_len, &s->rt)))
+        return st;
+    const int blas = s->blas && s->rt.task.mode == POL_MODE_TOLERANT;
+    pol_ctx_opts co = { .threads = 1, .kernels = blas ? POL_KERNELS_BLAS : POL_KERNELS_FAST,
+                        .device = POL_DEVICE_CPU };
+    if (s->blas && !blas)
+        printf("kernels    task %.16s is exact-mode: the exact kernels, not OpenBLAS\n", s->hex);
+    else if (blas)
+        printf("kernels    task %.16s is tolerant-mode: training with OpenBLAS GEMMs\n", s->hex);
+    if ((st = pol_ctx_create(&s->ctx, &co)) ||
         (st = replay(s, &s->cheat, s->cheat.kind ? "cheat" : "main", &s->main_rp, s->main_dir)))
         return st;
     s->party = pol_replayer_party(s->main_rp, "solver");
-    pol_role_server_set_party(s->srv, &s->party);
+    s->party_tol = pol_replayer_party_tol(s->main_rp, "solver");
+    /* both disputes: the bisection (party) and the transition dispute (party_tol) */
+    pol_pin_served served = { &s->party, &s->party_tol, NULL };
+    pol_role_server_set_served(s->srv, &served);
     if (s->cheat.kind)
         printf("cheating   (test switch) %s at step %llu node %d\n",
                s->cheat.kind == POL_CHEAT_TAMPER_NODE ? "tamper-node"
@@ -626,6 +645,7 @@ static int cmd_serve(int argc, char **argv)
         { "data-dir", required_argument, 0, 'd' }, { "cheat", required_argument, 0, 'c' },
         { "tasks", required_argument, 0, 'n' },   { "timeout", required_argument, 0, 'T' },
         { "verbose", no_argument, 0, 'v' },       { "help", no_argument, 0, 'h' },
+        { "kernels", required_argument, 0, 'K' },
         { 0, 0, 0, 0 },
     };
     solver s = { 0 };
@@ -650,6 +670,11 @@ static int cmd_serve(int argc, char **argv)
                   if (*end || timeout < 1) return usage_error("--timeout wants seconds >= 1");
                   break;
         case 'v': verbose = 1; break;
+        case 'K':
+            if (!strcmp(optarg, "fast")) s.blas = 0;
+            else if (!strcmp(optarg, "blas")) s.blas = 1;
+            else return usage_error("--kernels wants fast or blas");
+            break;
         case 'h': fputs(SERVE_USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }

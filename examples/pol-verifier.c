@@ -464,6 +464,8 @@ static const char SERVE_USAGE[] =
     "  --timeout S        give up after S seconds (default 600)\n"
     "  --cheat lazy       FOR TESTS AND DEMOS ONLY: accept every certificate without\n"
     "                     checking it (the whistleblower and forced errors catch this)\n"
+    "  --cheat reject     FOR TESTS AND DEMOS ONLY: reject every certificate without\n"
+    "                     checking it, then dispute it (an honest solver wins)\n"
     "  -v, --verbose      print the game's log lines\n";
 
 #define MAX_SEEN 1024
@@ -477,6 +479,7 @@ typedef struct vstate {
     const char *work, *data_dir;
     uint32_t samples;
     int lazy;
+    int reject; /* --cheat reject */
     pol_digest seen[MAX_SEEN]; /* certificates reported on */
     pol_digest mine[MAX_SEEN]; /* tasks with my report */
     size_t n_seen, n_mine;
@@ -509,8 +512,10 @@ static int seen(const pol_digest *list, size_t n, const pol_digest *d)
     return 0;
 }
 
-/* A lazy report: ACCEPT without running anything (test switch). */
-static pol_status lazy_report(vstate *v, const pol_game_task *t, uint8_t **env, size_t *len)
+/* A report without running anything (test switches): ACCEPT (lazy) or
+ * REJECT naming interval 0 (reject). */
+static pol_status fake_report(vstate *v, const pol_game_task *t, int accept, uint8_t **env,
+                              size_t *len)
 {
     uint8_t *body = NULL, signer[32];
     size_t blen = 0;
@@ -532,8 +537,8 @@ static pol_status lazy_report(vstate *v, const pol_game_task *t, uint8_t **env, 
         return pol_errorf(POL_ERR_NOMEM, "result");
     }
     vo.cert_id = t->cert_id;
-    r->accept = 1;
-    r->failed_interval = -1;
+    r->accept = accept;
+    r->failed_interval = accept ? -1 : 0;
     r->n_intervals = c.n_checkpoints - 1;
     if (!(st = pol_report_from_verify(&c, &t->cert_id, &vo, r, v->me, &rep))) {
         if (!(st = pol_report_encode(&rep, &body, &blen)))
@@ -553,9 +558,12 @@ static pol_status report_on(vstate *v, const pol_game_task *t, const char *liste
     uint8_t *env = NULL;
     size_t len = 0;
     int accept = 1;
-    pol_status st = v->lazy ? lazy_report(v, t, &env, &len)
-                            : pol_role_check_cert(t, &v->kp, v->work, v->data_dir, v->samples,
-                                                  &accept, &env, &len, why);
+    if (v->reject)
+        accept = 0, snprintf(why, sizeof why, "rejects everything (test switch)");
+    pol_status st = v->lazy || v->reject
+                        ? fake_report(v, t, !v->reject, &env, &len)
+                        : pol_role_check_cert(t, &v->kp, v->work, v->data_dir, v->samples,
+                                              &accept, &env, &len, why);
     if (st) {
         printf("error      task %.16s: cannot verify: %s\n", hex, pol_last_error());
         return POL_OK; /* another verifier may; this one lets the window pass */
@@ -635,8 +643,10 @@ static int cmd_serve(int argc, char **argv)
         case 'l': listen_addr = optarg; break;
         case 'w': v->work = optarg; break;
         case 'd': v->data_dir = optarg; break;
-        case 'c': if (strcmp(optarg, "lazy")) return usage_error("--cheat wants lazy");
-                  v->lazy = 1; break;
+        case 'c': if (!strcmp(optarg, "lazy")) v->lazy = 1;
+                  else if (!strcmp(optarg, "reject")) v->reject = 1;
+                  else return usage_error("--cheat wants lazy or reject");
+                  break;
         case 'n': n = strtol(optarg, &end, 10);
                   if (*end || n < 0 || n > 1000000) return usage_error("--samples wants 0..1000000");
                   v->samples = (uint32_t)n; break;
@@ -667,7 +677,7 @@ static int cmd_serve(int argc, char **argv)
     if ((st = pol_mirror_open(referee, &v->kp, NULL, 10000, &v->m)) ||
         (st = pol_role_challenger_create(v->m, v->work, v->data_dir, &v->ch)))
         return fail(st);
-    pol_role_server_set_party_fn(v->srv, pol_role_challenger_party_fn, v->ch);
+    pol_role_server_set_served_fn(v->srv, pol_role_challenger_served_fn, v->ch);
     if (verbose)
         pol_mirror_set_log(v->m, game_line, NULL);
     char me_hex[65];
@@ -675,7 +685,9 @@ static int cmd_serve(int argc, char **argv)
     const char *colon = strrchr(listen_addr, ':');
     snprintf(ep, sizeof ep, "%.*s:%u", colon ? (int)(colon - listen_addr) : 0, listen_addr,
              pol_role_server_port(v->srv));
-    printf("verifier   %s serving on %s%s\n", me_hex, ep, v->lazy ? " (LAZY: test switch)" : "");
+    printf("verifier   %s serving on %s%s\n", me_hex, ep, v->lazy     ? " (LAZY: test switch)"
+                                                  : v->reject ? " (REJECTS ALL: test switch)"
+                                                              : "");
     fflush(stdout);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -208,7 +208,7 @@ int main(int argc, char **argv)
         (st = pol_mirror_open(referee, &w->kp, NULL, 10000, &w->m)) ||
         (st = pol_role_challenger_create(w->m, w->work, w->data_dir, &w->ch)))
         return fail(st);
-    pol_role_server_set_party_fn(w->srv, pol_role_challenger_party_fn, w->ch);
+    pol_role_server_set_served_fn(w->srv, pol_role_challenger_served_fn, w->ch);
     if (verbose)
         pol_mirror_set_log(w->m, game_line, NULL);
     pol_pubkey_to_hex(w->me, me_hex);

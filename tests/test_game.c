@@ -14,6 +14,7 @@
 #include "game.pb-c.h"
 #include "pol/distance.h"
 #include "pol/game.h"
+#include "pol/pinpoint.h"
 #include "pol/wire.h"
 #include "testutil.h"
 
@@ -658,7 +659,7 @@ static void random_action(pol_game_action *a, uint32_t kind, uint8_t *buf, size_
     case POL_GAME_REVEAL: fill(a->secret, 32); break;
     default:
         a->loser = (uint32_t)(tu_next(&R) & 1);
-        a->reason = 1 + (uint32_t)(tu_next(&R) % 9);
+        a->reason = 1 + (uint32_t)(tu_next(&R) % 10); /* 1 .. 10 (bad claim) */
         a->pin_kind = (uint32_t)(tu_next(&R) % 4);
         a->interval = (int64_t)(tu_next(&R) % 100) - 1;
         a->step = (int64_t)(tu_next(&R) % 100) - 1;
@@ -791,6 +792,11 @@ static void test_action_codec(void **st) /* [G-ACT-1 .. G-ACT-3] */
     random_action(&a, POL_GAME_RULING, data, sizeof data);
     a.reason = 0;
     assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_ERR_INVALID_ARG);
+    a.reason = POL_DISPUTE_BAD_CLAIM + 1; /* G-ACT-2: 1 .. 10 */
+    assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_ERR_INVALID_ARG);
+    a.reason = POL_DISPUTE_BAD_CLAIM;
+    assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_OK);
+    free(buf);
     random_action(&a, POL_GAME_RULING, data, sizeof data);
     a.interval = -2;
     assert_int_equal(pol_game_action_encode(&a, &buf, &len), POL_ERR_INVALID_ARG);

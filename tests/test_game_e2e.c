@@ -5,7 +5,8 @@
  * is slashed; an honest task is paid; a lazy verifier's forced error is
  * caught by a whistleblower who collects the jackpot; a tolerant-mode task,
  * posted with its signed profile, is paid to an honest solver and its
- * tampering solver is slashed by a tolerant dispute. After every game the
+ * tampering solver is slashed by a transition dispute, also when it
+ * trains with OpenBLAS. After every game the
  * test reads the referee's log through its own mirror and checks it:
  * conservation (pol_game_check and the balances summed), honest parties
  * never below their start. The referee's account of each network dispute
@@ -223,12 +224,61 @@ static void rounds_check(const char *task_path, const pol_cheat *cheat, const po
     pol_dataset_free(&ds);
 }
 
-static void cheat_game_of(const char *task_path, const char *profile, const char *sw,
-                          pol_cheat_kind kind, uint64_t step, int node, pol_pin_kind pin,
-                          int64_t pin_node, uint32_t reason)
+/* A tolerant task's dispute in process: the transition dispute between a
+ * replayer with the same cheat (OpenBLAS when blas) and the library's
+ * search, under the tolerance of the posted profile; the network's pin. */
+static void transition_check(const char *task_path, const char *profile, int blas,
+                             const pol_cheat *cheat, const pol_game_task *t)
 {
-    char extra[128];
-    snprintf(extra, sizeof extra, "--cheat %s", sw);
+    pol_task task;
+    pol_dataset ds;
+    pol_ctx *ctx;
+    pol_replayer *c;
+    pol_pin_tolerance tol;
+    char d[700];
+    uint8_t *env;
+    size_t len;
+    snprintf(d, sizeof d, "%s/g%d-transition", dir, game_no);
+    assert_int_equal(pol_read_file(profile, 1 << 24, &env, &len), POL_OK);
+    assert_int_equal(pol_task_load(task_path, &task), POL_OK);
+    assert_int_equal(pol_role_profile_tolerance(env, len, &task.id, &tol), POL_OK);
+    free(env);
+    assert_int_equal(pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                                      task.sizes[task.n_layers], &ds), POL_OK);
+    pol_ctx_opts o = { .threads = 1, .kernels = blas ? POL_KERNELS_BLAS : POL_KERNELS_FAST };
+    assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
+    assert_int_equal(pol_replayer_create(&c, ctx, &task, &ds, d, cheat), POL_OK);
+    pol_party_tol sp = pol_replayer_party_tol(c, "solver");
+    pol_tol_search *s;
+    assert_int_equal(pol_tol_search_create(&s, &task, &ds, &sp, &tol), POL_OK);
+    pol_tol_challenger ch = pol_tol_search_challenger(s, "search");
+    pol_dispute_result *res = calloc(1, sizeof *res);
+    assert_non_null(res);
+    assert_int_equal(pol_dispute_run_transition(&task, &ds, &sp, &ch, &tol, res), POL_OK);
+    print_message("    in process: %s loses, %s at (%lld, %lld, %lld), %u rounds\n",
+                  res->loser ? "challenger" : "solver", pol_dispute_reason_name(res->reason),
+                  (long long)res->interval, (long long)res->step, (long long)res->node,
+                  res->rounds);
+    assert_int_equal(res->loser, t->loser == POL_GAME_LOSER_SOLVER ? POL_PARTY_SOLVER
+                                                                   : POL_PARTY_CHALLENGER);
+    assert_int_equal(res->reason, t->reason);
+    assert_int_equal(res->kind, t->pin_kind);
+    assert_int_equal(res->interval, t->interval);
+    assert_int_equal(res->step, t->step);
+    assert_int_equal(res->node, t->node);
+    free(res);
+    pol_tol_search_destroy(s);
+    pol_replayer_destroy(c);
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+}
+
+static void cheat_game_of(const char *task_path, const char *profile, const char *solver_opts,
+                          const char *sw, pol_cheat_kind kind, uint64_t step, int node,
+                          pol_pin_kind pin, int64_t pin_node, uint32_t reason)
+{
+    char extra[256];
+    snprintf(extra, sizeof extra, "--cheat %s %s", sw, solver_opts);
     start_game(0);
     start_verifier("");
     start_solver(extra);
@@ -270,18 +320,25 @@ static void cheat_game_of(const char *task_path, const char *profile, const char
     print_message("    network: %u rounds (%u/%u/%u), bound %u\n", rounds, l1, l2, l3, bound);
     assert_true(rounds <= bound);
     assert_int_equal(rounds, l1 + l2 + l3);
-    /* a tolerant task's dispute used the profile's per-op thresholds [R-DSP-6] */
-    assert_int_equal(strstr((char *)buf, "tolerant: the profile's per-op thresholds") != NULL,
-                     profile != NULL);
+    /* a tolerant task's dispute is a transition dispute with the profile's
+     * per-op thresholds [R-DSP-6]: one naming round a level */
+    assert_int_equal(strstr((char *)buf, "tolerant: the profile's per-op thresholds, transition "
+                            "dispute") != NULL, profile != NULL);
     free(buf);
     pol_cheat c = { kind, step, node };
-    rounds_check(task_path, &c, &t, rounds);
+    if (profile) {
+        assert_int_equal(bound, 3);
+        assert_true(l1 == 1 && l2 == 1 && l3 == 1);
+        transition_check(task_path, profile, strstr(solver_opts, "blas") != NULL, &c, &t);
+    } else {
+        rounds_check(task_path, &c, &t, rounds);
+    }
 }
 
 static void cheat_game(const char *sw, pol_cheat_kind kind, uint64_t step, int node,
                        pol_pin_kind pin, int64_t pin_node, uint32_t reason)
 {
-    cheat_game_of(CHEAT_TASK, NULL, sw, kind, step, node, pin, pin_node, reason);
+    cheat_game_of(CHEAT_TASK, NULL, "", sw, kind, step, node, pin, pin_node, reason);
 }
 
 static void test_tamper_node(void **st)
@@ -418,8 +475,75 @@ static void test_tolerant_game(void **st)
     assert_int_equal(bal(m, 3), START + 10);
     pol_mirror_close(m);
     kill_all();
-    cheat_game_of(tol_task, tol_profile, "tamper-node:6:19", POL_CHEAT_TAMPER_NODE, 6, 19,
+    cheat_game_of(tol_task, tol_profile, "", "tamper-node:6:19", POL_CHEAT_TAMPER_NODE, 6, 19,
                   POL_PIN_NODE, 19, POL_DISPUTE_WRONG_RESULT);
+}
+
+/* A tolerant-mode task solved with OpenBLAS (pol-solver serve --kernels
+ * blas), whose states differ bitwise from the exact ones: the honest solver
+ * is paid (accepted, or, should a verifier reject it, the transition dispute
+ * over the network leaves it paid: every node is within the profile's
+ * per-op tolerance of the reference from its own inputs); an OpenBLAS
+ * solver that tampers with node 19 of step 6 is rejected, pinned there by
+ * the transition dispute behind the honest rounding differences before it
+ * (the bitwise bisection stopped at those, P-TOL-LIMIT), and slashed. */
+static void test_tolerant_blas_game(void **st)
+{
+    (void)st;
+    tolerant_task();
+    start_game(0);
+    start_verifier("");
+    start_solver("--kernels blas");
+    assert_int_equal(submit_profiled(tol_task, tol_profile), 0);
+    wait_log("solver", "training with OpenBLAS");
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    print_message("    honest OpenBLAS solver: %s, outcome %u, verdict %u%s\n",
+                  pol_game_task_state_name(t.state), t.outcome, t.verdict,
+                  t.has_ruling ? " (after a dispute)" : "");
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    if (t.has_ruling)
+        assert_int_equal(t.loser, POL_GAME_LOSER_CHALLENGER);
+    else
+        assert_int_equal(t.outcome, POL_GAME_OUT_ACCEPTED);
+    assert_int_equal(bal(m, 2), START + 100); /* paid, its bond back */
+    pol_mirror_close(m);
+    kill_all();
+    /* a verifier that rejects it anyway: the transition dispute over the
+     * network (the verifier's search finds every leaf within tolerance and
+     * withdraws) leaves the solver paid; the verifier loses its bond */
+    start_game(0);
+    start_verifier("--cheat reject");
+    start_solver("--kernels blas");
+    assert_int_equal(submit_profiled(tol_task, tol_profile), 0);
+    m = mirror();
+    only_task(m, &t);
+    print_message("    rejected anyway: %s, ruling: %s lost, %s\n",
+                  pol_game_task_state_name(t.state), t.loser ? "challenger" : "solver",
+                  pol_dispute_reason_name((pol_dispute_reason)t.reason));
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_true(t.has_ruling);
+    assert_int_equal(t.loser, POL_GAME_LOSER_CHALLENGER);
+    assert_int_equal(t.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    assert_int_equal(bal(m, 2), START + 100 + 50); /* paid, and the challenger's bond */
+    assert_int_equal(bal(m, 3), START - 50);
+    pol_mirror_close(m);
+    kill_all();
+    cheat_game_of(tol_task, tol_profile, "--kernels blas", "tamper-node:6:19",
+                  POL_CHEAT_TAMPER_NODE, 6, 19, POL_PIN_NODE, 19, POL_DISPUTE_WRONG_RESULT);
+    /* the challenger searched the solver's data over the network */
+    char path[700];
+    snprintf(path, sizeof path, "%s/g%d-verifier.log", dir, game_no);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
+    buf[len - 1] = '\0';
+    const char *l = strstr((char *)buf, "a transition dispute; naming");
+    assert_non_null(l);
+    if ((l = strstr((char *)buf, "searched   "))) /* printed once it saw the ruling */
+        print_message("    verifier: %.*s\n", (int)strcspn(l, "\n"), l);
+    free(buf);
 }
 
 static int setup(void **st)
@@ -460,6 +584,7 @@ int main(void)
         cmocka_unit_test_teardown(test_wrong_data, teardown),
         cmocka_unit_test_teardown(test_lazy_verifier_jackpot, teardown),
         cmocka_unit_test_teardown(test_tolerant_game, teardown),
+        cmocka_unit_test_teardown(test_tolerant_blas_game, teardown),
     };
     const char *only = getenv("POL_TEST_ONLY"); /* e.g. test_tolerant_game */
     if (only && *only)

@@ -35,6 +35,7 @@
 #include "pol/keys.h"
 #include "pol/net.h"
 #include "pol/pinpoint.h"
+#include "pol/pinwire.h"
 #include "pol/status.h"
 #include "pol/task.h"
 #include "pol/verify.h"
@@ -134,6 +135,15 @@ typedef const pol_party *(*pol_role_party_fn)(void *arg);
  * use. */
 void pol_role_server_set_party(pol_role_server *s, const pol_party *party);
 void pol_role_server_set_party_fn(pol_role_server *s, pol_role_party_fn fn, void *arg);
+
+/* The same for every query kind (pol/pinwire.h, pol_pin_serve_any): what
+ * answers a party's pinpoint queries, the solver of a transition dispute
+ * and its challenger included. served is copied (its callees must outlive
+ * their use); NULL: none. A function set with set_served_fn is asked when
+ * nothing is set; it returns NULL for no answer. */
+typedef const pol_pin_served *(*pol_role_served_fn)(void *arg);
+void pol_role_server_set_served(pol_role_server *s, const pol_pin_served *served);
+void pol_role_server_set_served_fn(pol_role_server *s, pol_role_served_fn fn, void *arg);
 uint16_t pol_role_server_port(const pol_role_server *s);
 POL_WARN_UNUSED pol_status pol_role_server_poll(pol_role_server *s, int timeout_ms);
 pol_role_server_stats pol_role_server_get_stats(const pol_role_server *s);
@@ -180,6 +190,19 @@ POL_WARN_UNUSED pol_status pol_role_fetch_checkpoint(pol_net_conn *c, const pol_
 POL_WARN_UNUSED pol_status pol_role_profile_thresholds(const pol_game_task *t, pol_metric metric,
                                                        pol_threshold **out, size_t *n);
 
+/* The per-op node tolerance of a tolerant-mode task, from its signed profile
+ * (a ProfileReport envelope for task_id, spec/referee.md [R-DSP-6]): metric
+ * l2_rel when the profile has per-op l2_rel thresholds, else the metric of
+ * its first per-op threshold; each per-op threshold in that metric
+ * (interval_len 0) at its op code; an op without one keeps 0; an op name
+ * this library does not know is skipped. What the referee judges a
+ * transition dispute with, and so what an honest challenger searches with.
+ * Returns: POL_OK; POL_ERR_NOT_FOUND (no profile); the errors of
+ *          pol_game_profile_open. Out: *tol (zeroed on failure). */
+POL_WARN_UNUSED pol_status pol_role_profile_tolerance(const uint8_t *profile_env, size_t len,
+                                                      const pol_digest *task_id,
+                                                      pol_pin_tolerance *tol);
+
 /* Checks the certificate of task t as a verifier does: opens the
  * certificate envelope, fetches the checkpoints the sample needs from
  * the solver's endpoint into work_dir/store, runs pol_verify (`samples`
@@ -200,17 +223,25 @@ POL_WARN_UNUSED pol_status pol_role_check_cert(const pol_game_task *t, const pol
 /* ------------------------------------------------------ the challenger */
 
 /* The challenger's side of a dispute (a verifier that rejected, or a
- * whistleblower that challenged): an honest pol_replayer of the disputed
- * task, created when the referee's first pinpoint query arrives (install
- * pol_role_challenger_party_fn with the server) and dropped when the task
- * is final (pol_role_challenger_tick). */
+ * whistleblower that challenged), created when the referee's first pinpoint
+ * query arrives (install pol_role_challenger_served_fn with the server) and
+ * dropped when the task is final (pol_role_challenger_tick):
+ *  - an exact-mode task: an honest pol_replayer of the disputed task, whose
+ *    answers the bisection compares with the solver's;
+ *  - a tolerant-mode task (a transition dispute, spec/pinpoint.md 5b): the
+ *    honest challenger's search (pol_tol_search) under the tolerance of the
+ *    task's profile (pol_role_profile_tolerance), reading the solver's data
+ *    from the solver's endpoint (pinpoint queries and blobs, requests signed
+ *    with the mirror's key), which names interval, step and leaf. */
 typedef struct pol_role_challenger pol_role_challenger;
 
 POL_WARN_UNUSED pol_status pol_role_challenger_create(pol_mirror *m, const char *work_dir,
                                                       const char *data_dir,
                                                       pol_role_challenger **out);
-/* A pol_role_party_fn: arg is the challenger. */
+/* A pol_role_party_fn: arg is the challenger (an exact-mode dispute only). */
 const pol_party *pol_role_challenger_party_fn(void *arg);
+/* A pol_role_served_fn: arg is the challenger (either mode). */
+const pol_pin_served *pol_role_challenger_served_fn(void *arg);
 /* Drops the replayer (and the server's party) once its task is final. */
 void pol_role_challenger_tick(pol_role_challenger *c, pol_role_server *s);
 void pol_role_challenger_destroy(pol_role_challenger *c);

@@ -13,6 +13,7 @@
 #include "pol/ledger.h"
 #include "pol/net.h"
 #include "pol/pinwire.h"
+#include "pol/roles.h"
 #include "pol/wire.h"
 #include "referee_int.h"
 
@@ -204,7 +205,15 @@ static pol_status jt_exchange(jtrans *t, int op, const uint8_t *q, size_t qlen, 
     pol_status live = POL_ERR_TIMEOUT;
     if (t->spent_ms < t->clock_ms) {
         uint64_t left = t->clock_ms - t->spent_ms;
-        int timeout = (int)(left < t->answer_ms ? left : t->answer_ms);
+        /* the challenger of a transition dispute replays the solver's run
+         * to name an interval: that one answer may take its whole clock
+         * [R-DSP-6] */
+        pol_pin_query pq;
+        const uint64_t cap = op == POL_REFEREE_JNL_CALL && !pol_pin_query_decode(q, qlen, &pq) &&
+                                     pq.kind == POL_PINQ_NAME_INTERVAL
+                                 ? left
+                                 : t->answer_ms;
+        int timeout = (int)(left < cap ? left : cap);
         const uint64_t t0 = ref_mono_ms();
         t->asked++;
         live = jt_live(t, op, q, qlen, timeout, &ans, &alen_live);
@@ -294,38 +303,10 @@ static pol_status seal_ruling(const ref_job *j, const pol_dispute_result *res,
 }
 
 /* The referee's tolerance for a tolerant-mode task [R-DSP-6]: the per-op
- * thresholds of the task's profile (op names to op codes) in one metric,
- * l2_rel when the profile has per-op l2_rel thresholds (what pol-verifier
- * profile writes), else the metric of its first per-op threshold. An op
- * with no threshold in that metric keeps threshold 0 (judged by value: a
- * distance of 0 only); an op name this library does not know is skipped. */
+ * thresholds of the task's profile (pol_role_profile_tolerance). */
 static pol_status tolerance_of(const ref_job *j, const pol_task *task, pol_pin_tolerance *tol)
 {
-    pol_profile_report r;
-    memset(tol, 0, sizeof *tol);
-    if (!j->profile_env_len)
-        return pol_errorf(POL_ERR_NOT_FOUND, "a tolerant-mode task without its profile");
-    pol_status st = pol_game_profile_open(j->profile_env, j->profile_env_len, &task->id, &r, NULL);
-    if (st)
-        return st;
-    for (size_t i = 0; i < r.n_thresholds; i++) {
-        const pol_wire_threshold *t = &r.thresholds[i];
-        if (t->op[0] && t->interval_len == 0 &&
-            (!tol->metric || t->metric == POL_METRIC_L2_REL))
-            tol->metric = (pol_metric)t->metric;
-    }
-    if (!tol->metric)
-        tol->metric = POL_METRIC_L2_REL;
-    for (size_t i = 0; i < r.n_thresholds; i++) {
-        const pol_wire_threshold *t = &r.thresholds[i];
-        if (!t->op[0] || t->interval_len != 0 || t->metric != (uint32_t)tol->metric)
-            continue;
-        for (int op = 1; op < POL_PIN_TOL_OPS; op++)
-            if (pol_op_name((pol_op)op) && !strcmp(pol_op_name((pol_op)op), t->op))
-                tol->threshold[op] = t->threshold;
-    }
-    pol_profile_report_free(&r);
-    return POL_OK;
+    return pol_role_profile_tolerance(j->profile_env, j->profile_env_len, &task->id, tol);
 }
 
 /* The whole dispute; fills o. */
@@ -383,8 +364,15 @@ static void run_job(ref_worker *w, ref_outcome *o)
         snprintf(o->msg, sizeof o->msg, "profile: %s", pol_last_error());
         goto done;
     }
-    st = pol_dispute_run_tolerant(&task, &ds, &solver, &challenger, &opts,
-                                  tolerant ? &tol : NULL, &o->res);
+    if (tolerant) {
+        /* the transition dispute [R-DSP-6]: the solver's states are the
+         * reference, so a solver on other kernels is judged node by node */
+        pol_party_tol tsolver = pol_pin_remote_party_tol(rs, "solver");
+        pol_tol_challenger tch = pol_pin_remote_tol_challenger(rc, "challenger");
+        st = pol_dispute_run_transition(&task, &ds, &tsolver, &tch, &tol, &o->res);
+    } else {
+        st = pol_dispute_run(&task, &ds, &solver, &challenger, &opts, &o->res);
+    }
     o->asked = ts.asked + tc.asked;
     o->replayed = ts.replayed + tc.replayed;
     if (st == POL_OK && (ts.fatal || tc.fatal)) {

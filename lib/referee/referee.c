@@ -490,7 +490,7 @@ static pol_status start_dispute(pol_referee *r)
         hex8(t.id.b, ht);
         logf_(r, "dispute %s: task %s: started (solver at %s, challenger at %s%s)", hd, ht,
               j.solver_ep[0] ? j.solver_ep : "-", j.challenger_ep[0] ? j.challenger_ep : "-",
-              j.profile_env_len ? "; tolerant: the profile's per-op thresholds" : "");
+              j.profile_env_len ? "; tolerant: the profile's per-op thresholds, transition dispute" : "");
         r->w_dispute = id;
         r->w_task = t.id;
         r->w_round = t.rounds;

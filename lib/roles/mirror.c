@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "pol/roles.h"
+#include "roles_int.h"
 
 struct pol_mirror {
     char addr[POL_ROLE_ENDPOINT_MAX];
@@ -233,3 +234,5 @@ void pol_mirror_close(pol_mirror *m)
     pol_keypair_clear(&m->kp);
     free(m);
 }
+
+const pol_keypair *pol__mirror_keypair(const pol_mirror *m) { return &m->kp; }

@@ -14,9 +14,11 @@
 struct pol_role_server {
     pol_net_server *net;
     char blob_dir[POL_PATH_MAX];
-    const pol_party *party;
+    pol_pin_served served;  /* all NULL: none */
     pol_role_party_fn party_fn;
     void *party_arg;
+    pol_role_served_fn served_fn;
+    void *served_arg;
     pol_role_server_stats stats;
 };
 
@@ -61,16 +63,21 @@ static pol_status serve_blob(pol_role_server *s, const pol_digest *h, pol_net_re
 static pol_status serve_pin(pol_role_server *s, const pol_net_request *req,
                             pol_net_response *resp)
 {
-    const pol_party *p = s->party;
-    if (!p && s->party_fn)
-        p = s->party = s->party_fn(s->party_arg);
-    if (!p) {
+    pol_pin_served *w = &s->served;
+    if (!w->party && !w->solver && !w->challenger) {
+        const pol_pin_served *got = s->served_fn ? s->served_fn(s->served_arg) : NULL;
+        if (got)
+            *w = *got;
+        else if (s->party_fn)
+            w->party = s->party_fn(s->party_arg);
+    }
+    if (!w->party && !w->solver && !w->challenger) {
         s->stats.pin_failed++;
         return pol_errorf(POL_ERR_NOT_FOUND, "this party is in no dispute");
     }
     uint8_t *a;
     size_t alen;
-    pol_status st = pol_pin_serve(p, NULL, req->data, req->data_len, sink, s, &a, &alen);
+    pol_status st = pol_pin_serve_any(w, NULL, req->data, req->data_len, sink, s, &a, &alen);
     if (st) {
         s->stats.pin_failed++;
         return st;
@@ -120,7 +127,24 @@ pol_status pol_role_server_open(const char *listen, const pol_keypair *kp, const
     return POL_OK;
 }
 
-void pol_role_server_set_party(pol_role_server *s, const pol_party *party) { s->party = party; }
+void pol_role_server_set_party(pol_role_server *s, const pol_party *party)
+{
+    memset(&s->served, 0, sizeof s->served);
+    s->served.party = party;
+}
+
+void pol_role_server_set_served(pol_role_server *s, const pol_pin_served *served)
+{
+    memset(&s->served, 0, sizeof s->served);
+    if (served)
+        s->served = *served;
+}
+
+void pol_role_server_set_served_fn(pol_role_server *s, pol_role_served_fn fn, void *arg)
+{
+    s->served_fn = fn;
+    s->served_arg = arg;
+}
 
 void pol_role_server_set_party_fn(pol_role_server *s, pol_role_party_fn fn, void *arg)
 {

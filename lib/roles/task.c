@@ -151,6 +151,36 @@ pol_status pol_role_profile_thresholds(const pol_game_task *t, pol_metric metric
     return POL_OK;
 }
 
+pol_status pol_role_profile_tolerance(const uint8_t *profile_env, size_t len,
+                                      const pol_digest *task_id, pol_pin_tolerance *tol)
+{
+    pol_profile_report r;
+    memset(tol, 0, sizeof *tol);
+    if (!len)
+        return pol_errorf(POL_ERR_NOT_FOUND, "a tolerant-mode task without its profile");
+    pol_status st = pol_game_profile_open(profile_env, len, task_id, &r, NULL);
+    if (st)
+        return st;
+    for (size_t i = 0; i < r.n_thresholds; i++) {
+        const pol_wire_threshold *t = &r.thresholds[i];
+        if (t->op[0] && t->interval_len == 0 &&
+            (!tol->metric || t->metric == POL_METRIC_L2_REL))
+            tol->metric = (pol_metric)t->metric;
+    }
+    if (!tol->metric)
+        tol->metric = POL_METRIC_L2_REL;
+    for (size_t i = 0; i < r.n_thresholds; i++) {
+        const pol_wire_threshold *t = &r.thresholds[i];
+        if (!t->op[0] || t->interval_len != 0 || t->metric != (uint32_t)tol->metric)
+            continue;
+        for (int op = 1; op < POL_PIN_TOL_OPS; op++)
+            if (pol_op_name((pol_op)op) && !strcmp(pol_op_name((pol_op)op), t->op))
+                tol->threshold[op] = t->threshold;
+    }
+    pol_profile_report_free(&r);
+    return POL_OK;
+}
+
 pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
                                const char *work_dir, const char *data_dir, uint32_t samples,
                                int *accept, uint8_t **report_env, size_t *report_len, char *why)

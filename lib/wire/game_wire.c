@@ -5,6 +5,7 @@
 
 #include "game.pb-c.h"
 #include "pol/game.h"
+#include "pol/pinpoint.h"
 #include "pol/task.h"
 #include "pol/wire.h"
 #include "wire_internal.h"
@@ -228,8 +229,9 @@ static pol_status action_valid(const pol_game_action *a, pol_status bad)
         if (a->loser > POL_GAME_LOSER_CHALLENGER)
             return pol_errorf(bad, "ruling: loser %u is not 0 (solver) or 1 (challenger)",
                               a->loser);
-        if (a->reason < 1 || a->reason > 9)
-            return pol_errorf(bad, "ruling: reason %u not in 1 .. 9", a->reason);
+        if (a->reason < 1 || a->reason > POL_DISPUTE_BAD_CLAIM)
+            return pol_errorf(bad, "ruling: reason %u not in 1 .. %d", a->reason,
+                              POL_DISPUTE_BAD_CLAIM);
         if (a->pin_kind > 3)
             return pol_errorf(bad, "ruling: pin kind %u not in 0 .. 3", a->pin_kind);
         if (a->interval < -1 || a->step < -1 || a->node < -1)
