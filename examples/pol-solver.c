@@ -361,7 +361,8 @@ static const char SERVE_USAGE[] =
     "(committing to a random secret kept in DIR), trains it, submits a signed\n"
     "certificate, serves its checkpoints (by state hash) and answers the referee's\n"
     "pinpoint queries on --listen, and reveals its secret when the round closes.\n"
-    "When the secret draws a forced error (spec/game.md), it first submits a\n"
+    "Once the referee's beacon for the claim is in, the secret and the beacon\n"
+    "draw the forced error (spec/game.md); when it does, it first submits a\n"
     "deliberately wrong certificate, as the game requires, then the honest one.\n"
     "  --referee ADDR     the referee, HOST:PORT\n"
     "  --key FILE         the solver's secret key (pol-keygen)\n"
@@ -398,6 +399,7 @@ typedef struct solver {
     pol_party party;
     pol_party_tol party_tol; /* the same replayer in a transition dispute */
     uint8_t secret[32];
+    int started;      /* the claim's beacon came, the draw is known, training began */
     uint64_t submitted_round;
     unsigned runs;
 } solver;
@@ -516,7 +518,8 @@ static void drop_task(solver *s)
     s->active = 0;
 }
 
-/* Claims the first open task of another submitter, trains it, submits. */
+/* Claims the first open task of another submitter; start_work trains and
+ * submits once the referee's beacon for the claim is in. */
 static pol_status claim_one(solver *s, const char *listen_addr)
 {
     const pol_game *g = pol_mirror_game(s->m);
@@ -553,16 +556,28 @@ static pol_status claim_one(solver *s, const char *listen_addr)
     }
     if ((st = pol_game_task_find(pol_mirror_game(s->m), &s->id, &t)))
         return st;
-    int forced = 0;
-    if ((st = pol_game_forced_draw(s->secret, &t.id, &t.claim_chain,
-                                   pol_mirror_genesis(s->m)->forced_error_ppm, &forced)))
-        return st;
-    printf("claimed    task %.16s (round %llu); the secret draws %s\n", s->hex,
-           (unsigned long long)t.rounds, forced ? "a FORCED ERROR" : "no forced error");
+    printf("claimed    task %.16s (round %llu)\n", s->hex, (unsigned long long)t.rounds);
     fflush(stdout);
     s->active = 1;
-    s->submitted_round = t.rounds;
-    if ((st = pol_role_task_open(s->work, s->data_dir, t.task_json, t.task_json_len, &s->rt)))
+    s->started = 0;
+    return POL_OK;
+}
+
+/* The claim's beacon is in (t): draws the forced error [G-FORCED-2], trains
+ * the task, submits the honest certificate or the forced error. */
+static pol_status start_work(solver *s, const pol_game_task *t)
+{
+    int forced = 0;
+    pol_status st;
+    if ((st = pol_game_forced_draw(s->secret, &t->id, t->beacon,
+                                   pol_mirror_genesis(s->m)->forced_error_ppm, &forced)))
+        return st;
+    printf("beacon     task %.16s: the secret draws %s\n", s->hex,
+           forced ? "a FORCED ERROR" : "no forced error");
+    fflush(stdout);
+    s->started = 1;
+    s->submitted_round = t->rounds;
+    if ((st = pol_role_task_open(s->work, s->data_dir, t->task_json, t->task_json_len, &s->rt)))
         return st;
     const int blas = s->blas && s->rt.task.mode == POL_MODE_TOLERANT;
     pol_ctx_opts co = { .threads = 1, .kernels = blas ? POL_KERNELS_BLAS : POL_KERNELS_FAST,
@@ -605,6 +620,11 @@ static pol_status follow_task(solver *s, int *done)
         printf("lost       task %.16s (%s)\n", s->hex, pol_game_task_state_name(t.state));
         drop_task(s);
         *done = 1;
+        return POL_OK;
+    }
+    if (!s->started) { /* the draw waits for the referee's beacon [G-BEACON-1] */
+        if (t.state == POL_GAME_TASK_CLAIMED && t.has_beacon)
+            return start_work(s, &t);
         return POL_OK;
     }
     if (t.state == POL_GAME_TASK_AWAIT_REVEAL && !t.revealed) {

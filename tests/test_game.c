@@ -174,13 +174,14 @@ static void snap(const pol_game *g, pol_digest *out)
                         (uint64_t)t.has_whistleblower, (uint64_t)t.has_cert,
                         (uint64_t)t.has_report, t.verdict, (uint64_t)t.revealed,
                         (uint64_t)t.forced, (uint64_t)t.forced_done, t.challenger_role,
-                        (uint64_t)t.has_ruling, t.loser};
+                        (uint64_t)t.has_ruling, t.loser, (uint64_t)t.has_beacon};
         assert_int_equal(pol_sha256_update(h, w, sizeof w), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.id.b, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.solver, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.verifier, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.whistleblower, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.claim_chain.b, 32), POL_OK);
+        assert_int_equal(pol_sha256_update(h, t.beacon, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.cert_id.b, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.report_id.b, 32), POL_OK);
     }
@@ -289,42 +290,72 @@ static void chain_after(const pol_digest *prev, uint64_t t, const uint8_t *env, 
     assert_int_equal(pol_sha256(m, sizeof m, out), POL_OK);
 }
 
-/* Claims with a secret whose draw is `want` (1 forced, 0 not, -1 any):
- * tries secrets until the predicted draw matches [G-FORCED-2]. Returns the
- * number of tries. */
-static int claim_want(fx *f, int who, const pol_digest *tid, int want)
+/* Claims with a fresh secret (f->secret); the task's claim_chain is the
+ * chain right after the claim [G-CLAIM-1]. */
+static void claim_only(fx *f, int who, const pol_digest *tid)
 {
     pol_digest prev;
     pol_game_chain(f->g, &prev);
+    fill(f->secret, 32);
+    pol_game_action a = {0};
+    a.kind = POL_GAME_CLAIM;
+    a.task_id = *tid;
+    assert_int_equal(pol_game_commit(f->secret, &a.commit), POL_OK);
+    a.game_id = f->gid;
+    a.nonce = pol_game_nonce(f->g, f->pt[who].pub) + 1;
+    uint8_t *env;
+    size_t len;
+    assert_int_equal(pol_game_action_seal(&a, &f->pt[who].kp, &env, &len), POL_OK);
+    pol_digest cc;
+    chain_after(&prev, f->now, env, len, &cc);
+    assert_int_equal(apply_env(f, env, len, f->now), POL_OK);
+    pol_game_task t;
+    assert_int_equal(pol_game_task_find(f->g, tid, &t), POL_OK);
+    assert_memory_equal(t.claim_chain.b, cc.b, 32);
+    assert_false(t.has_beacon);
+}
+
+/* A Beacon action for task tid with value v, signed by who. */
+static pol_status beacon_as(fx *f, int who, const pol_digest *tid, const uint8_t v[32])
+{
+    pol_game_action a = {0};
+    a.kind = POL_GAME_BEACON;
+    a.task_id = *tid;
+    memcpy(a.beacon, v, 32);
+    return act(f, who, &a);
+}
+
+/* Finds by trying beacon values one whose draw with f->secret is `want`
+ * (1 forced, 0 not, -1 any) [G-FORCED-2]; v: the value. Returns the number
+ * of tries. */
+static int beacon_find(fx *f, const pol_digest *tid, int want, uint8_t v[32])
+{
     for (int tries = 1; tries <= 200; tries++) {
-        fill(f->secret, 32);
-        pol_game_action a = {0};
-        a.kind = POL_GAME_CLAIM;
-        a.task_id = *tid;
-        assert_int_equal(pol_game_commit(f->secret, &a.commit), POL_OK);
-        a.game_id = f->gid;
-        a.nonce = pol_game_nonce(f->g, f->pt[who].pub) + 1;
-        uint8_t *env;
-        size_t len;
-        assert_int_equal(pol_game_action_seal(&a, &f->pt[who].kp, &env, &len), POL_OK);
-        pol_digest cc;
-        chain_after(&prev, f->now, env, len, &cc);
+        fill(v, 32);
         int forced;
-        assert_int_equal(pol_game_forced_draw(f->secret, tid, &cc, f->gen.forced_error_ppm,
+        assert_int_equal(pol_game_forced_draw(f->secret, tid, v, f->gen.forced_error_ppm,
                                               &forced),
                          POL_OK);
-        if (want >= 0 && forced != want) {
-            free(env);
-            continue;
-        }
-        assert_int_equal(apply_env(f, env, len, f->now), POL_OK);
-        pol_game_task t;
-        assert_int_equal(pol_game_task_find(f->g, tid, &t), POL_OK);
-        assert_memory_equal(t.claim_chain.b, cc.b, 32);
-        return tries;
+        if (want < 0 || forced == want)
+            return tries;
     }
-    fail_msg("no secret with draw %d in 200 tries", want);
+    fail_msg("no beacon with draw %d in 200 tries", want);
     return 0;
+}
+
+/* Claims with a fresh secret; the referee then applies a beacon whose draw
+ * is `want` (1 forced, 0 not, -1 any) [G-BEACON-1]. */
+static int claim_want(fx *f, int who, const pol_digest *tid, int want)
+{
+    claim_only(f, who, tid);
+    uint8_t v[32];
+    int tries = beacon_find(f, tid, want, v);
+    assert_int_equal(beacon_as(f, REF, tid, v), POL_OK);
+    pol_game_task t = {0};
+    assert_int_equal(pol_game_task_find(f->g, tid, &t), POL_OK);
+    assert_true(t.has_beacon);
+    assert_memory_equal(t.beacon, v, 32);
+    return tries;
 }
 
 static void cert_env(fx *f, int who, const pol_digest *tid, uint8_t **env, size_t *len)
@@ -657,6 +688,7 @@ static void random_action(pol_game_action *a, uint32_t kind, uint8_t *buf, size_
         break;
     case POL_GAME_CHALLENGE: fill(a->report_id.b, 32); break;
     case POL_GAME_REVEAL: fill(a->secret, 32); break;
+    case POL_GAME_BEACON: fill(a->beacon, 32); break;
     default:
         a->loser = (uint32_t)(tu_next(&R) & 1);
         a->reason = 1 + (uint32_t)(tu_next(&R) % 10); /* 1 .. 10 (bad claim) */
@@ -724,7 +756,7 @@ static void test_action_codec(void **st) /* [G-ACT-1 .. G-ACT-3] */
 {
     (void)st;
     uint8_t data[300];
-    for (uint32_t kind = POL_GAME_POST_TASK; kind <= POL_GAME_RULING; kind++) {
+    for (uint32_t kind = POL_GAME_POST_TASK; kind <= POL_GAME_BEACON; kind++) {
         pol_game_action a, d;
         random_action(&a, kind, data, sizeof data);
         uint8_t *buf;
@@ -752,6 +784,7 @@ static void test_action_codec(void **st) /* [G-ACT-1 .. G-ACT-3] */
         assert_memory_equal(d.commit.b, a.commit.b, 32);
         assert_memory_equal(d.report_id.b, a.report_id.b, 32);
         assert_memory_equal(d.secret, a.secret, 32);
+        assert_memory_equal(d.beacon, a.beacon, 32);
         assert_int_equal(d.loser, a.loser);
         assert_int_equal(d.reason, a.reason);
         assert_int_equal(d.pin_kind, a.pin_kind);
@@ -1399,29 +1432,30 @@ static void test_forced_draw(void **st) /* [G-FORCED-2] */
 {
     (void)st;
     uint8_t secret[32];
-    pol_digest tid, cc;
+    pol_digest tid;
+    uint8_t bc[32];
     int forced, hits = 0;
     for (int i = 0; i < 2000; i++) {
         fill(secret, 32);
         fill(tid.b, 32);
-        fill(cc.b, 32);
-        assert_int_equal(pol_game_forced_draw(secret, &tid, &cc, 0, &forced), POL_OK);
+        fill(bc, 32);
+        assert_int_equal(pol_game_forced_draw(secret, &tid, bc, 0, &forced), POL_OK);
         assert_int_equal(forced, 0);
-        assert_int_equal(pol_game_forced_draw(secret, &tid, &cc, POL_GAME_PPM, &forced), POL_OK);
+        assert_int_equal(pol_game_forced_draw(secret, &tid, bc, POL_GAME_PPM, &forced), POL_OK);
         assert_int_equal(forced, 1);
-        assert_int_equal(pol_game_forced_draw(secret, &tid, &cc, 250000, &forced), POL_OK);
+        assert_int_equal(pol_game_forced_draw(secret, &tid, bc, 250000, &forced), POL_OK);
         hits += forced;
     }
     /* 2000 draws at 25%: mean 500, sd ~19.4; 6 sd either side */
     assert_in_range(hits, 500 - 117, 500 + 117);
-    assert_int_equal(pol_game_forced_draw(secret, &tid, &cc, POL_GAME_PPM + 1, &forced),
+    assert_int_equal(pol_game_forced_draw(secret, &tid, bc, POL_GAME_PPM + 1, &forced),
                      POL_ERR_INVALID_ARG);
-    /* the draw is the spec's formula: tag 0x00 || secret || task || chain */
+    /* the draw is the spec's formula: tag 0x00 || secret || task || beacon */
     uint8_t m[17 + 96];
     memcpy(m, "libpol/forced/v1", 17);
     memcpy(m + 17, secret, 32);
     memcpy(m + 49, tid.b, 32);
-    memcpy(m + 81, cc.b, 32);
+    memcpy(m + 81, bc, 32);
     pol_digest h;
     assert_int_equal(pol_sha256(m, sizeof m, &h), POL_OK);
     uint64_t x = 0;
@@ -1431,12 +1465,12 @@ static void test_forced_draw(void **st) /* [G-FORCED-2] */
     const uint64_t unit = 18446744073709ull; /* floor(2^64 / 10^6) */
     uint64_t ppm_at = x / unit;               /* x >= ppm_at * unit */
     if (ppm_at <= POL_GAME_PPM) {
-        assert_int_equal(pol_game_forced_draw(secret, &tid, &cc, (uint32_t)ppm_at, &forced),
+        assert_int_equal(pol_game_forced_draw(secret, &tid, bc, (uint32_t)ppm_at, &forced),
                          POL_OK);
         assert_int_equal(forced, 0);
     }
     if (ppm_at + 1 <= POL_GAME_PPM) {
-        assert_int_equal(pol_game_forced_draw(secret, &tid, &cc, (uint32_t)ppm_at + 1, &forced),
+        assert_int_equal(pol_game_forced_draw(secret, &tid, bc, (uint32_t)ppm_at + 1, &forced),
                          POL_OK);
         assert_int_equal(forced, 1);
     }
@@ -1448,6 +1482,126 @@ static void test_forced_draw(void **st) /* [G-FORCED-2] */
     assert_int_equal(pol_sha256(cm, sizeof cm, &want), POL_OK);
     assert_int_equal(pol_game_commit(secret, &got), POL_OK);
     assert_memory_equal(want.b, got.b, 32);
+}
+
+/* [G-BEACON-1] [G-BEACON-2] [G-FORCED-2]: the referee's beacon, once per
+ * claim; no certificate before it; the draw is decided by it. */
+static void test_beacon(void **st)
+{
+    (void)st;
+    fx f;
+    fx_init(&f, FORCED_PPM);
+    pol_digest tid, tid2;
+    uint8_t v[32], v2[32];
+    fill(v, 32);
+    assert_int_equal(post(&f, S, 11, &tid), POL_OK);
+    /* an open task takes no beacon; no such task */
+    assert_int_equal(beacon_as(&f, REF, &tid, v), POL_ERR_RULES);
+    pol_digest none;
+    fill(none.b, 32);
+    assert_int_equal(beacon_as(&f, REF, &none, v), POL_ERR_RULES);
+    claim_only(&f, P, &tid);
+    /* a certificate before the beacon is refused, with a message saying so */
+    assert_int_equal(submit(&f, &tid), POL_ERR_RULES);
+    assert_non_null(strstr(pol_last_error(), "beacon"));
+    /* only the referee key signs it: not the solver, submitter or a verifier */
+    assert_int_equal(beacon_as(&f, P, &tid, v), POL_ERR_RULES);
+    assert_int_equal(beacon_as(&f, S, &tid, v), POL_ERR_RULES);
+    assert_int_equal(beacon_as(&f, V, &tid, v), POL_ERR_RULES);
+    assert_non_null(strstr(pol_last_error(), "not by the referee"));
+    assert_false(task_of(&f, &tid).has_beacon);
+    /* the referee's is applied, stored, and a second one is refused */
+    assert_int_equal(beacon_as(&f, REF, &tid, v), POL_OK);
+    pol_game_task t = task_of(&f, &tid);
+    assert_true(t.has_beacon);
+    assert_memory_equal(t.beacon, v, 32);
+    fill(v2, 32);
+    assert_int_equal(beacon_as(&f, REF, &tid, v2), POL_ERR_RULES);
+    assert_int_equal(beacon_as(&f, REF, &tid, v), POL_ERR_RULES);
+    assert_memory_equal(task_of(&f, &tid).beacon, v, 32);
+    assert_int_equal(submit(&f, &tid), POL_OK);
+    /* not once the certificate is in */
+    assert_int_equal(beacon_as(&f, REF, &tid, v2), POL_ERR_RULES);
+    int saw = 0;
+    for (size_t i = 0; i < f.n_lines; i++)
+        saw |= strstr(f.lines[i], "beacon") != NULL;
+    assert_true(saw);
+
+    /* a solve timeout clears it: the next claim needs a fresh one */
+    assert_int_equal(post(&f, S, 12, &tid2), POL_OK);
+    claim_want(&f, P, &tid2, -1);
+    tick(&f, task_of(&f, &tid2).deadline_ms);
+    t = task_of(&f, &tid2);
+    assert_int_equal(t.state, POL_GAME_TASK_OPEN);
+    assert_false(t.has_beacon);
+    claim_only(&f, V2, &tid2);
+    assert_int_equal(submit_as(&f, V2, V2, &tid2), POL_ERR_RULES);
+    assert_int_equal(beacon_as(&f, REF, &tid2, v2), POL_OK);
+    assert_int_equal(submit_as(&f, V2, V2, &tid2), POL_OK);
+    fx_free(&f);
+
+    /* The draw depends on the beacon: with the solver's secret fixed by its
+     * commit, one beacon value draws a forced error and another does not,
+     * and the game's reveal follows the beacon that was applied. */
+    for (int want = 0; want < 2; want++) {
+        fx_init(&f, FORCED_PPM);
+        assert_int_equal(post(&f, S, 13, &tid), POL_OK);
+        claim_only(&f, P, &tid);
+        uint8_t hit[32], miss[32];
+        int forced;
+        beacon_find(&f, &tid, want, hit);
+        beacon_find(&f, &tid, !want, miss);
+        assert_int_equal(pol_game_forced_draw(f.secret, &tid, hit, FORCED_PPM, &forced), POL_OK);
+        assert_int_equal(forced, want);
+        assert_int_equal(pol_game_forced_draw(f.secret, &tid, miss, FORCED_PPM, &forced), POL_OK);
+        assert_int_equal(forced, !want);
+        assert_int_equal(beacon_as(&f, REF, &tid, hit), POL_OK);
+        assert_int_equal(submit(&f, &tid), POL_OK);
+        assert_int_equal(report(&f, V, &tid, POL_VERDICT_REJECT), POL_OK);
+        close_and_reveal(&f, &tid);
+        t = task_of(&f, &tid);
+        assert_int_equal(t.forced, want);
+        if (want) {
+            /* [G-OUT-1]: the restarted round keeps the claim's beacon: a
+             * certificate goes in at once, and another beacon is refused */
+            assert_int_equal(t.state, POL_GAME_TASK_CLAIMED);
+            assert_true(t.has_beacon);
+            assert_memory_equal(t.beacon, hit, 32);
+            assert_int_equal(beacon_as(&f, REF, &tid, miss), POL_ERR_RULES);
+            assert_int_equal(submit(&f, &tid), POL_OK);
+        } else {
+            assert_int_equal(t.state, POL_GAME_TASK_DISPUTE);
+        }
+        fx_free(&f);
+    }
+
+    /* the codec: a value of another length than 32 bytes is refused */
+    uint8_t k[33] = {0}, raw[256];
+    Pol__V1__GameAction m;
+    Pol__V1__Beacon b;
+    pol__v1__game_action__init(&m);
+    pol__v1__beacon__init(&b);
+    m.game_id.len = 32;
+    m.game_id.data = k;
+    m.nonce = 1;
+    m.action_case = POL__V1__GAME_ACTION__ACTION_BEACON;
+    m.beacon = &b;
+    b.task_id.len = 32;
+    b.task_id.data = k;
+    b.value.len = 32;
+    b.value.data = k;
+    pol_game_action d;
+    size_t n = pol__v1__game_action__pack(&m, raw);
+    assert_int_equal(pol_game_action_decode(raw, n, &d), POL_OK);
+    assert_int_equal(d.kind, POL_GAME_BEACON);
+    pol_game_action_free(&d);
+    const size_t bad_len[] = {0, 31, 33};
+    for (int i = 0; i < 3; i++) {
+        b.value.len = bad_len[i];
+        n = pol__v1__game_action__pack(&m, raw);
+        assert_int_equal(pol_game_action_decode(raw, n, &d), POL_ERR_FORMAT);
+        b.value.len = 32;
+    }
 }
 
 /* --------------------------------------------------------------- property */
@@ -1496,6 +1650,12 @@ static void random_move(fx *f, world *w)
         break;
     }
     case POL_GAME_TASK_CLAIMED: {
+        if (!tk.has_beacon || r % 7 == 0) { /* the referee's beacon; a second one is refused */
+            uint8_t v[32];
+            fill(v, 32);
+            (void)beacon_as(f, fair ? REF : any, &tid, v);
+            break;
+        }
         int solver = any;
         for (int i = 0; i < N_PARTY; i++)
             if (fair && memcmp(f->pt[i].pub, tk.solver, 32) == 0)
@@ -1590,6 +1750,7 @@ int main(void)
         cmocka_unit_test(test_action_codec),
         cmocka_unit_test(test_endpoints),
         cmocka_unit_test(test_forced_draw),
+        cmocka_unit_test(test_beacon),
         cmocka_unit_test(test_honest_settle),
         cmocka_unit_test(test_forced_caught_by_rejecting_verifier),
         cmocka_unit_test(test_forced_lazy_verifier),

@@ -297,6 +297,41 @@ static pol_game *rebuild(const referee_proc *p, uint64_t *n_events, pol_net_resp
     return g;
 }
 
+/* The Beacon actions among the referee's events (each checked: signed by
+ * the referee, for task_id, right after a claim); *n_events: all events. */
+static unsigned beacons(const referee_proc *p, uint64_t *n_events)
+{
+    pol_net_response r;
+    events(p, 1, &r);
+    unsigned n = 0;
+    uint32_t prev = 0;
+    for (size_t i = 0; i < r.n_events; i++) {
+        uint32_t kind = 0;
+        if (r.events[i].action_len) {
+            uint8_t *body, signer[32];
+            size_t blen;
+            assert_int_equal(pol_envelope_open(r.events[i].action, r.events[i].action_len,
+                                               POL_MSG_GAME_ACTION, &body, &blen, signer),
+                             POL_OK);
+            pol_game_action a;
+            assert_int_equal(pol_game_action_decode(body, blen, &a), POL_OK);
+            free(body);
+            kind = a.kind;
+            if (a.kind == POL_GAME_BEACON) {
+                assert_memory_equal(signer, pub[REF], 32);
+                assert_memory_equal(a.task_id.b, task_id.b, 32);
+                assert_int_equal(prev, POL_GAME_CLAIM);
+                n++;
+            }
+            pol_game_action_free(&a);
+        }
+        prev = kind;
+    }
+    *n_events = r.n_events;
+    pol_net_response_free(&r);
+    return n;
+}
+
 /* The chain a referee printed when it started. */
 static void printed_chain(const referee_proc *p, char hex[65], uint64_t *n_events)
 {
@@ -424,9 +459,18 @@ static void test_actions_and_restart(void **st)
     act_claim(&a, secret);
     assert_int_equal(must_post(&p, SOL, &a, &game), 2);
 
+    /* the claim is followed by the referee's beacon, already in the log
+     * when the claim's answer came [R-BEACON-1] */
     uint64_t n;
+    assert_int_equal(beacons(&p, &n), 1);
+    assert_int_equal(n, 3);
     pol_game *g = rebuild(&p, &n, NULL);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
+    pol_game_task tk;
+    assert_int_equal(pol_game_task_find(g, &task_id, &tk), POL_OK);
+    assert_int_equal(tk.state, POL_GAME_TASK_CLAIMED);
+    assert_true(tk.has_beacon);
+    assert_int_equal(pol_game_nonce(g, pub[REF]), 1);
     assert_int_equal(pol_game_balance(g, pub[SUB]), FUND - 1100);
     assert_int_equal(pol_game_balance(g, pub[SOL]), FUND - 500);
     pol_digest chain;
@@ -439,19 +483,22 @@ static void test_actions_and_restart(void **st)
     pol_net_response r;
     events(&p, 2, &r);
     assert_null(r.genesis);
-    assert_int_equal(r.n_events, 1);
+    assert_int_equal(r.n_events, 2);
     assert_int_equal(r.events[0].seq, 2);
     pol_net_response_free(&r);
     stop(&p, SIGTERM);
 
-    /* restart without the genesis: the same chain and balances [R-OPEN-1] */
+    /* restart without the genesis: the same chain and balances [R-OPEN-1],
+     * and no second beacon for the claim that has one [R-BEACON-1] */
     start(&p, db, NULL, NULL, "a2");
     uint64_t pn;
     printed_chain(&p, phex, &pn);
-    assert_int_equal(pn, 2);
+    assert_int_equal(pn, 3);
     assert_string_equal(phex, hex);
+    sleep_ms(300); /* a few turns of the referee's loop */
+    assert_int_equal(beacons(&p, &n), 1);
     pol_game *g2 = rebuild(&p, &n, NULL);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     pol_digest chain2;
     pol_game_chain(g2, &chain2);
     assert_true(pol_digest_equal(&chain, &chain2));
@@ -496,9 +543,10 @@ static void test_tick(void **st)
     sleep_ms(800);
     pol_net_response r;
     events(&p, 1, &r);
-    assert_int_equal(r.n_events, 3);
-    assert_int_equal(r.events[2].action_len, 0); /* the tick */
-    assert_int_equal(r.events[2].time_ms, r.events[1].time_ms + 300);
+    assert_int_equal(r.n_events, 4); /* post, claim, beacon, tick */
+    assert_int_not_equal(r.events[2].action_len, 0);
+    assert_int_equal(r.events[3].action_len, 0); /* the tick */
+    assert_int_equal(r.events[3].time_ms, r.events[1].time_ms + 300);
     pol_net_response_free(&r);
     char *out = read_text(p.out);
     assert_non_null(strstr(out, "missed the solve deadline"));
@@ -508,16 +556,87 @@ static void test_tick(void **st)
     start(&p, db, NULL, NULL, "t2");
     uint64_t n;
     pol_game *g = rebuild(&p, &n, NULL);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     pol_game_task t;
     assert_int_equal(pol_game_task_find(g, &task_id, &t), POL_OK);
     assert_int_equal(t.state, POL_GAME_TASK_OPEN);
+    assert_false(t.has_beacon);
     assert_int_equal(t.outcome, POL_GAME_OUT_SOLVE_TIMEOUT);
     /* the solver's bond went to the submitter */
     assert_int_equal(pol_game_balance(g, pub[SUB]), FUND - 1100 + 500);
     check_projection(db, g);
     stop(&p, SIGTERM);
     pol_game_destroy(g);
+}
+
+/* A referee stopped between a claim and its beacon issues the beacon after
+ * the restart, from the game's state; a second restart adds none
+ * [R-BEACON-1]. The ledger is written here, as a referee that died right
+ * after appending the claim would have left it. */
+static void test_beacon_after_claim(void **st)
+{
+    (void)st;
+    char gen[700], db[700];
+    snprintf(gen, sizeof gen, "%s/b.genesis", dir);
+    snprintf(db, sizeof db, "%s/b.db", dir);
+    make_genesis(gen, "60000,60000,60000,60000,60000");
+    memset(nonces, 0, sizeof nonces);
+    uint8_t *genb;
+    size_t genlen;
+    pol_digest game;
+    assert_int_equal(pol_read_file(gen, POL_GAME_MAX_GENESIS, &genb, &genlen), POL_OK);
+    assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
+    pol_ledger *l;
+    pol_game *g;
+    assert_int_equal(pol_ledger_open(db, genb, genlen, &l), POL_OK);
+    assert_int_equal(pol_game_create(genb, genlen, &g), POL_OK);
+    free(genb);
+    pol_game_action a;
+    uint8_t secret[32] = { 3 };
+    const uint64_t t0 = wall_ms();
+    for (int i = 0; i < 2; i++) {
+        uint8_t *env;
+        size_t len;
+        int who = i ? SOL : SUB;
+        if (i)
+            act_claim(&a, secret);
+        else
+            act_post_task(&a);
+        seal(who, &a, &game, &env, &len);
+        nonces[who]++;
+        pol_digest id;
+        pol_game_applied info;
+        uint64_t seq;
+        assert_int_equal(pol_game_apply(g, env, len, t0 + (uint64_t)i, &info), POL_OK);
+        assert_int_equal(pol_envelope_id(env, len, &id), POL_OK);
+        assert_int_equal(pol_ledger_append(l, t0 + (uint64_t)i, env, len, &id, NULL, 0, &seq),
+                         POL_OK);
+        assert_int_equal(seq, (uint64_t)i + 1);
+        free(env);
+    }
+    pol_ledger_close(l);
+    pol_game_destroy(g);
+
+    referee_proc p;
+    start(&p, db, NULL, NULL, "b1");
+    uint64_t n = 0;
+    for (int i = 0; i < 200 && beacons(&p, &n) == 0; i++)
+        sleep_ms(20);
+    assert_int_equal(beacons(&p, &n), 1);
+    assert_int_equal(n, 3);
+    /* the solver can submit now: the game took the beacon */
+    pol_game *g2 = rebuild(&p, &n, NULL);
+    pol_game_task t;
+    assert_int_equal(pol_game_task_find(g2, &task_id, &t), POL_OK);
+    assert_true(t.has_beacon);
+    pol_game_destroy(g2);
+    stop(&p, SIGTERM);
+
+    start(&p, db, NULL, NULL, "b2");
+    sleep_ms(300);
+    assert_int_equal(beacons(&p, &n), 1);
+    assert_int_equal(n, 3);
+    stop(&p, SIGTERM);
 }
 
 /* ------------------------------------------------------------- disputes */
@@ -785,7 +904,7 @@ static unsigned served(void)
  * then restarts it. Returns the ruling; *asked: pin queries the parties
  * answered. */
 static void dispute_round(const char *tag, uint64_t kill_after, const char *solver_addr,
-                          unsigned answer_ms, ruling *out, unsigned *asked)
+                          unsigned answer_ms, int claim_mid, ruling *out, unsigned *asked)
 {
     char gen[700], db[700], extra[1024];
     snprintf(gen, sizeof gen, "%s/%s.genesis", dir, tag);
@@ -853,6 +972,29 @@ static void dispute_round(const char *tag, uint64_t kill_after, const char *solv
 
     pol_digest did;
     assert_int_equal(pol_referee_dispute_id(&task_id, &cert_id, 1, &did), POL_OK);
+    /* claim_mid: while the dispute runs, VER posts a second task (the same
+     * json and a newline) and SUB claims it; the claim's beacon takes the
+     * referee's next nonce, so the worker's ruling is sealed again
+     * [R-DSP-5] */
+    uint64_t mid_beacon = 0;
+    pol_digest task2;
+    uint8_t *json2 = malloc(task_json_len + 1);
+    assert_non_null(json2);
+    memcpy(json2, task_json, task_json_len);
+    json2[task_json_len] = '\n';
+    assert_int_equal(pol_sha256(json2, task_json_len + 1, &task2), POL_OK);
+    if (claim_mid) {
+        for (int i = 0; i < 500 && served() == served0; i++)
+            sleep_ms(5);
+        assert_true(served() > served0);
+        act_post_task(&a);
+        a.task_json = json2;
+        a.task_json_len = task_json_len + 1;
+        must_post(&p, VER, &a, &game);
+        act_claim(&a, secret);
+        a.task_id = task2;
+        mid_beacon = must_post(&p, SUB, &a, &game) + 1;
+    }
     if (kill_after) {
         int killed = 0;
         for (int i = 0; i < 1000 && !killed; i++) {
@@ -891,6 +1033,17 @@ static void dispute_round(const char *tag, uint64_t kill_after, const char *solv
     assert_int_equal(t.state, POL_GAME_TASK_FAILED);
     assert_int_equal(t.outcome, POL_GAME_OUT_RULED_SOLVER);
     uint64_t sum = pol_game_jackpot(g);
+    /* the referee signed a beacon per claim and the ruling */
+    assert_int_equal(pol_game_nonce(g, pub[REF]), claim_mid ? 3 : 2);
+    if (claim_mid) {
+        pol_game_task t2;
+        assert_int_equal(pol_game_task_find(g, &task2, &t2), POL_OK);
+        assert_int_equal(t2.state, POL_GAME_TASK_CLAIMED);
+        assert_true(t2.has_beacon);
+        assert_true(r.seq > mid_beacon); /* the ruling came after the second beacon */
+        sum += t2.held_bounty + t2.held_fee + t2.held_solver;
+    }
+    free(json2);
     for (size_t i = 0; i < pol_game_n_accounts(g); i++) {
         uint8_t key[32];
         uint64_t bal;
@@ -899,9 +1052,9 @@ static void dispute_round(const char *tag, uint64_t kill_after, const char *solv
     }
     assert_int_equal(sum, pol_game_total_supply(g));
     assert_int_equal(sum, 3u * FUND + 500u);
-    assert_int_equal(pol_game_balance(g, pub[SUB]), FUND);
+    assert_int_equal(pol_game_balance(g, pub[SUB]), FUND - (claim_mid ? 500 : 0));
     assert_int_equal(pol_game_balance(g, pub[SOL]), FUND - 500);
-    assert_int_equal(pol_game_balance(g, pub[VER]), FUND + 500);
+    assert_int_equal(pol_game_balance(g, pub[VER]), FUND + 500 - (claim_mid ? 1100 : 0));
     check_projection(db, g);
     pol_game_destroy(g);
     if (kill_after) {
@@ -922,7 +1075,7 @@ static void test_dispute_sigkill(void **st)
     (void)st;
     ruling a, b;
     unsigned asked_a, asked_b;
-    dispute_round("d-whole", 0, NULL, 5000, &a, &asked_a);
+    dispute_round("d-whole", 0, NULL, 5000, 1, &a, &asked_a);
     print_message("    uninterrupted: loser %u reason %s, pin kind %u (%lld, %lld, %lld), "
                   "%u queries\n", a.loser, pol_dispute_reason_name((pol_dispute_reason)a.reason),
                   a.pin_kind, (long long)a.interval, (long long)a.step, (long long)a.node,
@@ -932,7 +1085,7 @@ static void test_dispute_sigkill(void **st)
     assert_int_equal(a.step, CHEAT_STEP);
     assert_int_equal(a.node, CHEAT_NODE);
 
-    dispute_round("d-killed", 6, NULL, 5000, &b, &asked_b);
+    dispute_round("d-killed", 6, NULL, 5000, 0, &b, &asked_b);
     print_message("    killed and restarted: loser %u reason %s, pin (%lld, %lld, %lld), "
                   "%u queries\n", b.loser, pol_dispute_reason_name((pol_dispute_reason)b.reason),
                   (long long)b.interval, (long long)b.step, (long long)b.node, asked_b);
@@ -961,7 +1114,7 @@ static void test_dispute_no_answer(void **st)
     snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
     ruling r;
     unsigned asked;
-    dispute_round("d-silent", 0, addr, 400, &r, &asked);
+    dispute_round("d-silent", 0, addr, 400, 0, &r, &asked);
     assert_int_equal(r.loser, POL_GAME_LOSER_SOLVER);
     assert_int_equal(r.reason, POL_DISPUTE_NO_ANSWER);
     assert_int_equal(r.pin_kind, POL_PIN_NONE);
@@ -973,6 +1126,7 @@ int main(void)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_actions_and_restart),
         cmocka_unit_test(test_tick),
+        cmocka_unit_test(test_beacon_after_claim),
         cmocka_unit_test_setup_teardown(test_dispute_sigkill, dispute_setup, dispute_teardown),
         cmocka_unit_test_setup_teardown(test_dispute_no_answer, dispute_setup, dispute_teardown),
     };

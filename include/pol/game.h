@@ -67,7 +67,7 @@ typedef struct pol_genesis_account {
 
 /* The rules and starting balances of a game (pol.v1.Genesis). */
 typedef struct pol_genesis {
-    uint8_t referee_key[POL_PUBKEY_LEN]; /* the only key whose rulings count */
+    uint8_t referee_key[POL_PUBKEY_LEN]; /* the only key whose rulings and beacons count */
     size_t n_accounts;                   /* 1 .. POL_GAME_MAX_GENESIS_ACCOUNTS */
     pol_genesis_account *accounts;       /* (n_accounts) distinct valid keys */
     uint64_t jackpot;                    /* the pool at genesis */
@@ -119,6 +119,7 @@ typedef enum pol_game_kind {
     POL_GAME_CHALLENGE = 14,
     POL_GAME_REVEAL = 15,
     POL_GAME_RULING = 16,
+    POL_GAME_BEACON = 17,     /* the referee's randomness for a claim's draw [G-BEACON-1] */
 } pol_game_kind;
 
 /* Who lost a dispute (Ruling.loser). */
@@ -151,9 +152,11 @@ typedef struct pol_game_action {
     char endpoint[POL_GAME_ENDPOINT_MAX];
     /* REVEAL */
     uint8_t secret[32];
+    /* BEACON: the referee's fresh randomness for the claim's draw [G-BEACON-1] */
+    uint8_t beacon[32];
     /* RULING (fields of pol_dispute_result, pol/pinpoint.h) */
     uint32_t loser;           /* pol_game_loser */
-    uint32_t reason;          /* pol_dispute_reason, 1 .. 9 */
+    uint32_t reason;          /* pol_dispute_reason, 1 .. 10 */
     uint32_t pin_kind;        /* pol_pin_kind, 0 .. 3 */
     int64_t interval, step, node; /* each >= -1 */
     pol_digest transcript;
@@ -173,7 +176,8 @@ POL_WARN_UNUSED pol_status pol_game_action_encode(const pol_game_action *a, uint
  * POL_GAME_MAX_ACTION) and checks [G-ACT-1 .. G-ACT-3]: game id and every
  * hash, key and secret exactly 32 bytes; nonce >= 1; exactly one action;
  * task json and inner envelopes non-empty and within their caps; a ruling's
- * loser 0 or 1, reason 1 .. 9, pin kind 0 .. 3, interval, step and node >= -1.
+ * loser 0 or 1, reason 1 .. 10, pin kind 0 .. 3, interval, step and node >= -1;
+ * a beacon's task id and value 32 bytes each.
  * Returns: POL_OK; POL_ERR_TOO_LARGE; POL_ERR_NOMEM; POL_ERR_FORMAT.
  * Out:     *out: the action (owned = 1), freed with pol_game_action_free;
  *          zeroed on failure. */
@@ -198,12 +202,14 @@ POL_WARN_UNUSED pol_status pol_game_action_seal(const pol_game_action *a, const 
 POL_WARN_UNUSED pol_status pol_game_commit(const uint8_t secret[32], pol_digest *out);
 
 /* The forced-error draw [G-FORCED-2]: x = the first 8 bytes, little-endian,
- * of SHA-256(POL_GAME_TAG_FORCED 0x00 || secret || task_id || claim_chain);
- * forced iff x < ppm * floor(2^64 / 10^6).
+ * of SHA-256(POL_GAME_TAG_FORCED 0x00 || secret || task_id || beacon), where
+ * beacon is the value of the referee's Beacon for the claim
+ * (pol_game_task.beacon, once has_beacon is set); forced iff
+ * x < ppm * floor(2^64 / 10^6).
  * Returns: POL_OK; POL_ERR_INVALID_ARG (ppm > 10^6); POL_ERR_INTERNAL.
  * Out:     *forced: 1 or 0. */
 POL_WARN_UNUSED pol_status pol_game_forced_draw(const uint8_t secret[32], const pol_digest *task_id,
-                                                const pol_digest *claim_chain, uint32_t ppm,
+                                                const uint8_t beacon[32], uint32_t ppm,
                                                 int *forced);
 
 struct pol_profile_report; /* pol/wire.h */
@@ -282,6 +288,9 @@ typedef struct pol_game_task {
     uint64_t held_bounty, held_fee, held_solver, held_verifier, held_whistleblower;
     /* the round */
     pol_digest commit, claim_chain; /* claim_chain: the ledger chain right after the claim */
+    int has_beacon;                /* the referee's Beacon for this claim was applied */
+    uint8_t beacon[32];            /* its value: the forced-error draw's randomness [G-FORCED-2];
+                                      kept through a forced restart, cleared by a new claim */
     int has_cert;
     const uint8_t *cert_env;
     size_t cert_env_len;
@@ -352,7 +361,7 @@ void pol_game_set_log(pol_game *g, pol_game_log_fn fn, void *user);
  *          POL_ERR_SIGNATURE, POL_ERR_MISMATCH, POL_ERR_TOO_LARGE) and of
  *          pol_game_action_decode;
  *          POL_ERR_RULES (wrong game id or nonce, wrong state, wrong party,
- *          late, not enough balance, an inner envelope signed by another
+ *          late, not enough balance, a certificate before the claim's beacon, an inner envelope signed by another
  *          key, a certificate or report that does not fit the task, a task
  *          json that does not parse, a cap reached);
  *          an inner envelope that does not open or decode keeps the status

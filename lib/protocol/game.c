@@ -233,6 +233,15 @@ static void round_reset(pol_game_task *t)
     memset(t->challenger, 0, sizeof t->challenger);
 }
 
+/* A claim's beacon lives as long as the claim: a forced restart keeps it
+ * (round_reset does not touch it), a new claim or a solve timeout clears
+ * it [G-BEACON-1]. */
+static void beacon_clear(pol_game_task *t)
+{
+    t->has_beacon = 0;
+    memset(t->beacon, 0, sizeof t->beacon);
+}
+
 static void finish(pol_game_task *t, uint32_t state, uint32_t outcome)
 {
     t->state = state;
@@ -363,6 +372,7 @@ static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
         logf_(g, "task %s: solver %s missed the solve deadline, bond %llu to the submitter; "
               "task open again", hx(t->id.b).s, hx(t->solver).s, (unsigned long long)bond);
         round_reset(t);
+        beacon_clear(t);
         t->has_solver = 0;
         memset(t->solver, 0, sizeof t->solver);
         finish(t, POL_GAME_TASK_OPEN, POL_GAME_OUT_SOLVE_TIMEOUT);
@@ -559,6 +569,7 @@ static pol_status rule_claim(pol_game *g, gstate *s, acct *who, const pol_game_a
     if ((st = debit(who, t->solver_bond, "claim")))
         return st;
     round_reset(t);
+    beacon_clear(t);
     t->held_solver = t->solver_bond;
     t->has_solver = 1;
     memcpy(t->solver, who->key, POL_PUBKEY_LEN);
@@ -623,6 +634,10 @@ static pol_status rule_cert(pol_game *g, gstate *s, acct *who, const pol_game_ac
     if (!same(who->key, t->solver))
         return pol_errorf(POL_ERR_RULES, "submit_cert: %s is not the task's solver",
                           hx(who->key).s);
+    if (!t->has_beacon)
+        return pol_errorf(POL_ERR_RULES, "submit_cert: task %s has no beacon yet (the referee "
+                          "applies one right after the claim; submit once it is in)",
+                          hx(t->id.b).s);
     uint8_t *body;
     size_t body_len;
     if ((st = open_inner(a, POL_MSG_CERTIFICATE, who->key, &body, &body_len)))
@@ -735,7 +750,7 @@ static pol_status rule_reveal(pol_game *g, gstate *s, acct *who, const pol_game_
         return st;
     if (!pol_digest_equal(&c, &t->commit))
         return pol_errorf(POL_ERR_RULES, "reveal: the secret does not open the claim's commit");
-    if ((st = pol_game_forced_draw(a->secret, &t->id, &t->claim_chain, g->gen.forced_error_ppm,
+    if ((st = pol_game_forced_draw(a->secret, &t->id, t->beacon, g->gen.forced_error_ppm,
                                    &forced)))
         return st;
     t->revealed = 1;
@@ -743,6 +758,23 @@ static pol_status rule_reveal(pol_game *g, gstate *s, acct *who, const pol_game_
     logf_(g, "task %s: solver %s revealed: %s", hx(t->id.b).s, hx(who->key).s,
           forced ? "forced error" : "no forced error");
     return forced ? outcome_forced(g, s, t, s->now) : outcome_unforced(g, s, t, s->now);
+}
+
+/* [G-BEACON-1]: the referee's randomness for the claim's draw, once. */
+static pol_status rule_beacon(pol_game *g, gstate *s, const pol_game_action *a)
+{
+    pol_game_task *t;
+    pol_status st;
+    if ((st = need_task(s, a, POL_GAME_TASK_CLAIMED, &t)))
+        return st;
+    if (t->has_beacon)
+        return pol_errorf(POL_ERR_RULES, "beacon: task %s has its beacon already (one per claim)",
+                          hx(t->id.b).s);
+    t->has_beacon = 1;
+    memcpy(t->beacon, a->beacon, sizeof t->beacon);
+    logf_(g, "task %s: beacon %s from the referee (round %llu)", hx(t->id.b).s,
+          hx(a->beacon).s, (unsigned long long)t->rounds);
+    return POL_OK;
 }
 
 static pol_status rule_ruling(pol_game *g, gstate *s, const pol_game_action *a)
@@ -816,7 +848,7 @@ pol_status pol_game_commit(const uint8_t secret[32], pol_digest *out)
 }
 
 pol_status pol_game_forced_draw(const uint8_t secret[32], const pol_digest *task_id,
-                                const pol_digest *claim_chain, uint32_t ppm, int *forced)
+                                const uint8_t beacon[32], uint32_t ppm, int *forced)
 {
     *forced = 0;
     if (ppm > POL_GAME_PPM)
@@ -826,7 +858,7 @@ pol_status pol_game_forced_draw(const uint8_t secret[32], const pol_digest *task
     memcpy(m, POL_GAME_TAG_FORCED, t);
     memcpy(m + t, secret, 32);
     memcpy(m + t + 32, task_id->b, 32);
-    memcpy(m + t + 64, claim_chain->b, 32);
+    memcpy(m + t + 64, beacon, 32);
     pol_digest h;
     POL_TRY(pol_sha256(m, sizeof m, &h));
     uint64_t x = 0;
@@ -927,12 +959,12 @@ static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
         memcpy(s->acct[ai].key, signer, POL_PUBKEY_LEN);
     }
     acct *who = &s->acct[ai];
-    if (a->kind == POL_GAME_RULING) {
+    if (a->kind == POL_GAME_RULING || a->kind == POL_GAME_BEACON) {
         if (!same(signer, g->gen.referee_key))
-            return pol_errorf(POL_ERR_RULES, "ruling: signed by %s, not by the referee",
-                              hx(signer).s);
+            return pol_errorf(POL_ERR_RULES, "%s: signed by %s, not by the referee",
+                              pol_game_kind_name(a->kind), hx(signer).s);
     } else if (same(signer, g->gen.referee_key)) {
-        return pol_errorf(POL_ERR_RULES, "%s: the referee only signs rulings",
+        return pol_errorf(POL_ERR_RULES, "%s: the referee only signs rulings and beacons",
                           pol_game_kind_name(a->kind));
     }
     pol_game_task *claimed = NULL;
@@ -944,6 +976,7 @@ static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
     case POL_GAME_CHALLENGE: st = rule_challenge(g, s, who, a); break;
     case POL_GAME_REVEAL: st = rule_reveal(g, s, who, a); break;
     case POL_GAME_RULING: st = rule_ruling(g, s, a); break;
+    case POL_GAME_BEACON: st = rule_beacon(g, s, a); break;
     default: st = pol_errorf(POL_ERR_INTERNAL, "game: action kind %u", a->kind); break;
     }
     if (st != POL_OK)
@@ -1074,8 +1107,9 @@ static pol_status task_check(const gstate *s, size_t i)
     if (t->held_bounty != t->bounty || t->held_fee != t->verifier_fee)
         return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): bounty or fee not held", i, sn);
     if (t->state == POL_GAME_TASK_OPEN) {
-        if (t->held_solver || t->held_verifier || t->held_whistleblower || t->has_solver)
-            return pol_errorf(POL_ERR_INTERNAL, "game: open task %zu holds bonds", i);
+        if (t->held_solver || t->held_verifier || t->held_whistleblower || t->has_solver ||
+            t->has_beacon)
+            return pol_errorf(POL_ERR_INTERNAL, "game: open task %zu holds bonds or a beacon", i);
         return POL_OK;
     }
     if (t->deadline_ms <= s->now)
@@ -1091,6 +1125,8 @@ static pol_status task_check(const gstate *s, size_t i)
         return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s): challenge bond", i, sn);
     if (t->state >= POL_GAME_TASK_SUBMITTED && !t->has_cert)
         return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s) has no certificate", i, sn);
+    if (t->state >= POL_GAME_TASK_SUBMITTED && !t->has_beacon)
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s) has no beacon", i, sn);
     if (t->state == POL_GAME_TASK_REPORTED && !t->has_report)
         return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s) has no report", i, sn);
     return POL_OK;

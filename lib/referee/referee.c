@@ -1,12 +1,13 @@
 /* The referee's main thread (spec/referee.md): the ledger replayed into a
  * game, requests applied at the referee's clock and appended in one
- * transaction with their projection rows, ticks at deadlines, and the
- * rulings the dispute worker hands back. */
+ * transaction with their projection rows, ticks at deadlines, a beacon
+ * after every claim, and the rulings the dispute worker hands back. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "pol/ledger.h"
 #include "pol/net.h"
@@ -257,6 +258,58 @@ static pol_status apply_action(pol_referee *r, const uint8_t *env, size_t len, u
     return append_event(r, now, env, len, &id, seq);
 }
 
+/* -------------------------------------------------------------- beacons */
+
+/* Seals an action of the referee's own with its next nonce and applies it
+ * like any action [R-ACT-1]. */
+static pol_status referee_act(pol_referee *r, pol_game_action *a, uint64_t *seq)
+{
+    uint8_t *env;
+    size_t len;
+    pol_game_id(r->g, &a->game_id);
+    a->nonce = pol_game_nonce(r->g, r->pub) + 1;
+    pol_status st = pol_game_action_seal(a, &r->kp, &env, &len);
+    if (st != POL_OK)
+        return st;
+    st = apply_action(r, env, len, seq);
+    free(env);
+    return st;
+}
+
+/* [R-BEACON-1]: every claimed task without a beacon gets one, fresh from
+ * getrandom, applied and persisted like any action. Driven by the game's
+ * state, not by memory: a restart between a claim and its beacon draws it
+ * then, and a task that has its beacon never gets a second one. */
+static pol_status issue_beacons(pol_referee *r)
+{
+    for (size_t i = 0; i < pol_game_n_tasks(r->g) && !r->fatal; i++) {
+        pol_game_task t;
+        POL_TRY(pol_game_task_at(r->g, i, &t));
+        if (t.state != POL_GAME_TASK_CLAIMED || t.has_beacon)
+            continue;
+        pol_game_action a;
+        memset(&a, 0, sizeof a);
+        a.kind = POL_GAME_BEACON;
+        a.task_id = t.id;
+        char ht[17];
+        hex8(t.id.b, ht);
+        uint64_t seq;
+        pol_status st;
+        if (getrandom(a.beacon, sizeof a.beacon, 0) != (ssize_t)sizeof a.beacon)
+            st = pol_errorf(POL_ERR_IO, "getrandom failed");
+        else
+            st = referee_act(r, &a, &seq);
+        memset(a.beacon, 0, sizeof a.beacon);
+        /* not fatal: the next turn tries again while the task is claimed
+         * (a claim that expired at the tick before it needs none) */
+        if (st != POL_OK && !r->fatal)
+            logf_(r, "task %s: beacon refused: %s: %s", ht, pol_strerror(st), pol_last_error());
+        else if (st == POL_OK && r->log_events)
+            logf_(r, "task %s: beacon at seq %" PRIu64, ht, seq);
+    }
+    return r->fatal;
+}
+
 /* ------------------------------------------------------------- requests */
 
 typedef struct ev_collect {
@@ -341,6 +394,11 @@ static pol_status handle(void *ctx, const uint8_t signer[POL_PUBKEY_LEN],
         pol_status st = apply_action(r, req->data, req->data_len, &seq);
         if (st != POL_OK)
             return st;
+        /* a claim's beacon goes in before the claimant hears back, so it
+         * finds the beacon in the events up to its claim's answer */
+        (void)issue_beacons(r); /* a failure short of fatal is logged; the next turn retries */
+        if (r->fatal)
+            return r->fatal;
         resp->kind = POL_NET_ACTION;
         resp->applied_seq = seq;
         return POL_OK;
@@ -501,6 +559,37 @@ static pol_status start_dispute(pol_referee *r)
     return st;
 }
 
+/* The worker sealed its Ruling with the referee's next nonce as it was when
+ * the dispute started; beacons the referee applied since then used nonces
+ * up, so the Ruling is sealed again with the nonce it needs now. */
+static pol_status reseal_ruling(pol_referee *r, ref_outcome *o)
+{
+    uint8_t *body, signer[POL_PUBKEY_LEN];
+    size_t body_len;
+    pol_status st = pol_envelope_open(o->env, o->env_len, POL_MSG_GAME_ACTION, &body, &body_len,
+                                      signer);
+    if (st != POL_OK)
+        return st;
+    pol_game_action a;
+    st = pol_game_action_decode(body, body_len, &a);
+    free(body);
+    if (st != POL_OK)
+        return st;
+    const uint64_t want = pol_game_nonce(r->g, r->pub) + 1;
+    if (a.nonce != want) {
+        uint8_t *env;
+        size_t len;
+        a.nonce = want;
+        if ((st = pol_game_action_seal(&a, &r->kp, &env, &len)) == POL_OK) {
+            free(o->env);
+            o->env = env;
+            o->env_len = len;
+        }
+    }
+    pol_game_action_free(&a);
+    return st;
+}
+
 /* Takes a finished worker's Ruling and applies it like any action. */
 static pol_status finish_dispute(pol_referee *r)
 {
@@ -518,7 +607,9 @@ static pol_status finish_dispute(pol_referee *r)
         return POL_OK;
     }
     uint64_t seq;
-    pol_status st = apply_action(r, o.env, o.env_len, &seq);
+    pol_status st = reseal_ruling(r, &o);
+    if (st == POL_OK)
+        st = apply_action(r, o.env, o.env_len, &seq);
     if (st == POL_OK)
         logf_(r, "dispute %s: ruling at seq %" PRIu64 ": %s lost (%s), pin kind %d interval "
               "%" PRId64 " step %" PRId64 " node %" PRId64 "; %" PRIu64 " exchanges (%" PRIu64
@@ -635,6 +726,7 @@ pol_status pol_referee_poll(pol_referee *r, int timeout_ms)
     drop_settled(r);
     POL_TRY(finish_dispute(r));
     POL_TRY(do_ticks(r, ref_now(r)));
+    POL_TRY(issue_beacons(r));
     if (!r->w)
         POL_TRY(start_dispute(r));
     int wait = timeout_ms < 0 ? 0 : timeout_ms;

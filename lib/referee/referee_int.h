@@ -22,7 +22,8 @@ typedef struct ref_job {
     size_t task_json_len;
     uint8_t *profile_env;  /* tolerant-mode tasks: the ProfileReport envelope (else NULL) */
     size_t profile_env_len;
-    uint64_t nonce; /* the referee's next nonce, for the Ruling */
+    uint64_t nonce; /* the referee's next nonce, for the Ruling (sealed again by the main
+                       thread when beacons used it up meanwhile) */
     pol_keypair kp;
     char *db_path, *data_dir;
     unsigned answer_ms, clock_ms, arity;

@@ -224,6 +224,7 @@ static pol_status action_valid(const pol_game_action *a, pol_status bad)
                               pol_game_kind_name(a->kind), POL_GAME_ENDPOINT_MAX - 1);
         return POL_OK;
     case POL_GAME_REVEAL:
+    case POL_GAME_BEACON:
         return POL_OK;
     case POL_GAME_RULING:
         if (a->loser > POL_GAME_LOSER_CHALLENGER)
@@ -257,6 +258,7 @@ pol_status pol_game_action_encode(const pol_game_action *a, uint8_t **buf, size_
     Pol__V1__Challenge ch;
     Pol__V1__Reveal rv;
     Pol__V1__Ruling ru;
+    Pol__V1__Beacon be;
     pol__v1__game_action__init(&m);
     m.game_id = bin(a->game_id.b, 32);
     m.nonce = a->nonce;
@@ -311,6 +313,13 @@ pol_status pol_game_action_encode(const pol_game_action *a, uint8_t **buf, size_
         rv.secret = bin(a->secret, 32);
         m.action_case = POL__V1__GAME_ACTION__ACTION_REVEAL;
         m.reveal = &rv;
+        break;
+    case POL_GAME_BEACON:
+        pol__v1__beacon__init(&be);
+        be.task_id = tid;
+        be.value = bin(a->beacon, 32);
+        m.action_case = POL__V1__GAME_ACTION__ACTION_BEACON;
+        m.beacon = &be;
         break;
     default: /* POL_GAME_RULING: action_valid refused every other kind */
         pol__v1__ruling__init(&ru);
@@ -426,6 +435,12 @@ static pol_status action_from_msg(const Pol__V1__GameAction *m, pol_game_action 
         a->node = x->node;
         break;
     }
+    case POL__V1__GAME_ACTION__ACTION_BEACON:
+        a->kind = POL_GAME_BEACON;
+        if ((st = pol__wire_get32(&m->beacon->task_id, "beacon task_id", a->task_id.b)) ||
+            (st = pol__wire_get32(&m->beacon->value, "beacon value", a->beacon)))
+            return st;
+        break;
     default:
         return pol_errorf(POL_ERR_FORMAT, "game action: no action set");
     }
@@ -484,6 +499,7 @@ const char *pol_game_kind_name(uint32_t kind)
     case POL_GAME_CHALLENGE: return "challenge";
     case POL_GAME_REVEAL: return "reveal";
     case POL_GAME_RULING: return "ruling";
+    case POL_GAME_BEACON: return "beacon";
     default: return "?";
     }
 }
