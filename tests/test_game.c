@@ -1452,7 +1452,7 @@ static void test_forced_draw(void **st) /* [G-FORCED-2] */
                      POL_ERR_INVALID_ARG);
     /* the draw is the spec's formula: tag 0x00 || secret || task || beacon */
     uint8_t m[17 + 96];
-    memcpy(m, "libpol/forced/v1", 17);
+    memcpy(m, "libpol/forced/v2", 17);
     memcpy(m + 17, secret, 32);
     memcpy(m + 49, tid.b, 32);
     memcpy(m + 81, bc, 32);

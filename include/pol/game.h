@@ -55,7 +55,7 @@ extern "C" {
 
 /* Domain tags (each followed by one 0x00 byte where it is hashed). */
 #define POL_GAME_TAG_SECRET "libpol/forced-secret/v1" /* commit = H(tag 0 secret) */
-#define POL_GAME_TAG_FORCED "libpol/forced/v1"        /* the forced-error draw */
+#define POL_GAME_TAG_FORCED "libpol/forced/v2"        /* the forced-error draw */
 #define POL_GAME_TAG_LEDGER "libpol/ledger/v1"        /* the hash chain */
 
 /* ---------------------------------------------------------------- genesis */
