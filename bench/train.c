@@ -44,23 +44,17 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "mlp_task.h"
 #include "pol/context.h"
 #include "pol/dataset.h"
 #include "pol/fileio.h"
 #include "pol/hash.h"
 #include "pol/kernels.h"
-#include "pol/rng.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
 
 #define TARGET_SHARE 0.03 /* checkpoint share of wall time */
 #define MLP_K 100         /* checkpoint interval of the large MLP */
-#define MLP_TRAIN 8192
-#define MLP_TEST 1024
-#define MLP_DIM 784
-#define MLP_CLASSES 10
-#define DATA_SEED 0x706f6c2d62656e63ull /* synthetic features */
-#define DATA_STREAM 0x7fff0001u         /* not one of the library's streams */
 #define MAX_REPS 16
 
 /* ------------------------------------------------------- temp, errors */
@@ -207,77 +201,11 @@ static void find_digits(char *out, size_t cap)
     exit(1);
 }
 
-/* The synthetic dataset and its task file, in dir. */
+/* The large MLP task (bench/mlp_task.h), in dir. */
 static void make_mlp_task(const char *dir, uint64_t steps, char *task_path, size_t cap)
 {
-    pol_tensor t[4];
-    const int64_t shp[4][2] = { { MLP_TRAIN, MLP_DIM }, { MLP_TRAIN, 0 }, { MLP_TEST, MLP_DIM },
-                                { MLP_TEST, 0 } };
-    static const char *const names[4] = { "train_x", "train_y", "test_x", "test_y" };
-    for (int i = 0; i < 4; i++)
-        if (pol_tensor_alloc(&t[i], names[i], i & 1 ? POL_I32 : POL_F32, i & 1 ? 1 : 2,
-                             shp[i]) != POL_OK)
-            die("dataset tensor");
-    uint64_t index = 0;
-    for (int split = 0; split < 2; split++) {
-        float *x = pol_f32(&t[2 * split]);
-        int32_t *y = pol_i32(&t[2 * split + 1]);
-        for (int64_t r = 0; r < shp[2 * split][0]; r++) {
-            float *row = x + r * MLP_DIM;
-            for (int j = 0; j < MLP_DIM; j++)
-                row[j] = pol_rng_uniform(DATA_SEED, DATA_STREAM, 0, index++, 0.0f, 1.0f);
-            /* label: the group (78 features each) with the largest sum */
-            const int G = MLP_DIM / MLP_CLASSES;
-            float best = -1.0f;
-            for (int c = 0; c < MLP_CLASSES; c++) {
-                float s = 0.0f;
-                for (int j = 0; j < G; j++)
-                    s += row[c * G + j];
-                if (s > best)
-                    best = s, y[r] = c;
-            }
-        }
-    }
-    const pol_tensor *tp[4] = { &t[0], &t[1], &t[2], &t[3] };
-    static const char *const meta[] = { "source", "libpol bench/train synthetic data" };
-    uint8_t *img;
-    size_t len;
-    pol_digest sha;
-    char hex[65], data_path[PATH_MAX + 32], json[2048];
-    if (pol_st_serialize(tp, 4, meta, 1, &img, &len) != POL_OK)
-        die("serialize dataset");
-    if (pol_sha256(img, len, &sha) != POL_OK)
-        die("dataset sha256");
-    snprintf(data_path, sizeof data_path, "%s/mlp-data.safetensors", dir);
-    if (pol_write_file_atomic(data_path, img, len, 0) != POL_OK)
-        die("write dataset");
-    free(img);
-    for (int i = 0; i < 4; i++)
-        pol_tensor_free(&t[i]);
-    pol_digest_to_hex(&sha, hex);
-    int n = snprintf(json, sizeof json,
-                     "{\n"
-                     "  \"format\": \"libpol-task-v1\",\n"
-                     "  \"model\": { \"type\": \"mlp\", \"layers\": [%d, 1024, 1024, %d], "
-                     "\"activation\": \"relu\" },\n"
-                     "  \"dataset\": { \"path\": \"mlp-data.safetensors\", \"sha256\": \"%s\" },\n"
-                     "  \"seed\": 7,\n"
-                     "  \"steps\": %" PRIu64 ",\n"
-                     "  \"batch_size\": 256,\n"
-                     "  \"checkpoint_every\": %d,\n"
-                     "  \"optimizer\": { \"type\": \"adamw\", \"lr\": 0.001, \"beta1\": 0.9, "
-                     "\"beta2\": 0.999, \"eps\": 1e-8, \"weight_decay\": 0.01 },\n"
-                     "  \"schedule\": { \"type\": \"warmup_cosine\", \"warmup_steps\": 20, "
-                     "\"min_lr\": 0.0001 },\n"
-                     "  \"mode\": \"exact\"\n"
-                     "}\n",
-                     MLP_DIM, MLP_CLASSES, hex, steps, MLP_K);
-    if ((size_t)snprintf(task_path, cap, "%s/mlp.json", dir) >= cap) {
-        fprintf(stderr, "train bench: temporary directory name too long\n");
-        exit(1);
-    }
-    if (pol_write_file_atomic(task_path, json, (size_t)n, 0) != POL_OK)
-        die("write task");
+    if (bench_mlp_task(dir, steps, MLP_K, "exact", task_path, cap) != POL_OK)
+        die("the MLP task");
 }
 
 /* ------------------------------------------------------------- runs */

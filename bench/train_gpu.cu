@@ -52,16 +52,14 @@
 #include "pol/fileio.h"
 #include "pol/hash.h"
 #include "pol/profile.h"
-#include "pol/rng.h"
 #include "pol/safetensors.h"
 #include "pol/task.h"
 #include "pol/train.h"
 
+#include "mlp_task.h"
+
 namespace {
 
-const int MLP_TRAIN = 8192, MLP_TEST = 1024, MLP_DIM = 784, MLP_CLASSES = 10;
-const uint64_t DATA_SEED = 0x706f6c2d62656e63ull; /* as bench/train.c */
-const uint32_t DATA_STREAM = 0x7fff0001u;
 
 char tmp_root[PATH_MAX];
 std::vector<std::string> table;
@@ -155,68 +153,16 @@ bad:
     exit(1);
 }
 
-/* The synthetic dataset in dir and the MLP task template (bench/train.c). */
-std::string mlp_template(const char *dir, uint64_t steps, int k)
+/* The large MLP task (bench/mlp_task.h) in both modes, in dir. */
+void mlp_tasks(const char *dir, uint64_t steps, int k, std::string *exact, std::string *tolerant)
 {
-    pol_tensor t[4];
-    const int64_t shp[4][2] = { { MLP_TRAIN, MLP_DIM }, { MLP_TRAIN, 0 }, { MLP_TEST, MLP_DIM },
-                                { MLP_TEST, 0 } };
-    static const char *const names[4] = { "train_x", "train_y", "test_x", "test_y" };
-    for (int i = 0; i < 4; i++)
-        if (pol_tensor_alloc(&t[i], names[i], i & 1 ? POL_I32 : POL_F32, i & 1 ? 1 : 2, shp[i]))
-            die("dataset tensor");
-    uint64_t index = 0;
-    for (int split = 0; split < 2; split++) {
-        float *x = pol_f32(&t[2 * split]);
-        int32_t *y = pol_i32(&t[2 * split + 1]);
-        for (int64_t r = 0; r < shp[2 * split][0]; r++) {
-            float *row = x + r * MLP_DIM;
-            for (int j = 0; j < MLP_DIM; j++)
-                row[j] = pol_rng_uniform(DATA_SEED, DATA_STREAM, 0, index++, 0.0f, 1.0f);
-            const int G = MLP_DIM / MLP_CLASSES;
-            float best = -1.0f;
-            for (int c = 0; c < MLP_CLASSES; c++) {
-                float s = 0.0f;
-                for (int j = 0; j < G; j++)
-                    s += row[c * G + j];
-                if (s > best)
-                    best = s, y[r] = c;
-            }
-        }
-    }
-    const pol_tensor *tp[4] = { &t[0], &t[1], &t[2], &t[3] };
-    static const char *const meta[] = { "source", "libpol bench/train_gpu synthetic data" };
-    uint8_t *img;
-    size_t len;
-    pol_digest sha;
-    char hex[65], path[PATH_MAX + 32], json[8192];
-    if (pol_st_serialize(tp, 4, meta, 1, &img, &len) || pol_sha256(img, len, &sha))
-        die("serialize dataset");
-    snprintf(path, sizeof path, "%s/mlp-data.safetensors", dir);
-    if (pol_write_file_atomic(path, img, len, 0))
-        die("write dataset");
-    free(img);
-    for (int i = 0; i < 4; i++)
-        pol_tensor_free(&t[i]);
-    pol_digest_to_hex(&sha, hex);
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"format\": \"libpol-task-v1\",\n"
-             "  \"model\": { \"type\": \"mlp\", \"layers\": [%d, 1024, 1024, %d], "
-             "\"activation\": \"relu\" },\n"
-             "  \"dataset\": { \"path\": \"%s\", \"sha256\": \"%s\" },\n"
-             "  \"seed\": 7,\n"
-             "  \"steps\": %" PRIu64 ",\n"
-             "  \"batch_size\": 256,\n"
-             "  \"checkpoint_every\": %d,\n"
-             "  \"optimizer\": { \"type\": \"adamw\", \"lr\": 0.001, \"beta1\": 0.9, "
-             "\"beta2\": 0.999, \"eps\": 1e-8, \"weight_decay\": 0.01 },\n"
-             "  \"schedule\": { \"type\": \"warmup_cosine\", \"warmup_steps\": 20, "
-             "\"min_lr\": 0.0001 },\n"
-             "  \"mode\": \"MODE\"\n"
-             "}\n",
-             MLP_DIM, MLP_CLASSES, path, hex, steps, k);
-    return json;
+    char path[PATH_MAX + 64];
+    if (bench_mlp_task(dir, steps, (uint64_t)k, "exact", path, sizeof path) != POL_OK)
+        die("the MLP task");
+    *exact = path;
+    if (bench_mlp_task(dir, steps, (uint64_t)k, "tolerant", path, sizeof path) != POL_OK)
+        die("the MLP task");
+    *tolerant = path;
 }
 
 /* A context: device, kernels, threads; TF32 math for tolerant GPU GEMMs. */
@@ -380,8 +326,7 @@ int main(int argc, char **argv)
     tasks[0].name = "digits", tasks[0].warm = 20, tasks[0].min_steps = 200;
     write_modes(tmp_root, "digits", digits_template(), &tasks[0].exact, &tasks[0].tolerant);
     tasks[1].name = "mlp 784-1024-1024-10 b256", tasks[1].warm = 3, tasks[1].min_steps = 10;
-    write_modes(tmp_root, "mlp", mlp_template(tmp_root, quick ? 40 : 200, quick ? 20 : 50),
-                &tasks[1].exact, &tasks[1].tolerant);
+    mlp_tasks(tmp_root, quick ? 40 : 200, quick ? 20 : 50, &tasks[1].exact, &tasks[1].tolerant);
 
     emit("# Training steps/s: exact GPU vs tolerant cuBLAS vs CPU\n\n");
     emit("GPU: %s (sm_%d%d). CPU: %d threads (fast exact kernels; OpenBLAS for tolerant).\n"

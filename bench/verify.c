@@ -28,22 +28,16 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "mlp_task.h"
 #include "pol/cert.h"
 #include "pol/fileio.h"
 #include "pol/hash.h"
 #include "pol/keys.h"
-#include "pol/rng.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
 #include "pol/verify.h"
 
 #define VERIFY_REPS 3
-#define MLP_TRAIN 8192
-#define MLP_TEST 1024
-#define MLP_DIM 784
-#define MLP_CLASSES 10
-#define DATA_SEED 0x706f6c2d62656e63ull /* the synthetic features of bench/train.c */
-#define DATA_STREAM 0x7fff0001u
 
 static int die(const char *what, pol_status st)
 {
@@ -51,72 +45,6 @@ static int die(const char *what, pol_status st)
     return 1;
 }
 
-/* Writes the synthetic MLP dataset and its task file into dir. */
-static pol_status make_mlp_task(const char *dir, uint64_t steps, uint64_t k, char *task_path,
-                                size_t cap)
-{
-    pol_tensor t[4];
-    const int64_t shp[4][2] = { { MLP_TRAIN, MLP_DIM }, { MLP_TRAIN, 0 }, { MLP_TEST, MLP_DIM },
-                                { MLP_TEST, 0 } };
-    static const char *const names[4] = { "train_x", "train_y", "test_x", "test_y" };
-    pol_status st = POL_OK;
-    int made = 0;
-    for (; made < 4 && !st; made++)
-        st = pol_tensor_alloc(&t[made], names[made], made & 1 ? POL_I32 : POL_F32,
-                              made & 1 ? 1 : 2, shp[made]);
-    if (st) {
-        made--;
-    } else {
-        uint64_t index = 0;
-        for (int split = 0; split < 2; split++) {
-            float *x = pol_f32(&t[2 * split]);
-            int32_t *y = pol_i32(&t[2 * split + 1]);
-            for (int64_t r = 0; r < shp[2 * split][0]; r++) {
-                float *row = x + r * MLP_DIM, best = -1.0f;
-                for (int j = 0; j < MLP_DIM; j++)
-                    row[j] = pol_rng_uniform(DATA_SEED, DATA_STREAM, 0, index++, 0.0f, 1.0f);
-                const int G = MLP_DIM / MLP_CLASSES;
-                for (int c = 0; c < MLP_CLASSES; c++) {
-                    float sum = 0.0f;
-                    for (int j = 0; j < G; j++)
-                        sum += row[c * G + j];
-                    if (sum > best)
-                        best = sum, y[r] = c;
-                }
-            }
-        }
-    }
-    uint8_t *img = NULL;
-    size_t len = 0;
-    pol_digest sha;
-    char hex[65], data_path[1300], json[2048];
-    const pol_tensor *tp[4] = { &t[0], &t[1], &t[2], &t[3] };
-    static const char *const meta[] = { "source", "libpol bench synthetic data" };
-    if (!st)
-        st = pol_st_serialize(tp, 4, meta, 1, &img, &len);
-    for (int i = 0; i < made; i++)
-        pol_tensor_free(&t[i]);
-    if (!st)
-        st = pol_sha256(img, len, &sha);
-    snprintf(data_path, sizeof data_path, "%s/mlp-data.safetensors", dir);
-    if (!st)
-        st = pol_write_file_atomic(data_path, img, len, 0);
-    free(img);
-    if (st)
-        return st;
-    pol_digest_to_hex(&sha, hex);
-    int n = snprintf(json, sizeof json,
-                     "{\"format\":\"libpol-task-v1\",\"model\":{\"type\":\"mlp\",\"layers\":[%d,"
-                     "1024,1024,%d],\"activation\":\"relu\"},\"dataset\":{\"path\":"
-                     "\"mlp-data.safetensors\",\"sha256\":\"%s\"},\"seed\":7,\"steps\":%" PRIu64
-                     ",\"batch_size\":256,\"checkpoint_every\":%" PRIu64 ",\"optimizer\":{"
-                     "\"type\":\"adamw\",\"lr\":0.001,\"beta1\":0.9,\"beta2\":0.999,\"eps\":1e-8,"
-                     "\"weight_decay\":0.01},\"schedule\":{\"type\":\"warmup_cosine\","
-                     "\"warmup_steps\":20,\"min_lr\":0.0001},\"mode\":\"exact\"}\n",
-                     MLP_DIM, MLP_CLASSES, hex, steps, k);
-    snprintf(task_path, cap, "%s/mlp.json", dir);
-    return pol_write_file_atomic(task_path, json, (size_t)n, 0);
-}
 
 /* One measured row of Part 2. */
 typedef struct measured {
@@ -278,7 +206,7 @@ int main(int argc, char **argv)
         cwd, d_steps, d_k);
     if ((st = pol_write_file_atomic(task_path[0], json, (size_t)n, 0)))
         return die("digits task", st);
-    if ((st = make_mlp_task(dir[1], m_steps, m_k, task_path[1], sizeof task_path[1])))
+    if ((st = bench_mlp_task(dir[1], m_steps, m_k, "exact", task_path[1], sizeof task_path[1])))
         return die("mlp task", st);
     const double load0 = bench_loadavg();
     pol_ctx *ctx;
