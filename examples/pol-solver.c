@@ -27,6 +27,7 @@
 #include "pol/kernels.h"
 #include "pol/pinpoint.h"
 #include "pol/roles.h"
+#include "role_cli.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
 #include "pol/verify.h"
@@ -351,8 +352,6 @@ static int cmd_inspect(int argc, char **argv)
 
 /* --------------------------------------------------------------- serve -- */
 
-static volatile sig_atomic_t stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static const char SERVE_USAGE[] =
     "usage: pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
@@ -420,23 +419,7 @@ static int parse_cheat(const char *s, pol_cheat *c)
     return 0;
 }
 
-/* A referee out of reach for a moment is not the end of the game: the
- * mirror reconnects on its next call (the --timeout bounds the wait). */
-static pol_status sync_or_wait(pol_mirror *m)
-{
-    pol_status st = pol_mirror_sync(m, NULL);
-    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
-        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
-        return POL_OK;
-    }
-    return st;
-}
 
-static void game_line(void *user, const char *line)
-{
-    (void)user;
-    printf("game       %s\n", line);
-}
 
 /* Trains the task with a replayer in a fresh directory. */
 static pol_status replay(solver *s, const pol_cheat *cheat, const char *what, pol_replayer **rp,
@@ -716,19 +699,18 @@ static int cmd_serve(int argc, char **argv)
         return fail(st);
     }
     if (verbose)
-        pol_mirror_set_log(s.m, game_line, NULL);
+        pol_mirror_set_log(s.m, role_game_line, NULL);
     char me_hex[65], ep[80];
     pol_pubkey_to_hex(s.me, me_hex);
     snprintf(ep, sizeof ep, "%.*s:%u", (int)(strrchr(listen_addr, ':') ? strrchr(listen_addr, ':') - listen_addr : 0),
              listen_addr, pol_role_server_port(s.srv));
     printf("solver     %s serving on %s\n", me_hex, ep);
     fflush(stdout);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    role_catch_signals();
     long done_tasks = 0;
     const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
     while (!stop_flag && (tasks == 0 || done_tasks < tasks)) {
-        if ((st = pol_role_server_poll(s.srv, 100)) || (st = sync_or_wait(s.m)))
+        if ((st = pol_role_server_poll(s.srv, 100)) || (st = role_sync_or_wait(s.m)))
             break;
         if (!s.active)
             st = claim_one(&s, ep);
@@ -744,10 +726,7 @@ static int cmd_serve(int argc, char **argv)
             break;
         }
     }
-    pol_role_server_stats ss = pol_role_server_get_stats(s.srv);
-    printf("served     %llu pinpoint answers (%llu bytes), %llu blobs (%llu bytes)\n",
-           (unsigned long long)ss.pin_queries, (unsigned long long)ss.bytes_answers,
-           (unsigned long long)ss.blobs, (unsigned long long)ss.bytes_blobs);
+    role_print_served(s.srv);
     if (s.active)
         drop_task(&s);
     pol_mirror_close(s.m);

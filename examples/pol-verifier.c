@@ -23,6 +23,7 @@
 #include "pol/keys.h"
 #include "pol/profile.h"
 #include "pol/roles.h"
+#include "role_cli.h"
 #include "pol/verify.h"
 #include "pol/version.h"
 #include "pol/wire.h"
@@ -440,8 +441,6 @@ static int cmd_profile(int argc, char **argv)
 
 /* --------------------------------------------------------------- serve -- */
 
-static volatile sig_atomic_t stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static const char SERVE_USAGE[] =
     "usage: pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
@@ -488,23 +487,7 @@ typedef struct vstate {
     uint32_t mine_state[MAX_SEEN];
 } vstate;
 
-/* A referee out of reach for a moment is not the end of the game: the
- * mirror reconnects on its next call (the --timeout bounds the wait). */
-static pol_status sync_or_wait(pol_mirror *m)
-{
-    pol_status st = pol_mirror_sync(m, NULL);
-    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
-        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
-        return POL_OK;
-    }
-    return st;
-}
 
-static void game_line(void *user, const char *line)
-{
-    (void)user;
-    printf("game       %s\n", line);
-}
 
 static int seen(const pol_digest *list, size_t n, const pol_digest *d)
 {
@@ -681,7 +664,7 @@ static int cmd_serve(int argc, char **argv)
         return fail(st);
     pol_role_server_set_served_fn(v->srv, pol_role_challenger_served_fn, v->ch);
     if (verbose)
-        pol_mirror_set_log(v->m, game_line, NULL);
+        pol_mirror_set_log(v->m, role_game_line, NULL);
     char me_hex[65];
     pol_pubkey_to_hex(v->me, me_hex);
     const char *colon = strrchr(listen_addr, ':');
@@ -691,11 +674,10 @@ static int cmd_serve(int argc, char **argv)
                                                   : v->reject ? " (REJECTS ALL: test switch)"
                                                               : "");
     fflush(stdout);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    role_catch_signals();
     const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
     while (!stop_flag && (tasks == 0 || ended(v) < tasks)) {
-        if ((st = pol_role_server_poll(v->srv, 100)) || (st = sync_or_wait(v->m)))
+        if ((st = pol_role_server_poll(v->srv, 100)) || (st = role_sync_or_wait(v->m)))
             break;
         pol_role_challenger_tick(v->ch, v->srv);
         const pol_game *g = pol_mirror_game(v->m);
@@ -715,10 +697,7 @@ static int cmd_serve(int argc, char **argv)
         if (st)
             break;
     }
-    pol_role_server_stats ss = pol_role_server_get_stats(v->srv);
-    printf("served     %llu pinpoint answers (%llu bytes), %llu blobs (%llu bytes)\n",
-           (unsigned long long)ss.pin_queries, (unsigned long long)ss.bytes_answers,
-           (unsigned long long)ss.blobs, (unsigned long long)ss.bytes_blobs);
+    role_print_served(v->srv);
     pol_role_challenger_destroy(v->ch);
     pol_mirror_close(v->m);
     pol_role_server_close(v->srv);

@@ -14,6 +14,7 @@
 #include "pol/game.h"
 #include "pol/keys.h"
 #include "pol/roles.h"
+#include "role_cli.h"
 #include "pol/version.h"
 
 static const char USAGE[] =
@@ -41,8 +42,6 @@ static const char USAGE[] =
     "\n"
     "Exit status: 0 on success, 1 on an error (message on stderr), 2 on bad usage.\n";
 
-static volatile sig_atomic_t stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static int fail(pol_status st)
 {
@@ -57,23 +56,7 @@ static int usage_error(const char *msg)
     return 2;
 }
 
-/* A referee out of reach for a moment is not the end of the game: the
- * mirror reconnects on its next call (the --timeout bounds the wait). */
-static pol_status sync_or_wait(pol_mirror *m)
-{
-    pol_status st = pol_mirror_sync(m, NULL);
-    if (st == POL_ERR_NETWORK || st == POL_ERR_TIMEOUT) {
-        fprintf(stderr, "warning: referee unreachable (%s); retrying\n", pol_last_error());
-        return POL_OK;
-    }
-    return st;
-}
 
-static void game_line(void *user, const char *line)
-{
-    (void)user;
-    printf("game       %s\n", line);
-}
 
 #define MAX_SEEN 1024
 
@@ -212,18 +195,17 @@ int main(int argc, char **argv)
         return fail(st);
     pol_role_server_set_served_fn(w->srv, pol_role_challenger_served_fn, w->ch);
     if (verbose)
-        pol_mirror_set_log(w->m, game_line, NULL);
+        pol_mirror_set_log(w->m, role_game_line, NULL);
     pol_pubkey_to_hex(w->me, me_hex);
     const char *colon = strrchr(listen_addr, ':');
     snprintf(ep, sizeof ep, "%.*s:%u", colon ? (int)(colon - listen_addr) : 0, listen_addr,
              pol_role_server_port(w->srv));
     printf("whistle    %s serving on %s\n", me_hex, ep);
     fflush(stdout);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    role_catch_signals();
     const uint64_t end = pol_role_now_ms() + (uint64_t)timeout * 1000u;
     while (!stop_flag && (tasks == 0 || ended(w) < tasks)) {
-        if ((st = pol_role_server_poll(w->srv, 100)) || (st = sync_or_wait(w->m)))
+        if ((st = pol_role_server_poll(w->srv, 100)) || (st = role_sync_or_wait(w->m)))
             break;
         pol_role_challenger_tick(w->ch, w->srv);
         const pol_game *g = pol_mirror_game(w->m);
@@ -246,10 +228,7 @@ int main(int argc, char **argv)
         if (st)
             break;
     }
-    pol_role_server_stats ss = pol_role_server_get_stats(w->srv);
-    printf("served     %llu pinpoint answers (%llu bytes), %llu blobs (%llu bytes)\n",
-           (unsigned long long)ss.pin_queries, (unsigned long long)ss.bytes_answers,
-           (unsigned long long)ss.blobs, (unsigned long long)ss.bytes_blobs);
+    role_print_served(w->srv);
     pol_role_challenger_destroy(w->ch);
     pol_mirror_close(w->m);
     pol_role_server_close(w->srv);
