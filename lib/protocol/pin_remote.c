@@ -140,11 +140,12 @@ static pol_status rm_commit(void *self, size_t *n, pol_digest *root)
     return failed(r, st);
 }
 
-static pol_status rm_ckpt(void *self, size_t i, pol_digest *h, pol_digest *path, size_t *path_len)
+/* A query answered by one hash and its inclusion proof (ckpt, trace). */
+static pol_status ask_proven(pol_pin_remote *r, uint32_t kind, uint64_t a, uint64_t b,
+                             pol_digest *h, pol_digest *path, size_t *path_len)
 {
-    pol_pin_remote *r = self;
     pol_pin_answer *x;
-    pol_status st = ask(r, POL_PINQ_CKPT, i, 0, 0, 0, &x);
+    pol_status st = ask(r, kind, a, b, 0, 0, &x);
     if (st == POL_OK && x->path_len > *path_len)
         st = pol_errorf(POL_ERR_TOO_LARGE, "pin remote: path of %zu entries, room for %zu",
                         x->path_len, *path_len);
@@ -155,6 +156,11 @@ static pol_status rm_ckpt(void *self, size_t i, pol_digest *h, pol_digest *path,
     }
     free(x);
     return failed(r, st);
+}
+
+static pol_status rm_ckpt(void *self, size_t i, pol_digest *h, pol_digest *path, size_t *path_len)
+{
+    return ask_proven(self, POL_PINQ_CKPT, i, 0, h, path, path_len);
 }
 
 static pol_status rm_state(void *self, size_t interval, uint64_t steps, pol_digest *h)
@@ -258,19 +264,7 @@ static pol_status rm_trace_root(void *self, size_t interval, pol_digest *root)
 static pol_status rm_trace(void *self, size_t interval, uint64_t steps, pol_digest *h,
                            pol_digest *path, size_t *path_len)
 {
-    pol_pin_remote *r = self;
-    pol_pin_answer *x;
-    pol_status st = ask(r, POL_PINQ_TRACE, interval, steps, 0, 0, &x);
-    if (st == POL_OK && x->path_len > *path_len)
-        st = pol_errorf(POL_ERR_TOO_LARGE, "pin remote: path of %zu entries, room for %zu",
-                        x->path_len, *path_len);
-    if (st == POL_OK) {
-        *h = x->digests[0];
-        memcpy(path, x->path, x->path_len * sizeof *path);
-        *path_len = x->path_len;
-    }
-    free(x);
-    return failed(r, st);
+    return ask_proven(self, POL_PINQ_TRACE, interval, steps, h, path, path_len);
 }
 
 pol_party_tol pol_pin_remote_party_tol(pol_pin_remote *rp, const char *name)
