@@ -22,6 +22,8 @@ CC ?= cc
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# -fno-math-errno only stops libm calls from setting errno (sqrtf becomes one
+# IEEE instruction); it changes no result, unlike the rest of -ffast-math.
 FPFLAGS := -ffp-contract=off -fno-fast-math -fno-math-errno
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(FPFLAGS) $(CFLAGS) -fPIC -pthread \
@@ -62,7 +64,8 @@ BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # pol/cuda.h call with POL_ERR_UNSUPPORTED and nothing links CUDA. On, the
 # kernels go to build/lib/libpol_cuda.a (libpol.a stays free of CUDA code)
 # and every program, test and benchmark links it. Exact-mode numerics:
-# --fmad=false, never --use_fast_math (nor -ftz=true).
+# --fmad=false and IEEE division, square root and subnormals spelled out
+# (-ftz=false -prec-div=true -prec-sqrt=true); never --use_fast_math.
 cuda ?= auto
 NVCC ?= nvcc
 ifeq ($(cuda),auto)
@@ -76,7 +79,7 @@ POL_LINK := $(BUILD)/lib/libpol.a
 ifeq ($(cuda),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(shell command -v $(NVCC))))
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
-NVCCFLAGS := -O3 --fmad=false -std=c++17 -Xcompiler -fPIC,-Wall,-ffp-contract=off -Werror all-warnings \
+NVCCFLAGS := -O3 --fmad=false -ftz=false -prec-div=true -prec-sqrt=true -std=c++17 -Xcompiler -fPIC,-Wall,-ffp-contract=off -Werror all-warnings \
              -Iinclude -MMD -MP $(CUDA_ARCH)
 CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
 CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
