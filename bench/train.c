@@ -1,7 +1,9 @@
 /* Training throughput and the cost of checkpoints.
  *
  * Two tasks, each trained with pol_run_train into a fresh temporary run
- * directory with 1 and with 2 threads:
+ * directory with 1 and with 2 threads, and with checkpoints written either
+ * on the training thread (pol_run_opts.sync_checkpoints) or by the
+ * background writer (the default, spec/checkpoint.md C-WHEN-3):
  *   digits  examples/tasks/digits.json as shipped (MLP 64-128-10, batch 32,
  *           AdamW, its own checkpoint interval k = 100), on the real dataset;
  *   mlp     MLP 784-1024-1024-10 (ReLU), batch 256, AdamW, k = 100, on a
@@ -12,9 +14,14 @@
  * Before anything is reported, every run's trace (the state hash of every
  * checkpoint) and final state hash must equal the first 1-thread run's;
  * otherwise the bench exits non-zero. Steps/s are medians over the
- * repetitions; the checkpoint share is checkpoint_seconds / seconds of
- * pol_run_result (hashing, writing, fsync and trace.json of every checkpoint
- * taken inside the timed loop, i.e. all but the one at step 0).
+ * repetitions. The loop's checkpoint time is checkpoint_seconds of
+ * pol_run_result (training thread: hashing, writing, fsync and trace.json of
+ * every checkpoint in the timed loop, i.e. all but the one at step 0;
+ * background: copying the state and waiting for the writer). The overhead
+ * that counts is 1 - (steps/s of the whole loop) / (steps/s of training
+ * alone), training alone being the training-thread runs' loop less their
+ * checkpoint time: it also charges the background writer for the cores it
+ * takes from training.
  *
  * A second table takes a checkpoint apart (1 thread): the time the library
  * spent inside write() and fsync() during the timed loop of the same runs
@@ -154,7 +161,7 @@ typedef struct bench_task {
     char model[64];    /* "64-128-10" */
     char path[PATH_MAX];
     pol_task task;     /* parsed, for the tables */
-    int reps;          /* runs per thread count */
+    int reps;          /* runs per thread count and writer */
     int64_t params;    /* parameter count */
     pol_digest final;  /* the final state hash every run ended on */
 } bench_task;
@@ -215,6 +222,7 @@ typedef struct run_stats {
     double sps_all[MAX_REPS];   /* steps / wall seconds of the loop */
     double ckpt_ms[MAX_REPS];   /* per checkpoint inside the loop */
     double share[MAX_REPS];     /* checkpoint_seconds / seconds */
+    double writer_ms[MAX_REPS]; /* per checkpoint: checkpoint_write_seconds */
     double write_ms[MAX_REPS];  /* per checkpoint: in write() */
     double fsync_ms[MAX_REPS];  /* per checkpoint: in fsync() */
     double nosync[MAX_REPS];    /* the share with the fsync time taken out */
@@ -231,17 +239,17 @@ static pol_digest ref_hash;
 /* One run into a fresh directory; checks it against the reference (the
  * first run of the task), records its numbers, removes the directory.
  * Returns 0, or 1 when the run disagrees with the reference. */
-static int run_once(const bench_task *b, int threads, int rep, run_stats *rs)
+static int run_once(const bench_task *b, int threads, int sync, int rep, run_stats *rs)
 {
     char dir[PATH_MAX + 64], tpath[PATH_MAX + 80];
-    snprintf(dir, sizeof dir, "%s/run-%s-%dt-%d", tmp_root, b->name, threads, rep);
+    snprintf(dir, sizeof dir, "%s/run-%s-%dt-%d-%d", tmp_root, b->name, threads, sync, rep);
     pol_ctx *ctx;
     pol_ctx_opts co = { .threads = threads, .kernels = POL_KERNELS_FAST };
     if (pol_ctx_create(&ctx, &co) != POL_OK)
         die("pol_ctx_create");
     int first = 1;
     pol_run_opts o = { .task_path = b->path, .out_dir = dir, .progress = io_start_loop,
-                       .progress_arg = &first };
+                       .progress_arg = &first, .sync_checkpoints = sync };
     pol_run_result r;
     io_write_s = io_fsync_s = 0.0, io_fsync_n = 0, io_count = 1;
     pol_status st = pol_run_train(ctx, &o, &r);
@@ -280,6 +288,7 @@ static int run_once(const bench_task *b, int threads, int rep, run_stats *rs)
     rs->sps_all[rs->n] = (double)r.steps_run / r.seconds;
     rs->ckpt_ms[rs->n] = in_loop ? 1e3 * r.checkpoint_seconds / (double)in_loop : 0.0;
     rs->share[rs->n] = r.checkpoint_seconds / r.seconds;
+    rs->writer_ms[rs->n] = in_loop ? 1e3 * r.checkpoint_write_seconds / (double)in_loop : 0.0;
     /* the counters cover the checkpoints of the timed loop (io_start_loop) */
     const double nck = in_loop ? (double)in_loop : 1.0;
     rs->write_ms[rs->n] = 1e3 * io_write_s / nck;
@@ -290,23 +299,26 @@ static int run_once(const bench_task *b, int threads, int rep, run_stats *rs)
     rs->ckpts = in_loop;
     rs->acc = r.test_accuracy;
     rs->n++;
-    fprintf(stderr, "  %s %dt run %d: %.1f steps/s, ckpt %.2f ms x %" PRIu64 " = %.2f%% "
-            "(write %.2f ms, fsync %.2f ms)\n", b->name, threads, rep + 1, rs->sps[rs->n - 1],
+    fprintf(stderr, "  %s %dt %s run %d: %.1f steps/s, ckpt %.2f ms x %" PRIu64 " = %.2f%% "
+            "(write %.2f ms, fsync %.2f ms)\n", b->name, threads, sync ? "sync" : "bg", rep + 1,
+            rs->sps[rs->n - 1],
             rs->ckpt_ms[rs->n - 1], in_loop, 100.0 * rs->share[rs->n - 1],
             rs->write_ms[rs->n - 1], rs->fsync_ms[rs->n - 1]);
     return 0;
 }
 
-/* 1 and 2 threads, interleaved; the first pair is the correctness check. */
-static int bench_task_runs(const bench_task *b, run_stats rs[2])
+/* 1 and 2 threads x the two writers, interleaved; every run is checked
+ * against the first. rs[threads - 1][sync]. */
+static int bench_task_runs(const bench_task *b, run_stats rs[2][2])
 {
     free(ref_trace);
     ref_trace = NULL;
-    memset(rs, 0, 2 * sizeof *rs);
+    memset(rs, 0, 4 * sizeof rs[0][0]);
     for (int rep = 0; rep < b->reps; rep++)
         for (int t = 0; t < 2; t++)
-            if (run_once(b, t + 1, rep, &rs[t]))
-                return 1;
+            for (int sync = 1; sync >= 0; sync--)
+                if (run_once(b, t + 1, sync, rep, &rs[t][sync]))
+                    return 1;
     return 0;
 }
 
@@ -387,8 +399,9 @@ static void usage(FILE *f)
             "usage: train [--quick] [--out DIR]\n"
             "  Trains the digits task (examples/tasks/digits.json) and an MLP 784-1024-1024-10\n"
             "  (batch 256, AdamW, k = %d, synthetic data) with 1 and 2 threads, checks that\n"
-            "  both thread counts end on the same state hashes, then prints steps/s and the\n"
-            "  share of wall time spent hashing and writing checkpoints as markdown tables.\n"
+            "  both thread counts and both checkpoint writers (training thread, background)\n"
+            "  end on the same state hashes, then prints steps/s and the share of wall time\n"
+            "  spent on checkpoints as markdown tables.\n"
             "  --quick    fewer repetitions and steps\n"
             "  --out DIR  where to write train.md (default bench/results)\n",
             MLP_K);
@@ -440,7 +453,7 @@ int main(int argc, char **argv)
     const double load0 = bench_loadavg();
 
     /* run everything (checks first) before printing a single number */
-    run_stats rs[2][2];
+    run_stats rs[2][2][2]; /* [task][threads - 1][sync] */
     anatomy an[2];
     for (int i = 0; i < 2; i++) {
         if (bench_task_runs(&tasks[i], rs[i])) {
@@ -449,7 +462,7 @@ int main(int argc, char **argv)
         }
         char hex[65];
         pol_digest_to_hex(&ref_hash, hex);
-        fprintf(stderr, "  %s: all %d runs end on state %s\n", tasks[i].name, 2 * tasks[i].reps,
+        fprintf(stderr, "  %s: all %d runs end on state %s\n", tasks[i].name, 4 * tasks[i].reps,
                 hex);
         tasks[i].final = ref_hash;
         time_parts(&tasks[i], anatomy_reps, &an[i]);
@@ -465,41 +478,55 @@ int main(int argc, char **argv)
     bench_emit("- each row: median of %d (digits) / %d (mlp) runs of pol_run_train into a fresh "
          "directory; every run's trace and final state hash equal the first 1-thread run's\n",
          tasks[0].reps, tasks[1].reps);
-    bench_emit("- steps/s = steps / (loop seconds - checkpoint seconds); \"with ckpt\" divides by the "
-         "whole loop; ckpt ms = checkpoint_seconds / checkpoints taken in the loop (state hash, "
-         "safetensors write, fsync, rename, directory fsync, trace.json)\n");
-    bench_emit("- ckpt share = checkpoint_seconds / seconds at the task's k (digits: its shipped "
-         "k = %" PRIu64 "; mlp: k = %d); target <= %.0f%%; k for target: the smallest k that would "
-         "meet it at these step and checkpoint times\n\n",
+    bench_emit("- writer: \"thread\" = each checkpoint written on the training thread "
+         "(pol_run_opts.sync_checkpoints, `pol-solver train --sync-checkpoints`); \"background\" = "
+         "the state copied and written by a background thread while training goes on (the default)\n");
+    bench_emit("- steps/s = steps / (loop seconds - the loop's checkpoint seconds); \"with ckpt\" "
+         "divides by the whole loop; loop ckpt ms = the loop's checkpoint seconds per checkpoint "
+         "(thread: state hash, safetensors write, fsync, rename, directory fsync, trace.json; "
+         "background: copying the state, and waiting when the previous write is not done); "
+         "writer ms = that write's own time per checkpoint, wherever it ran\n");
+    bench_emit("- overhead = 1 - (steps/s with ckpt) / (steps/s of the \"thread\" rows of the "
+         "same task and threads): the share of wall time checkpoints cost, charging the background "
+         "writer also for the cores it takes from training; tasks at their k (digits: its shipped "
+         "k = %" PRIu64 "; mlp: k = %d); target <= %.0f%%; k for target (thread rows): the smallest "
+         "k that would meet it at these step and checkpoint times\n\n",
          tasks[0].task.checkpoint_every, MLP_K, 100 * TARGET_SHARE);
-    bench_emit("| task | model | batch | k | threads | steps | steps/s | ms/step | steps/s with ckpt "
-         "| ckpts | ckpt ms | ckpt share | target met | k for target |\n");
-    bench_emit("|------|-------|-------|---|---------|-------|---------|---------|-------------------"
-         "|-------|---------|------------|------------|--------------|\n");
+    bench_emit("| task | model | batch | k | threads | writer | steps | steps/s | ms/step | steps/s "
+         "with ckpt | ckpts | loop ckpt ms | writer ms | overhead | target met | k for target |\n");
+    bench_emit("|------|-------|-------|---|---------|--------|-------|---------|---------|---------"
+         "----------|-------|--------------|-----------|----------|------------|--------------|\n");
     for (int i = 0; i < 2; i++)
-        for (int t = 0; t < 2; t++) {
-            const run_stats *s = &rs[i][t];
-            double sps = bench_median(s->sps, s->n), share = bench_median(s->share, s->n);
-            double ck = bench_median(s->ckpt_ms, s->n);
-            /* ck / (k * step + ck) <= target */
-            double kmin = ceil(ck * (1 - TARGET_SHARE) / (TARGET_SHARE * 1e3 / sps));
-            bench_emit("| %s | %s | %" PRId64 " | %" PRIu64 " | %d | %" PRIu64 " | %.1f | %.3f | %.1f "
-                 "| %" PRIu64 " | %.2f | %.2f%% | %s | %.0f |\n",
-                 tasks[i].name, tasks[i].model, tasks[i].task.batch,
-                 tasks[i].task.checkpoint_every, t + 1, s->steps, sps, 1e3 / sps,
-                 bench_median(s->sps_all, s->n), s->ckpts, ck, 100 * share,
-                 share <= TARGET_SHARE ? "yes" : "NO", kmin);
-        }
+        for (int t = 0; t < 2; t++)
+            for (int sync = 1; sync >= 0; sync--) {
+                const run_stats *s = &rs[i][t][sync];
+                double base = bench_median(rs[i][t][1].sps, rs[i][t][1].n);
+                double sps = bench_median(s->sps, s->n), all = bench_median(s->sps_all, s->n);
+                double over = 1.0 - all / base;
+                double ck = bench_median(s->ckpt_ms, s->n);
+                char kmin[32] = "";
+                if (sync) /* ck / (k * step + ck) <= target */
+                    snprintf(kmin, sizeof kmin, "%.0f",
+                             ceil(ck * (1 - TARGET_SHARE) / (TARGET_SHARE * 1e3 / sps)));
+                bench_emit("| %s | %s | %" PRId64 " | %" PRIu64 " | %d | %s | %" PRIu64 " | %.1f | "
+                     "%.3f | %.1f | %" PRIu64 " | %.2f | %.2f | %.2f%% | %s | %s |\n",
+                     tasks[i].name, tasks[i].model, tasks[i].task.batch,
+                     tasks[i].task.checkpoint_every, t + 1, sync ? "thread" : "background",
+                     s->steps, sps, 1e3 / sps, all, s->ckpts, ck,
+                     bench_median(s->writer_ms, s->n), 100 * over,
+                     over <= TARGET_SHARE ? "yes" : "NO", kmin);
+            }
     bench_emit("\n");
     for (int i = 0; i < 2; i++) {
         char hex[65];
         pol_digest_to_hex(&tasks[i].final, hex);
-        bench_emit("- %s: final state hash `%s` (1 and 2 threads), test accuracy %.3f, %.2f M "
-             "parameters\n", tasks[i].name, hex, rs[i][0].acc, tasks[i].params / 1e6);
+        bench_emit("- %s: final state hash `%s` (1 and 2 threads, both writers), test accuracy "
+             "%.3f, %.2f M parameters\n", tasks[i].name, hex, rs[i][0][1].acc,
+             tasks[i].params / 1e6);
     }
 
-    bench_emit("\n## Where a checkpoint's time goes (1 thread)\n\n");
-    bench_emit("- ckpt ms: per checkpoint in the runs above; write() and fsync(): time the library "
+    bench_emit("\n## Where a checkpoint's time goes (1 thread, written on the training thread)\n\n");
+    bench_emit("- ckpt ms: per checkpoint in the \"thread\" runs above; write() and fsync(): time the library "
          "spent in these calls during the same runs, per checkpoint (the checkpoint file, "
          "its directory, trace.json and its directory); hash: pol_trainer_state_hash timed "
          "alone (median of %d); other = ckpt - hash - write - fsync (file creation, rename, "
@@ -513,7 +540,7 @@ int main(int argc, char **argv)
          "|----------|------------|-----------------|--------------|\n");
     for (int i = 0; i < 2; i++) {
         const anatomy *a = &an[i];
-        const run_stats *s = &rs[i][0];
+        const run_stats *s = &rs[i][0][1];
         double ck = bench_median(s->ckpt_ms, s->n), wr = bench_median(s->write_ms, s->n),
                fs = bench_median(s->fsync_ms, s->n);
         bench_emit("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f%% | %.2f%% "

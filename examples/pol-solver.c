@@ -2,7 +2,7 @@
  *
  *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
  *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda] [--tf32]
- *                    [--json]
+ *                    [--sync-checkpoints] [--json]
  *   pol-solver inspect CKPT [--json]
  *   pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
@@ -54,6 +54,10 @@ static const char USAGE[] =
     "                   blas on cuda: cuBLAS GEMMs, FP32 math)\n"
     "  --tf32           with --kernels blas --device cuda: cuBLAS TF32 tensor-op math\n"
     "                   (much larger distances: verifiers need a TF32 profile)\n"
+    "  --sync-checkpoints  write each checkpoint on the training thread, which waits\n"
+    "                   for it; by default a background thread writes it from a copy\n"
+    "                   of the state (one more copy in memory) while training goes\n"
+    "                   on. The files are the same either way.\n"
     "  --json           print one JSON object with the result at the end\n"
     "  --key FILE       sign a certificate of the finished run with this secret key\n"
     "                   (pol-keygen) and write it to DIR/certificate.pol\n"
@@ -127,6 +131,7 @@ static int cmd_train(int argc, char **argv)
         { "device", required_argument, 0, 'd' },
         { "key", required_argument, 0, 'K' },  { "store", required_argument, 0, 'S' },
         { "parent", required_argument, 0, 'P' }, { "tf32", no_argument, 0, 'F' },
+        { "sync-checkpoints", no_argument, 0, 'Y' },
         { 0, 0, 0, 0 },
     };
     pol_run_opts ro = { 0 };
@@ -160,6 +165,7 @@ static int cmd_train(int argc, char **argv)
             break;
         case 'J': json = 1; break;
         case 'F': tf32 = 1; break;
+        case 'Y': ro.sync_checkpoints = 1; break;
         case 'K': key_path = optarg; break;
         case 'S': store = optarg; break;
         case 'P': parent_hex = optarg; break;

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -28,6 +30,8 @@ static const char *const TASKS[] = { VEC "adamw-gelu.json", VEC "sgd-relu.json" 
 
 /* ------------------------------------------------------------ helpers -- */
 
+static int g_sync;                  /* pol_run_opts.sync_checkpoints of run() */
+
 static void run(const char *task, const char *dir, int threads, pol_kernels k, int resume,
                 const char *from, pol_status want, pol_run_result *res)
 {
@@ -36,6 +40,7 @@ static void run(const char *task, const char *dir, int threads, pol_kernels k, i
     assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
     pol_run_opts ro = { 0 };
     ro.task_path = task, ro.out_dir = dir, ro.resume = resume, ro.from = from;
+    ro.sync_checkpoints = g_sync;
     pol_run_result r;
     pol_status st = pol_run_train(ctx, &ro, &r);
     pol_ctx_destroy(ctx);
@@ -123,6 +128,97 @@ static void test_run_to_run_threads_kernels(void **st)
         assert_string_equal(sa, sc);
         free(sa), free(sb), free(sc), free(a), free(b), free(c);
     }
+}
+
+/* [C-WHEN-3] Checkpoints written by the background writer (the default) and
+ * on the training thread give byte-identical run directories: every
+ * checkpoint file and trace.json, for 1 and 2 threads. */
+static void test_background_writer_same_files(void **st)
+{
+    (void)st;
+    for (int t = 0; t < 2; t++)
+        for (int threads = 1; threads <= 2; threads++) {
+            char *a = mkdir_tmp(), *b = mkdir_tmp();
+            pol_run_result ra, rb;
+            g_sync = 1;
+            run(TASKS[t], a, threads, POL_KERNELS_FAST, 0, NULL, POL_OK, &ra);
+            g_sync = 0;
+            run(TASKS[t], b, threads, POL_KERNELS_FAST, 0, NULL, POL_OK, &rb);
+            assert_int_equal(ra.checkpoints, rb.checkpoints);
+            assert_true(ra.checkpoints >= 3);
+            assert_memory_equal(ra.final_state_hash.b, rb.final_state_hash.b, 32);
+            pol_digest da, db;
+            dir_digest(a, &da);
+            dir_digest(b, &db);
+            assert_memory_equal(da.b, db.b, 32);
+            assert_true(rb.checkpoint_write_seconds > 0.0);
+            free(a), free(b);
+        }
+}
+
+/* A write that fails in the background writer stops the run with the
+ * writer's status and message; the trace keeps the checkpoints that were
+ * written, no temporary file is left, and --resume then completes the very
+ * run. The failure: from the first step on, no file may grow past one byte
+ * (RLIMIT_FSIZE, with SIGXFSZ ignored so write() fails with EFBIG). */
+static struct rlimit saved_fsize;
+
+static void limit_files_after_step_1(void *arg, uint64_t step, uint64_t total, float loss)
+{
+    (void)arg, (void)total, (void)loss;
+    if (step == 1) {
+        struct rlimit r = saved_fsize;
+        r.rlim_cur = 1;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &r), 0);
+    }
+}
+
+static void test_background_writer_failure(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), *b = mkdir_tmp(), pa[1100], pb[1100];
+    run(TASKS[0], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    pol_ctx *ctx;
+    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_FAST };
+    assert_int_equal(pol_ctx_create(&ctx, &o), POL_OK);
+    pol_run_opts ro = { 0 };
+    ro.task_path = TASKS[0], ro.out_dir = b, ro.progress = limit_files_after_step_1;
+    pol_run_result r;
+    pol_status s = pol_run_train(ctx, &ro, &r);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", pol_last_error());
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    signal(SIGXFSZ, old);
+    pol_ctx_destroy(ctx);
+    if (s != POL_ERR_IO)
+        fail_msg("status %d (%s), want POL_ERR_IO", s, msg);
+    if (!strstr(msg, "ckpt-00000004"))
+        fail_msg("the message does not name the checkpoint: %s", msg);
+    assert_true(r.steps_run >= 4 && r.steps_run < 14);
+    pol_trace t;
+    assert_int_equal(pol_trace_load(b, &t), POL_OK);
+    assert_int_equal(t.n, 1);
+    pol_trace_free(&t);
+    struct dirent **ents;
+    int n = scandir(b, &ents, NULL, alphasort);
+    assert_int_equal(n, 4); /* ., .., ckpt-00000000.safetensors, trace.json */
+    assert_string_equal(ents[2]->d_name, "ckpt-00000000.safetensors");
+    assert_string_equal(ents[3]->d_name, "trace.json");
+    for (int i = 0; i < n; i++)
+        free(ents[i]);
+    free(ents);
+    run(TASKS[0], b, 1, POL_KERNELS_FAST, 1, NULL, POL_OK, NULL);
+    pol_digest da, db;
+    dir_digest(a, &da);
+    dir_digest(b, &db);
+    assert_memory_equal(da.b, db.b, 32);
+    cat_path(pa, sizeof pa, a, "trace.json");
+    cat_path(pb, sizeof pb, b, "trace.json");
+    char *sa = slurp(pa), *sb = slurp(pb);
+    assert_string_equal(sa, sb);
+    free(sa), free(sb), free(a), free(b);
 }
 
 /* Another run of the same task in a fresh directory, started from each
@@ -540,6 +636,8 @@ int main(void)
     tu_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_to_run_threads_kernels),
+        cmocka_unit_test(test_background_writer_same_files),
+        cmocka_unit_test(test_background_writer_failure),
         cmocka_unit_test(test_resume_from_every_checkpoint),
         cmocka_unit_test(test_resume_after_interruption),
         cmocka_unit_test(test_update_norms),

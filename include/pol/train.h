@@ -77,6 +77,18 @@ const pol_model *pol_trainer_model(const pol_trainer *tr);
 POL_WARN_UNUSED pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwrite,
                                             pol_digest *hash);
 
+/* pol_trainer_save for state tensors the caller holds: ts (n) must be every
+ * state tensor of a trainer of task `task_id` at counters.step == step, for
+ * instance copies of what pol_trainer_state gave (a snapshot written while
+ * training goes on). The state hash runs on pool's threads, or on the calling
+ * thread when pool is NULL; the file is byte for byte what pol_trainer_save
+ * writes for that state. Returns: as pol_trainer_save, plus
+ * POL_ERR_INVALID_ARG; POL_ERR_NOMEM. Out: *hash (may be NULL). */
+POL_WARN_UNUSED pol_status pol_state_save(const pol_tensor *const *ts, int n,
+                                          const pol_digest *task_id, uint64_t step,
+                                          pol_pool *pool, const char *path, int overwrite,
+                                          pol_digest *hash);
+
 /* Replaces the state with a checkpoint's. The file must hold exactly the
  * trainer's state tensors with matching shapes; its recomputed state hash
  * must equal its metadata's, and `expect` when non-NULL; its task_id must
@@ -138,6 +150,12 @@ typedef struct pol_run_opts {
     const char *from;       /* or: start from this checkpoint file (out_dir must be new) */
     pol_progress_fn progress; /* called after each step; may be NULL */
     void *progress_arg;
+    /* 0 (default): checkpoints after the first are written by a background
+     * thread from a copy of the state, while training goes on (one host copy
+     * of the state more); nonzero: on the training thread, which waits for
+     * each write. The files and trace.json are the same either way
+     * (spec/checkpoint.md C-WHEN-3). */
+    int sync_checkpoints;
 } pol_run_opts;
 
 typedef struct pol_run_result {
@@ -147,8 +165,12 @@ typedef struct pol_run_result {
     uint64_t checkpoints;    /* entries in the trace */
     float final_loss;        /* loss of the last step run (NaN if none) */
     double test_accuracy;    /* on the dataset's test split; -1 without one */
-    double seconds;          /* wall time of the steps */
-    double checkpoint_seconds; /* of which hashing and writing checkpoints */
+    double seconds;          /* wall time of the steps and checkpoints */
+    double checkpoint_seconds; /* of which the training loop spent on checkpoints:
+                                  writing them (sync_checkpoints), or copying the
+                                  state and waiting for the writer */
+    double checkpoint_write_seconds; /* time spent writing checkpoints (hash, file,
+                                        fsync, trace.json), in the background or not */
 } pol_run_result;
 
 /* Trains a task into a run directory (see above).

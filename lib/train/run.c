@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,21 +86,22 @@ static pol_status norms_init(norm_state *ns, const pol_trainer *tr)
     return ns->prev ? POL_OK : pol_errorf(POL_ERR_NOMEM, "parameter snapshot");
 }
 
-/* The host copy of the parameters must be current (after a save or load).
+/* p (ns->n): the parameters to read, in name order: the trainer's (host
+ * copies current after a save or load, ns->p) or a snapshot's.
  * Out: *norm, the norm since the last snapshot; returns 0 if none was taken. */
-static int norms_take(norm_state *ns, double *norm)
+static int norms_take(norm_state *ns, const pol_tensor *const *p, double *norm)
 {
     int had = ns->have;
     double sum = 0.0;
     float *q = ns->prev;
     for (int i = 0; i < ns->n; i++) {
-        const float *x = pol_f32(ns->p[i]);
-        const int64_t k = pol_tensor_numel(ns->p[i]);
+        const float *x = pol_f32(p[i]);
+        const int64_t k = pol_tensor_numel(p[i]);
         for (int64_t j = 0; had && j < k; j++) {
             double d = (double)x[j] - (double)q[j];
             sum += d * d;
         }
-        memcpy(q, x, ns->p[i]->nbytes);
+        memcpy(q, x, p[i]->nbytes);
         q += k;
     }
     ns->have = 1;
@@ -197,7 +199,19 @@ pol_status pol_trace_load(const char *dir, pol_trace *t)
     return st;
 }
 
-/* Saves a checkpoint of the current state into dir and appends it to the
+/* The part of a checkpoint after its file is on disk: the update norm from
+ * the parameters p (ns->n, name order), the trace entry, trace.json. */
+static pol_status record(pol_trace *t, const char *dir, norm_state *ns,
+                         const pol_tensor *const *p, uint64_t step, const char *name,
+                         const pol_digest *h)
+{
+    double norm;
+    int has_norm = norms_take(ns, p, &norm);
+    pol_status st = trace_push(t, step, h, name, has_norm, norm);
+    return st ? st : trace_write(t, dir);
+}
+
+/* Saves a checkpoint of the current state into dir on the calling thread and appends it to the
  * trace. A file already there is accepted only if it holds this very state
  * (a run interrupted between writing the checkpoint and the trace). */
 static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t, norm_state *ns)
@@ -223,11 +237,132 @@ static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t, nor
     } else if (st) {
         return st;
     }
-    double norm;
-    int has_norm = norms_take(ns, &norm);
-    if ((st = trace_push(t, step, &h, name, has_norm, norm)))
+    return record(t, dir, ns, ns->p, step, name, &h);
+}
+
+/* ------------------------------------------------ background writer -- *
+ * [C-WHEN-3] The training loop copies the state into a snapshot and goes on;
+ * a writer thread hashes the snapshot, writes its file and records it
+ * (record() above), exactly as checkpoint() would have. One write is in
+ * flight at most: the next checkpoint, a file that already exists (whose
+ * check needs the trainer, so it runs in checkpoint()) and the end of the
+ * run first wait for it. The writer's hash runs on its own thread, not on
+ * the context's pool, which the training loop is using. */
+typedef struct writer {
+    const char *dir;
+    pol_digest task_id;
+    pol_trace *t;               /* touched by the writer only while busy */
+    norm_state *ns;
+    int n;                      /* state tensors; 0 until the first snapshot */
+    pol_tensor *snap;           /* (n) copies, in pol_trainer_state's order */
+    const pol_tensor **snap_p;  /* (n) &snap[i] */
+    const pol_tensor **params;  /* (ns->n) the parameters in snap, name order */
+    const pol_tensor **live;    /* (POL_TRAINER_MAX_STATE) pol_trainer_state's answer */
+    pthread_t th;
+    int busy;
+    uint64_t step;              /* of the snapshot */
+    pol_status st;              /* the write's outcome, with its message: */
+    char msg[512];              /* pol_last_error is per thread */
+    double seconds;             /* time spent writing, all checkpoints */
+} writer;
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    double t0 = now();
+    char name[64], path[POL_PATH_MAX + 80];
+    ckpt_name(name, sizeof name, w->step);
+    snprintf(path, sizeof path, "%s/%s", w->dir, name);
+    pol_digest h;
+    pol_status st = pol_state_save(w->snap_p, w->n, &w->task_id, w->step, NULL, path, 0, &h);
+    if (st == POL_ERR_EXISTS) /* it was not there when the loop looked */
+        st = pol_errorf(POL_ERR_EXISTS, "%s appeared while the run wrote it; not overwriting it",
+                        path);
+    if (!st)
+        st = record(w->t, w->dir, w->ns, w->params, w->step, name, &h);
+    if (st)
+        snprintf(w->msg, sizeof w->msg, "%s", pol_last_error());
+    w->st = st;
+    w->seconds += now() - t0;
+    return NULL;
+}
+
+/* Waits for the write in flight, if any; returns its status (with its
+ * message as this thread's last error). */
+static pol_status writer_wait(writer *w)
+{
+    if (!w->busy)
+        return POL_OK;
+    pthread_join(w->th, NULL);
+    w->busy = 0;
+    return w->st ? pol_errorf(w->st, "%s", w->msg) : POL_OK;
+}
+
+static pol_status writer_alloc(writer *w, const pol_tensor *const *ts, int n)
+{
+    if (!(w->snap = calloc((size_t)n, sizeof *w->snap)) ||
+        !(w->snap_p = malloc((size_t)n * sizeof *w->snap_p)) ||
+        !(w->params = malloc((size_t)(w->ns->n ? w->ns->n : 1) * sizeof *w->params)))
+        return pol_errorf(POL_ERR_NOMEM, "checkpoint snapshot of %d tensors", n);
+    w->n = n;
+    for (int i = 0; i < n; i++) {
+        pol_status st = pol_tensor_alloc(&w->snap[i], ts[i]->name, ts[i]->dtype, ts[i]->ndim,
+                                         ts[i]->shape);
+        if (st)
+            return st;
+        w->snap_p[i] = &w->snap[i];
+    }
+    for (int j = 0; j < w->ns->n; j++) {
+        w->params[j] = NULL;
+        for (int i = 0; i < n && !w->params[j]; i++)
+            if (!strcmp(w->snap[i].name, w->ns->p[j]->name))
+                w->params[j] = &w->snap[i];
+        if (!w->params[j])
+            return pol_errorf(POL_ERR_INTERNAL, "parameter %s is not in the state",
+                              w->ns->p[j]->name);
+    }
+    return POL_OK;
+}
+
+static void writer_free(writer *w)
+{
+    for (int i = 0; w->snap && i < w->n; i++)
+        pol_tensor_free(&w->snap[i]);
+    free(w->snap), free(w->snap_p), free(w->params), free(w->live);
+}
+
+/* A checkpoint of the current state, written in the background when its
+ * file does not exist yet (else by checkpoint(), which checks the file). */
+static pol_status checkpoint_async(pol_trainer *tr, writer *w)
+{
+    const uint64_t step = pol_trainer_steps_done(tr);
+    char name[64], path[POL_PATH_MAX + 80];
+    ckpt_name(name, sizeof name, step);
+    snprintf(path, sizeof path, "%s/%s", w->dir, name);
+    pol_status st = writer_wait(w);
+    if (st)
         return st;
-    return trace_write(t, dir);
+    if (path_exists(path))
+        return checkpoint(tr, w->dir, w->t, w->ns);
+    if (!w->live && !(w->live = malloc(POL_TRAINER_MAX_STATE * sizeof *w->live)))
+        return pol_errorf(POL_ERR_NOMEM, "state list");
+    const pol_tensor **ts = w->live;
+    int n;
+    if ((st = pol_trainer_state(tr, ts, POL_TRAINER_MAX_STATE, &n)))
+        return st;
+    if (!w->snap && (st = writer_alloc(w, ts, n)))
+        return st;
+    if (n != w->n)
+        return pol_errorf(POL_ERR_INTERNAL, "the state changed from %d to %d tensors", w->n, n);
+    for (int i = 0; i < n; i++)
+        memcpy(w->snap[i].data, ts[i]->data, ts[i]->nbytes);
+    w->step = step;
+    w->st = POL_OK;
+    int e = pthread_create(&w->th, NULL, writer_main, w);
+    if (e)
+        return pol_errorf(POL_ERR_INTERNAL, "checkpoint writer thread: %s", strerror(e));
+    w->busy = 1;
+    return POL_OK;
 }
 
 /* Prepares the trainer's starting state per opts; fills the trace. */
@@ -259,7 +394,7 @@ static pol_status start(pol_trainer *tr, const pol_task *task, const pol_run_opt
             return pol_errorf(POL_ERR_MISMATCH, "resume: %s is step %" PRIu64 ", the trace says %"
                               PRIu64, path, pol_trainer_steps_done(tr), last->step);
         double unused;
-        norms_take(ns, &unused); /* the parameters the next interval starts from */
+        norms_take(ns, ns->p, &unused); /* the parameters the next interval starts from */
         return POL_OK;
     }
     if (have_trace)
@@ -299,6 +434,7 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
         return st;
     if (!(st = pol_trainer_create(&tr, ctx, &task, &ds)) && !(st = norms_init(&ns, tr)))
         st = start(tr, &task, o, &t, &ns);
+    writer w = { .dir = o->out_dir, .task_id = task.id, .t = &t, .ns = &ns };
     double t0 = now(), tck = 0.0;
     while (!st && pol_trainer_steps_done(tr) < task.steps) {
         float loss;
@@ -306,7 +442,8 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
             break;
         res->final_loss = loss;
         if (!isfinite(loss)) { /* [A-FP-5]: NaN bits are not portable; stop before committing */
-            st = pol_errorf(POL_ERR_DIVERGED,
+            pol_status ws = writer_wait(&w);
+            st = ws ? ws : pol_errorf(POL_ERR_DIVERGED,
                             "step %" PRIu64 ": the loss is %s; training stops (checkpoints up to "
                             "step %" PRIu64 " stay valid)",
                             pol_trainer_steps_done(tr), isnan(loss) ? "NaN" : "infinite",
@@ -317,20 +454,32 @@ pol_status pol_run_train(pol_ctx *ctx, const pol_run_opts *o, pol_run_result *re
         uint64_t s = pol_trainer_steps_done(tr);
         if (s % task.checkpoint_every == 0 || s == task.steps) {
             double c0 = now();
-            st = checkpoint(tr, o->out_dir, &t, &ns);
-            tck += now() - c0;
+            st = o->sync_checkpoints ? checkpoint(tr, o->out_dir, &t, &ns)
+                                     : checkpoint_async(tr, &w);
+            double dt = now() - c0;
+            tck += dt;
+            if (o->sync_checkpoints)
+                w.seconds += dt;
         }
         if (o->progress)
             o->progress(o->progress_arg, s, task.steps, loss);
     }
+    /* The run is done when its last checkpoint is on disk. */
+    double c0 = now();
+    pol_status ws = writer_wait(&w);
+    tck += now() - c0;
+    if (!st)
+        st = ws;
     res->seconds = now() - t0;
     res->checkpoint_seconds = tck;
+    res->checkpoint_write_seconds = w.seconds;
     if (!st)
         st = pol_trainer_state_hash(tr, &res->final_state_hash);
     if (!st && ds.n_test)
         st = pol_trainer_accuracy(tr, &ds.test_x, &ds.test_y, &res->test_accuracy);
     res->steps = task.steps;
     res->checkpoints = t.n;
+    writer_free(&w);
     pol_trace_free(&t);
     free(ns.prev), free(ns.p);
     pol_trainer_destroy(tr);

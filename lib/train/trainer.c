@@ -291,29 +291,36 @@ pol_status pol_trainer_step(pol_trainer *tr, float *loss)
 
 /* -------------------------------------------------------- checkpoints -- */
 
-pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwrite,
-                            pol_digest *hash)
+pol_status pol_state_save(const pol_tensor *const *ts, int n, const pol_digest *task_id,
+                          uint64_t step, pol_pool *pool, const char *path, int overwrite,
+                          pol_digest *hash)
 {
-    const pol_tensor *const *ts = tr->state;
-    const int n = tr->n_state;
+    if (!ts || n <= 0 || !task_id || !path)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_state_save: missing argument");
     pol_digest h;
-    pol_status st = state_to_host(tr);
-    if (!st)
-        st = state_hash_pool(pol_ctx_pool(tr->ctx), ts, n, &h);
+    pol_status st = state_hash_pool(pool, ts, n, &h);
     if (st)
         return st;
-    char hex[65], task_hex[65], step[32], spec[16];
+    char hex[65], task_hex[65], step_s[32], spec[16];
     pol_digest_to_hex(&h, hex);
-    pol_digest_to_hex(&tr->task->id, task_hex);
-    snprintf(step, sizeof step, "%" PRIu64, *u64(&tr->meta_step));
+    pol_digest_to_hex(task_id, task_hex);
+    snprintf(step_s, sizeof step_s, "%" PRIu64, step);
     snprintf(spec, sizeof spec, "%d", POL_SPEC_VERSION);
     const char *meta[] = { "format", "libpol-checkpoint-v1", "spec_version", spec,
                            "libpol_version", POL_VERSION_STRING, "task_id", task_hex,
-                           "step", step, "state_hash", hex };
+                           "step", step_s, "state_hash", hex };
     st = pol_st_save(path, ts, (size_t)n, meta, 6, overwrite);
     if (!st && hash)
         *hash = h;
     return st;
+}
+
+pol_status pol_trainer_save(const pol_trainer *tr, const char *path, int overwrite,
+                            pol_digest *hash)
+{
+    pol_status st = state_to_host(tr);
+    return st ? st : pol_state_save(tr->state, tr->n_state, &tr->task->id, *u64(&tr->meta_step),
+                                    pol_ctx_pool(tr->ctx), path, overwrite, hash);
 }
 
 /* Checks a parsed checkpoint against the trainer's state layout and hashes. */
