@@ -72,7 +72,12 @@ typedef struct pol_profile {
     size_t n_stats;
     pol_profile_stat *stats; /* intervals (per length and metric), then ops (l2_rel) */
     size_t n_obs;
-    double *obs;             /* every whole-interval l2_rel observation (histogram) */
+    double *obs;             /* every whole-interval l2_rel observation (histogram), in
+                                the order measured: per re-run interval one block of
+                                n_configs * (n_configs + 1) / 2, configs[a] against
+                                configs[b] for a = 0 .. n_configs - 1 and, within a,
+                                b = a + 1 .. n_configs, where b == n_configs is the
+                                run's committed end state */
     char blas_config[128];
     char gpu[POL_PROFILE_GPU_TEXT]; /* the CUDA device measured, "NVIDIA H100 80GB HBM3
                                        (sm_90)", or why none: "off", "built without
