@@ -322,12 +322,10 @@ static pol_status choose_configs(const pol_profile_opts *o, run_ctx *rc, pol_pro
         else
             snprintf(p->gpu, sizeof p->gpu, "no CUDA device: %.170s", why);
         if (o->gpu == POL_PROFILE_GPU_REQUIRE || o->tf32)
-            return pol_errorf(st, "profile: %s, but %s%s",
+            return pol_errorf(st, "profile: %s: %s",
                               o->gpu == POL_PROFILE_GPU_REQUIRE ? "GPU sources are required"
                                                                 : "cuBLAS TF32 needs a CUDA device",
-                              st == POL_ERR_UNSUPPORTED ? "this libpol was built without CUDA"
-                                                        : "no CUDA device is usable: ",
-                              st == POL_ERR_UNSUPPORTED ? "" : why);
+                              why);
         return POL_OK;
     }
     snprintf(p->gpu, sizeof p->gpu, "%s (sm_%d%d)", name, major, minor);
