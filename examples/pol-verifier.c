@@ -3,7 +3,7 @@
  *
  *   pol-verifier check --task FILE --cert FILE --store DIR [options]
  *   pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]
- *                        [--key KEY --out-envelope FILE]
+ *                        [--gpu auto|off|require] [--tf32] [--key KEY --out-envelope FILE]
  *   pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
 #include <getopt.h>
@@ -31,7 +31,7 @@
 static const char USAGE[] =
     "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
     "       pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]\n"
-    "                            [--key FILE --out-envelope FILE]\n"
+    "                            [--gpu auto|off|require] [--tf32] [--key FILE --out-envelope FILE]\n"
     "       pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
     "       pol-verifier --version\n"
     "\n"
@@ -56,11 +56,17 @@ static const char USAGE[] =
     "  --json             print the result as one JSON object\n"
     "\n"
     "profile: re-runs sample intervals of a finished run (pol-solver train) under\n"
-    "the fast exact kernels and OpenBLAS with 1 and 2 threads, and writes the\n"
-    "distance distributions and tolerant-mode thresholds (spec/profiling.md) as JSON,\n"
-    "plus PROFILE.png when gnuplot is installed.\n"
+    "the fast exact kernels and OpenBLAS with 1 and 2 threads (fast/1, blas/1, blas/2)\n"
+    "and, on a CUDA device, the exact CUDA kernels and cuBLAS FP32 (cuda/exact,\n"
+    "cublas/fp32), and writes the distance distributions and tolerant-mode thresholds\n"
+    "(spec/profiling.md) as JSON, plus PROFILE.png when gnuplot is installed.\n"
     "  --samples N        intervals to re-run (default 8)\n"
     "  --factor F         safety factor of the threshold rule (default 4)\n"
+    "  --gpu MODE         auto (default): add the CUDA sources when a CUDA device is\n"
+    "                     usable, else profile on the CPU alone; off: the CPU alone;\n"
+    "                     require: fail (exit 1, nothing written) without a usable device\n"
+    "  --tf32             also cuBLAS TF32 (cublas/tf32); needs a usable CUDA device and\n"
+    "                     loosens every threshold: only for tasks whose solvers may use TF32\n"
     "  --key FILE         sign the thresholds with this secret key (pol-keygen) ...\n"
     "  --out-envelope FILE ... as a ProfileReport envelope (type 4), written here\n"
     "                     beside the JSON (never overwritten)\n"
@@ -364,6 +370,7 @@ static int cmd_profile(int argc, char **argv)
         { "out", required_argument, 0, 'o' },    { "samples", required_argument, 0, 'n' },
         { "factor", required_argument, 0, 'f' }, { "help", no_argument, 0, 'h' },
         { "key", required_argument, 0, 'K' },    { "out-envelope", required_argument, 0, 'E' },
+        { "gpu", required_argument, 0, 'g' },    { "tf32", no_argument, 0, 'T' },
         { 0, 0, 0, 0 },
     };
     pol_profile_opts po = { 0 };
@@ -383,6 +390,12 @@ static int cmd_profile(int argc, char **argv)
                   break;
         case 'K': key_path = optarg; break;
         case 'E': env_path = optarg; break;
+        case 'g': if (!strcmp(optarg, "auto")) po.gpu = POL_PROFILE_GPU_AUTO;
+                  else if (!strcmp(optarg, "off")) po.gpu = POL_PROFILE_GPU_OFF;
+                  else if (!strcmp(optarg, "require")) po.gpu = POL_PROFILE_GPU_REQUIRE;
+                  else return usage_error("--gpu wants auto, off or require");
+                  break;
+        case 'T': po.tf32 = 1; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }
@@ -391,6 +404,8 @@ static int cmd_profile(int argc, char **argv)
         return usage_error("unexpected argument");
     if (!po.task_path || !po.run_dir || !out)
         return usage_error("profile needs --task, --run and --out");
+    if (po.tf32 && po.gpu == POL_PROFILE_GPU_OFF)
+        return usage_error("--tf32 is a GPU source: it cannot go with --gpu off");
     if (!key_path != !env_path)
         return usage_error("--key and --out-envelope go together");
     pol_keypair kp;
@@ -417,6 +432,7 @@ static int cmd_profile(int argc, char **argv)
     printf("profile      %s: %u intervals re-run under", out, p.intervals_rerun);
     for (int i = 0; i < p.n_configs; i++)
         printf(" %s", p.configs[i]);
+    printf("\ngpu          %s", p.gpu);
     if (env_path)
         printf("\nenvelope     %s (signed ProfileReport, %zu thresholds)", env_path, p.n_stats);
     printf("\n%-6s %-12s %5s %9s %9s %9s %10s\n", "len", "op", "n", "median", "max", "threshold", "margin");

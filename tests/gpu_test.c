@@ -15,12 +15,19 @@
  *      the routing (a BLAS context's device sends node GEMMs to cuBLAS, an
  *      exact one never does, pol_cuda_gemm stays exact); then a tiny task
  *      and digits trained in tolerant mode on the GPU and on the CPU
- *      (OpenBLAS): with the thresholds of the CPU run's profile
- *      (spec/profiling.md [P-RULE-1]), every interval of the CPU run re-run
- *      on the GPU (cuBLAS FP32) and every interval of the GPU run re-run on
- *      the CPU must end within the threshold of the committed checkpoint;
- *      TF32 re-runs must stay below the effect of one skipped step (their
- *      ratio to the FP32 thresholds is printed: TF32 needs its own profile).
+ *      (OpenBLAS): with the thresholds of the CPU run's profile made on the
+ *      CPU alone (spec/profiling.md [P-RULE-1], gpu off), every interval of
+ *      the CPU run re-run on the GPU (cuBLAS FP32) and every interval of the
+ *      GPU run re-run on the CPU must end within the threshold of the
+ *      committed checkpoint; TF32 re-runs must stay below the effect of one
+ *      skipped step (their ratio to the FP32 thresholds is printed: TF32
+ *      needs its own profile);
+ *   4. the GPU sources of profiling (spec/profiling.md [P-SRC-2]): the CPU
+ *      run profiled with GPU sources required and TF32 measures fast/1,
+ *      blas/1, blas/2, cuda/exact, cublas/fp32 and cublas/tf32, and every
+ *      cuda/exact against fast/1 interval distance is exactly 0 (the exact
+ *      CUDA kernels equal the CPU bit for bit); the largest distance of each
+ *      pair of configurations is printed as the threshold it alone would give.
  *
  * Prints its seed; POL_TEST_SEED=<seed> replays a run. Exit status 0 when
  * everything passed, 1 on a failure, 77 (skipped) without a usable CUDA
@@ -656,6 +663,79 @@ static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const cha
     return st;
 }
 
+/* [P-SRC-2]: the profile of the CPU run run_dir with GPU sources required
+ * and TF32. */
+static void check_profile_gpu(const char *label, const char *task, const char *run_dir)
+{
+    static const char *const want[] = { "fast/1",     "blas/1",      "blas/2",
+                                        "cuda/exact", "cublas/fp32", "cublas/tf32" };
+    enum { N_WANT = sizeof want / sizeof want[0] };
+    pol_profile p;
+    checks++;
+    pol_status st = pol_profile_run(&(pol_profile_opts){ .task_path = task, .run_dir = run_dir,
+                                                         .gpu = POL_PROFILE_GPU_REQUIRE,
+                                                         .tf32 = 1 },
+                                    &p);
+    if (st) {
+        printf("FAIL profile %s with GPU sources and TF32: %s\n", label, pol_last_error());
+        failures++;
+        return;
+    }
+    int same = p.n_configs == N_WANT;
+    for (int c = 0; same && c < N_WANT; c++)
+        same = !strcmp(p.configs[c], want[c]);
+    const size_t n = (size_t)p.n_configs, per = n * (n + 1) / 2;
+    if (!same || p.n_obs != p.intervals_rerun * per) {
+        printf("FAIL profile %s: %d configurations (", label, p.n_configs);
+        for (int c = 0; c < p.n_configs; c++)
+            printf("%s%s", c ? " " : "", p.configs[c]);
+        printf("), %zu interval observations for %u intervals\n", p.n_obs, p.intervals_rerun);
+        failures++;
+        pol_profile_free(&p);
+        return;
+    }
+    /* per pair (b == n: the run's committed end state), the largest l2_rel;
+     * the observations come in blocks of one interval (pol/profile.h) */
+    double maxd[N_WANT][N_WANT + 1] = { { 0 } };
+    int exact_differs = 0;
+    for (size_t i = 0, k = 0; i < p.intervals_rerun; i++)
+        for (size_t a = 0; a < n; a++)
+            for (size_t b = a + 1; b <= n; b++, k++) {
+                const double d = p.obs[k];
+                maxd[a][b] = d > maxd[a][b] ? d : maxd[a][b];
+                if (a == 0 && b == 3 && d != 0.0) /* fast/1 against cuda/exact */
+                    exact_differs++;
+            }
+    printf("     profile %s on %s: %u intervals; per pair, max(%g x max l2_rel, %.3g):\n", label,
+           p.gpu, p.intervals_rerun, p.factor, POL_PROFILE_FLOOR_REL);
+    for (size_t a = 0; a < n; a++) {
+        printf("       %-11s vs", p.configs[a]);
+        for (size_t b = a + 1; b <= n; b++) {
+            const double t = p.factor * maxd[a][b];
+            printf(" %s %.2g", b < n ? p.configs[b] : "run", t > POL_PROFILE_FLOOR_REL ? t
+                                                                        : POL_PROFILE_FLOOR_REL);
+        }
+        printf("\n");
+    }
+    for (size_t i = 0; i < p.n_stats; i++) {
+        const pol_profile_stat *s = &p.stats[i];
+        if (!s->op[0] && s->metric == POL_METRIC_L2_REL)
+            printf("     profile %s: length %llu: threshold %.3g, margin %.0f\n", label,
+                   (unsigned long long)s->interval_len, s->threshold,
+                   s->threshold > 0 ? s->one_step_min / s->threshold : 0.0);
+    }
+    if (exact_differs) {
+        printf("FAIL profile %s: cuda/exact differs from fast/1 in %d of %u intervals (largest "
+               "l2_rel %.3g): the exact CUDA kernels must equal the CPU bit for bit\n", label,
+               exact_differs, p.intervals_rerun, maxd[0][3]);
+        failures++;
+    } else {
+        printf("ok   profile %s: the six configurations measured; cuda/exact equals fast/1 in "
+               "every interval\n", label);
+    }
+    pol_profile_free(&p);
+}
+
 /* Tolerant training of one task on the GPU against the CPU (OpenBLAS). */
 static void check_tolerant(const char *label, const char *task)
 {
@@ -679,8 +759,10 @@ static void check_tolerant(const char *label, const char *task)
     if (!st) st = pol_run_train(tf32, &(pol_run_opts){ .task_path = task, .out_dir = tf_dir }, &r);
     if (!st && !(r.final_loss == r.final_loss))
         st = pol_errorf(POL_ERR_FORMAT, "TF32 GPU run ended with a NaN loss");
-    /* the thresholds: the CPU run's profile ([P-RULE-1]) */
-    if (!st && !(st = pol_profile_run(&(pol_profile_opts){ .task_path = task, .run_dir = cpu_dir },
+    /* the thresholds: the CPU run's profile ([P-RULE-1]) measured on the CPU
+     * alone, so that the GPU re-runs below meet a source it did not include */
+    if (!st && !(st = pol_profile_run(&(pol_profile_opts){ .task_path = task, .run_dir = cpu_dir,
+                                                           .gpu = POL_PROFILE_GPU_OFF },
                                       &prof)))
         have_prof = 1;
     double thr_gpu = 0, thr_cpu = 0, thr_tf = 0, skip_gpu = 0, skip_cpu = 0, skip_tf = 0;
@@ -713,6 +795,8 @@ static void check_tolerant(const char *label, const char *task)
     }
     if (have_prof)
         pol_profile_free(&prof);
+    if (!st)
+        check_profile_gpu(label, task, cpu_dir);
     pol_ctx_destroy(cpu);
     pol_ctx_destroy(fp32);
     pol_ctx_destroy(tf32);

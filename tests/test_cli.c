@@ -1,5 +1,6 @@
 /* pol-solver as a user meets it: help, usage errors (exit 2), run errors
- * (exit 1 with a message), --json output, inspect. */
+ * (exit 1 with a message), --json output, inspect; and pol-verifier
+ * profile's GPU options (--gpu, --tf32) on the machine that runs it. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,17 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
+#include "pol/cuda.h"
 #include "testutil.h"
 
 #define TASK "spec/vectors/tiny/adamw-gelu.json"
 
-static char bin[512], dir[512], out_path[600], err_path[600];
+static char bin[512], vbin[512], dir[512], out_path[600], err_path[600];
 
 static int setup(void **st)
 {
     (void)st;
     tu_bin("pol-solver", bin, sizeof bin);
+    tu_bin("pol-verifier", vbin, sizeof vbin);
     const char *d = tu_tmpdir();
     if (!d)
         return -1;
@@ -29,16 +33,42 @@ static int setup(void **st)
     return 0;
 }
 
+/* Runs program prog with args; returns the exit status. */
+static int vrun(const char *prog, const char *fmt, va_list ap)
+{
+    char args[2048], cmd[4096];
+    vsnprintf(args, sizeof args, fmt, ap);
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", prog, args, out_path, err_path);
+    return tu_system(cmd);
+}
+
 /* Runs pol-solver with args; returns the exit status. */
 static int solver(const char *fmt, ...)
 {
-    char args[2048], cmd[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int rc = vrun(bin, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, out_path, err_path);
-    return tu_system(cmd);
+    return rc;
+}
+
+/* Runs pol-verifier with args; returns the exit status. */
+static int verifier(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vrun(vbin, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* 1 if <dir>/name exists. */
+static int exists(const char *name)
+{
+    char p[1200];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return lstat(p, &sb) == 0;
 }
 
 static char *read_all(const char *path)
@@ -124,12 +154,93 @@ static void test_bad_task(void **st)
     assert_non_null(strstr(read_all(err_path), "invalid JSON"));
 }
 
+/* pol-verifier profile --gpu auto|off|require, --tf32 (spec/profiling.md
+ * [P-SRC-2]): bad values are usage errors; without a usable CUDA device,
+ * require and --tf32 exit 1 before writing anything (neither the profile
+ * nor the envelope exists afterwards) and auto profiles the CPU alone; with
+ * one, require and auto add the GPU configurations. */
+static void test_verifier_profile_gpu(void **st)
+{
+    (void)st;
+    const pol_status avail = pol_cuda_available();
+    char why[512];
+    snprintf(why, sizeof why, "%s", avail ? pol_last_error() : "a usable device");
+    print_message("    CUDA: %s\n", why);
+    assert_int_equal(solver("train --task %s --out %s/prun", TASK, dir), 0);
+    char common[1400];
+    snprintf(common, sizeof common, "profile --task %s --run %s/prun --samples 2", TASK, dir);
+
+    /* usage errors: exit 2, nothing written */
+    assert_int_equal(verifier("%s --out %s/p0.json --gpu maybe", common, dir), 2);
+    assert_non_null(strstr(read_all(err_path), "--gpu wants auto, off or require"));
+    assert_int_equal(verifier("%s --out %s/p0.json --gpu off --tf32", common, dir), 2);
+    assert_non_null(strstr(read_all(err_path), "--tf32 is a GPU source"));
+    assert_false(exists("p0.json"));
+    assert_int_equal(verifier("--help"), 0);
+    const char *help = read_all(out_path);
+    assert_non_null(strstr(help, "--gpu MODE"));
+    assert_non_null(strstr(help, "--tf32"));
+
+    /* off: the CPU configurations, and the GPU line says so */
+    assert_int_equal(verifier("%s --out %s/p-off.json --gpu off", common, dir), 0);
+    const char *out = read_all(out_path);
+    assert_non_null(strstr(out, "re-run under fast/1 blas/1 blas/2\n"));
+    assert_non_null(strstr(out, "gpu          off\n"));
+
+    /* auto (the default) */
+    assert_int_equal(verifier("%s --out %s/p-auto.json", common, dir), 0);
+    out = read_all(out_path);
+    if (avail) {
+        assert_non_null(strstr(out, "re-run under fast/1 blas/1 blas/2\n"));
+        assert_non_null(strstr(out, avail == POL_ERR_UNSUPPORTED ? "gpu          built without CUDA\n"
+                                                                 : "gpu          no CUDA device: "));
+    } else {
+        assert_non_null(strstr(out, "re-run under fast/1 blas/1 blas/2 cuda/exact cublas/fp32\n"));
+        assert_non_null(strstr(out, "(sm_"));
+    }
+    json_error_t e;
+    char path[700];
+    snprintf(path, sizeof path, "%s/p-auto.json", dir);
+    json_t *r = json_load_file(path, 0, &e);
+    assert_non_null(r);
+    assert_int_equal(json_array_size(json_object_get(r, "configs")), avail ? 3 : 5);
+    assert_non_null(json_string_value(json_object_get(r, "gpu")));
+    json_decref(r);
+
+    /* require and --tf32: a device, or exit 1 with nothing written */
+    char kbin[512], kcmd[1400];
+    tu_bin("pol-keygen", kbin, sizeof kbin);
+    snprintf(kcmd, sizeof kcmd, "%s --out %s/k >/dev/null", kbin, dir);
+    assert_int_equal(tu_system(kcmd), 0);
+    static const char *const flags[2] = { "--gpu require", "--tf32" };
+    for (int k = 0; k < 2; k++) {
+        int rc = verifier("%s --out %s/p-req%d.json %s --key %s/k.key --out-envelope %s/p-req%d.pol",
+                          common, dir, k, flags[k], dir, dir, k);
+        char p1[40], p2[40];
+        snprintf(p1, sizeof p1, "p-req%d.json", k);
+        snprintf(p2, sizeof p2, "p-req%d.pol", k);
+        if (avail) {
+            assert_int_equal(rc, 1);
+            assert_non_null(strstr(read_all(err_path), k ? "TF32 needs a CUDA device"
+                                                         : "GPU sources are required"));
+            assert_false(exists(p1));
+            assert_false(exists(p2));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_non_null(strstr(read_all(out_path), k ? "cuda/exact cublas/fp32 cublas/tf32\n"
+                                                         : "cuda/exact cublas/fp32\n"));
+            assert_true(exists(p1) && exists(p2));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test(test_train_json_and_inspect),
         cmocka_unit_test(test_bad_task),
+        cmocka_unit_test(test_verifier_profile_gpu),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -3,7 +3,11 @@
  * profiled threshold. An honest run is accepted across backends (OpenBLAS
  * with 1 and 2 threads, the exact fast kernels); parameter noise above the
  * threshold in one interval is rejected naming that interval; the
- * false-reject rate of honest runs over 20 seeds is measured and printed. */
+ * false-reject rate of honest runs over 20 seeds is measured and printed.
+ * Which configurations a profile measures (the GPU sources of
+ * spec/profiling.md [P-SRC-2]) is checked against what the machine running
+ * the suite has: a CUDA device or not. */
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "pol/cuda.h"
 #include "pol/distance.h"
 #include "pol/fileio.h"
 #include "pol/profile.h"
@@ -332,6 +337,131 @@ static void test_honest_accepted_across_backends(void **st)
     pol_cert_free(&c);
 }
 
+/* [P-SRC-1], [P-SRC-2], [P-OBS-1], [P-JSON-2]: the configurations a profile
+ * measures under each gpu mode, on the machine that runs the suite. Without
+ * a usable CUDA device (this libpol built without CUDA, or no device), auto
+ * and off measure the three CPU configurations and say why there is no GPU;
+ * require and TF32 fail before anything is read (a task path that does not
+ * exist is not even looked at). With one, auto adds cuda/exact and
+ * cublas/fp32, and require with TF32 also cublas/tf32. */
+static void check_configs(const pol_profile *p, int n_gpu, const char *gpu_text)
+{
+    static const char *const names[] = { "fast/1", "blas/1", "blas/2", "cuda/exact",
+                                         "cublas/fp32", "cublas/tf32" };
+    assert_int_equal(p->n_configs, 3 + n_gpu);
+    for (int c = 0; c < p->n_configs; c++)
+        assert_string_equal(p->configs[c], names[c]);
+    if (gpu_text)
+        assert_string_equal(p->gpu, gpu_text);
+    /* n(n+1)/2 interval observations of each re-run interval */
+    const uint64_t n = (uint64_t)p->n_configs, per = n * (n + 1) / 2;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < p->n_stats; i++)
+        if (!p->stats[i].op[0] && p->stats[i].metric == POL_METRIC_L2_REL)
+            seen += p->stats[i].n;
+    assert_int_equal(seen, p->intervals_rerun * per);
+    assert_int_equal(p->n_obs, seen);
+}
+
+static void test_profile_gpu_sources(void **st)
+{
+    (void)st;
+    char task_path[1300], store[1300], run[1400], prof[1400];
+    pol_cert c;
+    solve(2, POL_KERNELS_FAST, 1, task_path, store, &c);
+    pol_cert_free(&c);
+    snprintf(run, sizeof run, "%s/s2-0-1/run", dir);
+    const pol_status avail = pol_cuda_available();
+    char why[512];
+    snprintf(why, sizeof why, "%s", avail ? pol_last_error() : "");
+    char name[128] = "", device[200] = "";
+    int major = 0, minor = 0;
+    if (!avail) {
+        assert_int_equal(pol_cuda_device_info(name, sizeof name, &major, &minor), POL_OK);
+        snprintf(device, sizeof device, "%s (sm_%d%d)", name, major, minor);
+        printf("  profile sources: CUDA device %s: GPU sources on by default\n", device);
+    } else {
+        /* a build with CUDA reports a missing device as POL_ERR_CUDA */
+        assert_int_equal(avail, pol_cuda_built() ? POL_ERR_CUDA : POL_ERR_UNSUPPORTED);
+        if (avail == POL_ERR_UNSUPPORTED)
+            snprintf(device, sizeof device, "built without CUDA");
+        else
+            snprintf(device, sizeof device, "no CUDA device: %s", why);
+        printf("  profile sources: no usable CUDA device (%s): the CPU alone\n", why);
+    }
+    pol_profile p;
+    pol_profile_opts po = { .task_path = task_path, .run_dir = run, .samples = 2 };
+
+    /* auto (the default) */
+    assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+    check_configs(&p, avail ? 0 : 2, device);
+    /* the JSON names them; a reader ignores gpu and does not need it (P-JSON-2) */
+    snprintf(prof, sizeof prof, "%s/profile-auto.json", dir);
+    assert_int_equal(pol_profile_write_json(&p, prof), POL_OK);
+    json_error_t je;
+    json_t *root = json_load_file(prof, 0, &je);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(root, "gpu")), device);
+    assert_int_equal(json_array_size(json_object_get(root, "configs")), (size_t)p.n_configs);
+    pol_threshold *t1, *t2;
+    size_t n1, n2;
+    assert_int_equal(pol_profile_load_thresholds(prof, &p.task_id, POL_METRIC_L2_REL, &t1, &n1),
+                     POL_OK);
+    assert_int_equal(json_object_del(root, "gpu"), 0);
+    snprintf(prof, sizeof prof, "%s/profile-nogpu.json", dir);
+    assert_int_equal(json_dump_file(root, prof, JSON_INDENT(2)), 0);
+    json_decref(root);
+    assert_int_equal(pol_profile_load_thresholds(prof, &p.task_id, POL_METRIC_L2_REL, &t2, &n2),
+                     POL_OK);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(t1, t2, n1 * sizeof *t1);
+    free(t1), free(t2);
+    pol_profile_free(&p);
+
+    /* off: the CPU alone, always */
+    po.gpu = POL_PROFILE_GPU_OFF;
+    assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+    check_configs(&p, 0, "off");
+    pol_profile_free(&p);
+
+    /* TF32 is a GPU source: refused with the GPU sources off */
+    po.tf32 = 1;
+    memset(&p, 0x55, sizeof p);
+    assert_int_equal(pol_profile_run(&po, &p), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "TF32"));
+    assert_int_equal(p.n_configs, 0);
+    po.gpu = 3; /* no such mode */
+    po.tf32 = 0;
+    assert_int_equal(pol_profile_run(&po, &p), POL_ERR_INVALID_ARG);
+
+    /* require, and TF32 under auto: a device or nothing, decided before any
+     * file is read (the task path below does not exist) */
+    pol_profile_opts nowhere = po;
+    nowhere.task_path = "/nonexistent/task.json";
+    nowhere.run_dir = "/nonexistent/run";
+    for (int k = 0; k < 2; k++) {
+        po.gpu = nowhere.gpu = k ? POL_PROFILE_GPU_AUTO : POL_PROFILE_GPU_REQUIRE;
+        po.tf32 = nowhere.tf32 = k;
+        if (avail) {
+            memset(&p, 0x55, sizeof p);
+            assert_int_equal(pol_profile_run(&po, &p), avail);
+            assert_non_null(strstr(pol_last_error(), k ? "TF32 needs a CUDA device"
+                                                       : "GPU sources are required"));
+            assert_int_equal(p.n_configs, 0); /* zeroed: nothing to free, nothing measured */
+            assert_null(p.stats);
+            assert_null(p.obs);
+            assert_int_equal(p.gpu[0], 0);
+            assert_int_equal(pol_profile_run(&nowhere, &p), avail);
+        } else {
+            /* the device is there: the profile runs (the missing task is then an error) */
+            assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+            check_configs(&p, k ? 3 : 2, device);
+            pol_profile_free(&p);
+            assert_int_not_equal(pol_profile_run(&nowhere, &p), POL_OK);
+        }
+    }
+}
+
 /* A consistent cheater: honest training with OpenBLAS, except that at the
  * end of interval `bad` every parameter is multiplied by (1 +- eps) with
  * random signs (an l2_rel perturbation of eps), and training goes on from
@@ -469,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_state_distance),
         cmocka_unit_test(test_blas_backend),
         cmocka_unit_test(test_honest_accepted_across_backends),
+        cmocka_unit_test(test_profile_gpu_sources),
         cmocka_unit_test(test_noise_rejected),
         cmocka_unit_test(test_false_reject_rate),
     };

@@ -2,11 +2,13 @@
  *
  * Profiling re-runs sample intervals of a finished run from its checkpoints
  * under every source of non-determinism this machine offers (the exact fast
- * kernels, OpenBLAS with 1 thread, OpenBLAS with 2 threads), measures the
+ * kernels, OpenBLAS with 1 thread, OpenBLAS with 2 threads; on a usable
+ * CUDA device also the exact CUDA kernels, cuBLAS FP32 and, when asked for,
+ * cuBLAS TF32: spec/profiling.md [P-SRC-1], [P-SRC-2]), measures the
  * distances between the resulting end states (and to the run's own
  * committed end states), and the per-op distances of the node outputs of
- * one step run under two backends. Thresholds follow from the measured
- * maxima by the rule of spec/profiling.md [P-RULE-1].
+ * one step run under every pair of configurations. Thresholds follow from
+ * the measured maxima by the rule of spec/profiling.md [P-RULE-1].
  */
 #ifndef POL_PROFILE_H
 #define POL_PROFILE_H
@@ -26,12 +28,24 @@ extern "C" {
 #define POL_PROFILE_FLOOR_REL 0x1p-20 /* floor of relative metrics (l*_rel), ~9.5e-7 */
 #define POL_PROFILE_FLOOR_COS 0x1p-40 /* floor of the cosine distance, ~9.1e-13 */
 #define POL_PROFILE_MAX_BYTES (16u << 20)
+#define POL_PROFILE_MAX_CONFIGS 8   /* room for the configurations of one profile */
+#define POL_PROFILE_CONFIG_NAME 32  /* bytes of a configuration's name, NUL included */
+#define POL_PROFILE_GPU_TEXT 192    /* bytes of pol_profile.gpu, NUL included */
+
+/* The GPU sources of a profile (spec/profiling.md [P-SRC-2]). */
+#define POL_PROFILE_GPU_AUTO 0    /* a usable CUDA device adds them; without one, the CPU alone */
+#define POL_PROFILE_GPU_OFF 1     /* the CPU configurations alone */
+#define POL_PROFILE_GPU_REQUIRE 2 /* fail, before any work, when no CUDA device is usable */
 
 typedef struct pol_profile_opts {
     const char *task_path; /* a tolerant- or exact-mode task */
     const char *run_dir;   /* its finished run (trace.json and checkpoints) */
     uint32_t samples;      /* intervals re-run; 0 means 8 */
     double factor;         /* 0 means POL_PROFILE_FACTOR */
+    int gpu;               /* POL_PROFILE_GPU_AUTO (0, the default), _OFF or _REQUIRE */
+    int tf32;              /* != 0: also cublas/tf32. It needs GPU sources: with
+                              POL_PROFILE_GPU_OFF it is POL_ERR_INVALID_ARG, and
+                              with AUTO it requires a device as REQUIRE does */
 } pol_profile_opts;
 
 /* Summary of one set of observations. op is "" for whole intervals (then
@@ -51,17 +65,34 @@ typedef struct pol_profile {
     pol_digest task_id;
     double factor;
     uint32_t intervals_rerun;
-    int n_configs;
-    char configs[4][32];     /* e.g. "fast/1", "blas/1", "blas/2" */
+    int n_configs;           /* 3 on the CPU alone, up to 6 with GPU sources */
+    char configs[POL_PROFILE_MAX_CONFIGS][POL_PROFILE_CONFIG_NAME];
+                             /* "fast/1", "blas/1", "blas/2", then "cuda/exact",
+                                "cublas/fp32", "cublas/tf32" when measured */
     size_t n_stats;
     pol_profile_stat *stats; /* intervals (per length and metric), then ops (l2_rel) */
     size_t n_obs;
-    double *obs;             /* every whole-interval l2_rel observation (histogram) */
+    double *obs;             /* every whole-interval l2_rel observation (histogram), in
+                                the order measured: per re-run interval one block of
+                                n_configs * (n_configs + 1) / 2, configs[a] against
+                                configs[b] for a = 0 .. n_configs - 1 and, within a,
+                                b = a + 1 .. n_configs, where b == n_configs is the
+                                run's committed end state */
     char blas_config[128];
+    char gpu[POL_PROFILE_GPU_TEXT]; /* the CUDA device measured, "NVIDIA H100 80GB HBM3
+                                       (sm_90)", or why none: "off", "built without
+                                       CUDA", "no CUDA device: <reason>" */
 } pol_profile;
 
-/* Runs the profile. Returns: POL_OK; errors of the task, dataset, trace and
- * checkpoint loaders; POL_ERR_NOMEM. Out: *p (free with pol_profile_free). */
+/* Runs the profile. The options are checked, and with GPU sources required
+ * (POL_PROFILE_GPU_REQUIRE, or tf32) the device looked for, before anything
+ * is loaded or run.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (a bad gpu value, tf32 with
+ * POL_PROFILE_GPU_OFF); POL_ERR_UNSUPPORTED (GPU sources required, built
+ * without CUDA); POL_ERR_CUDA (GPU sources required and no usable device,
+ * or the device failed while profiling); errors of the task, dataset, trace
+ * and checkpoint loaders; POL_ERR_NOMEM. Out: *p (free with
+ * pol_profile_free), all zero on failure. */
 POL_WARN_UNUSED pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p);
 void pol_profile_free(pol_profile *p);
 

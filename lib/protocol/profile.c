@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pol/context.h"
+#include "pol/cuda.h"
 #include "pol/dataset.h"
 #include "pol/fileio.h"
 #include "../io/json_file.h"
@@ -15,18 +17,35 @@
 #include "pol/safetensors.h"
 #include "pol/train.h"
 
-#define N_CONFIGS 3
 #define OP_STEPS_MAX 3 /* intervals whose first step is profiled per op */
 
-static const struct {
+/* A configuration re-running intervals (spec/profiling.md [P-SRC-1],
+ * [P-SRC-2]). The first is fast/1, the canonical order: one_step_min is
+ * measured on it. */
+typedef struct config {
     pol_kernels kernels;
     int threads;
+    int device; /* POL_DEVICE_* */
+    int tf32;   /* cuBLAS TF32 tensor-op math (device BLAS contexts only) */
     const char *name;
-} CONFIGS[N_CONFIGS] = {
-    { POL_KERNELS_FAST, 1, "fast/1" },
-    { POL_KERNELS_BLAS, 1, "blas/1" },
-    { POL_KERNELS_BLAS, 2, "blas/2" },
+} config;
+
+static const config CPU_CONFIGS[] = {
+    { POL_KERNELS_FAST, 1, POL_DEVICE_CPU, 0, "fast/1" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CPU, 0, "blas/1" },
+    { POL_KERNELS_BLAS, 2, POL_DEVICE_CPU, 0, "blas/2" },
 };
+
+static const config GPU_CONFIGS[] = {
+    { POL_KERNELS_FAST, 1, POL_DEVICE_CUDA, 0, "cuda/exact" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, 0, "cublas/fp32" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, 1, "cublas/tf32" }, /* opts.tf32 only */
+};
+
+#define N_CPU_CONFIGS ((int)(sizeof CPU_CONFIGS / sizeof CPU_CONFIGS[0]))
+#define N_GPU_CONFIGS ((int)(sizeof GPU_CONFIGS / sizeof GPU_CONFIGS[0]))
+_Static_assert(N_CPU_CONFIGS + N_GPU_CONFIGS <= POL_PROFILE_MAX_CONFIGS,
+               "POL_PROFILE_MAX_CONFIGS is too small");
 
 /* One observation: a set of distances tagged with a length or an op. */
 typedef struct obs {
@@ -122,16 +141,19 @@ static pol_status snapshot(const pol_tensor **ts, int n, pol_tensor *out, int *n
     return POL_OK;
 }
 
+/* The configurations of one profile, each with its context and trainer. */
 typedef struct run_ctx {
-    pol_ctx *ctx[N_CONFIGS];
-    pol_trainer *tr[N_CONFIGS];
+    int n;
+    const config *cfg[POL_PROFILE_MAX_CONFIGS];
+    pol_ctx *ctx[POL_PROFILE_MAX_CONFIGS];
+    pol_trainer *tr[POL_PROFILE_MAX_CONFIGS];
 } run_ctx;
 
 /* The state lists of one interval: on the heap, since a deep model's are
  * too large for a thread's stack. */
 typedef struct interval_lists {
     pol_tensor snap[POL_TRAINER_MAX_STATE];
-    const pol_tensor *state[N_CONFIGS][POL_TRAINER_MAX_STATE];
+    const pol_tensor *state[POL_PROFILE_MAX_CONFIGS][POL_TRAINER_MAX_STATE];
     const pol_tensor *ts[POL_TRAINER_MAX_STATE], *committed[POL_TRAINER_MAX_STATE];
     const pol_tensor *sp[POL_TRAINER_MAX_STATE], *pa[POL_TRAINER_MAX_STATE],
         *pb[POL_TRAINER_MAX_STATE];
@@ -151,8 +173,9 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
     int n_snap = 0;
     pol_status st = POL_OK;
     const pol_tensor *(*state)[POL_TRAINER_MAX_STATE] = li->state;
-    int ns[N_CONFIGS] = { 0 };
-    for (int c = 0; !st && c < N_CONFIGS; c++) {
+    int ns[POL_PROFILE_MAX_CONFIGS] = { 0 };
+    const int nc = rc->n;
+    for (int c = 0; !st && c < nc; c++) {
         if ((st = pol_trainer_load(rc->tr[c], start, &tr->e[i].hash)))
             break;
         while (!st && pol_trainer_steps_done(rc->tr[c]) < tr->e[i + 1].step) {
@@ -183,9 +206,9 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
         st = pol_errorf(POL_ERR_HASH_MISMATCH, "%s does not hold the state its trace names", end);
     pol_distance d;
     obs x = { .len = L };
-    for (int a = 0; !st && a < N_CONFIGS; a++) {
-        for (int b = a + 1; !st && b <= N_CONFIGS; b++) {
-            if (b < N_CONFIGS)
+    for (int a = 0; !st && a < nc; a++) {
+        for (int b = a + 1; !st && b <= nc; b++) {
+            if (b < nc)
                 st = pol_state_distance(state[a], (size_t)ns[a], state[b], (size_t)ns[b],
                                         pol_is_param_name, &d, NULL, NULL);
             else /* against the run's own committed end state */
@@ -229,18 +252,23 @@ static pol_status profile_ops(run_ctx *rc, const char *run_dir, const pol_trace 
     char start[POL_PATH_MAX + 80];
     snprintf(start, sizeof start, "%s/%s", run_dir, tr->e[i].file);
     pol_status st = POL_OK;
-    for (int c = 0; !st && c < N_CONFIGS; c++)
+    const int nc = rc->n;
+    pol_graph *g[POL_PROFILE_MAX_CONFIGS];
+    for (int c = 0; !st && c < nc; c++) {
         if (!(st = pol_trainer_load(rc->tr[c], start, &tr->e[i].hash)))
             st = pol_trainer_step(rc->tr[c], NULL);
+        g[c] = pol_trainer_model(rc->tr[c])->graph;
+        /* a device run's node outputs are on the device: bring them to the
+         * host (a no-op on the CPU) */
+        if (!st)
+            st = pol_graph_download(g[c], -1);
+    }
     if (st)
         return st;
-    pol_graph *g[N_CONFIGS];
-    for (int c = 0; c < N_CONFIGS; c++)
-        g[c] = pol_trainer_model(rc->tr[c])->graph;
     for (int k = 0; !st && k < pol_graph_n_nodes(g[0]); k++) {
         const pol_node *nd = pol_graph_node(g[0], k);
-        for (int a = 0; !st && a < N_CONFIGS; a++)
-            for (int b = a + 1; !st && b < N_CONFIGS; b++) {
+        for (int a = 0; !st && a < nc; a++)
+            for (int b = a + 1; !st && b < nc; b++) {
                 const pol_tensor *ta = pol_graph_tensor(g[a], nd->out);
                 const pol_tensor *tb = pol_graph_tensor(g[b], nd->out);
                 pol_distance d;
@@ -260,17 +288,84 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p)
+/* The configurations of a profile (spec/profiling.md [P-SRC-1], [P-SRC-2]):
+ * the CPU ones always, the GPU ones when asked for and a CUDA device is
+ * usable; p->gpu says which device, or why none. Fails when GPU sources are
+ * required (POL_PROFILE_GPU_REQUIRE, or TF32) and no device is usable.
+ * Creates nothing. */
+static pol_status choose_configs(const pol_profile_opts *o, run_ctx *rc, pol_profile *p)
 {
-    if (!o || !p || !o->task_path || !o->run_dir)
-        return pol_errorf(POL_ERR_INVALID_ARG, "pol_profile_run: NULL argument");
-    memset(p, 0, sizeof *p);
+    if (o->gpu != POL_PROFILE_GPU_AUTO && o->gpu != POL_PROFILE_GPU_OFF &&
+        o->gpu != POL_PROFILE_GPU_REQUIRE)
+        return pol_errorf(POL_ERR_INVALID_ARG, "profile: gpu is %d, want POL_PROFILE_GPU_AUTO, "
+                          "POL_PROFILE_GPU_OFF or POL_PROFILE_GPU_REQUIRE", o->gpu);
+    if (o->tf32 && o->gpu == POL_PROFILE_GPU_OFF)
+        return pol_errorf(POL_ERR_INVALID_ARG, "profile: cuBLAS TF32 is a GPU source; it cannot "
+                          "be measured with the GPU sources off");
+    rc->n = 0;
+    for (int c = 0; c < N_CPU_CONFIGS; c++)
+        rc->cfg[rc->n++] = &CPU_CONFIGS[c];
+    if (o->gpu == POL_PROFILE_GPU_OFF) {
+        snprintf(p->gpu, sizeof p->gpu, "off");
+        return POL_OK;
+    }
+    char name[128] = "";
+    int major = 0, minor = 0;
+    pol_status st = pol_cuda_available();
+    if (!st)
+        st = pol_cuda_device_info(name, sizeof name, &major, &minor);
+    if (st) {
+        char why[256]; /* copied out of pol_errorf's buffer */
+        snprintf(why, sizeof why, "%s", pol_last_error());
+        if (st == POL_ERR_UNSUPPORTED)
+            snprintf(p->gpu, sizeof p->gpu, "built without CUDA");
+        else
+            snprintf(p->gpu, sizeof p->gpu, "no CUDA device: %.170s", why);
+        if (o->gpu == POL_PROFILE_GPU_REQUIRE || o->tf32)
+            return pol_errorf(st, "profile: %s: %s",
+                              o->gpu == POL_PROFILE_GPU_REQUIRE ? "GPU sources are required"
+                                                                : "cuBLAS TF32 needs a CUDA device",
+                              why);
+        return POL_OK;
+    }
+    snprintf(p->gpu, sizeof p->gpu, "%s (sm_%d%d)", name, major, minor);
+    for (int c = 0; c < N_GPU_CONFIGS; c++)
+        if (!GPU_CONFIGS[c].tf32 || o->tf32)
+            rc->cfg[rc->n++] = &GPU_CONFIGS[c];
+    return POL_OK;
+}
+
+/* The context and trainer of configuration c. */
+static pol_status make_config(run_ctx *rc, int c, const pol_task *task, const pol_dataset *ds)
+{
+    const config *k = rc->cfg[c];
+    pol_ctx_opts co = { .threads = k->threads, .kernels = k->kernels, .device = k->device };
+    pol_status st = pol_ctx_create(&rc->ctx[c], &co);
+    if (!st && k->tf32)
+        st = pol_cuda_set_tf32(pol_ctx_cuda(rc->ctx[c]), 1);
+    if (!st)
+        st = pol_trainer_create(&rc->tr[c], rc->ctx[c], task, ds);
+    if (st) { /* name the configuration (the message is copied: it is pol_errorf's buffer) */
+        char why[512];
+        snprintf(why, sizeof why, "%s", pol_last_error());
+        st = pol_errorf(st, "profile: configuration %s: %s", k->name, why);
+    }
+    return st;
+}
+
+static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
+{
+    run_ctx rc = { 0 };
+    /* before any work: a required device that is not there fails here */
+    pol_status st = choose_configs(o, &rc, p);
+    if (st)
+        return st;
     p->factor = o->factor > 0 ? o->factor : POL_PROFILE_FACTOR;
     snprintf(p->blas_config, sizeof p->blas_config, "%s", pol_blas_config());
     pol_task task;
     pol_dataset ds;
     pol_trace trace;
-    pol_status st = pol_task_load(o->task_path, &task);
+    st = pol_task_load(o->task_path, &task);
     if (st)
         return st;
     /* the backends that are not bit-reproducible need a tolerant task */
@@ -288,14 +383,12 @@ pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p)
         pol_trace_free(&trace);
         return st;
     }
-    run_ctx rc = { 0 };
-    for (int c = 0; !st && c < N_CONFIGS; c++) {
-        pol_ctx_opts co = { .threads = CONFIGS[c].threads, .kernels = CONFIGS[c].kernels };
-        if (!(st = pol_ctx_create(&rc.ctx[c], &co)))
-            st = pol_trainer_create(&rc.tr[c], rc.ctx[c], &task, &ds);
-        snprintf(p->configs[c], sizeof p->configs[c], "%s", CONFIGS[c].name);
+    for (int c = 0; c < rc.n; c++) {
+        if (!st)
+            st = make_config(&rc, c, &task, &ds);
+        snprintf(p->configs[c], sizeof p->configs[c], "%s", rc.cfg[c]->name);
     }
-    p->n_configs = N_CONFIGS;
+    p->n_configs = rc.n;
     /* which intervals: evenly spaced, plus the last when its length differs */
     const size_t N = trace.n - 1;
     size_t s = o->samples ? o->samples : 8;
@@ -376,14 +469,23 @@ pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p)
     free(v);
     free(ol.o);
     free(pick);
-    for (int c = 0; c < N_CONFIGS; c++) {
+    for (int c = 0; c < rc.n; c++) { /* NULL (never made) is a no-op */
         pol_trainer_destroy(rc.tr[c]);
         pol_ctx_destroy(rc.ctx[c]);
     }
     pol_dataset_free(&ds);
     pol_trace_free(&trace);
+    return st;
+}
+
+pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p)
+{
+    if (!o || !p || !o->task_path || !o->run_dir)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_profile_run: NULL argument");
+    memset(p, 0, sizeof *p);
+    pol_status st = profile_run(o, p);
     if (st)
-        pol_profile_free(p);
+        pol_profile_free(p); /* all zero again */
     return st;
 }
 
@@ -455,6 +557,7 @@ pol_status pol_profile_write_json(const pol_profile *p, const char *path)
         json_array_append_new(cfg, json_string(p->configs[c]));
     json_object_set_new(o, "configs", cfg);
     json_object_set_new(o, "blas", json_string(p->blas_config));
+    json_object_set_new(o, "gpu", json_string(p->gpu));
     json_object_set_new(o, "intervals_rerun", json_integer(p->intervals_rerun));
     for (size_t i = 0; i < p->n_stats; i++) {
         const pol_profile_stat *s = &p->stats[i];
