@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,10 @@ typedef struct writer {
 static void *writer_main(void *arg)
 {
     writer *w = arg;
+    /* Below every other thread: training keeps its cores, the writer takes
+     * what they leave idle (Linux; elsewhere, or if refused, normal). */
+    struct sched_param sp = { 0 };
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     double t0 = now();
     char name[64], path[POL_PATH_MAX + 80];
     ckpt_name(name, sizeof name, w->step);
