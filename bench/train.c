@@ -485,35 +485,46 @@ int main(int argc, char **argv)
          "divides by the whole loop; loop ckpt ms = the loop's checkpoint seconds per checkpoint "
          "(thread: state hash, safetensors write, fsync, rename, directory fsync, trace.json; "
          "background: copying the state, and waiting when the previous write is not done); "
-         "writer ms = that write's own time per checkpoint, wherever it ran\n");
-    bench_emit("- overhead = 1 - (steps/s with ckpt) / (steps/s of the \"thread\" rows of the "
-         "same task and threads): the share of wall time checkpoints cost, charging the background "
-         "writer also for the cores it takes from training; tasks at their k (digits: its shipped "
+         "writer ms = that write's own wall time per checkpoint, wherever it ran (the background "
+         "writer runs under SCHED_IDLE, so its time includes waiting for a core the training "
+         "threads leave idle)\n");
+    bench_emit("- overhead = the median over the repetitions of 1 - (steps/s with ckpt) / (steps/s "
+         "of the \"thread\" run of the same task, threads and repetition, run just before it): the "
+         "share of wall time checkpoints cost, charging the background writer also for the cores "
+         "it takes from training (pairs, because the shared machine's speed drifts between "
+         "repetitions by more than the effect); overhead range: the smallest and largest pair; tasks at their k (digits: its shipped "
          "k = %" PRIu64 "; mlp: k = %d); target <= %.0f%%; k for target (thread rows): the smallest "
          "k that would meet it at these step and checkpoint times\n\n",
          tasks[0].task.checkpoint_every, MLP_K, 100 * TARGET_SHARE);
     bench_emit("| task | model | batch | k | threads | writer | steps | steps/s | ms/step | steps/s "
-         "with ckpt | ckpts | loop ckpt ms | writer ms | overhead | target met | k for target |\n");
+         "with ckpt | ckpts | loop ckpt ms | writer ms | overhead | overhead range | target met | k for target |\n");
     bench_emit("|------|-------|-------|---|---------|--------|-------|---------|---------|---------"
-         "----------|-------|--------------|-----------|----------|------------|--------------|\n");
+         "----------|-------|--------------|-----------|----------|----------------|------------|--------------|\n");
     for (int i = 0; i < 2; i++)
         for (int t = 0; t < 2; t++)
             for (int sync = 1; sync >= 0; sync--) {
                 const run_stats *s = &rs[i][t][sync];
-                double base = bench_median(rs[i][t][1].sps, rs[i][t][1].n);
+                /* per repetition, against the "thread" run just before it (side by
+                 * side, so both met the same machine load); then the median */
+                const run_stats *base = &rs[i][t][1];
+                double ov[MAX_REPS];
+                for (int r = 0; r < s->n; r++)
+                    ov[r] = 1.0 - s->sps_all[r] / base->sps[r];
                 double sps = bench_median(s->sps, s->n), all = bench_median(s->sps_all, s->n);
-                double over = 1.0 - all / base;
+                double over = bench_median(ov, s->n), lo = ov[0], hi = ov[0];
+                for (int r = 1; r < s->n; r++)
+                    lo = ov[r] < lo ? ov[r] : lo, hi = ov[r] > hi ? ov[r] : hi;
                 double ck = bench_median(s->ckpt_ms, s->n);
                 char kmin[32] = "";
                 if (sync) /* ck / (k * step + ck) <= target */
                     snprintf(kmin, sizeof kmin, "%.0f",
                              ceil(ck * (1 - TARGET_SHARE) / (TARGET_SHARE * 1e3 / sps)));
                 bench_emit("| %s | %s | %" PRId64 " | %" PRIu64 " | %d | %s | %" PRIu64 " | %.1f | "
-                     "%.3f | %.1f | %" PRIu64 " | %.2f | %.2f | %.2f%% | %s | %s |\n",
+                     "%.3f | %.1f | %" PRIu64 " | %.2f | %.2f | %.2f%% | %.1f%% .. %.1f%% | %s | %s |\n",
                      tasks[i].name, tasks[i].model, tasks[i].task.batch,
                      tasks[i].task.checkpoint_every, t + 1, sync ? "thread" : "background",
                      s->steps, sps, 1e3 / sps, all, s->ckpts, ck,
-                     bench_median(s->writer_ms, s->n), 100 * over,
+                     bench_median(s->writer_ms, s->n), 100 * over, 100 * lo, 100 * hi,
                      over <= TARGET_SHARE ? "yes" : "NO", kmin);
             }
     bench_emit("\n");
