@@ -21,6 +21,14 @@
  * in a workspace W[c][i][j]; a second pass adds the chunk sums left to right
  * from +0, then the bias. The same additions in the same order as above.
  *
+ * Vectorized loads: where an operand's contiguous dimension has a length
+ * divisible by 4 and its base is 16-byte aligned, each thread fetches four
+ * neighbours along that dimension with one float4 load (every such group
+ * then lies wholly inside or wholly outside the matrix, and inside or
+ * outside [kbeg, kend), whose ends are multiples of 4). Which thread loads
+ * which element changes; the shared-memory tiles, and so every fma chain,
+ * are the same as with scalar loads.
+ *
  * Letters: M, N, K as in pol/kernels.h; BM x BN the block tile, BK the K
  * step, TM x TN the outputs of one thread (two TM/2 x TN/2 quadrants set
  * half a tile apart, so shared-memory reads of a warp hit distinct banks).
@@ -38,6 +46,7 @@ struct gemm_params {
     float *W;        /* nchunks x M x N chunk sums (split) */
     int64_t M, N, K;
     int64_t cps;     /* chunks per split (split) */
+    bool vec_a, vec_b; /* load A (B) as float4: see gemm_vectorizable */
 };
 
 constexpr int BK = 16;
@@ -68,9 +77,39 @@ gemm_tile_kernel(gemm_params p)
     }
     const int64_t ntiles = kend > kbeg ? (kend - kbeg + BK - 1) / BK : 0;
 
+    static_assert(LA % 4 == 0 && LB % 4 == 0 && BK % 4 == 0 && BM % 4 == 0 && BN % 4 == 0,
+                  "float4 loads need whole groups of four");
     float ra[LA], rb[LB]; /* prefetch registers */
 
+    /* Vector group r of this thread: which 4 consecutive elements along the
+     * contiguous dimension. Rows of length W4 groups; the group's first
+     * element is at (row, 4 * col) of the operand tile. */
+    auto group = [&](int r, int w4, int *row, int *col4) {
+        const int idx = tid + r * NT;
+        *row = idx / w4;
+        *col4 = (idx % w4) * 4;
+    };
+
     auto load = [&](int64_t k0) {
+        if (p.vec_a) {
+#pragma unroll
+            for (int r = 0; r < LA / 4; r++) {
+                int row, c4;
+                float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                if (TA) { /* K x M: rows k, groups along i */
+                    group(r, BM / 4, &row, &c4);
+                    const int64_t gk = k0 + row, gi = bm + c4;
+                    if (gk < kend && gi < M)
+                        v = *reinterpret_cast<const float4 *>(p.A + gk * M + gi);
+                } else { /* M x K: rows i, groups along k */
+                    group(r, BK / 4, &row, &c4);
+                    const int64_t gi = bm + row, gk = k0 + c4;
+                    if (gi < M && gk < kend)
+                        v = *reinterpret_cast<const float4 *>(p.A + gi * K + gk);
+                }
+                ra[4 * r] = v.x, ra[4 * r + 1] = v.y, ra[4 * r + 2] = v.z, ra[4 * r + 3] = v.w;
+            }
+        } else {
 #pragma unroll
         for (int r = 0; r < LA; r++) {
             const int idx = tid + r * NT;
@@ -83,6 +122,26 @@ gemm_tile_kernel(gemm_params p)
                 v = TA ? p.A[gk * M + gi] : p.A[gi * K + gk];
             ra[r] = v;
         }
+        }
+        if (p.vec_b) {
+#pragma unroll
+            for (int r = 0; r < LB / 4; r++) {
+                int row, c4;
+                float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                if (TB) { /* N x K: rows j, groups along k */
+                    group(r, BK / 4, &row, &c4);
+                    const int64_t gj = bn + row, gk = k0 + c4;
+                    if (gj < N && gk < kend)
+                        v = *reinterpret_cast<const float4 *>(p.B + gj * K + gk);
+                } else { /* K x N: rows k, groups along j */
+                    group(r, BN / 4, &row, &c4);
+                    const int64_t gk = k0 + row, gj = bn + c4;
+                    if (gk < kend && gj < N)
+                        v = *reinterpret_cast<const float4 *>(p.B + gk * N + gj);
+                }
+                rb[4 * r] = v.x, rb[4 * r + 1] = v.y, rb[4 * r + 2] = v.z, rb[4 * r + 3] = v.w;
+            }
+        } else {
 #pragma unroll
         for (int r = 0; r < LB; r++) {
             const int idx = tid + r * NT;
@@ -95,19 +154,45 @@ gemm_tile_kernel(gemm_params p)
                 v = TB ? p.B[gj * K + gk] : p.B[gk * N + gj];
             rb[r] = v;
         }
-    };
-    auto store = [&](int buf) {
-#pragma unroll
-        for (int r = 0; r < LA; r++) {
-            const int idx = tid + r * NT;
-            if (TA) As[buf][idx / BM][idx % BM] = ra[r];
-            else    As[buf][idx % BK][idx / BK] = ra[r];
         }
+    };
+    /* As[k][i] and Bs[k][j]: the same tiles whichever way they were loaded */
+    auto store = [&](int buf) {
+        if (p.vec_a) {
 #pragma unroll
-        for (int r = 0; r < LB; r++) {
-            const int idx = tid + r * NT;
-            if (TB) Bs[buf][idx % BK][idx / BK] = rb[r];
-            else    Bs[buf][idx / BN][idx % BN] = rb[r];
+            for (int r = 0; r < LA / 4; r++) {
+                int row, c4;
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    if (TA) { group(r, BM / 4, &row, &c4); As[buf][row][c4 + e] = ra[4 * r + e]; }
+                    else    { group(r, BK / 4, &row, &c4); As[buf][c4 + e][row] = ra[4 * r + e]; }
+                }
+            }
+        } else {
+#pragma unroll
+            for (int r = 0; r < LA; r++) {
+                const int idx = tid + r * NT;
+                if (TA) As[buf][idx / BM][idx % BM] = ra[r];
+                else    As[buf][idx % BK][idx / BK] = ra[r];
+            }
+        }
+        if (p.vec_b) {
+#pragma unroll
+            for (int r = 0; r < LB / 4; r++) {
+                int row, c4;
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    if (TB) { group(r, BK / 4, &row, &c4); Bs[buf][c4 + e][row] = rb[4 * r + e]; }
+                    else    { group(r, BN / 4, &row, &c4); Bs[buf][row][c4 + e] = rb[4 * r + e]; }
+                }
+            }
+        } else {
+#pragma unroll
+            for (int r = 0; r < LB; r++) {
+                const int idx = tid + r * NT;
+                if (TB) Bs[buf][idx % BK][idx / BK] = rb[r];
+                else    Bs[buf][idx / BN][idx % BN] = rb[r];
+            }
         }
     };
 
@@ -225,6 +310,14 @@ cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStr
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* An operand can be read as float4 when its contiguous dimension (of
+ * length `inner`) is a multiple of 4 and its base is 16-byte aligned: every
+ * row then starts 16-byte aligned. */
+bool gemm_vectorizable(const float *base, int64_t inner)
+{
+    return inner % 4 == 0 && (uintptr_t)base % 16 == 0;
+}
+
 } // namespace
 
 extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
@@ -236,6 +329,10 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
     gemm_params p = {};
     p.A = g->A, p.B = g->B, p.bias = g->bias, p.C = g->C;
     p.M = g->M, p.N = g->N, p.K = g->K;
+    if (c->launch.gemm_vec != 1) {
+        p.vec_a = gemm_vectorizable(g->A, g->trans_a ? g->M : g->K);
+        p.vec_b = gemm_vectorizable(g->B, g->trans_b ? g->K : g->N);
+    }
     const int64_t nchunks = cdiv(g->K, POL_KC);
     const int64_t big_tiles = cdiv(g->M, 128) * cdiv(g->N, 128);
     const int64_t small_tiles = cdiv(g->M, 64) * cdiv(g->N, 64);

@@ -74,11 +74,14 @@ static void fail(const char *fmt, const char *what, long at, float want, float g
 /* ------------------------------------------------------------- kernels -- */
 
 static const pol_cuda_launch CONFIGS[] = {
-    { 0, 0, 0, 0 },     /* automatic */
-    { 1, 1, 256, 0 },   /* 128x128 tiles, no split */
-    { 2, 1, 32, 3 },    /* 64x64 tiles, tiny grids */
-    { 2, 3, 1024, 1 },  /* split K in 3, one block of 1024 */
-    { 2, 64, 96, 7 },   /* one chunk per split */
+    /* gemm_tile, gemm_splits, block, grid_max, gemm_vec */
+    { 0, 0, 0, 0, 0 },     /* automatic */
+    { 1, 1, 256, 0, 0 },   /* 128x128 tiles, no split */
+    { 2, 1, 32, 3, 0 },    /* 64x64 tiles, tiny grids */
+    { 2, 3, 1024, 1, 0 },  /* split K in 3, one block of 1024 */
+    { 2, 64, 96, 7, 0 },   /* one chunk per split */
+    { 1, 1, 0, 0, 1 },     /* 128x128 tiles, scalar loads only */
+    { 2, 3, 0, 0, 1 },     /* split K in 3, scalar loads only */
 };
 #define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
 

@@ -108,6 +108,8 @@ typedef struct pol_cuda_launch {
     int block;       /* threads per block of the element-wise and row
                         kernels: 0 auto (256), else 32..1024, multiple of 32 */
     int grid_max;    /* cap on blocks of those kernels: 0 auto, else >= 1 */
+    int gemm_vec;    /* 0 auto: float4 loads of each GEMM operand whose rows
+                        allow them; 1 scalar loads only */
 } pol_cuda_launch;
 
 /* l may be NULL (back to automatic). Returns POL_ERR_INVALID_ARG for a
