@@ -212,7 +212,7 @@ fuzz: check-deps
 	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
 	    $$b -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \
 	        -artifact_prefix=$(BUILD)/fuzz/$$n- $(BUILD)/fuzz/corpus/$$c tests/fuzz/corpus/$$c \
-	        2>&1 | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|INFO: Running with)' || true; \
+	        2>&1 | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|INFO: Running with)' || true; \
 	    if ls $(BUILD)/fuzz/$$n-crash-* $(BUILD)/fuzz/$$n-leak-* $(BUILD)/fuzz/$$n-timeout-* >/dev/null 2>&1; then \
 	        echo "fuzz: $$n found a failing input under $(BUILD)/fuzz/"; exit 1; fi; \
 	done; echo "fuzz: all targets ran $(FUZZ_SECONDS) s without a failure"

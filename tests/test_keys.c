@@ -350,6 +350,15 @@ static void test_keyfiles(void **st)
     assert_int_equal(pol_pubkey_load(bad, pub_back), POL_ERR_FORMAT);
     snprintf(bad, sizeof bad, "%s/none.pub", dir);
     assert_int_equal(pol_pubkey_load(bad, pub_back), POL_ERR_NOT_FOUND);
+    /* not regular files: a directory, and a FIFO with no writer (which a
+     * blocking open would wait on forever) */
+    assert_int_equal(pol_pubkey_load(dir, pub_back), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_seckey_load(dir, &back), POL_ERR_INVALID_ARG);
+    snprintf(bad, sizeof bad, "%s/fifo.key", dir);
+    assert_int_equal(mkfifo(bad, 0600), 0);
+    assert_int_equal(pol_seckey_load(bad, &back), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "not a regular file"));
+    assert_int_equal(pol_pubkey_load(bad, pub_back), POL_ERR_INVALID_ARG);
     /* hex helpers */
     char hex[65];
     pol_pubkey_to_hex(pub, hex);

@@ -24,6 +24,7 @@
 #include "pol/profile.h"
 #include "pol/train.h"
 #include "pol/verify.h"
+#include "pol/wire.h"
 #include "testutil.h"
 
 #define DATA "spec/vectors/tiny/tiny.safetensors"
@@ -592,9 +593,50 @@ static void test_false_reject_rate(void **st)
     assert_int_equal(rejects, 0);
 }
 
+/* [P-JSON-2] a profile file holds at most POL_PROFILE_MAX_THRESHOLDS
+ * thresholds (the ProfileReport cap): 4096 are read, 4097 are refused. */
+static void test_profile_threshold_cap(void **st)
+{
+    (void)st;
+    pol_digest id;
+    memset(id.b, 0x42, sizeof id.b);
+    char hex[65], path[1100];
+    pol_digest_to_hex(&id, hex);
+    snprintf(path, sizeof path, "%s/cap.json", tu_tmpdir());
+    for (size_t n = POL_PROFILE_MAX_THRESHOLDS; n <= POL_PROFILE_MAX_THRESHOLDS + 1; n++) {
+        json_t *root = json_object(), *arr = json_array();
+        json_object_set_new(root, "format", json_string("libpol-profile-v1"));
+        json_object_set_new(root, "task_id", json_string(hex));
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "op", json_string(""));
+            json_object_set_new(e, "interval_len", json_integer((json_int_t)i + 1));
+            json_object_set_new(e, "metric", json_string("l2_rel"));
+            json_object_set_new(e, "threshold", json_real(1e-6));
+            json_array_append_new(arr, e);
+        }
+        json_object_set_new(root, "thresholds", arr);
+        remove(path);
+        assert_int_equal(json_dump_file(root, path, 0), 0);
+        json_decref(root);
+        pol_threshold *t = NULL;
+        size_t nt = 0;
+        pol_status s = pol_profile_load_thresholds(path, &id, POL_METRIC_L2_REL, &t, &nt);
+        if (n == POL_PROFILE_MAX_THRESHOLDS) {
+            assert_int_equal(s, POL_OK);
+            assert_int_equal(nt, n);
+        } else {
+            assert_int_equal(s, POL_ERR_TOO_LARGE);
+            assert_null(t);
+        }
+        free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profile_threshold_cap),
         cmocka_unit_test(test_distance_values),
         cmocka_unit_test(test_state_distance),
         cmocka_unit_test(test_blas_backend),

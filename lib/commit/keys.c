@@ -311,7 +311,9 @@ static pol_status read_key_file(const char *path, int secret, char buf[POL_KEYFI
 {
     struct stat sb;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at `path` must not block the open; it is then
+     * refused as not a regular file (reads of a regular file ignore it) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT)
             return pol_errorf(POL_ERR_NOT_FOUND, "key file %s: no such file", path);
@@ -320,8 +322,8 @@ static pol_status read_key_file(const char *path, int secret, char buf[POL_KEYFI
     pol_status st = POL_OK;
     if (fstat(fd, &sb) != 0) {
         st = pol_errorf(POL_ERR_IO, "stat %s: %s", path, strerror(errno));
-    } else if (!S_ISREG(sb.st_mode)) {
-        st = pol_errorf(POL_ERR_FORMAT, "key file %s: not a regular file", path);
+    } else if (!S_ISREG(sb.st_mode)) { /* [W-KEYFILE-2] */
+        st = pol_errorf(POL_ERR_INVALID_ARG, "key file %s: not a regular file", path);
     } else if (secret && (sb.st_mode & 077) != 0) {
         st = pol_errorf(POL_ERR_INVALID_ARG,
                         "secret key file %s is accessible by group or others (mode %04o); "

@@ -16,6 +16,7 @@
 #include "pol/kernels.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
+#include "pol/wire.h"
 
 #define OP_STEPS_MAX 3 /* intervals whose first step is profiled per op */
 
@@ -613,6 +614,12 @@ pol_status pol_profile_load_thresholds(const char *path, const pol_digest *task_
     if (!pol_digest_equal(&d, task_id)) {
         json_decref(root);
         return pol_errorf(POL_ERR_MISMATCH, "%s is the profile of another task", path);
+    }
+    if (json_array_size(arr) > POL_PROFILE_MAX_THRESHOLDS) { /* [P-JSON-2] */
+        size_t n_all = json_array_size(arr);
+        json_decref(root);
+        return pol_errorf(POL_ERR_TOO_LARGE, "%s: %zu thresholds, more than the %u a ProfileReport "
+                          "may carry", path, n_all, POL_PROFILE_MAX_THRESHOLDS);
     }
     pol_threshold *t = calloc(json_array_size(arr) + 1, sizeof *t);
     size_t n = 0;

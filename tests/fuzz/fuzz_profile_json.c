@@ -7,10 +7,10 @@
  *  - On success: 1 or more thresholds, each with interval_len >= 1 and a
  *    finite value >= 0, and exactly the entries a plain jansson reading
  *    finds for that metric (op "", interval_len > 0), in file order, values
- *    bit for bit. There is no cap on their number but the file's
- *    (POL_PROFILE_MAX_BYTES); an accepted entry takes at least
- *    MIN_ENTRY_BYTES, so the thresholds of all metrics together number at
- *    most size / MIN_ENTRY_BYTES.
+ *    bit for bit. A file has at most POL_PROFILE_MAX_THRESHOLDS entries
+ *    (more is POL_ERR_TOO_LARGE), so the thresholds of all metrics
+ *    together number at most that many; an accepted entry also takes at
+ *    least MIN_ENTRY_BYTES, so at most size / MIN_ENTRY_BYTES.
  *  - The metric only picks entries: every metric gets the same status,
  *    except that POL_OK and POL_ERR_NOT_FOUND may differ between metrics.
  *  - A file that passed the format checks is POL_ERR_MISMATCH for another
@@ -27,6 +27,7 @@
 
 #include "pol/distance.h"
 #include "pol/profile.h"
+#include "pol/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -126,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         total += n;
         free(t);
     }
-    if (total > size / MIN_ENTRY_BYTES)
+    if (total > size / MIN_ENTRY_BYTES || total > POL_PROFILE_MAX_THRESHOLDS)
         abort();
     if (formed &&
         pol_profile_load_thresholds(prof_path, &other, POL_METRIC_L2_REL, &t, &n) != POL_ERR_MISMATCH)
