@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "pinpoint.pb-c.h"
+#include "../lib/protocol/blob_cache.h"
 #include "pol/pinwire.h"
 #include "testutil.h"
 
@@ -84,6 +85,7 @@ typedef struct blob {
     pol_digest h;
     uint8_t *b;
     size_t n;
+    int fetched; /* times mem_fetch served it */
 } blob;
 
 typedef struct mem_io {
@@ -109,7 +111,7 @@ static pol_status sink(void *arg, const pol_digest *h, const uint8_t *b, size_t 
         assert_non_null(io->blobs);
     }
     blob *e = &io->blobs[io->n_blobs++];
-    e->h = *h, e->n = n, e->b = malloc(n ? n : 1);
+    e->h = *h, e->n = n, e->fetched = 0, e->b = malloc(n ? n : 1);
     assert_non_null(e->b);
     memcpy(e->b, b, n);
     return POL_OK;
@@ -150,6 +152,7 @@ static pol_status mem_fetch(void *arg, const pol_digest *h, uint8_t **b, size_t 
     for (size_t i = 0; i < io->n_blobs; i++) {
         if (!pol_digest_equal(&io->blobs[i].h, h))
             continue;
+        io->blobs[i].fetched++;
         *n = io->blobs[i].n;
         *b = malloc(*n ? *n : 1);
         assert_non_null(*b);
@@ -740,16 +743,79 @@ static void td_remote(const pol_task *t, const pol_party_tol *sp)
         stats[w < 2 ? w : 0] = pol_pin_remote_get_stats(rp[w]);
         assert_int_equal(stats[w < 2 ? w : 0].failures, 0);
     }
+    /* [PW-BLOB-5] with room for every blob the search met, none was fetched twice */
+    size_t bytes = 0;
+    uint64_t fetches = 0;
+    int most = 0;
+    for (size_t i = 0; i < io[2].n_blobs; i++) {
+        bytes += io[2].blobs[i].n;
+        fetches += (uint64_t)io[2].blobs[i].fetched;
+        most = io[2].blobs[i].fetched > most ? io[2].blobs[i].fetched : most;
+    }
+    if (fetches != stats[0].blobs)
+        fail_msg("%llu fetches, the remote counted %llu", (unsigned long long)fetches,
+                 (unsigned long long)stats[0].blobs);
+    assert_true(io[2].n_blobs <= POL_PIN_REMOTE_CACHE_ENTRIES && bytes <= POL_PIN_REMOTE_CACHE_BYTES);
+    assert_true(most <= 1);
     print_message("    %-10s: %s loses, %s at (%lld, %lld, %lld); the search read %llu queries, "
-                  "%llu blobs\n", sp->base.name, remote.loser ? "challenger" : "solver",
+                  "%llu blobs (+ %llu from its cache)\n", sp->base.name, remote.loser ? "challenger" : "solver",
                   pol_dispute_reason_name(remote.reason), (long long)remote.interval,
                   (long long)remote.step, (long long)remote.node,
-                  (unsigned long long)stats[0].queries, (unsigned long long)stats[0].blobs);
+                  (unsigned long long)stats[0].queries, (unsigned long long)stats[0].blobs,
+                  (unsigned long long)stats[0].blob_hits);
     pol_tol_search_destroy(s);
     for (int w = 0; w < 3; w++) {
         pol_pin_remote_destroy(rp[w]);
         mem_free(&io[w]);
     }
+}
+
+/* [PW-BLOB-5] the cache itself: finds what it keeps, drops the oldest blobs
+ * first to stay within its entries and bytes, and never keeps a blob larger
+ * than its byte bound. */
+static void test_blob_cache(void **st)
+{
+    (void)st;
+    pol__blob_cache c;
+    assert_int_equal(pol__blob_cache_init(&c, 3, 100), POL_OK);
+    pol_digest h[6];
+    for (int i = 0; i < 6; i++) {
+        memset(h[i].b, 0, sizeof h[i].b);
+        h[i].b[31] = (uint8_t)(i + 1);
+    }
+    const size_t sizes[6] = { 10, 20, 30, 40, 101, 60 };
+    for (int i = 0; i < 6; i++) {
+        uint8_t *b = malloc(sizes[i]);
+        assert_non_null(b);
+        memset(b, i, sizes[i]);
+        pol__blob_cache_put(&c, &h[i], b, sizes[i]);
+        if (i == 2) { /* three kept: 10 + 20 + 30 bytes */
+            assert_int_equal(c.count, 3);
+            assert_int_equal(c.bytes, 60);
+            const pol__blob_entry *e = pol__blob_cache_find(&c, &h[1]);
+            assert_non_null(e);
+            assert_int_equal(e->n, 20);
+            assert_int_equal(e->b[19], 1);
+        }
+        if (i == 3) { /* a fourth entry drops the oldest */
+            assert_null(pol__blob_cache_find(&c, &h[0]));
+            assert_int_equal(c.count, 3);
+            assert_int_equal(c.bytes, 90);
+        }
+        if (i == 4) { /* larger than the whole cache: not kept, nothing dropped */
+            assert_null(pol__blob_cache_find(&c, &h[4]));
+            assert_int_equal(c.count, 3);
+        }
+        assert_true(c.count <= 3 && c.bytes <= 100);
+    }
+    /* 60 bytes more: 20 and 30 must go (90 + 60 > 100; 40 + 60 fits) */
+    assert_null(pol__blob_cache_find(&c, &h[1]));
+    assert_null(pol__blob_cache_find(&c, &h[2]));
+    assert_non_null(pol__blob_cache_find(&c, &h[3]));
+    assert_non_null(pol__blob_cache_find(&c, &h[5]));
+    assert_int_equal(c.count, 2);
+    assert_int_equal(c.bytes, 100);
+    pol__blob_cache_free(&c);
 }
 
 static void test_transition_remote(void **st)
@@ -935,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_blob_hostile),
         cmocka_unit_test(test_every_cheat),
         cmocka_unit_test(test_hostile_transport),
+        cmocka_unit_test(test_blob_cache),
         cmocka_unit_test(test_transition_remote),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

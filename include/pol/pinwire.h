@@ -200,7 +200,15 @@ typedef struct pol_pin_remote_stats {
     uint64_t bytes_answers;  /* encoded answers received */
     uint64_t blobs;          /* blobs fetched */
     uint64_t bytes_blobs;    /* blob bytes received */
+    uint64_t blob_hits;      /* tensors served from the blob cache, not fetched */
 } pol_pin_remote_stats;
+
+/* A remote party keeps the blobs it fetched and verified, by name, and
+ * decodes a tensor it meets again from its copy instead of fetching it
+ * again [PW-BLOB-5]: at most POL_PIN_REMOTE_CACHE_ENTRIES blobs and
+ * POL_PIN_REMOTE_CACHE_BYTES bytes, the oldest dropped first. */
+#define POL_PIN_REMOTE_CACHE_ENTRIES 4096
+#define POL_PIN_REMOTE_CACHE_BYTES ((size_t)64 << 20)
 
 /* Creates a remote party for one dispute. The transport is copied; its io
  * must outlive the remote party.

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob_cache.h"
 #include "pol/pinwire.h"
 
 struct pol_pin_remote {
@@ -11,6 +12,7 @@ struct pol_pin_remote {
     pol_pin_transport tr;
     uint32_t seq; /* the last seq sent */
     pol_pin_remote_stats stats;
+    pol__blob_cache cache; /* [PW-BLOB-5] */
 };
 
 pol_status pol_pin_remote_create(pol_pin_remote **rp, const pol_digest *dispute_id,
@@ -24,11 +26,23 @@ pol_status pol_pin_remote_create(pol_pin_remote **rp, const pol_digest *dispute_
         return pol_errorf(POL_ERR_NOMEM, "pin remote");
     r->id = *dispute_id;
     r->tr = *tr;
+    pol_status st = pol__blob_cache_init(&r->cache, POL_PIN_REMOTE_CACHE_ENTRIES,
+                                         POL_PIN_REMOTE_CACHE_BYTES);
+    if (st) {
+        free(r);
+        return st;
+    }
     *rp = r;
     return POL_OK;
 }
 
-void pol_pin_remote_destroy(pol_pin_remote *rp) { free(rp); }
+void pol_pin_remote_destroy(pol_pin_remote *rp)
+{
+    if (!rp)
+        return;
+    pol__blob_cache_free(&rp->cache);
+    free(rp);
+}
 
 pol_pin_remote_stats pol_pin_remote_get_stats(const pol_pin_remote *rp) { return rp->stats; }
 
@@ -89,9 +103,14 @@ static pol_status ask(pol_pin_remote *r, uint32_t kind, uint64_t a, uint64_t b, 
 }
 
 /* Fetches the blob named h and decodes it, after checking its hash
- * [PW-BLOB-4]. */
+ * [PW-BLOB-4]; a blob fetched before is decoded from the cache [PW-BLOB-5]. */
 static pol_status fetch_tensor(pol_pin_remote *r, const pol_digest *h, pol_tensor *t)
 {
+    const pol__blob_entry *hit = pol__blob_cache_find(&r->cache, h);
+    if (hit) {
+        r->stats.blob_hits++;
+        return pol_tensor_blob_decode(hit->b, hit->n, t);
+    }
     uint8_t *blob = NULL;
     size_t len = 0;
     pol_status st = r->tr.fetch(r->tr.io, h, &blob, &len);
@@ -112,7 +131,10 @@ static pol_status fetch_tensor(pol_pin_remote *r, const pol_digest *h, pol_tenso
     }
     if (st == POL_OK)
         st = pol_tensor_blob_decode(blob, len, t);
-    free(blob);
+    if (st == POL_OK)
+        pol__blob_cache_put(&r->cache, h, blob, len);
+    else
+        free(blob);
     return st;
 }
 
