@@ -174,7 +174,7 @@ pol_ctx *make_ctx(int device, pol_kernels kernels, int threads, int tf32)
     pol_ctx *c;
     if (pol_ctx_create(&c, &o))
         die("context");
-    if (tf32 && pol_cuda_set_tf32(pol_ctx_cuda(c), 1))
+    if (tf32 && pol_cuda_set_math(pol_ctx_cuda(c), POL_GPU_MATH_TF32))
         die("TF32 math");
     return c;
 }

@@ -195,7 +195,7 @@ static int cmd_train(int argc, char **argv)
 
     pol_ctx *ctx;
     pol_status st = pol_ctx_create(&ctx, &co);
-    if (!st && tf32 && (st = pol_cuda_set_tf32(pol_ctx_cuda(ctx), 1)))
+    if (!st && tf32 && (st = pol_cuda_set_math(pol_ctx_cuda(ctx), POL_GPU_MATH_TF32)))
         pol_ctx_destroy(ctx);
     if (st)
         return fail(st);

@@ -373,7 +373,7 @@ static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int
     checks++;
     pol_cuda_reset(dev);
     pol_tensor dA, dB, db, dC;
-    pol_status st = pol_cuda_set_tf32(dev, tf32);
+    pol_status st = pol_cuda_set_math(dev, tf32 ? POL_GPU_MATH_TF32 : POL_GPU_MATH_FP32);
     if (!st)
         st = pol_cuda_tensor_alloc(dev, &dA, "A", POL_F32, 2,
                                    ta ? (int64_t[]){ K, M } : (int64_t[]){ M, K });
@@ -410,7 +410,7 @@ static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int
     }
     if (!st)
         st = pol_cuda_download(dev, got, dC.data, nc * 4);
-    (void)!pol_cuda_set_tf32(dev, 0);
+    (void)!pol_cuda_set_math(dev, POL_GPU_MATH_FP32);
     if (st) {
         printf("FAIL %s: %s\n", what, pol_last_error());
         failures++;
@@ -445,7 +445,7 @@ out:
 
 static void test_blas_gemm(void)
 {
-    if (pol_cuda_tolerant(dev) || pol_cuda_tf32(dev)) {
+    if (pol_cuda_tolerant(dev) || pol_cuda_math(dev) != POL_GPU_MATH_FP32) {
         printf("FAIL a fresh pol_cuda is not exact with FP32 math\n");
         failures++;
     }
@@ -585,7 +585,7 @@ static pol_status make_ctx(pol_ctx **ctx, int device, int tf32)
 {
     pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_BLAS, .device = device };
     pol_status st = pol_ctx_create(ctx, &o);
-    if (!st && tf32 && (st = pol_cuda_set_tf32(pol_ctx_cuda(*ctx), 1)))
+    if (!st && tf32 && (st = pol_cuda_set_math(pol_ctx_cuda(*ctx), POL_GPU_MATH_TF32)))
         pol_ctx_destroy(*ctx);
     return st;
 }

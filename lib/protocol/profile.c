@@ -343,7 +343,7 @@ static pol_status make_config(run_ctx *rc, int c, const pol_task *task, const po
     pol_ctx_opts co = { .threads = k->threads, .kernels = k->kernels, .device = k->device };
     pol_status st = pol_ctx_create(&rc->ctx[c], &co);
     if (!st && k->tf32)
-        st = pol_cuda_set_tf32(pol_ctx_cuda(rc->ctx[c]), 1);
+        st = pol_cuda_set_math(pol_ctx_cuda(rc->ctx[c]), POL_GPU_MATH_TF32);
     if (!st)
         st = pol_trainer_create(&rc->tr[c], rc->ctx[c], task, ds);
     if (st) { /* name the configuration (the message is copied: it is pol_errorf's buffer) */
