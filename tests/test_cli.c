@@ -97,6 +97,15 @@ static void test_help_and_usage(void **st)
     assert_int_equal(solver("train --task %s --out %s/x --kernels turbo", TASK, dir), 2);
     assert_int_equal(solver("train --task %s --out %s/x --resume --from y", TASK, dir), 2);
     assert_int_equal(solver("inspect"), 2);
+    /* the cuBLAS math is the task's (spec/task.md [T-KEY-4]), not an option */
+    assert_int_equal(solver("train --task %s --out %s/x --kernels blas --device cuda --tf32", TASK,
+                            dir), 2);
+    const char *err = read_all(err_path);
+    assert_non_null(strstr(err, "--tf32 is no longer an option"));
+    assert_non_null(strstr(err, "\"gpu_math\""));
+    assert_false(exists("x"));
+    assert_int_equal(solver("train --help"), 0);
+    assert_non_null(strstr(read_all(out_path), "gpu_math"));
 }
 
 static void test_train_json_and_inspect(void **st)
@@ -112,6 +121,9 @@ static void test_train_json_and_inspect(void **st)
     assert_int_equal(json_integer_value(json_object_get(r, "steps")), 14);
     assert_int_equal(json_integer_value(json_object_get(r, "checkpoints")), 5); /* 0,4,8,12,14 */
     assert_true(json_is_real(json_object_get(r, "final_loss")));
+    /* no cuBLAS here: no GEMM math to report */
+    assert_true(json_is_null(json_object_get(r, "gpu_math")));
+    assert_null(json_object_get(r, "tf32"));
     char final_copy[65];
     snprintf(final_copy, sizeof final_copy, "%s", final);
     json_decref(r);

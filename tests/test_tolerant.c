@@ -36,10 +36,14 @@ static char data_abs[4096];
 static uint64_t suite_seed;
 
 /* The tiny task made tolerant and wider (K = 320 in the second layer, so
- * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4. */
-static void write_task(const char *path, uint64_t seed, const char *mode)
+ * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4;
+ * gpu_math (NULL: no key) is written after the mode. */
+static void write_task_math(const char *path, uint64_t seed, const char *mode,
+                            const char *gpu_math)
 {
-    char buf[2048];
+    char buf[2048], math[64] = "";
+    if (gpu_math)
+        snprintf(math, sizeof math, ",\"gpu_math\":\"%s\"", gpu_math);
     int n = snprintf(buf, sizeof buf,
         "{\"format\":\"libpol-task-v1\","
         "\"model\":{\"type\":\"mlp\",\"layers\":[6,320,64,3],\"activation\":\"gelu\"},"
@@ -47,8 +51,13 @@ static void write_task(const char *path, uint64_t seed, const char *mode)
         "\"seed\":%llu,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
         "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
         "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
-        "\"mode\":\"%s\"}\n", data_abs, (unsigned long long)seed, mode);
+        "\"mode\":\"%s\"%s}\n", data_abs, (unsigned long long)seed, mode, math);
     assert_int_equal(pol_write_file_atomic(path, buf, (size_t)n, 1), POL_OK);
+}
+
+static void write_task(const char *path, uint64_t seed, const char *mode)
+{
+    write_task_math(path, seed, mode, NULL);
 }
 
 static pol_ctx *make_ctx(pol_kernels k, int threads)
@@ -463,6 +472,52 @@ static void test_profile_gpu_sources(void **st)
     }
 }
 
+/* [T-KEY-4]: gpu_math is the math of cuBLAS GEMMs alone. On the CPU a task
+ * with "gpu_math": "bf16" trains to the same states as the task without
+ * the key, with the exact kernels (bit for bit) and with OpenBLAS alike
+ * (the key changes no CPU arithmetic); a hand-made task with a value that
+ * is not a pol_gpu_math is refused by pol_trainer_create. */
+static void test_gpu_math_on_cpu(void **st)
+{
+    (void)st;
+    char plain[1300], bf16[1300];
+    snprintf(plain, sizeof plain, "%s/gm-plain.json", dir);
+    snprintf(bf16, sizeof bf16, "%s/gm-bf16.json", dir);
+    write_task(plain, 5, "tolerant");
+    write_task_math(bf16, 5, "tolerant", "bf16");
+    static const pol_kernels K[2] = { POL_KERNELS_FAST, POL_KERNELS_BLAS };
+    for (int k = 0; k < 2; k++) {
+        pol_digest h[2];
+        const char *tasks[2] = { plain, bf16 };
+        for (int i = 0; i < 2; i++) {
+            char run[1400];
+            snprintf(run, sizeof run, "%s/gm-run-%d-%d", dir, k, i);
+            pol_ctx *ctx = make_ctx(K[k], 1);
+            pol_run_opts ro = { .task_path = tasks[i], .out_dir = run };
+            pol_run_result rr;
+            assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+            pol_ctx_destroy(ctx);
+            h[i] = rr.final_state_hash;
+        }
+        assert_memory_equal(h[0].b, h[1].b, 32);
+    }
+    pol_task t;
+    pol_dataset ds;
+    assert_int_equal(pol_task_load(bf16, &t), POL_OK);
+    assert_int_equal(t.gpu_math, POL_GPU_MATH_BF16);
+    assert_int_equal(pol_dataset_load(t.dataset_path, &t.dataset_sha256, t.sizes[0],
+                                      t.sizes[t.n_layers], &ds), POL_OK);
+    t.gpu_math = (pol_gpu_math)3;
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    pol_trainer *tr;
+    memset(&tr, 0x55, sizeof tr); /* anything but NULL: failure sets it to NULL */
+    assert_int_equal(pol_trainer_create(&tr, ctx, &t, &ds), POL_ERR_INVALID_ARG);
+    assert_null(tr);
+    assert_non_null(strstr(pol_last_error(), "gpu_math"));
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
+}
+
 /* A consistent cheater: honest training with OpenBLAS, except that at the
  * end of interval `bad` every parameter is multiplied by (1 +- eps) with
  * random signs (an l2_rel perturbation of eps), and training goes on from
@@ -642,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_blas_backend),
         cmocka_unit_test(test_honest_accepted_across_backends),
         cmocka_unit_test(test_profile_gpu_sources),
+        cmocka_unit_test(test_gpu_math_on_cpu),
         cmocka_unit_test(test_noise_rejected),
         cmocka_unit_test(test_false_reject_rate),
     };
