@@ -223,7 +223,7 @@ fuzz: check-deps
 #                 without a GPU or without CUDA in the build
 # make bench-gpu  build/bench/gemm_gpu: exact GEMM vs cuBLAS; table to
 #                 bench/results/gemm_gpu.md. build/bench/train_gpu: training
-#                 steps/s, exact GPU vs tolerant cuBLAS FP32/TF32 vs CPU;
+#                 steps/s, exact GPU vs tolerant cuBLAS FP32/TF32/BF16 vs CPU;
 #                 table to bench/results/train_gpu.md. Every bench/*.cu is
 #                 built by nvcc and linked with libpol, libpol_cuda and cuBLAS.
 .PHONY: gpu-test bench-gpu gpu-benches

@@ -19,12 +19,14 @@
  *      interval re-run on the GPU with cuBLAS FP32 from the CPU's
  *      checkpoint must end within the threshold (l2_rel over the
  *      parameters) of the CPU's committed end state. The same distance
- *      with cuBLAS TF32 is printed as a multiple of that threshold; it is
- *      not a gate (TF32 needs its own profile, pol/cuda.h).
+ *      with cuBLAS TF32 and BF16 (the task's gpu_math set to "tf32" or
+ *      "bf16", spec/task.md [T-KEY-4]) is printed as a multiple of that
+ *      threshold; it is not a gate (such a task is profiled with its own
+ *      math, pol/cuda.h).
  * Then steps/s (pol_trainer_step in a loop: no checkpoints; median of 3
  * timed runs of at least 1 s after warm-up steps) for: CPU exact (fast
  * kernels, every core), CPU tolerant (OpenBLAS, every core), GPU exact, GPU
- * tolerant cuBLAS FP32, GPU tolerant cuBLAS TF32. Printed and written to
+ * tolerant cuBLAS FP32, TF32 and BF16. Printed and written to
  * DIR/train_gpu.md (default bench/results). Exit status 77 without a CUDA
  * device. --quick: fewer mlp steps in the checks.
  *
@@ -165,8 +167,8 @@ void mlp_tasks(const char *dir, uint64_t steps, int k, std::string *exact, std::
     *tolerant = path;
 }
 
-/* A context: device, kernels, threads; TF32 math for tolerant GPU GEMMs. */
-pol_ctx *make_ctx(int device, pol_kernels kernels, int threads, int tf32)
+/* A context: device, kernels, threads. */
+pol_ctx *make_ctx(int device, pol_kernels kernels, int threads)
 {
     pol_ctx_opts o;
     memset(&o, 0, sizeof o);
@@ -174,8 +176,6 @@ pol_ctx *make_ctx(int device, pol_kernels kernels, int threads, int tf32)
     pol_ctx *c;
     if (pol_ctx_create(&c, &o))
         die("context");
-    if (tf32 && pol_cuda_set_tf32(pol_ctx_cuda(c), 1))
-        die("TF32 math");
     return c;
 }
 
@@ -190,16 +190,20 @@ pol_run_result train(pol_ctx *ctx, const std::string &task, const char *out)
     return r;
 }
 
-/* l2_rel (parameters) between the last interval of run_dir re-run on ctx
- * and the run's committed end state. Out: *len, the interval's length. */
+/* l2_rel (parameters) between the last interval of run_dir re-run on ctx,
+ * with the task's gpu_math replaced by math, and the run's committed end
+ * state. Out: *len, the interval's length. */
 double last_interval_distance(pol_ctx *ctx, const std::string &task_path, const char *run_dir,
-                              uint64_t *len)
+                              pol_gpu_math math, uint64_t *len)
 {
     pol_task task;
     pol_dataset ds;
     pol_trace tr;
     pol_trainer *t;
-    if (pol_task_load(task_path.c_str(), &task) || pol_trace_load(run_dir, &tr) || tr.n < 2 ||
+    if (pol_task_load(task_path.c_str(), &task))
+        die("re-run setup");
+    task.gpu_math = math; /* the trainer sets it on the device */
+    if (pol_trace_load(run_dir, &tr) || tr.n < 2 ||
         pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
                          task.sizes[task.n_layers], &ds) ||
         pol_trainer_create(&t, ctx, &task, &ds))
@@ -249,15 +253,19 @@ double threshold_for(const pol_profile &p, uint64_t len)
     return thr;
 }
 
-/* Steps/s of pol_trainer_step on ctx: median of 3 timed runs of >= 1 s
- * (and >= min_steps steps) after `warm` steps. */
-double steps_per_s(pol_ctx *ctx, const std::string &task_path, int warm, int min_steps)
+/* Steps/s of pol_trainer_step on ctx, with the task's gpu_math replaced by
+ * math: median of 3 timed runs of >= 1 s (and >= min_steps steps) after
+ * `warm` steps. */
+double steps_per_s(pol_ctx *ctx, const std::string &task_path, int warm, int min_steps,
+                   pol_gpu_math math = POL_GPU_MATH_FP32)
 {
     pol_task task;
     pol_dataset ds;
     pol_trainer *t;
-    if (pol_task_load(task_path.c_str(), &task) ||
-        pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+    if (pol_task_load(task_path.c_str(), &task))
+        die("timing setup");
+    task.gpu_math = math; /* the trainer sets it on the device */
+    if (pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
                          task.sizes[task.n_layers], &ds) ||
         pol_trainer_create(&t, ctx, &task, &ds))
         die("timing setup");
@@ -333,12 +341,13 @@ int main(int argc, char **argv)
          "Steps/s of pol_trainer_step without checkpoints, median of 3 runs of >= 1 s.\n"
          "Checks: exact GPU final state hash == CPU's; tolerant: the last interval of the CPU\n"
          "OpenBLAS run re-run on the GPU (cuBLAS FP32) within the l2_rel threshold of the CPU\n"
-         "run's profile (spec/profiling.md); TF32's distance shown as a multiple of it.\n\n",
+         "run's profile (spec/profiling.md); TF32's and BF16's distances (the task's gpu_math\n"
+         "set to tf32 or bf16) shown as multiples of it.\n\n",
          dev_name, major, minor, threads);
     emit("| task | CPU exact | CPU OpenBLAS | GPU exact | GPU cuBLAS FP32 | GPU cuBLAS TF32 | "
-         "GPU exact / CPU | FP32 / GPU exact | TF32 / GPU exact | FP32 dist / thr | "
-         "TF32 dist / thr |\n");
-    emit("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+         "GPU cuBLAS BF16 | GPU exact / CPU | FP32 / GPU exact | TF32 / GPU exact | "
+         "BF16 / GPU exact | FP32 dist / thr | TF32 dist / thr | BF16 dist / thr |\n");
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int ti = 0; ti < 2; ti++) {
         bench_task &b = tasks[ti];
         char d_cpu[PATH_MAX + 64], d_gpu[PATH_MAX + 64], d_tol[PATH_MAX + 64];
@@ -346,11 +355,10 @@ int main(int argc, char **argv)
         snprintf(d_gpu, sizeof d_gpu, "%s/%d-gpu", tmp_root, ti);
         snprintf(d_tol, sizeof d_tol, "%s/%d-tol", tmp_root, ti);
         fprintf(stderr, "train_gpu: %s: checking...\n", b.name);
-        pol_ctx *cpu = make_ctx(POL_DEVICE_CPU, POL_KERNELS_FAST, threads, 0);
-        pol_ctx *cpu_blas = make_ctx(POL_DEVICE_CPU, POL_KERNELS_BLAS, threads, 0);
-        pol_ctx *gpu = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_FAST, 1, 0);
-        pol_ctx *fp32 = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_BLAS, 1, 0);
-        pol_ctx *tf32 = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_BLAS, 1, 1);
+        pol_ctx *cpu = make_ctx(POL_DEVICE_CPU, POL_KERNELS_FAST, threads);
+        pol_ctx *cpu_blas = make_ctx(POL_DEVICE_CPU, POL_KERNELS_BLAS, threads);
+        pol_ctx *gpu = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_FAST, 1);
+        pol_ctx *blas = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_BLAS, 1); /* cuBLAS, every math */
         /* 1. exact: the same final state hash */
         pol_run_result rc = train(cpu, b.exact, d_cpu), rg = train(gpu, b.exact, d_gpu);
         if (!pol_digest_equal(&rc.final_state_hash, &rg.final_state_hash)) {
@@ -367,9 +375,10 @@ int main(int argc, char **argv)
         if (pol_profile_run(&po, &prof))
             die("profile");
         uint64_t len;
-        const double dist32 = last_interval_distance(fp32, b.tolerant, d_tol, &len);
+        const double dist32 = last_interval_distance(blas, b.tolerant, d_tol, POL_GPU_MATH_FP32, &len);
         const double thr = threshold_for(prof, len);
-        const double dist_tf = last_interval_distance(tf32, b.tolerant, d_tol, &len);
+        const double dist_tf = last_interval_distance(blas, b.tolerant, d_tol, POL_GPU_MATH_TF32, &len);
+        const double dist_bf = last_interval_distance(blas, b.tolerant, d_tol, POL_GPU_MATH_BF16, &len);
         pol_profile_free(&prof);
         if (!(dist32 <= thr)) {
             fprintf(stderr, "train_gpu: %s: cuBLAS FP32 re-run at l2_rel %.3g, above the "
@@ -381,16 +390,17 @@ int main(int argc, char **argv)
         const double s_cpu = steps_per_s(cpu, b.exact, b.warm, b.min_steps);
         const double s_blas = steps_per_s(cpu_blas, b.tolerant, b.warm, b.min_steps);
         const double s_gpu = steps_per_s(gpu, b.exact, b.warm, b.min_steps);
-        const double s_32 = steps_per_s(fp32, b.tolerant, b.warm, b.min_steps);
-        const double s_tf = steps_per_s(tf32, b.tolerant, b.warm, b.min_steps);
-        emit("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.3g | %.3g |\n",
-             b.name, s_cpu, s_blas, s_gpu, s_32, s_tf, s_gpu / s_cpu, s_32 / s_gpu, s_tf / s_gpu,
-             dist32 / thr, dist_tf / thr);
+        const double s_32 = steps_per_s(blas, b.tolerant, b.warm, b.min_steps, POL_GPU_MATH_FP32);
+        const double s_tf = steps_per_s(blas, b.tolerant, b.warm, b.min_steps, POL_GPU_MATH_TF32);
+        const double s_bf = steps_per_s(blas, b.tolerant, b.warm, b.min_steps, POL_GPU_MATH_BF16);
+        emit("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.3g | "
+             "%.3g | %.3g |\n",
+             b.name, s_cpu, s_blas, s_gpu, s_32, s_tf, s_bf, s_gpu / s_cpu, s_32 / s_gpu,
+             s_tf / s_gpu, s_bf / s_gpu, dist32 / thr, dist_tf / thr, dist_bf / thr);
         pol_ctx_destroy(cpu);
         pol_ctx_destroy(cpu_blas);
         pol_ctx_destroy(gpu);
-        pol_ctx_destroy(fp32);
-        pol_ctx_destroy(tf32);
+        pol_ctx_destroy(blas);
     }
     std::string all;
     for (auto &l : table)

@@ -1,7 +1,7 @@
 /* pol-solver — trains a libpol task and inspects checkpoints.
  *
  *   pol-solver train --task FILE --out DIR [--resume | --from CKPT]
- *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda] [--tf32]
+ *                    [--threads N] [--kernels fast|ref|blas] [--device cpu|cuda]
  *                    [--sync-checkpoints] [--json]
  *   pol-solver inspect CKPT [--json]
  *   pol-solver serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
@@ -51,9 +51,8 @@ static const char USAGE[] =
     "  --kernels K      fast (default), ref (the slow reference kernels), or blas\n"
     "                   (OpenBLAS GEMMs: tolerant-mode tasks only, not bit-reproducible)\n"
     "  --device D       cpu (default) or cuda; the same hashes on either (with --kernels\n"
-    "                   blas on cuda: cuBLAS GEMMs, FP32 math)\n"
-    "  --tf32           with --kernels blas --device cuda: cuBLAS TF32 tensor-op math\n"
-    "                   (much larger distances: verifiers need a TF32 profile)\n"
+    "                   blas on cuda: cuBLAS GEMMs with the math of the task's\n"
+    "                   \"gpu_math\": fp32 by default, tf32 or bf16; spec/task.md)\n"
     "  --sync-checkpoints  write each checkpoint on the training thread, which waits\n"
     "                   for it; by default a background thread writes it from a copy\n"
     "                   of the state (one more copy in memory) while training goes\n"
@@ -136,7 +135,7 @@ static int cmd_train(int argc, char **argv)
     };
     pol_run_opts ro = { 0 };
     pol_ctx_opts co = { .threads = 1, .kernels = POL_KERNELS_FAST, .device = POL_DEVICE_CPU };
-    int json = 0, tf32 = 0, c;
+    int json = 0, c;
     const char *key_path = NULL, *store = NULL, *parent_hex = NULL;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -164,7 +163,9 @@ static int cmd_train(int argc, char **argv)
             else return usage_error("--device wants cpu or cuda");
             break;
         case 'J': json = 1; break;
-        case 'F': tf32 = 1; break;
+        case 'F':
+            return usage_error("--tf32 is no longer an option: a tolerant task chooses its cuBLAS math "
+                               "with its \"gpu_math\" key (spec/task.md [T-KEY-4])");
         case 'Y': ro.sync_checkpoints = 1; break;
         case 'K': key_path = optarg; break;
         case 'S': store = optarg; break;
@@ -190,13 +191,9 @@ static int cmd_train(int argc, char **argv)
     }
     if (ro.resume && ro.from)
         return usage_error("--resume and --from exclude each other");
-    if (tf32 && (co.kernels != POL_KERNELS_BLAS || co.device != POL_DEVICE_CUDA))
-        return usage_error("--tf32 needs --kernels blas --device cuda");
 
     pol_ctx *ctx;
     pol_status st = pol_ctx_create(&ctx, &co);
-    if (!st && tf32 && (st = pol_cuda_set_tf32(pol_ctx_cuda(ctx), 1)))
-        pol_ctx_destroy(ctx);
     if (st)
         return fail(st);
     progress pg = { 0 };
@@ -206,18 +203,19 @@ static int cmd_train(int argc, char **argv)
     }
     pol_run_result r;
     st = pol_run_train(ctx, &ro, &r);
+    /* the math the task's trainer set on the device: what cuBLAS computed with */
+    const int cublas = co.kernels == POL_KERNELS_BLAS && co.device == POL_DEVICE_CUDA;
+    const char *math = pol_gpu_math_name(pol_cuda_math(pol_ctx_cuda(ctx)));
     pol_ctx_destroy(ctx);
     char cert_path[4200] = "", cert_hex[65] = "";
     if (!st && key_path) { /* certify the finished run */
-        char device[96];
+        char device[96], gemms[32];
         pol_digest cid;
+        snprintf(gemms, sizeof gemms, "%s%s",
+                 cublas ? "cublas-" : co.kernels == POL_KERNELS_BLAS ? "openblas" : pol_fast_gemm_isa(),
+                 cublas ? math : "");
         snprintf(device, sizeof device, "%s %s, %d thread%s", co.device == POL_DEVICE_CUDA ? "cuda" : "cpu",
-                 co.kernels != POL_KERNELS_BLAS   ? pol_fast_gemm_isa()
-                 : co.device != POL_DEVICE_CUDA ? "openblas"
-                 : tf32                         ? "cublas-tf32"
-                                                : "cublas-fp32",
-                 co.threads,
-                 co.threads > 1 ? "s" : "");
+                 gemms, co.threads, co.threads > 1 ? "s" : "");
         snprintf(cert_path, sizeof cert_path, "%s/certificate.pol", ro.out_dir);
         st = pol_cert_issue(ro.out_dir, ro.task_path, &kp, device, parent_hex ? &parent : NULL,
                             cert_path, &cid);
@@ -248,7 +246,7 @@ static int cmd_train(int argc, char **argv)
                                                                                             : "fast"));
         json_object_set_new(o, "gemm_isa", json_string(pol_fast_gemm_isa()));
         json_object_set_new(o, "device", json_string(co.device == POL_DEVICE_CUDA ? "cuda" : "cpu"));
-        json_object_set_new(o, "tf32", json_boolean(tf32));
+        json_object_set_new(o, "gpu_math", cublas ? json_string(math) : json_null());
         json_object_set_new(o, "seconds", json_real(r.seconds));
         json_object_set_new(o, "checkpoint_share", json_real(ck_share));
         if (cert_hex[0]) {

@@ -3,7 +3,7 @@
  *
  *   pol-verifier check --task FILE --cert FILE --store DIR [options]
  *   pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]
- *                        [--gpu auto|off|require] [--tf32] [--key KEY --out-envelope FILE]
+ *                        [--gpu auto|off|require] [--key KEY --out-envelope FILE]
  *   pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]
  */
 #include <getopt.h>
@@ -31,7 +31,7 @@
 static const char USAGE[] =
     "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
     "       pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]\n"
-    "                            [--gpu auto|off|require] [--tf32] [--key FILE --out-envelope FILE]\n"
+    "                            [--gpu auto|off|require] [--key FILE --out-envelope FILE]\n"
     "       pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
     "       pol-verifier --version\n"
     "\n"
@@ -65,11 +65,12 @@ static const char USAGE[] =
     "  --gpu MODE         auto (default): add the CUDA sources when a CUDA device is\n"
     "                     usable, else profile on the CPU alone; off: the CPU alone;\n"
     "                     require: fail (exit 1, nothing written) without a usable device\n"
-    "  --tf32             also cuBLAS TF32 (cublas/tf32); needs a usable CUDA device and\n"
-    "                     loosens every threshold: only for tasks whose solvers may use TF32\n"
     "  --key FILE         sign the thresholds with this secret key (pol-keygen) ...\n"
     "  --out-envelope FILE ... as a ProfileReport envelope (type 4), written here\n"
     "                     beside the JSON (never overwritten)\n"
+    "A task whose \"gpu_math\" is tf32 or bf16 (spec/task.md) adds cuBLAS with that\n"
+    "math after cublas/fp32 (cublas/tf32, cublas/bf16): such a profile needs a usable\n"
+    "CUDA device (exit 1, nothing written, without one or with --gpu off).\n"
     "\n"
     "serve: the verifier in a game kept by a referee (pol-verifier serve --help).\n"
     "\n"
@@ -395,7 +396,9 @@ static int cmd_profile(int argc, char **argv)
                   else if (!strcmp(optarg, "require")) po.gpu = POL_PROFILE_GPU_REQUIRE;
                   else return usage_error("--gpu wants auto, off or require");
                   break;
-        case 'T': po.tf32 = 1; break;
+        case 'T': return usage_error("--tf32 is no longer an option: a tolerant task chooses its "
+                                     "cuBLAS math with its \"gpu_math\" key, and its profile "
+                                     "follows (spec/profiling.md [P-SRC-2])");
         case 'h': fputs(USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }
@@ -404,8 +407,6 @@ static int cmd_profile(int argc, char **argv)
         return usage_error("unexpected argument");
     if (!po.task_path || !po.run_dir || !out)
         return usage_error("profile needs --task, --run and --out");
-    if (po.tf32 && po.gpu == POL_PROFILE_GPU_OFF)
-        return usage_error("--tf32 is a GPU source: it cannot go with --gpu off");
     if (!key_path != !env_path)
         return usage_error("--key and --out-envelope go together");
     pol_keypair kp;

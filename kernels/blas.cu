@@ -1,4 +1,4 @@
-/* The tolerant-mode GEMM on the device: cuBLAS SGEMM (pol/cuda.h,
+/* The tolerant-mode GEMM on the device: cuBLAS (pol/cuda.h,
  * pol_cuda_blas_gemm), the CUDA counterpart of pol_blas_gemm.
  *
  * Not bit-reproducible: cuBLAS picks its kernel, tiling and split of K by
@@ -17,6 +17,14 @@
  * Bias: as on the CPU (lib/math/blas.c), C is pre-filled with the bias row
  * and cuBLAS runs with alpha 1, beta 1; without a bias beta is 0 and C is
  * never read (cuBLAS does not read C when beta == 0).
+ *
+ * Math (pol_cuda_set_math): FP32 is cublasSgemm on a handle whose math mode
+ * is CUBLAS_DEFAULT_MATH, always (no tensor-op math is ever set on it). TF32
+ * and BF16 are cublasGemmEx on the same binary32 matrices (CUDA_R_32F for A,
+ * B, C and the scalars) with the compute types CUBLAS_COMPUTE_32F_FAST_TF32
+ * and CUBLAS_COMPUTE_32F_FAST_16BF: the compute type of each call, not the
+ * handle, chooses the reduced-precision inputs, so switching the math needs
+ * no cuBLAS call and cannot fail.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -35,12 +43,7 @@ pol_status blas_err(cublasStatus_t s, const char *call)
                       cublasGetStatusName(s));
 }
 
-cublasMath_t math_of(const pol_cuda *c)
-{
-    return c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
-}
-
-/* The handle of c, made once (bound to c's stream, with c's math mode). */
+/* The handle of c, made once (bound to c's stream, default math). */
 pol_status handle(pol_cuda *c, cublasHandle_t *h)
 {
     if (!c->blas) {
@@ -49,7 +52,7 @@ pol_status handle(pol_cuda *c, cublasHandle_t *h)
         if (!st)
             st = blas_err(cublasSetStream(nh, c->stream), "cublasSetStream");
         if (!st)
-            st = blas_err(cublasSetMathMode(nh, math_of(c)), "cublasSetMathMode");
+            st = blas_err(cublasSetMathMode(nh, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
         if (st) {
             if (nh)
                 cublasDestroy(nh);
@@ -90,18 +93,20 @@ extern "C" pol_status pol_cuda_set_tolerant(pol_cuda *c, int on)
 
 extern "C" int pol_cuda_tolerant(const pol_cuda *c) { return c ? c->tolerant : 0; }
 
-extern "C" pol_status pol_cuda_set_tf32(pol_cuda *c, int on)
+extern "C" pol_status pol_cuda_set_math(pol_cuda *c, pol_gpu_math m)
 {
     if (!c)
-        return pol_errorf(POL_ERR_INVALID_ARG, "pol_cuda_set_tf32: NULL context");
-    c->tf32 = on != 0;
-    if (c->blas) /* otherwise the handle gets it when it is made */
-        return blas_err(cublasSetMathMode((cublasHandle_t)c->blas, math_of(c)),
-                        "cublasSetMathMode");
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_cuda_set_math: NULL context");
+    if (m != POL_GPU_MATH_FP32 && m != POL_GPU_MATH_TF32 && m != POL_GPU_MATH_BF16)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_cuda_set_math: unknown math %d", (int)m);
+    c->math = m;
     return POL_OK;
 }
 
-extern "C" int pol_cuda_tf32(const pol_cuda *c) { return c ? c->tf32 : 0; }
+extern "C" pol_gpu_math pol_cuda_math(const pol_cuda *c)
+{
+    return c ? c->math : POL_GPU_MATH_FP32;
+}
 
 extern "C" pol_status pol_cuda_blas_gemm(pol_cuda *c, const pol_gemm_args *g)
 {
@@ -132,9 +137,18 @@ extern "C" pol_status pol_cuda_blas_gemm(pol_cuda *c, const pol_gemm_args *g)
     if (st)
         return st;
     const float one = 1.0f, zero = 0.0f;
-    return blas_err(cublasSgemm(h, g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N, (int)M, (int)K,
-                                &one, g->B, (int)(g->trans_b ? K : N), g->A,
-                                (int)(g->trans_a ? M : K), g->bias ? &one : &zero, g->C, (int)N),
-                    "cublasSgemm");
+    const cublasOperation_t op_b = g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                            op_a = g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const int ldb = (int)(g->trans_b ? K : N), lda = (int)(g->trans_a ? M : K);
+    const float *beta = g->bias ? &one : &zero;
+    if (c->math == POL_GPU_MATH_FP32)
+        return blas_err(cublasSgemm(h, op_b, op_a, (int)N, (int)M, (int)K, &one, g->B, ldb, g->A,
+                                    lda, beta, g->C, (int)N),
+                        "cublasSgemm");
+    const cublasComputeType_t ct = c->math == POL_GPU_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                : CUBLAS_COMPUTE_32F_FAST_16BF;
+    return blas_err(cublasGemmEx(h, op_b, op_a, (int)N, (int)M, (int)K, &one, g->B, CUDA_R_32F,
+                                 ldb, g->A, CUDA_R_32F, lda, beta, g->C, CUDA_R_32F, (int)N, ct,
+                                 CUBLAS_GEMM_DEFAULT),
+                    c->math == POL_GPU_MATH_TF32 ? "cublasGemmEx (TF32)" : "cublasGemmEx (BF16)");
 }

@@ -18,8 +18,9 @@ struct pol_cuda {
     pol_cuda_launch launch; /* forced configuration, zeros for automatic */
     pol_status pending;     /* first error of an operation that could not report it */
     /* tolerant mode (blas.cu): node GEMMs by cuBLAS when `tolerant`, with
-     * TF32 tensor-op math when `tf32`; the handle is made on first use */
-    int tolerant, tf32;
+     * the math `math`; the handle is made on first use */
+    int tolerant;
+    pol_gpu_math math;
     void *blas;             /* cublasHandle_t, bound to `stream`; NULL until needed */
 };
 

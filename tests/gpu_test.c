@@ -9,25 +9,29 @@
  *      the CUDA device and the CPU: identical trace.json (every checkpoint
  *      hash); a CPU checkpoint resumed on the GPU and a GPU checkpoint
  *      resumed on the CPU end on the same final hash;
- *   3. tolerant mode (pol/cuda.h "tolerant"): the cuBLAS GEMM (FP32 and TF32
- *      math, every transpose, with and without bias) against the exact
- *      reference within an error bound derived from K and the precision;
- *      the routing (a BLAS context's device sends node GEMMs to cuBLAS, an
- *      exact one never does, pol_cuda_gemm stays exact); then a tiny task
- *      and digits trained in tolerant mode on the GPU and on the CPU
- *      (OpenBLAS): with the thresholds of the CPU run's profile made on the
- *      CPU alone (spec/profiling.md [P-RULE-1], gpu off), every interval of
- *      the CPU run re-run on the GPU (cuBLAS FP32) and every interval of the
- *      GPU run re-run on the CPU must end within the threshold of the
- *      committed checkpoint; TF32 re-runs must stay below the effect of one
- *      skipped step (their ratio to the FP32 thresholds is printed: TF32
- *      needs its own profile);
- *   4. the GPU sources of profiling (spec/profiling.md [P-SRC-2]): the CPU
- *      run profiled with GPU sources required and TF32 measures fast/1,
- *      blas/1, blas/2, cuda/exact, cublas/fp32 and cublas/tf32, and every
- *      cuda/exact against fast/1 interval distance is exactly 0 (the exact
- *      CUDA kernels equal the CPU bit for bit); the largest distance of each
- *      pair of configurations is printed as the threshold it alone would give.
+ *   3. tolerant mode (pol/cuda.h "tolerant"): the cuBLAS GEMM (FP32, TF32
+ *      and BF16 math, every transpose, with and without bias) against the
+ *      exact reference within an error bound derived from K and the
+ *      precision; the routing (a BLAS context's device sends node GEMMs to
+ *      cuBLAS, an exact one never does, pol_cuda_gemm stays exact; a
+ *      trainer sets its task's gpu_math on the device, spec/task.md
+ *      [T-KEY-4]); then a tiny task and digits trained in tolerant mode on
+ *      the GPU and on the CPU (OpenBLAS), and on the GPU again as tasks with
+ *      "gpu_math" "tf32" and "bf16": the device runs the math of each task;
+ *      with the thresholds of the CPU run's profile made on the CPU alone
+ *      (spec/profiling.md [P-RULE-1], gpu off), every interval of the CPU
+ *      run re-run on the GPU (cuBLAS FP32) and every interval of the GPU run
+ *      re-run on the CPU must end within the threshold of the committed
+ *      checkpoint; TF32 re-runs must stay below the effect of one skipped
+ *      step (their ratio to the FP32 thresholds is printed, and BF16's,
+ *      which is not a gate: both need their own profile);
+ *   4. the GPU sources of profiling (spec/profiling.md [P-SRC-2]): the runs
+ *      of the TF32 and BF16 tasks profiled with GPU sources required measure
+ *      fast/1, blas/1, blas/2, cuda/exact, cublas/fp32 and cublas/tf32 or
+ *      cublas/bf16, and every cuda/exact against fast/1 interval distance is
+ *      exactly 0 (the exact CUDA kernels equal the CPU bit for bit); the
+ *      largest distance of each pair of configurations is printed as the
+ *      threshold it alone would give.
  *
  * Prints its seed; POL_TEST_SEED=<seed> replays a run. Exit status 0 when
  * everything passed, 1 on a failure, 77 (skipped) without a usable CUDA
@@ -46,6 +50,7 @@
 #include "pol/graph.h"
 #include "pol/profile.h"
 #include "pol/safetensors.h"
+#include "pol/task.h"
 #include "pol/train.h"
 #include "testutil.h"
 
@@ -333,27 +338,36 @@ static void check_training(const char *task, uint64_t resume_step)
  * Numerical Algorithms, 3.1); u is taken as 2^-23, twice binary32's unit
  * roundoff, so the bound also holds for an accumulator that truncates
  * instead of rounding. TF32 rounds (or truncates) each input to a 10-bit
- * significand first: a product is off by up to (2 v + v^2) |a b| with
- * v = 2^-10. The bound is the worst case; a wrong element (a transposed
- * operand, a wrong leading dimension) is off by about |C| ~ S / sqrt(K),
- * far above it for FP32 (and above it for TF32 at the sizes used here). */
-static double gemm_bound(double S, int64_t K, int tf32)
+ * significand first, BF16 to a 7-bit one (cuBLAS may pick TF32 for it, which
+ * is closer): a product is off by up to (2 v + v^2) |a b| with v = 2^-10
+ * for TF32 and v = 2^-7 for BF16 (one unit in the last place of the
+ * reduced significand: a truncation's error, twice a rounding's). The bound
+ * is the worst case; a wrong element (a transposed operand, a wrong leading
+ * dimension) is off by about |C| ~ S / sqrt(K), far above it for FP32, and
+ * above it for TF32 and BF16 at the sizes used here (K <= 1024, so
+ * S / sqrt(K) >= S / 32 against 2^-6 S for BF16). */
+static double gemm_bound(double S, int64_t K, pol_gpu_math math)
 {
     const double u = 0x1p-23, n = (double)K + 2.0;
     double b = 2.0 * (n * u / (1.0 - n * u)) * S;
-    if (tf32)
-        b += (2.0 * 0x1p-10 + 0x1p-20) * S * (1.0 + n * u / (1.0 - n * u));
+    const double v = math == POL_GPU_MATH_TF32 ? 0x1p-10 : math == POL_GPU_MATH_BF16 ? 0x1p-7 : 0.0;
+    b += (2.0 * v + v * v) * S * (1.0 + n * u / (1.0 - n * u));
     return b;
+}
+
+static const char *math_label(pol_gpu_math m)
+{
+    return m == POL_GPU_MATH_TF32 ? "TF32" : m == POL_GPU_MATH_BF16 ? "BF16" : "FP32";
 }
 
 /* pol_cuda_blas_gemm (via_node: pol_cuda_node_eval with tolerant routing)
  * against pol_ref_gemm on the host, elementwise within gemm_bound. */
-static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int bias, int tf32,
-                            int via_node)
+static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int bias,
+                            pol_gpu_math math, int via_node)
 {
     char what[128];
     snprintf(what, sizeof what, "cuBLAS %s %lldx%lldx%lld ta=%d tb=%d bias=%d%s",
-             tf32 ? "TF32" : "FP32", (long long)M, (long long)N, (long long)K, ta, tb, bias,
+             math_label(math), (long long)M, (long long)N, (long long)K, ta, tb, bias,
              via_node ? " (node)" : "");
     const size_t na = (size_t)(M * K), nb = (size_t)(K * N), nc = (size_t)(M * N);
     float *A = malloc((na ? na : 1) * 4), *B = malloc((nb ? nb : 1) * 4),
@@ -373,7 +387,7 @@ static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int
     checks++;
     pol_cuda_reset(dev);
     pol_tensor dA, dB, db, dC;
-    pol_status st = pol_cuda_set_tf32(dev, tf32);
+    pol_status st = pol_cuda_set_math(dev, math);
     if (!st)
         st = pol_cuda_tensor_alloc(dev, &dA, "A", POL_F32, 2,
                                    ta ? (int64_t[]){ K, M } : (int64_t[]){ M, K });
@@ -410,7 +424,7 @@ static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int
     }
     if (!st)
         st = pol_cuda_download(dev, got, dC.data, nc * 4);
-    (void)!pol_cuda_set_tf32(dev, 0);
+    (void)!pol_cuda_set_math(dev, POL_GPU_MATH_FP32);
     if (st) {
         printf("FAIL %s: %s\n", what, pol_last_error());
         failures++;
@@ -426,7 +440,7 @@ static void check_blas_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb, int
                 S += fabs(a * b);
             }
             const double w = want[i * N + j], x = got[i * N + j];
-            const double err = fabs(x - w), bound = gemm_bound(S, K, tf32);
+            const double err = fabs(x - w), bound = gemm_bound(S, K, math);
             /* exact agreement needed where the bound is 0 (K = 0: C = bias or 0) */
             if (!(err <= bound) || (bound == 0.0 && !same_bits((float)w, (float)x))) {
                 printf("FAIL %s at (%lld, %lld): exact %a, cuBLAS %a, bound %.3g\n", what,
@@ -445,7 +459,7 @@ out:
 
 static void test_blas_gemm(void)
 {
-    if (pol_cuda_tolerant(dev) || pol_cuda_tf32(dev)) {
+    if (pol_cuda_tolerant(dev) || pol_cuda_math(dev) != POL_GPU_MATH_FP32) {
         printf("FAIL a fresh pol_cuda is not exact with FP32 math\n");
         failures++;
     }
@@ -454,16 +468,31 @@ static void test_blas_gemm(void)
         { 3, 5, 1000 }, { 256, 10, 1024 },  { 300, 129, 768 }, { 4, 6, 0 },
         { 0, 5, 7 },    { 256, 1024, 784 }, { 1024, 784, 256 },
     };
+    static const pol_gpu_math MATH[] = { POL_GPU_MATH_FP32, POL_GPU_MATH_TF32, POL_GPU_MATH_BF16 };
     for (size_t s = 0; s < sizeof S / sizeof S[0]; s++)
         for (int t = 0; t < 4; t++)
-            for (int tf32 = 0; tf32 < 2; tf32++)
-                check_blas_gemm(S[s][0], S[s][1], S[s][2], t & 1, t >> 1, (int)((s + t) & 1), tf32, 0);
-    /* K = 0 with a bias; and the node path (linear with bias, matmul) */
-    check_blas_gemm(5, 9, 0, 0, 1, 1, 0, 0);
-    check_blas_gemm(256, 1024, 784, 0, 1, 1, 0, 1);
-    check_blas_gemm(256, 1024, 784, 0, 1, 1, 1, 1);
-    check_blas_gemm(1024, 784, 256, 1, 0, 0, 0, 1);
-    check_blas_gemm(256, 784, 1024, 0, 0, 0, 1, 1);
+            for (int m = 0; m < 3; m++)
+                check_blas_gemm(S[s][0], S[s][1], S[s][2], t & 1, t >> 1, (int)((s + t) & 1),
+                                MATH[m], 0);
+    /* K = 0 with a bias (BF16 too: no product, C = bias exactly); and the
+     * node path (linear with bias, matmul) */
+    check_blas_gemm(5, 9, 0, 0, 1, 1, POL_GPU_MATH_FP32, 0);
+    check_blas_gemm(5, 9, 0, 0, 1, 1, POL_GPU_MATH_BF16, 0);
+    check_blas_gemm(256, 1024, 784, 0, 1, 1, POL_GPU_MATH_FP32, 1);
+    check_blas_gemm(256, 1024, 784, 0, 1, 1, POL_GPU_MATH_TF32, 1);
+    check_blas_gemm(256, 1024, 784, 0, 1, 1, POL_GPU_MATH_BF16, 1);
+    check_blas_gemm(1024, 784, 256, 1, 0, 0, POL_GPU_MATH_FP32, 1);
+    check_blas_gemm(256, 784, 1024, 0, 0, 0, POL_GPU_MATH_TF32, 1);
+    check_blas_gemm(256, 784, 1024, 0, 0, 0, POL_GPU_MATH_BF16, 1);
+    /* the setting: unknown values are refused and change nothing */
+    checks++;
+    if (pol_cuda_set_math(dev, POL_GPU_MATH_BF16) ||
+        pol_cuda_set_math(dev, (pol_gpu_math)7) != POL_ERR_INVALID_ARG ||
+        pol_cuda_math(dev) != POL_GPU_MATH_BF16 || pol_cuda_set_math(dev, POL_GPU_MATH_FP32) ||
+        pol_cuda_math(dev) != POL_GPU_MATH_FP32 || pol_cuda_math(NULL) != POL_GPU_MATH_FP32) {
+        printf("FAIL pol_cuda_set_math / pol_cuda_math\n");
+        failures++;
+    }
 
     /* pol_cuda_gemm stays exact while tolerant routing is on; the exact
      * node GEMM is exact again once it is off */
@@ -503,7 +532,73 @@ static void test_blas_gemm(void)
 }
 
 /* A context's device is tolerant exactly when its kernels are BLAS, and an
- * exact-mode task refuses such a context. */
+ * exact-mode task refuses such a context. A trainer sets its task's
+ * gpu_math on the device when it is made and before each step, so two
+ * trainers of tasks of different math take turns on one context; an
+ * unknown math is refused. */
+/* The routing of a task's gpu_math (spec/task.md [T-KEY-4]) on a cuBLAS
+ * context: the tiny golden task made tolerant, once per math. */
+static void check_math_routing(pol_ctx *ctx)
+{
+    pol_task fp32, bf16, tf32;
+    pol_dataset ds;
+    checks++;
+    if (pol_task_load("spec/vectors/tiny/adamw-gelu.json", &fp32) ||
+        pol_dataset_load(fp32.dataset_path, &fp32.dataset_sha256, fp32.sizes[0],
+                         fp32.sizes[fp32.n_layers], &ds)) {
+        printf("FAIL math routing setup: %s\n", pol_last_error());
+        failures++;
+        return;
+    }
+    fp32.mode = POL_MODE_TOLERANT;
+    bf16 = fp32, tf32 = fp32;
+    bf16.gpu_math = POL_GPU_MATH_BF16, tf32.gpu_math = POL_GPU_MATH_TF32;
+    pol_cuda *c = pol_ctx_cuda(ctx);
+    pol_trainer *a = NULL, *b = NULL, *bad = NULL;
+    const char *why = NULL;
+    /* room for two graph mirrors at once (the arena grows only while empty) */
+    if (pol_cuda_reserve(c, (size_t)64 << 20))
+        why = "a 64 MiB arena";
+    else if (pol_trainer_create(&a, ctx, &bf16, &ds))
+        why = "a bf16 task's trainer";
+    else if (pol_cuda_math(c) != POL_GPU_MATH_BF16)
+        why = "creating a bf16 task's trainer left another math on the device";
+    else if (pol_trainer_create(&b, ctx, &tf32, &ds))
+        why = "a tf32 task's trainer";
+    else if (pol_cuda_math(c) != POL_GPU_MATH_TF32)
+        why = "creating a tf32 task's trainer left another math on the device";
+    else if (pol_trainer_step(a, NULL) || pol_cuda_math(c) != POL_GPU_MATH_BF16)
+        why = "a step of the bf16 task did not run with BF16";
+    else if (pol_trainer_step(b, NULL) || pol_cuda_math(c) != POL_GPU_MATH_TF32)
+        why = "a step of the tf32 task did not run with TF32";
+    else if (pol_cuda_set_math(c, POL_GPU_MATH_FP32) || pol_trainer_step(a, NULL) ||
+             pol_cuda_math(c) != POL_GPU_MATH_BF16)
+        why = "a step did not restore its task's math over a hand-made setting";
+    else {
+        pol_trainer_destroy(b);
+        b = NULL;
+        if (pol_trainer_create(&b, ctx, &fp32, &ds) || pol_cuda_math(c) != POL_GPU_MATH_FP32)
+            why = "a task without gpu_math did not set FP32";
+        else {
+            pol_task odd = fp32;
+            odd.gpu_math = (pol_gpu_math)9;
+            if (pol_trainer_create(&bad, ctx, &odd, &ds) != POL_ERR_INVALID_ARG || bad ||
+                pol_cuda_math(c) != POL_GPU_MATH_FP32)
+                why = "an unknown gpu_math was not refused cleanly";
+        }
+    }
+    if (why) {
+        printf("FAIL math routing: %s (%s)\n", why, pol_last_error());
+        failures++;
+    } else {
+        printf("ok   math routing: each trainer runs its task's gpu_math on a shared context\n");
+    }
+    pol_trainer_destroy(a);
+    pol_trainer_destroy(b);
+    pol_trainer_destroy(bad);
+    pol_dataset_free(&ds);
+}
+
 static void test_tolerant_context(void)
 {
     static const pol_kernels K[] = { POL_KERNELS_FAST, POL_KERNELS_REF, POL_KERNELS_BLAS };
@@ -530,6 +625,7 @@ static void test_tolerant_context(void)
                 printf("FAIL an exact-mode task ran on a tolerant CUDA context\n");
                 failures++;
             }
+            check_math_routing(ctx);
         }
         pol_ctx_destroy(ctx);
     }
@@ -581,23 +677,45 @@ static int write_tolerant_tasks(char *tiny, char *digits, size_t cap)
     return bad ? -1 : 0;
 }
 
-static pol_status make_ctx(pol_ctx **ctx, int device, int tf32)
+/* The tolerant task at path with "gpu_math": math added after its mode,
+ * written beside it as <path without .json>-<math>.json (out). */
+static int write_math_variant(const char *path, const char *math, char *out, size_t cap)
 {
-    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_BLAS, .device = device };
-    pol_status st = pol_ctx_create(ctx, &o);
-    if (!st && tf32 && (st = pol_cuda_set_tf32(pol_ctx_cuda(*ctx), 1)))
-        pol_ctx_destroy(*ctx);
-    return st;
+    uint8_t *src = NULL;
+    size_t len = 0;
+    if (pol_read_file(path, 1u << 20, &src, &len))
+        return -1;
+    const char *key = "\"tolerant\"";
+    const char *at = memmem(src, len, key, strlen(key));
+    char *t = malloc(len + 64);
+    int n = -1;
+    if (at && t)
+        n = snprintf(t, len + 64, "%.*s\"tolerant\",\"gpu_math\":\"%s\"%.*s",
+                     (int)(at - (const char *)src), (const char *)src, math,
+                     (int)(len - (size_t)(at - (const char *)src) - strlen(key)),
+                     at + strlen(key));
+    snprintf(out, cap, "%.*s-%s.json", (int)(strlen(path) - 5), path, math);
+    int bad = n < 0 || pol_write_file_atomic(out, t, (size_t)n, 1);
+    free(src);
+    free(t);
+    return bad ? -1 : 0;
 }
 
-/* Re-runs every interval of run_dir on ctx from its start checkpoint and
- * measures the l2_rel distance (parameters) of the end state to the run's
- * committed end checkpoint. Out: per interval length, the largest distance
- * divided by its threshold (*worst_thr) and by the profile's one-skipped-
- * step distance of that length (*worst_skip). */
+static pol_status make_ctx(pol_ctx **ctx, int device)
+{
+    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_BLAS, .device = device };
+    return pol_ctx_create(ctx, &o);
+}
+
+/* Re-runs every interval of run_dir on ctx from its start checkpoint, with
+ * the GEMM math `math` instead of the task's (a verifier whose cuBLAS math
+ * differs from the solver's), and measures the l2_rel distance (parameters)
+ * of the end state to the run's committed end checkpoint. Out: per interval
+ * length, the largest distance divided by its threshold (*worst_thr) and by
+ * the profile's one-skipped-step distance of that length (*worst_skip). */
 static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const char *run_dir,
-                                  const pol_profile *prof, double *worst_thr, double *worst_skip,
-                                  double *max_d)
+                                  pol_gpu_math math, const pol_profile *prof, double *worst_thr,
+                                  double *worst_skip, double *max_d)
 {
     pol_task task;
     pol_dataset ds;
@@ -607,6 +725,7 @@ static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const cha
     pol_status st = pol_task_load(task_path, &task);
     if (st)
         return st;
+    task.gpu_math = math;
     if ((st = pol_trace_load(run_dir, &tr)))
         return st;
     if ((st = pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
@@ -666,21 +785,24 @@ static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const cha
     return st;
 }
 
-/* [P-SRC-2]: the profile of the CPU run run_dir with GPU sources required
- * and TF32. */
-static void check_profile_gpu(const char *label, const char *task, const char *run_dir)
+/* [P-SRC-2]: the profile of run_dir, a run of a task whose gpu_math is
+ * `math` (tf32 or bf16), with GPU sources required: the task's math is the
+ * sixth configuration. */
+static void check_profile_gpu(const char *label, const char *task, const char *run_dir,
+                              pol_gpu_math math)
 {
-    static const char *const want[] = { "fast/1",     "blas/1",      "blas/2",
-                                        "cuda/exact", "cublas/fp32", "cublas/tf32" };
+    char last[32];
+    snprintf(last, sizeof last, "cublas/%s", pol_gpu_math_name(math));
+    const char *const want[] = { "fast/1", "blas/1", "blas/2", "cuda/exact", "cublas/fp32", last };
     enum { N_WANT = sizeof want / sizeof want[0] };
     pol_profile p;
     checks++;
     pol_status st = pol_profile_run(&(pol_profile_opts){ .task_path = task, .run_dir = run_dir,
-                                                         .gpu = POL_PROFILE_GPU_REQUIRE,
-                                                         .tf32 = 1 },
+                                                         .gpu = POL_PROFILE_GPU_REQUIRE },
                                     &p);
     if (st) {
-        printf("FAIL profile %s with GPU sources and TF32: %s\n", label, pol_last_error());
+        printf("FAIL profile %s (%s task) with GPU sources: %s\n", label, math_label(math),
+               pol_last_error());
         failures++;
         return;
     }
@@ -709,8 +831,8 @@ static void check_profile_gpu(const char *label, const char *task, const char *r
                 if (a == 0 && b == 3 && d != 0.0) /* fast/1 against cuda/exact */
                     exact_differs++;
             }
-    printf("     profile %s on %s: %u intervals; per pair, max(%g x max l2_rel, %.3g):\n", label,
-           p.gpu, p.intervals_rerun, p.factor, POL_PROFILE_FLOOR_REL);
+    printf("     profile %s (%s task) on %s: %u intervals; per pair, max(%g x max l2_rel, %.3g):\n",
+           label, math_label(math), p.gpu, p.intervals_rerun, p.factor, POL_PROFILE_FLOOR_REL);
     for (size_t a = 0; a < n; a++) {
         printf("       %-11s vs", p.configs[a]);
         for (size_t b = a + 1; b <= n; b++) {
@@ -723,65 +845,93 @@ static void check_profile_gpu(const char *label, const char *task, const char *r
     for (size_t i = 0; i < p.n_stats; i++) {
         const pol_profile_stat *s = &p.stats[i];
         if (!s->op[0] && s->metric == POL_METRIC_L2_REL)
-            printf("     profile %s: length %llu: threshold %.3g, margin %.0f\n", label,
-                   (unsigned long long)s->interval_len, s->threshold,
+            printf("     profile %s (%s task): length %llu: threshold %.3g, margin %.0f\n",
+                   label, math_label(math), (unsigned long long)s->interval_len, s->threshold,
                    s->threshold > 0 ? s->one_step_min / s->threshold : 0.0);
     }
     if (exact_differs) {
-        printf("FAIL profile %s: cuda/exact differs from fast/1 in %d of %u intervals (largest "
-               "l2_rel %.3g): the exact CUDA kernels must equal the CPU bit for bit\n", label,
-               exact_differs, p.intervals_rerun, maxd[0][3]);
+        printf("FAIL profile %s (%s task): cuda/exact differs from fast/1 in %d of %u intervals "
+               "(largest l2_rel %.3g): the exact CUDA kernels must equal the CPU bit for bit\n",
+               label, math_label(math), exact_differs, p.intervals_rerun, maxd[0][3]);
         failures++;
     } else {
-        printf("ok   profile %s: the six configurations measured; cuda/exact equals fast/1 in "
-               "every interval\n", label);
+        printf("ok   profile %s (%s task): the six configurations measured; cuda/exact equals "
+               "fast/1 in every interval\n", label, math_label(math));
     }
     pol_profile_free(&p);
 }
 
-/* Tolerant training of one task on the GPU against the CPU (OpenBLAS). */
+/* Tolerant training of one task on the GPU against the CPU (OpenBLAS), and
+ * of its TF32 and BF16 variants on the GPU. */
 static void check_tolerant(const char *label, const char *task)
 {
-    char cpu_dir[600], gpu_dir[600], tf_dir[600];
+    char cpu_dir[600], gpu_dir[600], tf_dir[600], bf_dir[600], tf_task[700], bf_task[700];
     snprintf(cpu_dir, sizeof cpu_dir, "%s/tol-%s-cpu", tu_tmpdir(), label);
     snprintf(gpu_dir, sizeof gpu_dir, "%s/tol-%s-fp32", tu_tmpdir(), label);
     snprintf(tf_dir, sizeof tf_dir, "%s/tol-%s-tf32", tu_tmpdir(), label);
-    pol_ctx *cpu = NULL, *fp32 = NULL, *tf32 = NULL;
+    snprintf(bf_dir, sizeof bf_dir, "%s/tol-%s-bf16", tu_tmpdir(), label);
+    pol_ctx *cpu = NULL, *gpu = NULL;
     pol_profile prof = { 0 };
     int have_prof = 0;
     pol_run_result r;
     checks++;
-    pol_status st = make_ctx(&cpu, POL_DEVICE_CPU, 0);
-    if (!st) st = make_ctx(&fp32, POL_DEVICE_CUDA, 0);
-    if (!st) st = make_ctx(&tf32, POL_DEVICE_CUDA, 1);
-    /* the solver runs: CPU OpenBLAS, GPU cuBLAS FP32, GPU cuBLAS TF32 */
+    pol_status st = make_ctx(&cpu, POL_DEVICE_CPU);
+    if (!st) st = make_ctx(&gpu, POL_DEVICE_CUDA);
+    if (!st && (write_math_variant(task, "tf32", tf_task, sizeof tf_task) ||
+                write_math_variant(task, "bf16", bf_task, sizeof bf_task)))
+        st = pol_errorf(POL_ERR_IO, "cannot write the TF32 and BF16 variants of %s", task);
+    /* the solver runs: CPU OpenBLAS; GPU cuBLAS with each task's math, on
+     * one context: the task, not the context, chooses it */
+    static const struct { const char *what; pol_gpu_math m; } runs[3] = {
+        { "FP32", POL_GPU_MATH_FP32 }, { "TF32", POL_GPU_MATH_TF32 }, { "BF16", POL_GPU_MATH_BF16 },
+    };
+    const char *run_task[3] = { task, tf_task, bf_task }, *run_dir[3] = { gpu_dir, tf_dir, bf_dir };
+    pol_digest h[3];
     if (!st) st = pol_run_train(cpu, &(pol_run_opts){ .task_path = task, .out_dir = cpu_dir }, &r);
-    if (!st) st = pol_run_train(fp32, &(pol_run_opts){ .task_path = task, .out_dir = gpu_dir }, &r);
-    if (!st && !(r.final_loss == r.final_loss))
-        st = pol_errorf(POL_ERR_FORMAT, "FP32 GPU run ended with a NaN loss");
-    if (!st) st = pol_run_train(tf32, &(pol_run_opts){ .task_path = task, .out_dir = tf_dir }, &r);
-    if (!st && !(r.final_loss == r.final_loss))
-        st = pol_errorf(POL_ERR_FORMAT, "TF32 GPU run ended with a NaN loss");
+    for (int k = 0; !st && k < 3; k++) {
+        st = pol_run_train(gpu, &(pol_run_opts){ .task_path = run_task[k], .out_dir = run_dir[k] },
+                           &r);
+        if (!st && !(r.final_loss == r.final_loss))
+            st = pol_errorf(POL_ERR_FORMAT, "%s GPU run ended with a NaN loss", runs[k].what);
+        if (!st && pol_cuda_math(pol_ctx_cuda(gpu)) != runs[k].m)
+            st = pol_errorf(POL_ERR_MISMATCH, "the %s task's run left %s math on the device",
+                            runs[k].what, math_label(pol_cuda_math(pol_ctx_cuda(gpu))));
+        if (!st)
+            h[k] = r.final_state_hash;
+    }
+    /* informative: cuBLAS may keep FP32 kernels for small shapes even when
+     * reduced precision is allowed, so equal bits are not a failure */
+    for (int k = 1; !st && k < 3; k++)
+        printf("     tolerant %s: the %s task's GPU run %s the FP32 task's\n", label, runs[k].what,
+               pol_digest_equal(&h[k], &h[0]) ? "ends on the same state as" : "ends away from");
     /* the thresholds: the CPU run's profile ([P-RULE-1]) measured on the CPU
      * alone, so that the GPU re-runs below meet a source it did not include */
     if (!st && !(st = pol_profile_run(&(pol_profile_opts){ .task_path = task, .run_dir = cpu_dir,
                                                            .gpu = POL_PROFILE_GPU_OFF },
                                       &prof)))
         have_prof = 1;
-    double thr_gpu = 0, thr_cpu = 0, thr_tf = 0, skip_gpu = 0, skip_cpu = 0, skip_tf = 0;
-    double d_gpu = 0, d_cpu = 0, d_tf = 0;
-    /* the GPU verifies the CPU run; the CPU verifies the GPU run */
-    if (!st) st = rerun_intervals(fp32, task, cpu_dir, &prof, &thr_gpu, &skip_gpu, &d_gpu);
-    if (!st) st = rerun_intervals(cpu, task, gpu_dir, &prof, &thr_cpu, &skip_cpu, &d_cpu);
-    if (!st) st = rerun_intervals(tf32, task, cpu_dir, &prof, &thr_tf, &skip_tf, &d_tf);
+    double thr_gpu = 0, thr_cpu = 0, thr_tf = 0, thr_bf = 0, skip_gpu = 0, skip_cpu = 0,
+           skip_tf = 0, skip_bf = 0;
+    double d_gpu = 0, d_cpu = 0, d_tf = 0, d_bf = 0;
+    /* the GPU verifies the CPU run; the CPU verifies the GPU run; a TF32 and
+     * a BF16 verifier re-run the CPU run */
+    if (!st) st = rerun_intervals(gpu, task, cpu_dir, POL_GPU_MATH_FP32, &prof, &thr_gpu, &skip_gpu,
+                                  &d_gpu);
+    if (!st) st = rerun_intervals(cpu, task, gpu_dir, POL_GPU_MATH_FP32, &prof, &thr_cpu, &skip_cpu,
+                                  &d_cpu);
+    if (!st) st = rerun_intervals(gpu, task, cpu_dir, POL_GPU_MATH_TF32, &prof, &thr_tf, &skip_tf,
+                                  &d_tf);
+    if (!st) st = rerun_intervals(gpu, task, cpu_dir, POL_GPU_MATH_BF16, &prof, &thr_bf, &skip_bf,
+                                  &d_bf);
     if (st) {
         printf("FAIL tolerant %s: %s\n", label, pol_last_error());
         failures++;
     } else {
         printf("     tolerant %s: largest l2_rel / threshold: GPU FP32 re-running the CPU run "
                "%.3g (l2_rel %.3g), CPU re-running the GPU FP32 run %.3g (%.3g); GPU TF32 "
-               "%.3g (%.3g), %.3g of one skipped step\n", label, thr_gpu, d_gpu, thr_cpu, d_cpu,
-               thr_tf, d_tf, skip_tf);
+               "%.3g (%.3g), %.3g of one skipped step; GPU BF16 %.3g (%.3g), %.3g of one "
+               "skipped step\n", label, thr_gpu, d_gpu, thr_cpu, d_cpu, thr_tf, d_tf, skip_tf,
+               thr_bf, d_bf, skip_bf);
         if (thr_gpu > 1.0 || thr_cpu > 1.0) {
             printf("FAIL tolerant %s: an FP32 interval exceeds the CPU-profiled threshold\n", label);
             failures++;
@@ -790,19 +940,23 @@ static void check_tolerant(const char *label, const char *task)
                    "step\n", label);
             failures++;
         } else {
-            printf("ok   tolerant %s: every checkpoint within its threshold (FP32)%s\n", label,
+            printf("ok   tolerant %s: every checkpoint within its threshold (FP32)%s%s\n", label,
                    POL_PROFILE_FACTOR * 100.0 * skip_tf <= 1.0
                        ? "; a TF32 profile would keep margin >= 100"
-                       : "; NOTE: a TF32 profile would have margin < 100 ([P-RULE-3])");
+                       : "; NOTE: a TF32 profile would have margin < 100 ([P-RULE-3])",
+                   POL_PROFILE_FACTOR * 100.0 * skip_bf <= 1.0
+                       ? "; a BF16 profile would keep margin >= 100"
+                       : "; NOTE: a BF16 profile would have margin < 100 ([P-RULE-3])");
         }
     }
     if (have_prof)
         pol_profile_free(&prof);
-    if (!st)
-        check_profile_gpu(label, task, cpu_dir);
+    if (!st) {
+        check_profile_gpu(label, tf_task, tf_dir, POL_GPU_MATH_TF32);
+        check_profile_gpu(label, bf_task, bf_dir, POL_GPU_MATH_BF16);
+    }
     pol_ctx_destroy(cpu);
-    pol_ctx_destroy(fp32);
-    pol_ctx_destroy(tf32);
+    pol_ctx_destroy(gpu);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* pol-solver as a user meets it: help, usage errors (exit 2), run errors
  * (exit 1 with a message), --json output, inspect; and pol-verifier
- * profile's GPU options (--gpu, --tf32) on the machine that runs it. */
+ * profile's GPU sources (--gpu, and a task's gpu_math) on the machine that
+ * runs it. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,6 +98,15 @@ static void test_help_and_usage(void **st)
     assert_int_equal(solver("train --task %s --out %s/x --kernels turbo", TASK, dir), 2);
     assert_int_equal(solver("train --task %s --out %s/x --resume --from y", TASK, dir), 2);
     assert_int_equal(solver("inspect"), 2);
+    /* the cuBLAS math is the task's (spec/task.md [T-KEY-4]), not an option */
+    assert_int_equal(solver("train --task %s --out %s/x --kernels blas --device cuda --tf32", TASK,
+                            dir), 2);
+    const char *err = read_all(err_path);
+    assert_non_null(strstr(err, "--tf32 is no longer an option"));
+    assert_non_null(strstr(err, "\"gpu_math\""));
+    assert_false(exists("x"));
+    assert_int_equal(solver("train --help"), 0);
+    assert_non_null(strstr(read_all(out_path), "gpu_math"));
 }
 
 static void test_train_json_and_inspect(void **st)
@@ -112,6 +122,9 @@ static void test_train_json_and_inspect(void **st)
     assert_int_equal(json_integer_value(json_object_get(r, "steps")), 14);
     assert_int_equal(json_integer_value(json_object_get(r, "checkpoints")), 5); /* 0,4,8,12,14 */
     assert_true(json_is_real(json_object_get(r, "final_loss")));
+    /* no cuBLAS here: no GEMM math to report */
+    assert_true(json_is_null(json_object_get(r, "gpu_math")));
+    assert_null(json_object_get(r, "tf32"));
     char final_copy[65];
     snprintf(final_copy, sizeof final_copy, "%s", final);
     json_decref(r);
@@ -154,11 +167,13 @@ static void test_bad_task(void **st)
     assert_non_null(strstr(read_all(err_path), "invalid JSON"));
 }
 
-/* pol-verifier profile --gpu auto|off|require, --tf32 (spec/profiling.md
- * [P-SRC-2]): bad values are usage errors; without a usable CUDA device,
- * require and --tf32 exit 1 before writing anything (neither the profile
- * nor the envelope exists afterwards) and auto profiles the CPU alone; with
- * one, require and auto add the GPU configurations. */
+/* pol-verifier profile --gpu auto|off|require and the task's gpu_math
+ * (spec/profiling.md [P-SRC-2]): bad values and the old --tf32 are usage
+ * errors; without a usable CUDA device, require, and a bf16 or tf32 task
+ * under auto, exit 1 before writing anything (neither the profile nor the
+ * envelope exists afterwards) and auto profiles the CPU alone; such a task
+ * with --gpu off exits 1 whatever the machine; with a device, require and
+ * auto add the GPU configurations, and the task's math after them. */
 static void test_verifier_profile_gpu(void **st)
 {
     (void)st;
@@ -173,13 +188,16 @@ static void test_verifier_profile_gpu(void **st)
     /* usage errors: exit 2, nothing written */
     assert_int_equal(verifier("%s --out %s/p0.json --gpu maybe", common, dir), 2);
     assert_non_null(strstr(read_all(err_path), "--gpu wants auto, off or require"));
-    assert_int_equal(verifier("%s --out %s/p0.json --gpu off --tf32", common, dir), 2);
-    assert_non_null(strstr(read_all(err_path), "--tf32 is a GPU source"));
+    assert_int_equal(verifier("%s --out %s/p0.json --tf32", common, dir), 2);
+    const char *err = read_all(err_path);
+    assert_non_null(strstr(err, "--tf32 is no longer an option"));
+    assert_non_null(strstr(err, "\"gpu_math\""));
     assert_false(exists("p0.json"));
     assert_int_equal(verifier("--help"), 0);
     const char *help = read_all(out_path);
     assert_non_null(strstr(help, "--gpu MODE"));
-    assert_non_null(strstr(help, "--tf32"));
+    assert_non_null(strstr(help, "gpu_math"));
+    assert_null(strstr(help, "--tf32"));
 
     /* off: the CPU configurations, and the GPU line says so */
     assert_int_equal(verifier("%s --out %s/p-off.json --gpu off", common, dir), 0);
@@ -207,28 +225,63 @@ static void test_verifier_profile_gpu(void **st)
     assert_non_null(json_string_value(json_object_get(r, "gpu")));
     json_decref(r);
 
-    /* require and --tf32: a device, or exit 1 with nothing written */
+    /* the task's gpu_math: TASK made tolerant with each reduced math, and
+     * a run of it (on the CPU, which ignores the key) */
+    char data[4096], mtask[2][700], mrun[2][700];
+    assert_non_null(realpath("spec/vectors/tiny/tiny.safetensors", data));
+    static const char *const maths[2] = { "tf32", "bf16" };
+    for (int k = 0; k < 2; k++) {
+        snprintf(mtask[k], sizeof mtask[k], "%s/task-%s.json", dir, maths[k]);
+        snprintf(mrun[k], sizeof mrun[k], "%s/prun-%s", dir, maths[k]);
+        FILE *f = fopen(mtask[k], "w");
+        assert_non_null(f);
+        fprintf(f, "{\"format\":\"libpol-task-v1\",\"model\":{\"type\":\"mlp\",\"layers\":[6,8,8,3],"
+                "\"activation\":\"gelu\"},\"dataset\":{\"path\":\"%s\",\"sha256\":"
+                "\"7e04c78ec915dbc4db2e0f46adfaef293338b5f70a2aa5f6a9a90024ba3f0595\"},\"seed\":7,"
+                "\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,\"optimizer\":{\"type\":"
+                "\"adamw\",\"lr\":0.01},\"mode\":\"tolerant\",\"gpu_math\":\"%s\"}\n", data,
+                maths[k]);
+        fclose(f);
+        assert_int_equal(solver("train --task %s --out %s --kernels blas", mtask[k], mrun[k]), 0);
+    }
+    /* with the GPU sources off: exit 1, nothing written, whatever the machine */
+    assert_int_equal(verifier("profile --task %s --run %s --samples 2 --out %s/p-off-bf16.json "
+                              "--gpu off", mtask[1], mrun[1], dir), 1);
+    assert_non_null(strstr(read_all(err_path), "cannot be profiled with the GPU sources off"));
+    assert_false(exists("p-off-bf16.json"));
+
+    /* require, and a tf32 or bf16 task under auto: a device, or exit 1 with
+     * nothing written */
     char kbin[512], kcmd[1400];
     tu_bin("pol-keygen", kbin, sizeof kbin);
     snprintf(kcmd, sizeof kcmd, "%s --out %s/k >/dev/null", kbin, dir);
     assert_int_equal(tu_system(kcmd), 0);
-    static const char *const flags[2] = { "--gpu require", "--tf32" };
-    for (int k = 0; k < 2; k++) {
-        int rc = verifier("%s --out %s/p-req%d.json %s --key %s/k.key --out-envelope %s/p-req%d.pol",
-                          common, dir, k, flags[k], dir, dir, k);
-        char p1[40], p2[40];
+    for (int k = 0; k < 3; k++) {
+        char what[1500];
+        if (k == 0)
+            snprintf(what, sizeof what, "%s --gpu require", common);
+        else
+            snprintf(what, sizeof what, "profile --task %s --run %s --samples 2", mtask[k - 1],
+                     mrun[k - 1]);
+        int rc = verifier("%s --out %s/p-req%d.json --key %s/k.key --out-envelope %s/p-req%d.pol",
+                          what, dir, k, dir, dir, k);
+        char p1[40], p2[40], says[80];
         snprintf(p1, sizeof p1, "p-req%d.json", k);
         snprintf(p2, sizeof p2, "p-req%d.pol", k);
+        if (k == 0)
+            snprintf(says, sizeof says, "GPU sources are required");
+        else
+            snprintf(says, sizeof says, "gpu_math %s needs a CUDA device", maths[k - 1]);
         if (avail) {
             assert_int_equal(rc, 1);
-            assert_non_null(strstr(read_all(err_path), k ? "TF32 needs a CUDA device"
-                                                         : "GPU sources are required"));
+            assert_non_null(strstr(read_all(err_path), says));
             assert_false(exists(p1));
             assert_false(exists(p2));
         } else {
             assert_int_equal(rc, 0);
-            assert_non_null(strstr(read_all(out_path), k ? "cuda/exact cublas/fp32 cublas/tf32\n"
-                                                         : "cuda/exact cublas/fp32\n"));
+            snprintf(says, sizeof says, "cuda/exact cublas/fp32%s%s\n", k ? " cublas/" : "",
+                     k ? maths[k - 1] : "");
+            assert_non_null(strstr(read_all(out_path), says));
             assert_true(exists(p1) && exists(p2));
         }
     }

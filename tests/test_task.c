@@ -138,6 +138,62 @@ static void test_schedule(void **st)
     assert_true(pol_task_lr(&t, 0) == 0.01f && pol_task_lr(&t, 99) == 0.01f);
 }
 
+/* T-KEY-4: gpu_math is optional, for tolerant tasks alone; absent means
+ * fp32; a bad value or type, or the key in an exact task, is refused with a
+ * message naming it. */
+static void test_gpu_math(void **st)
+{
+    (void)st;
+    pol_task t;
+    /* absent: fp32, in either mode */
+    assert_int_equal(parse(GOOD, &t), POL_OK);
+    assert_int_equal(t.gpu_math, POL_GPU_MATH_FP32);
+    assert_int_equal(parse_edit("\"exact\"", "\"tolerant\"", &t), POL_OK);
+    assert_int_equal(t.mode, POL_MODE_TOLERANT);
+    assert_int_equal(t.gpu_math, POL_GPU_MATH_FP32);
+    /* each value in a tolerant task, wherever the key stands */
+    static const struct { const char *text; pol_gpu_math m; } ok[] = {
+        { "fp32", POL_GPU_MATH_FP32 }, { "tf32", POL_GPU_MATH_TF32 }, { "bf16", POL_GPU_MATH_BF16 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char to[80];
+        snprintf(to, sizeof to, "\"mode\":\"tolerant\",\"gpu_math\":\"%s\"", ok[i].text);
+        assert_int_equal(parse_edit("\"mode\":\"exact\"", to, &t), POL_OK);
+        assert_int_equal(t.gpu_math, ok[i].m);
+        assert_string_equal(pol_gpu_math_name(t.gpu_math), ok[i].text);
+        /* the key first, then the rest of GOOD made tolerant */
+        char first[sizeof GOOD + 64];
+        const char *p = strstr(GOOD, "\"exact\"");
+        snprintf(first, sizeof first, "{\"gpu_math\":\"%s\",%.*s\"tolerant\"}", ok[i].text,
+                 (int)(p - GOOD) - 1, GOOD + 1);
+        assert_int_equal(parse(first, &t), POL_OK);
+        assert_int_equal(t.gpu_math, ok[i].m);
+    }
+    assert_null(pol_gpu_math_name((pol_gpu_math)3));
+    /* refused: in an exact task (any value), a bad value, a bad type */
+    static const struct { const char *to, *says; } bad[] = {
+        { "\"mode\":\"exact\",\"gpu_math\":\"fp32\"", "tolerant-mode" },
+        { "\"mode\":\"exact\",\"gpu_math\":\"tf32\"", "tolerant-mode" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":\"fp16\"", "gpu_math \"fp16\" unknown" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":\"BF16\"", "gpu_math \"BF16\" unknown" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":\"\"", "gpu_math \"\" unknown" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":32", "gpu_math must be a string" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":null", "gpu_math must be a string" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":[\"tf32\"]", "gpu_math must be a string" },
+        { "\"mode\":\"tolerant\",\"gpu_math\":\"tf32\",\"gpu_math\":\"bf16\"", "" },
+        { "\"mode\":\"tolerant\",\"gpu-math\":\"tf32\"", "unknown key \"gpu-math\"" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memset(&t, 0x55, sizeof t);
+        pol_status s = parse_edit("\"mode\":\"exact\"", bad[i].to, &t);
+        if (s != POL_ERR_FORMAT || !strstr(pol_last_error(), bad[i].says))
+            fail_msg("gpu_math case %zu (%s): status %d, message \"%s\"", i, bad[i].to, s,
+                     pol_last_error());
+        assert_int_equal(t.gpu_math, 0); /* zeroed on failure */
+        assert_int_equal(t.mode, 0);
+    }
+}
+
 /* GOOD with model.layers = [6, 2, 2, ..., 2, 3]: n_layers linear layers. */
 static pol_status parse_depth(int n_layers, pol_task *t)
 {
@@ -175,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_layer_count),
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_gpu_math),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

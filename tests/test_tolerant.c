@@ -36,10 +36,14 @@ static char data_abs[4096];
 static uint64_t suite_seed;
 
 /* The tiny task made tolerant and wider (K = 320 in the second layer, so
- * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4. */
-static void write_task(const char *path, uint64_t seed, const char *mode)
+ * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4;
+ * gpu_math (NULL: no key) is written after the mode. */
+static void write_task_math(const char *path, uint64_t seed, const char *mode,
+                            const char *gpu_math)
 {
-    char buf[2048];
+    char buf[2048], math[64] = "";
+    if (gpu_math)
+        snprintf(math, sizeof math, ",\"gpu_math\":\"%s\"", gpu_math);
     int n = snprintf(buf, sizeof buf,
         "{\"format\":\"libpol-task-v1\","
         "\"model\":{\"type\":\"mlp\",\"layers\":[6,320,64,3],\"activation\":\"gelu\"},"
@@ -47,8 +51,13 @@ static void write_task(const char *path, uint64_t seed, const char *mode)
         "\"seed\":%llu,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
         "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
         "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
-        "\"mode\":\"%s\"}\n", data_abs, (unsigned long long)seed, mode);
+        "\"mode\":\"%s\"%s}\n", data_abs, (unsigned long long)seed, mode, math);
     assert_int_equal(pol_write_file_atomic(path, buf, (size_t)n, 1), POL_OK);
+}
+
+static void write_task(const char *path, uint64_t seed, const char *mode)
+{
+    write_task_math(path, seed, mode, NULL);
 }
 
 static pol_ctx *make_ctx(pol_kernels k, int threads)
@@ -342,16 +351,20 @@ static void test_honest_accepted_across_backends(void **st)
  * measures under each gpu mode, on the machine that runs the suite. Without
  * a usable CUDA device (this libpol built without CUDA, or no device), auto
  * and off measure the three CPU configurations and say why there is no GPU;
- * require and TF32 fail before anything is read (a task path that does not
- * exist is not even looked at). With one, auto adds cuda/exact and
- * cublas/fp32, and require with TF32 also cublas/tf32. */
-static void check_configs(const pol_profile *p, int n_gpu, const char *gpu_text)
+ * require fails before anything is read (a task path that does not exist
+ * is not even looked at), and so does a task whose gpu_math is tf32 or bf16
+ * under auto, once the task is read and before the run is (a run directory
+ * that does not exist is not looked at); off with such a task is refused.
+ * With a device, auto adds cuda/exact and cublas/fp32, and a tf32 or bf16
+ * task also cublas/tf32 or cublas/bf16. `last` names the sixth
+ * configuration, when there is one. */
+static void check_configs(const pol_profile *p, int n_gpu, const char *gpu_text, const char *last)
 {
     static const char *const names[] = { "fast/1", "blas/1", "blas/2", "cuda/exact",
-                                         "cublas/fp32", "cublas/tf32" };
+                                         "cublas/fp32" };
     assert_int_equal(p->n_configs, 3 + n_gpu);
     for (int c = 0; c < p->n_configs; c++)
-        assert_string_equal(p->configs[c], names[c]);
+        assert_string_equal(p->configs[c], c < 5 ? names[c] : last);
     if (gpu_text)
         assert_string_equal(p->gpu, gpu_text);
     /* n(n+1)/2 interval observations of each re-run interval */
@@ -395,7 +408,7 @@ static void test_profile_gpu_sources(void **st)
 
     /* auto (the default) */
     assert_int_equal(pol_profile_run(&po, &p), POL_OK);
-    check_configs(&p, avail ? 0 : 2, device);
+    check_configs(&p, avail ? 0 : 2, device, NULL);
     /* the JSON names them; a reader ignores gpu and does not need it (P-JSON-2) */
     snprintf(prof, sizeof prof, "%s/profile-auto.json", dir);
     assert_int_equal(pol_profile_write_json(&p, prof), POL_OK);
@@ -422,45 +435,128 @@ static void test_profile_gpu_sources(void **st)
     /* off: the CPU alone, always */
     po.gpu = POL_PROFILE_GPU_OFF;
     assert_int_equal(pol_profile_run(&po, &p), POL_OK);
-    check_configs(&p, 0, "off");
+    check_configs(&p, 0, "off", NULL);
     pol_profile_free(&p);
 
-    /* TF32 is a GPU source: refused with the GPU sources off */
-    po.tf32 = 1;
+    po.gpu = 3; /* no such mode */
     memset(&p, 0x55, sizeof p);
     assert_int_equal(pol_profile_run(&po, &p), POL_ERR_INVALID_ARG);
-    assert_non_null(strstr(pol_last_error(), "TF32"));
     assert_int_equal(p.n_configs, 0);
-    po.gpu = 3; /* no such mode */
-    po.tf32 = 0;
-    assert_int_equal(pol_profile_run(&po, &p), POL_ERR_INVALID_ARG);
 
-    /* require, and TF32 under auto: a device or nothing, decided before any
-     * file is read (the task path below does not exist) */
+    /* require: a device or nothing, decided before any file is read (the
+     * task path below does not exist) */
     pol_profile_opts nowhere = po;
     nowhere.task_path = "/nonexistent/task.json";
     nowhere.run_dir = "/nonexistent/run";
+    po.gpu = nowhere.gpu = POL_PROFILE_GPU_REQUIRE;
+    if (avail) {
+        memset(&p, 0x55, sizeof p);
+        assert_int_equal(pol_profile_run(&po, &p), avail);
+        assert_non_null(strstr(pol_last_error(), "GPU sources are required"));
+        assert_int_equal(p.n_configs, 0); /* zeroed: nothing to free, nothing measured */
+        assert_null(p.stats);
+        assert_null(p.obs);
+        assert_int_equal(p.gpu[0], 0);
+        assert_int_equal(pol_profile_run(&nowhere, &p), avail);
+    } else {
+        /* the device is there: the profile runs (the missing task is then an error) */
+        assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+        check_configs(&p, 2, device, NULL);
+        pol_profile_free(&p);
+        assert_int_not_equal(pol_profile_run(&nowhere, &p), POL_OK);
+    }
+
+    /* the task's gpu_math: tf32 and bf16 need the GPU sources, under auto
+     * as under require, and are refused with them off */
+    static const char *const maths[2] = { "tf32", "bf16" };
     for (int k = 0; k < 2; k++) {
-        po.gpu = nowhere.gpu = k ? POL_PROFILE_GPU_AUTO : POL_PROFILE_GPU_REQUIRE;
-        po.tf32 = nowhere.tf32 = k;
+        char mtask[1400], mrun[1400], want[64], last[32];
+        snprintf(mtask, sizeof mtask, "%s/task-%s.json", dir, maths[k]);
+        snprintf(mrun, sizeof mrun, "%s/run-%s", dir, maths[k]);
+        snprintf(last, sizeof last, "cublas/%s", maths[k]);
+        write_task_math(mtask, 2, "tolerant", maths[k]);
+        pol_task t;
+        assert_int_equal(pol_task_load(mtask, &t), POL_OK);
+        assert_int_equal(t.gpu_math, k ? POL_GPU_MATH_BF16 : POL_GPU_MATH_TF32);
+        pol_profile_opts mo = { .task_path = mtask, .run_dir = mrun, .samples = 2,
+                                .gpu = POL_PROFILE_GPU_OFF };
+        memset(&p, 0x55, sizeof p);
+        assert_int_equal(pol_profile_run(&mo, &p), POL_ERR_INVALID_ARG);
+        snprintf(want, sizeof want, "gpu_math is %s", maths[k]);
+        assert_non_null(strstr(pol_last_error(), want));
+        assert_int_equal(p.n_configs, 0);
+        mo.gpu = POL_PROFILE_GPU_AUTO;
         if (avail) {
+            /* decided before the run is read: there is none yet */
             memset(&p, 0x55, sizeof p);
-            assert_int_equal(pol_profile_run(&po, &p), avail);
-            assert_non_null(strstr(pol_last_error(), k ? "TF32 needs a CUDA device"
-                                                       : "GPU sources are required"));
-            assert_int_equal(p.n_configs, 0); /* zeroed: nothing to free, nothing measured */
+            assert_int_equal(pol_profile_run(&mo, &p), avail);
+            snprintf(want, sizeof want, "gpu_math %s needs a CUDA device", maths[k]);
+            assert_non_null(strstr(pol_last_error(), want));
+            assert_int_equal(p.n_configs, 0);
             assert_null(p.stats);
-            assert_null(p.obs);
             assert_int_equal(p.gpu[0], 0);
-            assert_int_equal(pol_profile_run(&nowhere, &p), avail);
+            mo.gpu = POL_PROFILE_GPU_REQUIRE;
+            assert_int_equal(pol_profile_run(&mo, &p), avail);
+            assert_non_null(strstr(pol_last_error(), "GPU sources are required"));
         } else {
-            /* the device is there: the profile runs (the missing task is then an error) */
-            assert_int_equal(pol_profile_run(&po, &p), POL_OK);
-            check_configs(&p, k ? 3 : 2, device);
+            /* a run of the task (on the CPU, which ignores gpu_math), profiled
+             * with the task's math after the FP32 sources */
+            pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+            pol_run_opts ro = { .task_path = mtask, .out_dir = mrun };
+            pol_run_result rr;
+            assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+            pol_ctx_destroy(ctx);
+            assert_int_equal(pol_profile_run(&mo, &p), POL_OK);
+            check_configs(&p, 3, device, last);
             pol_profile_free(&p);
-            assert_int_not_equal(pol_profile_run(&nowhere, &p), POL_OK);
         }
     }
+}
+
+/* [T-KEY-4]: gpu_math is the math of cuBLAS GEMMs alone. On the CPU a task
+ * with "gpu_math": "bf16" trains to the same states as the task without
+ * the key, with the exact kernels (bit for bit) and with OpenBLAS alike
+ * (the key changes no CPU arithmetic); a hand-made task with a value that
+ * is not a pol_gpu_math is refused by pol_trainer_create. */
+static void test_gpu_math_on_cpu(void **st)
+{
+    (void)st;
+    char plain[1300], bf16[1300];
+    snprintf(plain, sizeof plain, "%s/gm-plain.json", dir);
+    snprintf(bf16, sizeof bf16, "%s/gm-bf16.json", dir);
+    write_task(plain, 5, "tolerant");
+    write_task_math(bf16, 5, "tolerant", "bf16");
+    static const pol_kernels K[2] = { POL_KERNELS_FAST, POL_KERNELS_BLAS };
+    for (int k = 0; k < 2; k++) {
+        pol_digest h[2];
+        const char *tasks[2] = { plain, bf16 };
+        for (int i = 0; i < 2; i++) {
+            char run[1400];
+            snprintf(run, sizeof run, "%s/gm-run-%d-%d", dir, k, i);
+            pol_ctx *ctx = make_ctx(K[k], 1);
+            pol_run_opts ro = { .task_path = tasks[i], .out_dir = run };
+            pol_run_result rr;
+            assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+            pol_ctx_destroy(ctx);
+            h[i] = rr.final_state_hash;
+        }
+        assert_memory_equal(h[0].b, h[1].b, 32);
+    }
+    pol_task t;
+    pol_dataset ds;
+    assert_int_equal(pol_task_load(bf16, &t), POL_OK);
+    assert_int_equal(t.gpu_math, POL_GPU_MATH_BF16);
+    assert_int_equal(pol_dataset_load(t.dataset_path, &t.dataset_sha256, t.sizes[0],
+                                      t.sizes[t.n_layers], &ds), POL_OK);
+    t.gpu_math = (pol_gpu_math)3;
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    pol_trainer *tr;
+    memset(&tr, 0x55, sizeof tr); /* anything but NULL: failure sets it to NULL */
+    assert_int_equal(pol_trainer_create(&tr, ctx, &t, &ds), POL_ERR_INVALID_ARG);
+    assert_null(tr);
+    assert_non_null(strstr(pol_last_error(), "gpu_math"));
+    pol_ctx_destroy(ctx);
+    pol_dataset_free(&ds);
 }
 
 /* A consistent cheater: honest training with OpenBLAS, except that at the
@@ -642,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_blas_backend),
         cmocka_unit_test(test_honest_accepted_across_backends),
         cmocka_unit_test(test_profile_gpu_sources),
+        cmocka_unit_test(test_gpu_math_on_cpu),
         cmocka_unit_test(test_noise_rejected),
         cmocka_unit_test(test_false_reject_rate),
     };

@@ -20,7 +20,9 @@ typedef enum pol_kernels {
     POL_KERNELS_BLAS = 2, /* tolerant mode only: GEMMs by OpenBLAS (pol_blas_gemm, with
                              the context's thread count), other ops by the fast
                              kernels; on a CUDA device, GEMMs by cuBLAS (pol/cuda.h,
-                             pol_cuda_set_tolerant). Not bitwise reproducible;
+                             pol_cuda_set_tolerant) with the math of the task's
+                             gpu_math (pol_cuda_set_math, set by the trainer).
+                             Not bitwise reproducible;
                              exact-mode tasks refuse it. */
 } pol_kernels;
 

@@ -35,6 +35,7 @@
 #include "pol/graph.h"
 #include "pol/kernels.h"
 #include "pol/status.h"
+#include "pol/task.h"
 #include "pol/tensor.h"
 
 #ifdef __cplusplus
@@ -136,20 +137,29 @@ POL_WARN_UNUSED pol_status pol_cuda_node_eval(pol_cuda *c, pol_op op,
  * Tolerant mode on the GPU (spec/task.md "mode": "tolerant",
  * spec/profiling.md section 5): the GEMMs of the training step (the linear
  * node of each layer's forward pass, the matmul nodes of its backward pass)
- * run as cublasSgemm on the context's stream, the CUDA counterpart of
+ * run on cuBLAS on the context's stream, the CUDA counterpart of
  * POL_KERNELS_BLAS on the CPU; every other op (bias gradient, activations,
  * loss, optimizer) keeps its exact kernel. Results are checked by distance
  * against profiled thresholds, never by hash: cuBLAS's summation order
  * depends on the GPU, the cuBLAS version and the shape.
  *
- * Math: FP32 by default (CUBLAS_DEFAULT_MATH: binary32 products and sums,
- * no reduced-precision inputs); TF32 tensor-op math
- * (CUBLAS_TF32_TENSOR_OP_MATH: inputs rounded to 10-bit significands,
- * binary32 accumulation) only when pol_cuda_set_tf32 asks for it. TF32
- * differs from the CPU by far more than FP32 does (about 2^-11 relative per
- * product instead of 2^-24), so a TF32 solver needs thresholds profiled
- * with TF32. Environment variables that change cuBLAS's math behind the
- * program's back (NVIDIA_TF32_OVERRIDE) are not checked.
+ * Math (pol_cuda_set_math; a tolerant task's "gpu_math", spec/task.md
+ * [T-KEY-4], which the trainer sets):
+ *   - POL_GPU_MATH_FP32, the default: cublasSgemm with CUBLAS_DEFAULT_MATH,
+ *     binary32 products and sums, no reduced-precision inputs;
+ *   - POL_GPU_MATH_TF32: cublasGemmEx on the same binary32 matrices with
+ *     CUBLAS_COMPUTE_32F_FAST_TF32: inputs rounded to TF32 (10-bit
+ *     significand, relative error up to about 2^-11 per input) inside the
+ *     tensor cores, binary32 accumulation;
+ *   - POL_GPU_MATH_BF16: cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF:
+ *     inputs rounded to bfloat16 (7-bit significand, about 2^-8 relative per
+ *     input; cuBLAS may use TF32 instead, which is closer), binary32
+ *     accumulation.
+ * TF32 and BF16 differ from the CPU by far more than FP32 does (2^-24
+ * relative per product), so their solvers need thresholds from a profile
+ * that measured that math (spec/profiling.md [P-SRC-2]). Environment
+ * variables that change cuBLAS's math behind the program's back
+ * (NVIDIA_TF32_OVERRIDE) are not checked.
  *
  * One cuBLAS handle per pol_cuda, made on the first tolerant GEMM, bound to
  * its stream, destroyed by pol_cuda_destroy. cuBLAS errors are POL_ERR_CUDA
@@ -165,18 +175,21 @@ POL_WARN_UNUSED pol_status pol_cuda_node_eval(pol_cuda *c, pol_op op,
 POL_WARN_UNUSED pol_status pol_cuda_set_tolerant(pol_cuda *c, int on);
 int pol_cuda_tolerant(const pol_cuda *c); /* the setting above; 0 for NULL */
 
-/* The math of the tolerant GEMMs: on != 0 TF32 tensor-op math, 0 FP32 (the
- * default). Has no effect on exact GEMMs, so it is harmless on a context
- * whose GEMMs are exact. Returns: POL_OK; POL_ERR_INVALID_ARG;
- * POL_ERR_CUDA (cublasSetMathMode failed). */
-POL_WARN_UNUSED pol_status pol_cuda_set_tf32(pol_cuda *c, int on);
-int pol_cuda_tf32(const pol_cuda *c); /* the setting above; 0 for NULL */
+/* The math of the tolerant GEMMs (above): POL_GPU_MATH_FP32 (the default),
+ * _TF32 or _BF16. A plain setting read by each cuBLAS call, no cuBLAS state:
+ * it has no effect on exact GEMMs, so it is harmless on a context whose
+ * GEMMs are exact. pol_trainer_create and pol_trainer_step set it to their
+ * task's gpu_math on the device of a CUDA context, so a hand-made setting
+ * lasts only until a trainer runs. Returns: POL_OK; POL_ERR_INVALID_ARG (c
+ * NULL, or m not a pol_gpu_math; the setting is then unchanged). */
+POL_WARN_UNUSED pol_status pol_cuda_set_math(pol_cuda *c, pol_gpu_math m);
+pol_gpu_math pol_cuda_math(const pol_cuda *c); /* the setting above; FP32 for NULL */
 
 /* The tolerant GEMM on device pointers: the contract of pol/kernels.h
  * except the summation order, which is cuBLAS's (cublasSgemm with alpha 1,
- * beta 1 on C pre-filled with the bias, or beta 0), with the math of
- * pol_cuda_set_tf32; asynchronous. Not bitwise reproducible; never used in
- * exact mode. Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_TOO_LARGE (M,
+ * beta 1 on C pre-filled with the bias, or beta 0; cublasGemmEx for TF32
+ * and BF16), with the math of pol_cuda_set_math; asynchronous. Not bitwise
+ * reproducible; never used in exact mode. Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_TOO_LARGE (M,
  * N or K above INT_MAX); POL_ERR_CUDA (a launch or cuBLAS call failed, named
  * in the message). */
 POL_WARN_UNUSED pol_status pol_cuda_blas_gemm(pol_cuda *c, const pol_gemm_args *g);

@@ -3,8 +3,9 @@
  * Profiling re-runs sample intervals of a finished run from its checkpoints
  * under every source of non-determinism this machine offers (the exact fast
  * kernels, OpenBLAS with 1 thread, OpenBLAS with 2 threads; on a usable
- * CUDA device also the exact CUDA kernels, cuBLAS FP32 and, when asked for,
- * cuBLAS TF32: spec/profiling.md [P-SRC-1], [P-SRC-2]), measures the
+ * CUDA device also the exact CUDA kernels, cuBLAS FP32 and, for a task
+ * whose gpu_math is tf32 or bf16, cuBLAS with that math: spec/profiling.md
+ * [P-SRC-1], [P-SRC-2]), measures the
  * distances between the resulting end states (and to the run's own
  * committed end states), and the per-op distances of the node outputs of
  * one step run under every pair of configurations. Thresholds follow from
@@ -38,14 +39,15 @@ extern "C" {
 #define POL_PROFILE_GPU_REQUIRE 2 /* fail, before any work, when no CUDA device is usable */
 
 typedef struct pol_profile_opts {
-    const char *task_path; /* a tolerant- or exact-mode task */
+    const char *task_path; /* a tolerant- or exact-mode task; a gpu_math of tf32
+                              or bf16 adds cublas/tf32 or cublas/bf16 and needs
+                              the GPU sources: with POL_PROFILE_GPU_OFF it is
+                              POL_ERR_INVALID_ARG, and with AUTO it requires a
+                              device as REQUIRE does */
     const char *run_dir;   /* its finished run (trace.json and checkpoints) */
     uint32_t samples;      /* intervals re-run; 0 means 8 */
     double factor;         /* 0 means POL_PROFILE_FACTOR */
     int gpu;               /* POL_PROFILE_GPU_AUTO (0, the default), _OFF or _REQUIRE */
-    int tf32;              /* != 0: also cublas/tf32. It needs GPU sources: with
-                              POL_PROFILE_GPU_OFF it is POL_ERR_INVALID_ARG, and
-                              with AUTO it requires a device as REQUIRE does */
 } pol_profile_opts;
 
 /* Summary of one set of observations. op is "" for whole intervals (then
@@ -65,10 +67,11 @@ typedef struct pol_profile {
     pol_digest task_id;
     double factor;
     uint32_t intervals_rerun;
-    int n_configs;           /* 3 on the CPU alone, up to 6 with GPU sources */
+    int n_configs;           /* 3 on the CPU alone, 5 or 6 with GPU sources */
     char configs[POL_PROFILE_MAX_CONFIGS][POL_PROFILE_CONFIG_NAME];
                              /* "fast/1", "blas/1", "blas/2", then "cuda/exact",
-                                "cublas/fp32", "cublas/tf32" when measured */
+                                "cublas/fp32", then "cublas/tf32" or
+                                "cublas/bf16" when measured */
     size_t n_stats;
     pol_profile_stat *stats; /* intervals (per length and metric), then ops (l2_rel) */
     size_t n_obs;
@@ -84,13 +87,14 @@ typedef struct pol_profile {
                                        CUDA", "no CUDA device: <reason>" */
 } pol_profile;
 
-/* Runs the profile. The options are checked, and with GPU sources required
- * (POL_PROFILE_GPU_REQUIRE, or tf32) the device looked for, before anything
- * is loaded or run.
- * Returns: POL_OK; POL_ERR_INVALID_ARG (a bad gpu value, tf32 with
- * POL_PROFILE_GPU_OFF); POL_ERR_UNSUPPORTED (GPU sources required, built
- * without CUDA); POL_ERR_CUDA (GPU sources required and no usable device,
- * or the device failed while profiling); errors of the task, dataset, trace
+/* Runs the profile. The options are checked, and with POL_PROFILE_GPU_REQUIRE
+ * the device looked for, before anything is loaded or run; a task whose
+ * gpu_math requires the GPU sources has them checked right after the task
+ * is read, before the run and the dataset are.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (a bad gpu value, a tf32 or bf16 task
+ * with POL_PROFILE_GPU_OFF); POL_ERR_UNSUPPORTED (GPU sources required,
+ * built without CUDA); POL_ERR_CUDA (GPU sources required and no usable
+ * device, or the device failed while profiling); errors of the task, dataset, trace
  * and checkpoint loaders; POL_ERR_NOMEM. Out: *p (free with
  * pol_profile_free), all zero on failure. */
 POL_WARN_UNUSED pol_status pol_profile_run(const pol_profile_opts *o, pol_profile *p);

@@ -28,6 +28,14 @@ typedef enum pol_optimizer { POL_OPTIM_SGD = 1, POL_OPTIM_ADAMW = 2 } pol_optimi
 typedef enum pol_schedule { POL_SCHED_CONSTANT = 1, POL_SCHED_WARMUP_COSINE = 2 } pol_schedule;
 typedef enum pol_mode { POL_MODE_EXACT = 1, POL_MODE_TOLERANT = 2 } pol_mode;
 
+/* The math of a tolerant task's GEMMs when they run on cuBLAS (spec/task.md
+ * [T-KEY-4], pol/cuda.h "tolerant"). FP32 is 0, so a zeroed task has it. */
+typedef enum pol_gpu_math {
+    POL_GPU_MATH_FP32 = 0, /* "fp32": binary32 products and sums (the default) */
+    POL_GPU_MATH_TF32 = 1, /* "tf32": TF32 tensor cores, binary32 accumulation */
+    POL_GPU_MATH_BF16 = 2, /* "bf16": bfloat16 tensor cores, binary32 accumulation */
+} pol_gpu_math;
+
 typedef struct pol_task {
     /* model: an MLP; sizes[0] inputs, sizes[n_layers] classes */
     int n_layers;
@@ -42,6 +50,7 @@ typedef struct pol_task {
     int64_t batch;
     uint64_t checkpoint_every;
     pol_mode mode;
+    pol_gpu_math gpu_math; /* tolerant tasks only; POL_GPU_MATH_FP32 when absent */
     /* optimizer; hyper-parameters as binary32 (spec A-HOST-2) */
     pol_optimizer optimizer;
     float lr, beta1, beta2, eps, weight_decay; /* sgd: beta1 is the momentum */
@@ -62,6 +71,10 @@ POL_WARN_UNUSED pol_status pol_task_parse(const uint8_t *buf, size_t len, const 
 
 /* Reads and parses a task file (at most POL_TASK_MAX_BYTES). */
 POL_WARN_UNUSED pol_status pol_task_load(const char *path, pol_task *task);
+
+/* The task-file spelling of m ("fp32", "tf32", "bf16"); NULL for a value
+ * that is not a pol_gpu_math. */
+const char *pol_gpu_math_name(pol_gpu_math m);
 
 /* The learning rate at 0-based step `step` (spec A-SCHED). */
 float pol_task_lr(const pol_task *task, uint64_t step);

@@ -24,9 +24,13 @@ extern "C" {
 typedef struct pol_trainer pol_trainer;
 
 /* Builds the step graph and the initial state (step 0) from the task's seed.
- * task, ds and ctx must outlive the trainer.
+ * task, ds and ctx must outlive the trainer. On a context with a CUDA device
+ * it sets the device's tolerant GEMM math to the task's gpu_math
+ * (pol_cuda_set_math; spec/task.md [T-KEY-4]), and every pol_trainer_step
+ * sets it again; it matters where the kernels are POL_KERNELS_BLAS.
  * Returns: POL_OK; POL_ERR_UNSUPPORTED (an exact-mode task on a context with
- *          POL_KERNELS_BLAS); POL_ERR_SHAPE (dataset does not fit the model, or has
+ *          POL_KERNELS_BLAS); POL_ERR_INVALID_ARG (task->gpu_math is not a
+ *          pol_gpu_math); POL_ERR_SHAPE (dataset does not fit the model, or has
  *          fewer samples than one batch); POL_ERR_NOMEM; ...
  * Out: *tr, NULL on failure. */
 POL_WARN_UNUSED pol_status pol_trainer_create(pol_trainer **tr, pol_ctx *ctx, const pol_task *task,

@@ -71,8 +71,8 @@ pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g) { (void)c, (void)g
 
 pol_status pol_cuda_set_tolerant(pol_cuda *c, int on) { (void)c, (void)on; return off(); }
 int pol_cuda_tolerant(const pol_cuda *c) { (void)c; return 0; }
-pol_status pol_cuda_set_tf32(pol_cuda *c, int on) { (void)c, (void)on; return off(); }
-int pol_cuda_tf32(const pol_cuda *c) { (void)c; return 0; }
+pol_status pol_cuda_set_math(pol_cuda *c, pol_gpu_math m) { (void)c, (void)m; return off(); }
+pol_gpu_math pol_cuda_math(const pol_cuda *c) { (void)c; return POL_GPU_MATH_FP32; }
 pol_status pol_cuda_blas_gemm(pol_cuda *c, const pol_gemm_args *g) { (void)c, (void)g; return off(); }
 
 pol_status pol_cuda_node_eval(pol_cuda *c, pol_op op, const pol_node_params *params,

@@ -26,26 +26,28 @@
 typedef struct config {
     pol_kernels kernels;
     int threads;
-    int device; /* POL_DEVICE_* */
-    int tf32;   /* cuBLAS TF32 tensor-op math (device BLAS contexts only) */
+    int device;        /* POL_DEVICE_* */
+    pol_gpu_math math; /* the math of cuBLAS GEMMs (device BLAS contexts only) */
     const char *name;
 } config;
 
 static const config CPU_CONFIGS[] = {
-    { POL_KERNELS_FAST, 1, POL_DEVICE_CPU, 0, "fast/1" },
-    { POL_KERNELS_BLAS, 1, POL_DEVICE_CPU, 0, "blas/1" },
-    { POL_KERNELS_BLAS, 2, POL_DEVICE_CPU, 0, "blas/2" },
+    { POL_KERNELS_FAST, 1, POL_DEVICE_CPU, POL_GPU_MATH_FP32, "fast/1" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CPU, POL_GPU_MATH_FP32, "blas/1" },
+    { POL_KERNELS_BLAS, 2, POL_DEVICE_CPU, POL_GPU_MATH_FP32, "blas/2" },
 };
 
+/* The reduced-precision ones only for a task whose gpu_math they are */
 static const config GPU_CONFIGS[] = {
-    { POL_KERNELS_FAST, 1, POL_DEVICE_CUDA, 0, "cuda/exact" },
-    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, 0, "cublas/fp32" },
-    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, 1, "cublas/tf32" }, /* opts.tf32 only */
+    { POL_KERNELS_FAST, 1, POL_DEVICE_CUDA, POL_GPU_MATH_FP32, "cuda/exact" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, POL_GPU_MATH_FP32, "cublas/fp32" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, POL_GPU_MATH_TF32, "cublas/tf32" },
+    { POL_KERNELS_BLAS, 1, POL_DEVICE_CUDA, POL_GPU_MATH_BF16, "cublas/bf16" },
 };
 
 #define N_CPU_CONFIGS ((int)(sizeof CPU_CONFIGS / sizeof CPU_CONFIGS[0]))
 #define N_GPU_CONFIGS ((int)(sizeof GPU_CONFIGS / sizeof GPU_CONFIGS[0]))
-_Static_assert(N_CPU_CONFIGS + N_GPU_CONFIGS <= POL_PROFILE_MAX_CONFIGS,
+_Static_assert(N_CPU_CONFIGS + N_GPU_CONFIGS - 1 <= POL_PROFILE_MAX_CONFIGS,
                "POL_PROFILE_MAX_CONFIGS is too small");
 
 /* One observation: a set of distances tagged with a length or an op. */
@@ -147,6 +149,7 @@ typedef struct run_ctx {
     int n;
     const config *cfg[POL_PROFILE_MAX_CONFIGS];
     pol_ctx *ctx[POL_PROFILE_MAX_CONFIGS];
+    pol_task *task[POL_PROFILE_MAX_CONFIGS]; /* the task with the configuration's math */
     pol_trainer *tr[POL_PROFILE_MAX_CONFIGS];
 } run_ctx;
 
@@ -289,49 +292,61 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The configurations of a profile (spec/profiling.md [P-SRC-1], [P-SRC-2]):
- * the CPU ones always, the GPU ones when asked for and a CUDA device is
- * usable; p->gpu says which device, or why none. Fails when GPU sources are
- * required (POL_PROFILE_GPU_REQUIRE, or TF32) and no device is usable.
- * Creates nothing. */
-static pol_status choose_configs(const pol_profile_opts *o, run_ctx *rc, pol_profile *p)
+/* Looks for the CUDA device of the GPU sources: POL_OK with p->gpu naming
+ * it, or the failing status with p->gpu saying why and the message in why. */
+static pol_status find_device(pol_profile *p, char *why, size_t cap)
 {
-    if (o->gpu != POL_PROFILE_GPU_AUTO && o->gpu != POL_PROFILE_GPU_OFF &&
-        o->gpu != POL_PROFILE_GPU_REQUIRE)
-        return pol_errorf(POL_ERR_INVALID_ARG, "profile: gpu is %d, want POL_PROFILE_GPU_AUTO, "
-                          "POL_PROFILE_GPU_OFF or POL_PROFILE_GPU_REQUIRE", o->gpu);
-    if (o->tf32 && o->gpu == POL_PROFILE_GPU_OFF)
-        return pol_errorf(POL_ERR_INVALID_ARG, "profile: cuBLAS TF32 is a GPU source; it cannot "
-                          "be measured with the GPU sources off");
-    rc->n = 0;
-    for (int c = 0; c < N_CPU_CONFIGS; c++)
-        rc->cfg[rc->n++] = &CPU_CONFIGS[c];
-    if (o->gpu == POL_PROFILE_GPU_OFF) {
-        snprintf(p->gpu, sizeof p->gpu, "off");
-        return POL_OK;
-    }
     char name[128] = "";
     int major = 0, minor = 0;
     pol_status st = pol_cuda_available();
     if (!st)
         st = pol_cuda_device_info(name, sizeof name, &major, &minor);
-    if (st) {
-        char why[256]; /* copied out of pol_errorf's buffer */
-        snprintf(why, sizeof why, "%s", pol_last_error());
-        if (st == POL_ERR_UNSUPPORTED)
-            snprintf(p->gpu, sizeof p->gpu, "built without CUDA");
-        else
-            snprintf(p->gpu, sizeof p->gpu, "no CUDA device: %.170s", why);
-        if (o->gpu == POL_PROFILE_GPU_REQUIRE || o->tf32)
-            return pol_errorf(st, "profile: %s: %s",
-                              o->gpu == POL_PROFILE_GPU_REQUIRE ? "GPU sources are required"
-                                                                : "cuBLAS TF32 needs a CUDA device",
-                              why);
+    if (!st) {
+        snprintf(p->gpu, sizeof p->gpu, "%s (sm_%d%d)", name, major, minor);
         return POL_OK;
     }
-    snprintf(p->gpu, sizeof p->gpu, "%s (sm_%d%d)", name, major, minor);
+    snprintf(why, cap, "%s", pol_last_error()); /* copied out of pol_errorf's buffer */
+    if (st == POL_ERR_UNSUPPORTED)
+        snprintf(p->gpu, sizeof p->gpu, "built without CUDA");
+    else
+        snprintf(p->gpu, sizeof p->gpu, "no CUDA device: %.170s", why);
+    return st;
+}
+
+/* The configurations of a profile of a task whose gpu_math is `math`
+ * (spec/profiling.md [P-SRC-1], [P-SRC-2]): the CPU ones always, the GPU
+ * ones when asked for and a CUDA device is usable, with cublas/tf32 or
+ * cublas/bf16 after cublas/fp32 for a task of that math; p->gpu says which
+ * device, or why none. A task of reduced-precision math requires the GPU
+ * sources: it fails with them off or without a usable device, as
+ * POL_PROFILE_GPU_REQUIRE does. Creates nothing. */
+static pol_status choose_configs(const pol_profile_opts *o, pol_gpu_math math, run_ctx *rc,
+                                 pol_profile *p)
+{
+    rc->n = 0;
+    for (int c = 0; c < N_CPU_CONFIGS; c++)
+        rc->cfg[rc->n++] = &CPU_CONFIGS[c];
+    const char *mn = pol_gpu_math_name(math);
+    if (o->gpu == POL_PROFILE_GPU_OFF) {
+        if (math != POL_GPU_MATH_FP32)
+            return pol_errorf(POL_ERR_INVALID_ARG, "profile: the task's gpu_math is %s, measured by "
+                              "cuBLAS on a CUDA device (cublas/%s); it cannot be profiled with "
+                              "the GPU sources off", mn, mn);
+        snprintf(p->gpu, sizeof p->gpu, "off");
+        return POL_OK;
+    }
+    char why[256];
+    pol_status st = find_device(p, why, sizeof why);
+    if (st) {
+        if (o->gpu == POL_PROFILE_GPU_REQUIRE)
+            return pol_errorf(st, "profile: GPU sources are required: %s", why);
+        if (math != POL_GPU_MATH_FP32)
+            return pol_errorf(st, "profile: the task's gpu_math %s needs a CUDA device "
+                              "(cublas/%s): %s", mn, mn, why);
+        return POL_OK;
+    }
     for (int c = 0; c < N_GPU_CONFIGS; c++)
-        if (!GPU_CONFIGS[c].tf32 || o->tf32)
+        if (GPU_CONFIGS[c].math == POL_GPU_MATH_FP32 || GPU_CONFIGS[c].math == math)
             rc->cfg[rc->n++] = &GPU_CONFIGS[c];
     return POL_OK;
 }
@@ -341,11 +356,17 @@ static pol_status make_config(run_ctx *rc, int c, const pol_task *task, const po
 {
     const config *k = rc->cfg[c];
     pol_ctx_opts co = { .threads = k->threads, .kernels = k->kernels, .device = k->device };
-    pol_status st = pol_ctx_create(&rc->ctx[c], &co);
-    if (!st && k->tf32)
-        st = pol_cuda_set_tf32(pol_ctx_cuda(rc->ctx[c]), 1);
+    pol_status st = POL_OK;
+    /* the trainer runs its task's gpu_math: give it the configuration's */
+    if (!(rc->task[c] = malloc(sizeof *rc->task[c])))
+        st = pol_errorf(POL_ERR_NOMEM, "task");
+    if (!st) {
+        *rc->task[c] = *task;
+        rc->task[c]->gpu_math = k->math;
+        st = pol_ctx_create(&rc->ctx[c], &co);
+    }
     if (!st)
-        st = pol_trainer_create(&rc->tr[c], rc->ctx[c], task, ds);
+        st = pol_trainer_create(&rc->tr[c], rc->ctx[c], rc->task[c], ds);
     if (st) { /* name the configuration (the message is copied: it is pol_errorf's buffer) */
         char why[512];
         snprintf(why, sizeof why, "%s", pol_last_error());
@@ -357,18 +378,27 @@ static pol_status make_config(run_ctx *rc, int c, const pol_task *task, const po
 static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
 {
     run_ctx rc = { 0 };
+    if (o->gpu != POL_PROFILE_GPU_AUTO && o->gpu != POL_PROFILE_GPU_OFF &&
+        o->gpu != POL_PROFILE_GPU_REQUIRE)
+        return pol_errorf(POL_ERR_INVALID_ARG, "profile: gpu is %d, want POL_PROFILE_GPU_AUTO, "
+                          "POL_PROFILE_GPU_OFF or POL_PROFILE_GPU_REQUIRE", o->gpu);
+    char why[256];
+    pol_status st;
     /* before any work: a required device that is not there fails here */
-    pol_status st = choose_configs(o, &rc, p);
-    if (st)
-        return st;
-    p->factor = o->factor > 0 ? o->factor : POL_PROFILE_FACTOR;
-    snprintf(p->blas_config, sizeof p->blas_config, "%s", pol_blas_config());
+    if (o->gpu == POL_PROFILE_GPU_REQUIRE && (st = find_device(p, why, sizeof why)))
+        return pol_errorf(st, "profile: GPU sources are required: %s", why);
     pol_task task;
     pol_dataset ds;
     pol_trace trace;
     st = pol_task_load(o->task_path, &task);
     if (st)
         return st;
+    /* the task's math may require the GPU sources: decided before the run
+     * or the dataset is read */
+    if ((st = choose_configs(o, task.gpu_math, &rc, p)))
+        return st;
+    p->factor = o->factor > 0 ? o->factor : POL_PROFILE_FACTOR;
+    snprintf(p->blas_config, sizeof p->blas_config, "%s", pol_blas_config());
     /* the backends that are not bit-reproducible need a tolerant task */
     task.mode = POL_MODE_TOLERANT;
     p->task_id = task.id;
@@ -473,6 +503,7 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
     for (int c = 0; c < rc.n; c++) { /* NULL (never made) is a no-op */
         pol_trainer_destroy(rc.tr[c]);
         pol_ctx_destroy(rc.ctx[c]);
+        free(rc.task[c]);
     }
     pol_dataset_free(&ds);
     pol_trace_free(&trace);

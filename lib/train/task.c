@@ -197,11 +197,30 @@ static pol_status parse_schedule(json_t *root, pol_task *t)
     return POL_OK;
 }
 
+/* [T-KEY-4]: optional, tolerant tasks only; absent means fp32. */
+static pol_status parse_gpu_math(json_t *root, pol_task *t)
+{
+    t->gpu_math = POL_GPU_MATH_FP32;
+    if (!json_object_get(root, "gpu_math"))
+        return POL_OK;
+    if (t->mode != POL_MODE_TOLERANT)
+        return pol_errorf(POL_ERR_FORMAT, "task: gpu_math is for tolerant-mode tasks; an "
+                          "exact-mode task never runs its GEMMs on cuBLAS");
+    const char *s = NULL;
+    POL_TRY(get_str(root, "task", "gpu_math", &s));
+    for (int m = POL_GPU_MATH_FP32; m <= POL_GPU_MATH_BF16; m++)
+        if (!strcmp(s, pol_gpu_math_name((pol_gpu_math)m))) {
+            t->gpu_math = (pol_gpu_math)m;
+            return POL_OK;
+        }
+    return pol_errorf(POL_ERR_FORMAT, "task: gpu_math \"%s\" unknown (fp32, tf32, bf16)", s);
+}
+
 static pol_status parse_root(json_t *root, const char *base_dir, pol_task *t)
 {
     static const char *const keys[] = { "format", "model", "dataset", "seed", "steps",
                                         "batch_size", "checkpoint_every", "optimizer",
-                                        "schedule", "mode", NULL };
+                                        "schedule", "mode", "gpu_math", NULL };
     const char *s = NULL;
     if (!json_is_object(root))
         return pol_errorf(POL_ERR_FORMAT, "task: top level must be a JSON object");
@@ -228,7 +247,7 @@ static pol_status parse_root(json_t *root, const char *base_dir, pol_task *t)
         t->mode = POL_MODE_TOLERANT;
     else
         return pol_errorf(POL_ERR_FORMAT, "task: mode \"%s\" unknown (exact, tolerant)", s);
-    return POL_OK;
+    return parse_gpu_math(root, t);
 }
 
 pol_status pol_task_parse(const uint8_t *buf, size_t len, const char *base_dir, pol_task *t)
@@ -284,6 +303,16 @@ pol_status pol_task_load(const char *path, pol_task *t)
         return pol_errorf(st, "%s: %s", path, msg);
     }
     return POL_OK;
+}
+
+const char *pol_gpu_math_name(pol_gpu_math m)
+{
+    switch (m) {
+    case POL_GPU_MATH_FP32: return "fp32";
+    case POL_GPU_MATH_TF32: return "tf32";
+    case POL_GPU_MATH_BF16: return "bf16";
+    }
+    return NULL;
 }
 
 float pol_task_lr(const pol_task *t, uint64_t step)

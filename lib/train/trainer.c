@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pol/cmath.h"
+#include "pol/cuda.h"
 #include "pol/rng.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
@@ -31,6 +32,16 @@ struct pol_trainer {
 };
 
 static uint64_t *u64(const pol_tensor *t) { return (uint64_t *)t->data; }
+
+/* The task's gpu_math on the context's CUDA device (spec/task.md [T-KEY-4]):
+ * what its cuBLAS GEMMs compute with, if the context has them. Set at
+ * creation and again before every step, so that a context shared with a
+ * trainer of another task still runs this task's math. */
+static pol_status apply_math(const pol_trainer *tr)
+{
+    struct pol_cuda *c = pol_ctx_cuda(tr->ctx);
+    return c ? pol_cuda_set_math(c, tr->task->gpu_math) : POL_OK;
+}
 
 /* Fills tr->state: every tensor of the state, in no particular order (the
  * hash sorts). */
@@ -80,6 +91,9 @@ pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *t
     if (task->mode == POL_MODE_EXACT && pol_ctx_kernels(ctx) == POL_KERNELS_BLAS)
         return pol_errorf(POL_ERR_UNSUPPORTED, "the BLAS kernels are not bitwise reproducible: an "
                           "exact-mode task needs the fast or reference kernels");
+    if (!pol_gpu_math_name(task->gpu_math))
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_trainer_create: unknown gpu_math %d",
+                          (int)task->gpu_math);
     if (ds->dim != task->sizes[0])
         return pol_errorf(POL_ERR_SHAPE, "dataset features have dimension %lld, the model wants %lld",
                           (long long)ds->dim, (long long)task->sizes[0]);
@@ -102,6 +116,8 @@ pol_status pol_trainer_create(pol_trainer **out, pol_ctx *ctx, const pol_task *t
         st = pol_errorf(POL_ERR_NOMEM, "permutation of %lld samples", (long long)ds->n_train);
     if (!st)
         st = state_list(tr);
+    if (!st)
+        st = apply_math(tr);
     if (st) {
         pol_trainer_destroy(tr);
         return st;
@@ -267,6 +283,8 @@ pol_status pol_trainer_step(pol_trainer *tr, float *loss)
         return pol_errorf(POL_ERR_INVALID_ARG, "the task's %" PRIu64 " steps are done",
                           tr->task->steps);
     pol_status st = load_inputs(tr, step);
+    if (!st)
+        st = apply_math(tr);
     if (st)
         return st;
     st = tr->hook ? eval_hooked(tr) : pol_graph_eval(tr->model.graph, tr->ctx);
