@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "pol/keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,15 +52,9 @@ static void put_file(const uint8_t *data, size_t size)
         }
         atexit(remove_key_file);
     }
-    if (fchmod(key_fd, 0600) != 0 || ftruncate(key_fd, 0) != 0)
+    if (fchmod(key_fd, 0600) != 0)
         abort();
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = pwrite(key_fd, data + off, size - off, (off_t)off);
-        if (w <= 0)
-            abort();
-        off += (size_t)w;
-    }
+    fuzz_file_set(key_fd, data, size);
 }
 
 static int all_zero(const void *p, size_t n)
@@ -76,14 +71,7 @@ static int well_formed(const uint8_t *d, size_t n, uint8_t out[32])
 {
     if (n != 64 && !(n == 65 && d[64] == '\n'))
         return 0;
-    for (size_t i = 0; i < 64; i++) {
-        uint8_t c = d[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0)
-            return 0;
-        out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
-    }
-    return 1;
+    return fuzz_hex64((const char *)d, out);
 }
 
 static void check_seckey(size_t size, int ref_ok, const uint8_t raw[32])

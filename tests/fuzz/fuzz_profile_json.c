@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "pol/distance.h"
 #include "pol/profile.h"
 #include "pol/wire.h"
@@ -55,15 +56,7 @@ static void put_file(const uint8_t *data, size_t size)
         }
         atexit(remove_prof_file);
     }
-    if (ftruncate(prof_fd, 0) != 0)
-        abort();
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = pwrite(prof_fd, data + off, size - off, (off_t)off);
-        if (w <= 0)
-            abort();
-        off += (size_t)w;
-    }
+    fuzz_file_set(prof_fd, data, size);
 }
 
 /* The thresholds loaded for metric m must be the file's whole-interval

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "pol/hash.h"
 #include "pol/train.h"
 
@@ -52,28 +53,13 @@ static void put_trace(const uint8_t *data, size_t size)
     int fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         abort();
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-        if (w <= 0)
-            abort();
-        off += (size_t)w;
-    }
+    fuzz_file_set(fd, data, size);
     close(fd);
 }
 
 static int is_hex64(const char *s, pol_digest *d)
 {
-    if (!s || strlen(s) != 64)
-        return 0;
-    for (size_t i = 0; i < 64; i++) {
-        char c = s[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0)
-            return 0;
-        d->b[i / 2] = (uint8_t)(i % 2 ? d->b[i / 2] | v : v << 4);
-    }
-    return 1;
+    return s && strlen(s) == 64 && fuzz_hex64(s, d->b);
 }
 
 /* The reference reading: 1 if C-TRACE-4 accepts the text, then the result
