@@ -206,7 +206,7 @@ fuzz: check-deps
 	    echo "fuzz: SKIPPED ($(FUZZ_CC) with libFuzzer not found; run: scripts/deps.sh fuzz)"; \
 	    exit 0; \
 	fi; \
-	$(MAKE) --no-print-directory fuzz-build && \
+	$(MAKE) --no-print-directory fuzz-build || exit 1; \
 	set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); c=$${n#fuzz_}; \
 	    mkdir -p $(BUILD)/fuzz/corpus/$$c; \
 	    echo "== $$n ($(FUZZ_SECONDS) s)"; \

@@ -5,9 +5,36 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* The one temporary file of this process, made on first use from the
+ * mkstemp template tmpl ("/tmp/NAME.XXXXXX") and removed at exit. Returns
+ * its descriptor; fuzz_tmp_path names it. */
+static char fuzz_tmp_path[64];
+static int fuzz_tmp_fd = -1;
+
+static void fuzz_tmp_remove(void)
+{
+    if (fuzz_tmp_path[0])
+        unlink(fuzz_tmp_path);
+}
+
+static inline int fuzz_tmp_file(const char *tmpl)
+{
+    if (fuzz_tmp_fd < 0) {
+        snprintf(fuzz_tmp_path, sizeof fuzz_tmp_path, "%s", tmpl);
+        fuzz_tmp_fd = mkstemp(fuzz_tmp_path);
+        if (fuzz_tmp_fd < 0) {
+            fuzz_tmp_path[0] = '\0';
+            abort();
+        }
+        atexit(fuzz_tmp_remove);
+    }
+    return fuzz_tmp_fd;
+}
 
 /* Makes fd's file hold exactly data[0..size). */
 static inline void fuzz_file_set(int fd, const uint8_t *data, size_t size)

@@ -31,30 +31,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char key_path[64];
-static int key_fd = -1;
-
-static void remove_key_file(void)
-{
-    if (key_path[0])
-        unlink(key_path);
-}
+#define key_path fuzz_tmp_path
 
 /* The per-process key file, holding exactly data[0..size). */
 static void put_file(const uint8_t *data, size_t size)
 {
-    if (key_fd < 0) {
-        snprintf(key_path, sizeof key_path, "/tmp/pol-fuzz-keys.XXXXXX");
-        key_fd = mkstemp(key_path);
-        if (key_fd < 0) {
-            key_path[0] = '\0';
-            abort();
-        }
-        atexit(remove_key_file);
-    }
-    if (fchmod(key_fd, 0600) != 0)
+    int fd = fuzz_tmp_file("/tmp/pol-fuzz-keys.XXXXXX");
+    if (fchmod(fd, 0600) != 0)
         abort();
-    fuzz_file_set(key_fd, data, size);
+    fuzz_file_set(fd, data, size);
 }
 
 static int all_zero(const void *p, size_t n)
@@ -129,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_seckey(size, ref_ok, raw);
     check_pubkey(data, size, ref_ok, raw);
     /* Too open: refused before the contents matter. */
-    if (fchmod(key_fd, 0640) != 0)
+    if (fchmod(fuzz_tmp_fd, 0640) != 0)
         abort();
     if (pol_seckey_load(key_path, &kp) != POL_ERR_INVALID_ARG || !all_zero(&kp, sizeof kp))
         abort();

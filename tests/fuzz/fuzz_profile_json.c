@@ -36,27 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* {"op":"","metric":"l1","interval_len":1,"threshold":0} */
 #define MIN_ENTRY_BYTES 54
 
-static char prof_path[64];
-static int prof_fd = -1;
-
-static void remove_prof_file(void)
-{
-    if (prof_path[0])
-        unlink(prof_path);
-}
+#define prof_path fuzz_tmp_path
 
 static void put_file(const uint8_t *data, size_t size)
 {
-    if (prof_fd < 0) {
-        snprintf(prof_path, sizeof prof_path, "/tmp/pol-fuzz-profile.XXXXXX");
-        prof_fd = mkstemp(prof_path);
-        if (prof_fd < 0) {
-            prof_path[0] = '\0';
-            abort();
-        }
-        atexit(remove_prof_file);
-    }
-    fuzz_file_set(prof_fd, data, size);
+    fuzz_file_set(fuzz_tmp_file("/tmp/pol-fuzz-profile.XXXXXX"), data, size);
 }
 
 /* The thresholds loaded for metric m must be the file's whole-interval
