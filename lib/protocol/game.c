@@ -1,9 +1,17 @@
 /* The incentive game state machine (spec/game.md, include/pol/game.h).
  *
- * Every change runs on a copy of the state and replaces it only when the
- * whole action succeeded, so a refused action leaves nothing behind. Byte
- * blobs (task json, envelopes) are immutable once stored and shared by all
- * copies; the game frees them at destroy. */
+ * An action or a tick changes the state in place, inside a transaction with
+ * an undo journal, so a refused action leaves nothing behind: before the
+ * first change of an account or a task, the transaction saves its old value
+ * (by index); accounts and tasks it appends are dropped by restoring the
+ * counts; the clock, jackpot, action count and chain are saved at its start.
+ * A refusal restores all of it; success forgets the journal. The cost of a
+ * transaction is what it touches, not the size of the state. Every change
+ * of an account or a task goes through acct_w / task_w, which save it; the
+ * arrays are grown before a transaction starts and never during one, so the
+ * pointers they return stay valid until it ends. Byte blobs (task json,
+ * envelopes) are immutable once stored; those stored by a refused action
+ * are freed, the others at destroy. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +28,34 @@ typedef struct acct {
     uint8_t key[POL_PUBKEY_LEN];
     uint64_t balance;
     uint64_t nonce; /* the last one applied */
+    uint64_t saved; /* the transaction that saved it in the journal (0: none) */
 } acct;
 
-/* Everything an action may change. */
+typedef struct saved_acct {
+    size_t i;
+    acct old;
+} saved_acct;
+
+typedef struct saved_task {
+    size_t i;
+    pol_game_task old;
+} saved_task;
+
+/* The undo journal of the transaction in progress: what the state was at
+ * its start (scalars and counts) and the old value of every account and
+ * task it changed, each saved once, before its first change. */
+typedef struct journal {
+    uint64_t txn;           /* the transaction's number: 1, 2, ... */
+    uint64_t now, jackpot, n_applied;
+    pol_digest chain;
+    size_t n_acct, n_task, n_blob;
+    saved_acct *acct;
+    size_t n_saved_acct, cap_saved_acct;
+    saved_task *task;
+    size_t n_saved_task, cap_saved_task;
+} journal;
+
+/* Everything an action may change, and the journal to take it back. */
 typedef struct gstate {
     uint64_t now, jackpot, n_applied;
     pol_digest chain;
@@ -30,6 +63,8 @@ typedef struct gstate {
     acct *acct;
     size_t n_task, cap_task;
     pol_game_task *task;
+    uint64_t *task_saved;   /* (cap_task) as acct.saved, for each task */
+    journal j;
 } gstate;
 
 struct pol_game {
@@ -51,25 +86,85 @@ static void state_free(gstate *s)
 {
     free(s->acct);
     free(s->task);
+    free(s->task_saved);
+    free(s->j.acct);
+    free(s->j.task);
     memset(s, 0, sizeof *s);
 }
 
-/* A copy with room for one more account and one more task. */
-static pol_status state_clone(const gstate *src, gstate *dst)
+/* Room for one more account and one more task (caps permitting), made
+ * before a transaction: the arrays never move during one. */
+static pol_status state_reserve(gstate *s)
 {
-    *dst = *src;
-    dst->cap_acct = src->n_acct + 1;
-    dst->cap_task = src->n_task + 1;
-    dst->acct = malloc(dst->cap_acct * sizeof *dst->acct);
-    dst->task = malloc(dst->cap_task * sizeof *dst->task);
-    if (!dst->acct || !dst->task) {
-        state_free(dst);
-        return pol_errorf(POL_ERR_NOMEM, "game: copying the state");
+    if (s->n_acct == s->cap_acct && s->cap_acct < POL_GAME_MAX_ACCOUNTS) {
+        size_t cap = s->cap_acct < 8 ? 16 : 2 * s->cap_acct;
+        cap = cap < POL_GAME_MAX_ACCOUNTS ? cap : POL_GAME_MAX_ACCOUNTS;
+        acct *a = realloc(s->acct, cap * sizeof *a);
+        if (!a)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu accounts", cap);
+        s->acct = a;
+        s->cap_acct = cap;
     }
-    if (src->n_acct)
-        memcpy(dst->acct, src->acct, src->n_acct * sizeof *dst->acct);
-    if (src->n_task)
-        memcpy(dst->task, src->task, src->n_task * sizeof *dst->task);
+    if (s->n_task == s->cap_task && s->cap_task < POL_GAME_MAX_TASKS) {
+        size_t cap = s->cap_task < 8 ? 16 : 2 * s->cap_task;
+        cap = cap < POL_GAME_MAX_TASKS ? cap : POL_GAME_MAX_TASKS;
+        pol_game_task *t = realloc(s->task, cap * sizeof *t);
+        if (!t)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
+        s->task = t;
+        uint64_t *m = realloc(s->task_saved, cap * sizeof *m);
+        if (!m)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
+        memset(m + s->cap_task, 0, (cap - s->cap_task) * sizeof *m);
+        s->task_saved = m;
+        s->cap_task = cap;
+    }
+    return POL_OK;
+}
+
+/* Grows a journal array of n elements of size `size` to hold one more. */
+static pol_status journal_room(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return POL_OK;
+    size_t c = *cap ? 2 * *cap : 8;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return pol_errorf(POL_ERR_NOMEM, "game: undo journal of %zu entries", c);
+    *p = q;
+    *cap = c;
+    return POL_OK;
+}
+
+/* Account i, to be changed: its old value goes to the journal first (once
+ * per transaction; an account the transaction appended needs none). */
+static pol_status acct_w(gstate *s, size_t i, acct **out)
+{
+    journal *j = &s->j;
+    acct *a = &s->acct[i];
+    if (i < j->n_acct && a->saved != j->txn) {
+        POL_TRY(journal_room((void **)&j->acct, &j->cap_saved_acct, j->n_saved_acct,
+                             sizeof *j->acct));
+        j->acct[j->n_saved_acct].i = i;
+        j->acct[j->n_saved_acct++].old = *a;
+        a->saved = j->txn;
+    }
+    *out = a;
+    return POL_OK;
+}
+
+/* Task i, to be changed: as acct_w. */
+static pol_status task_w(gstate *s, size_t i, pol_game_task **out)
+{
+    journal *j = &s->j;
+    if (i < j->n_task && s->task_saved[i] != j->txn) {
+        POL_TRY(journal_room((void **)&j->task, &j->cap_saved_task, j->n_saved_task,
+                             sizeof *j->task));
+        j->task[j->n_saved_task].i = i;
+        j->task[j->n_saved_task++].old = s->task[i];
+        s->task_saved[i] = j->txn;
+    }
+    *out = &s->task[i];
     return POL_OK;
 }
 
@@ -168,15 +263,19 @@ static ptrdiff_t acct_find(const gstate *s, const uint8_t key[POL_PUBKEY_LEN])
 static pol_status credit(gstate *s, const uint8_t key[POL_PUBKEY_LEN], uint64_t amount)
 {
     ptrdiff_t i = acct_find(s, key);
+    acct *a;
     if (i < 0)
         return pol_errorf(POL_ERR_INTERNAL, "game: paying unknown account %s", hx(key).s);
     if (s->acct[i].balance + amount < s->acct[i].balance)
         return pol_errorf(POL_ERR_INTERNAL, "game: balance overflow");
-    s->acct[i].balance += amount;
+    POL_TRY(acct_w(s, (size_t)i, &a));
+    a->balance += amount;
     return POL_OK;
 }
 
-/* Moves all of *held to key / to the pool. */
+/* Moves all of *held to key / to the pool. *held is a field of a task the
+ * transaction saved already (task_w); so are the tasks of every function
+ * below that takes a pol_game_task *. */
 static pol_status release(gstate *s, uint64_t *held, const uint8_t key[POL_PUBKEY_LEN])
 {
     uint64_t v = *held;
@@ -450,7 +549,9 @@ static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
         }
         if (best == SIZE_MAX)
             break;
-        POL_TRY(expire(g, s, &s->task[best]));
+        pol_game_task *t;
+        POL_TRY(task_w(s, best, &t));
+        POL_TRY(expire(g, s, t));
     }
     s->now = now;
     return POL_OK;
@@ -458,27 +559,29 @@ static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
 
 /* ----------------------------------------------------------------- rules */
 
-static pol_game_task *task_find(gstate *s, const pol_digest *id)
+static ptrdiff_t task_find(const gstate *s, const pol_digest *id)
 {
     for (size_t i = 0; i < s->n_task; i++)
         if (memcmp(s->task[i].id.b, id->b, 32) == 0)
-            return &s->task[i];
-    return NULL;
+            return (ptrdiff_t)i;
+    return -1;
 }
 
+/* The action's task, which must be in `state`, to be changed (task_w). */
 static pol_status need_task(gstate *s, const pol_game_action *a, uint32_t state,
                             pol_game_task **out)
 {
-    *out = task_find(s, &a->task_id);
-    if (!*out)
+    *out = NULL;
+    const ptrdiff_t i = task_find(s, &a->task_id);
+    if (i < 0)
         return pol_errorf(POL_ERR_RULES, "%s: no task %s", pol_game_kind_name(a->kind),
                           hx(a->task_id.b).s);
-    if ((*out)->state != state)
+    if (s->task[i].state != state)
         return pol_errorf(POL_ERR_RULES, "%s: task %s is %s, not %s (or its deadline passed)",
                           pol_game_kind_name(a->kind), hx(a->task_id.b).s,
-                          pol_game_task_state_name((*out)->state),
+                          pol_game_task_state_name(s->task[i].state),
                           pol_game_task_state_name(state));
-    return POL_OK;
+    return task_w(s, (size_t)i, out);
 }
 
 static pol_status debit(acct *who, uint64_t amount, const char *what)
@@ -524,15 +627,18 @@ static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_ac
         return pol_errorf(POL_ERR_RULES, "post_task: not a task: %s", pol_last_error());
     if ((st = profile_fits(a, &task)))
         return st;
-    if (task_find(s, &task.id))
+    if (task_find(s, &task.id) >= 0)
         return pol_errorf(POL_ERR_RULES, "post_task: task %s already posted", hx(task.id.b).s);
     if (s->n_task >= POL_GAME_MAX_TASKS)
         return pol_errorf(POL_ERR_RULES, "post_task: the game holds %u tasks already",
                           POL_GAME_MAX_TASKS);
+    if (s->n_task >= s->cap_task) /* state_reserve made room */
+        return pol_errorf(POL_ERR_INTERNAL, "game: no room for task %zu", s->n_task);
     if (a->bounty + a->verifier_fee < a->bounty)
         return pol_errorf(POL_ERR_RULES, "post_task: bounty + verifier fee overflows");
     if ((st = debit(who, a->bounty + a->verifier_fee, "post_task")))
         return st;
+    /* appended: a refusal drops it with the count, nothing to save */
     pol_game_task *t = &s->task[s->n_task];
     memset(t, 0, sizeof *t);
     if ((st = blob_put(g, a->task_json, a->task_json_len, &t->task_json)))
@@ -930,19 +1036,64 @@ static pol_status check_time(const pol_game *g, uint64_t now_ms)
     return POL_OK;
 }
 
-/* Replaces the state with t (success) or drops t (failure). */
-static pol_status finish_txn(pol_game *g, gstate *t, size_t blob_mark, pol_status st)
+/* Starts a transaction on g->s: an empty journal that remembers the
+ * scalars, the counts and the blobs as they are now. */
+static void txn_begin(pol_game *g)
 {
-    if (st != POL_OK) {
-        state_free(t);
-        blob_rollback(g, blob_mark);
+    gstate *s = &g->s;
+    journal *j = &s->j;
+    j->txn++;
+    j->now = s->now;
+    j->jackpot = s->jackpot;
+    j->n_applied = s->n_applied;
+    j->chain = s->chain;
+    j->n_acct = s->n_acct;
+    j->n_task = s->n_task;
+    j->n_blob = g->n_blob;
+    j->n_saved_acct = j->n_saved_task = 0;
+    g->log_len = 0;
+}
+
+/* Ends the transaction: keeps its changes and sends its log lines (st ==
+ * POL_OK), or undoes every change, newest first, and drops its blobs and
+ * log lines. Returns st. */
+static pol_status txn_end(pol_game *g, pol_status st)
+{
+    gstate *s = &g->s;
+    journal *j = &s->j;
+    if (st == POL_OK) {
+        log_flush(g);
+    } else {
+        while (j->n_saved_task) {
+            const saved_task *e = &j->task[--j->n_saved_task];
+            s->task[e->i] = e->old;
+        }
+        while (j->n_saved_acct) {
+            const saved_acct *e = &j->acct[--j->n_saved_acct];
+            s->acct[e->i] = e->old;
+        }
+        s->n_acct = j->n_acct;
+        s->n_task = j->n_task;
+        s->now = j->now;
+        s->jackpot = j->jackpot;
+        s->n_applied = j->n_applied;
+        s->chain = j->chain;
+        blob_rollback(g, j->n_blob);
         g->log_len = 0;
-        return st;
     }
-    state_free(&g->s);
-    g->s = *t;
-    log_flush(g);
-    return POL_OK;
+    j->n_saved_acct = j->n_saved_task = 0;
+    /* a tick that expired many deadlines grew the journal: give it back */
+    if (j->cap_saved_task > 64) {
+        free(j->task);
+        j->task = NULL;
+        j->cap_saved_task = 0;
+    }
+    if (j->cap_saved_acct > 1024) {
+        free(j->acct);
+        j->acct = NULL;
+        j->cap_saved_acct = 0;
+    }
+    return st;
 }
 
 static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
@@ -954,11 +1105,16 @@ static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
         if (s->n_acct >= POL_GAME_MAX_ACCOUNTS)
             return pol_errorf(POL_ERR_RULES, "game: the game holds %u accounts already",
                               POL_GAME_MAX_ACCOUNTS);
+        if (s->n_acct >= s->cap_acct) /* state_reserve made room */
+            return pol_errorf(POL_ERR_INTERNAL, "game: no room for account %zu", s->n_acct);
+        /* appended: a refusal drops it with the count, nothing to save */
         ai = (ptrdiff_t)s->n_acct++;
         memset(&s->acct[ai], 0, sizeof s->acct[ai]);
         memcpy(s->acct[ai].key, signer, POL_PUBKEY_LEN);
     }
-    acct *who = &s->acct[ai];
+    acct *who;
+    if ((st = acct_w(s, (size_t)ai, &who)))
+        return st;
     if (a->kind == POL_GAME_RULING || a->kind == POL_GAME_BEACON) {
         if (!same(signer, g->gen.referee_key))
             return pol_errorf(POL_ERR_RULES, "%s: signed by %s, not by the referee",
@@ -1015,8 +1171,6 @@ pol_status pol_game_apply(pol_game *g, const uint8_t *env, size_t len, uint64_t 
     if (st != POL_OK)
         return st;
     pol_digest env_id;
-    gstate t;
-    const size_t blob_mark = g->n_blob;
     ptrdiff_t ai = acct_find(&g->s, signer);
     const uint64_t last = ai < 0 ? 0 : g->s.acct[ai].nonce;
     if (!pol_digest_equal(&a.game_id, &g->id))
@@ -1032,26 +1186,27 @@ pol_status pol_game_apply(pol_game *g, const uint8_t *env, size_t len, uint64_t 
         pol_game_action_free(&a);
         return st;
     }
-    if ((st = state_clone(&g->s, &t))) {
+    if ((st = state_reserve(&g->s))) {
         pol_game_action_free(&a);
         return st;
     }
-    g->log_len = 0;
-    st = advance_state(g, &t, now_ms);
+    gstate *s = &g->s;
+    txn_begin(g);
+    st = advance_state(g, s, now_ms);
     if (st == POL_OK)
-        st = apply_rules(g, &t, &a, signer, &env_id);
+        st = apply_rules(g, s, &a, signer, &env_id);
     if (st == POL_OK) {
-        info->seq = t.n_applied;
+        info->seq = s->n_applied;
         info->kind = a.kind;
         memcpy(info->signer, signer, POL_PUBKEY_LEN);
         info->envelope_id = env_id;
         info->task_id = a.task_id;
-        info->chain = t.chain;
+        info->chain = s->chain;
         if (a.kind == POL_GAME_POST_TASK)
-            info->task_id = t.task[t.n_task - 1].id;
+            info->task_id = s->task[s->n_task - 1].id;
     }
     pol_game_action_free(&a);
-    st = finish_txn(g, &t, blob_mark, st);
+    st = txn_end(g, st);
     if (st != POL_OK)
         memset(info, 0, sizeof *info);
     return st;
@@ -1059,12 +1214,11 @@ pol_status pol_game_apply(pol_game *g, const uint8_t *env, size_t len, uint64_t 
 
 pol_status pol_game_advance(pol_game *g, uint64_t now_ms)
 {
-    gstate t;
     pol_status st = check_time(g, now_ms);
-    if (st != POL_OK || (st = state_clone(&g->s, &t)))
+    if (st != POL_OK)
         return st;
-    g->log_len = 0;
-    return finish_txn(g, &t, g->n_blob, advance_state(g, &t, now_ms));
+    txn_begin(g);
+    return txn_end(g, advance_state(g, &g->s, now_ms));
 }
 
 int pol_game_next_deadline(const pol_game *g, uint64_t *deadline_ms)
