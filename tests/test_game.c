@@ -1428,6 +1428,231 @@ static void test_hostile_actions(void **st) /* [G-APPLY-1 .. G-APPLY-4] */
     fx_free(&f);
 }
 
+/* Everything the query API shows of a game, field by field (no digest, no
+ * padding), to compare a game with itself before and after a refused
+ * action. */
+typedef struct view {
+    uint64_t now, n_applied, jackpot, total, next;
+    int has_next;
+    pol_digest chain;
+    size_t n_acct, n_task, n_disp;
+    uint8_t (*key)[32];
+    uint64_t *bal, *nonce;
+    pol_game_task *task;
+    pol_game_dispute *disp;
+} view;
+
+static void view_take(const pol_game *g, view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->now = pol_game_now(g);
+    v->n_applied = pol_game_n_applied(g);
+    v->jackpot = pol_game_jackpot(g);
+    v->total = pol_game_total_supply(g);
+    v->has_next = pol_game_next_deadline(g, &v->next);
+    pol_game_chain(g, &v->chain);
+    v->n_acct = pol_game_n_accounts(g);
+    v->n_task = pol_game_n_tasks(g);
+    v->n_disp = pol_game_disputes(g, NULL, 0);
+    v->key = calloc(v->n_acct + 1, sizeof *v->key);
+    v->bal = calloc(v->n_acct + 1, sizeof *v->bal);
+    v->nonce = calloc(v->n_acct + 1, sizeof *v->nonce);
+    v->task = calloc(v->n_task + 1, sizeof *v->task);
+    v->disp = calloc(v->n_disp + 1, sizeof *v->disp);
+    assert_true(v->key && v->bal && v->nonce && v->task && v->disp);
+    for (size_t i = 0; i < v->n_acct; i++) {
+        assert_int_equal(pol_game_account(g, i, v->key[i], &v->bal[i]), POL_OK);
+        v->nonce[i] = pol_game_nonce(g, v->key[i]);
+    }
+    for (size_t i = 0; i < v->n_task; i++)
+        assert_int_equal(pol_game_task_at(g, i, &v->task[i]), POL_OK);
+    assert_int_equal(pol_game_disputes(g, v->disp, v->n_disp), v->n_disp);
+}
+
+static void view_free(view *v)
+{
+    free(v->key);
+    free(v->bal);
+    free(v->nonce);
+    free(v->task);
+    free(v->disp);
+}
+
+#define SAME(f) assert_true(a->f == b->f)
+#define SAME_MEM(f) assert_memory_equal(&a->f, &b->f, sizeof a->f)
+/* A stored blob: the same bytes at the same place (blobs never move). */
+#define SAME_BLOB(p, n)                                    \
+    do {                                                   \
+        SAME(p);                                           \
+        SAME(n);                                           \
+        if (a->n)                                          \
+            assert_memory_equal(a->p, b->p, a->n);         \
+    } while (0)
+
+/* Every field of pol_game_task (include/pol/game.h), in its order. */
+static void task_same(const pol_game_task *a, const pol_game_task *b)
+{
+    SAME_MEM(id);
+    SAME(state);
+    SAME(outcome);
+    SAME(posted_ms);
+    SAME(deadline_ms);
+    SAME(rounds);
+    SAME_BLOB(task_json, task_json_len);
+    SAME_BLOB(profile_env, profile_env_len);
+    SAME_MEM(submitter);
+    SAME(has_solver);
+    SAME(has_verifier);
+    SAME(has_whistleblower);
+    SAME_MEM(solver);
+    SAME_MEM(verifier);
+    SAME_MEM(whistleblower);
+    SAME_MEM(solver_endpoint);
+    SAME_MEM(verifier_endpoint);
+    SAME_MEM(whistleblower_endpoint);
+    SAME(bounty);
+    SAME(verifier_fee);
+    SAME(solver_bond);
+    SAME(verifier_bond);
+    SAME(challenge_bond);
+    SAME(held_bounty);
+    SAME(held_fee);
+    SAME(held_solver);
+    SAME(held_verifier);
+    SAME(held_whistleblower);
+    SAME_MEM(commit);
+    SAME_MEM(claim_chain);
+    SAME(has_beacon);
+    SAME_MEM(beacon);
+    SAME(has_cert);
+    SAME_BLOB(cert_env, cert_env_len);
+    SAME_MEM(cert_id);
+    SAME(has_report);
+    SAME_BLOB(report_env, report_env_len);
+    SAME_MEM(report_id);
+    SAME(verdict);
+    SAME(revealed);
+    SAME(forced);
+    SAME(forced_done);
+    SAME(challenger_role);
+    SAME_MEM(challenger);
+    SAME(has_ruling);
+    SAME(loser);
+    SAME(reason);
+    SAME(pin_kind);
+    SAME(interval);
+    SAME(step);
+    SAME(node);
+    SAME_MEM(transcript);
+}
+
+static void dispute_same(const pol_game_dispute *a, const pol_game_dispute *b)
+{
+    SAME_MEM(task_id);
+    SAME_MEM(solver);
+    SAME_MEM(challenger);
+    SAME(challenger_role);
+    SAME_MEM(solver_endpoint);
+    SAME_MEM(challenger_endpoint);
+    SAME(deadline_ms);
+    SAME_BLOB(cert_env, cert_env_len);
+    SAME_BLOB(task_json, task_json_len);
+    SAME_BLOB(profile_env, profile_env_len);
+}
+
+static void view_same(const view *a, const view *b)
+{
+    SAME(now);
+    SAME(n_applied);
+    SAME(jackpot);
+    SAME(total);
+    SAME(has_next);
+    SAME(next);
+    SAME_MEM(chain);
+    SAME(n_acct);
+    SAME(n_task);
+    SAME(n_disp);
+    for (size_t i = 0; i < a->n_acct; i++) {
+        assert_memory_equal(a->key[i], b->key[i], 32);
+        assert_int_equal(a->bal[i], b->bal[i]);
+        assert_int_equal(a->nonce[i], b->nonce[i]);
+    }
+    for (size_t i = 0; i < a->n_task; i++)
+        task_same(&a->task[i], &b->task[i]);
+    for (size_t i = 0; i < a->n_disp; i++)
+        dispute_same(&a->disp[i], &b->disp[i]);
+}
+#undef SAME
+#undef SAME_MEM
+#undef SAME_BLOB
+
+/* [G-APPLY-2]: an action refused after its transaction changed accounts,
+ * tasks, the jackpot and the account list (deadlines that expired on the
+ * way to its time, a new signer's account, the action's own task and
+ * signer) leaves every observable field as it was, and logs nothing. */
+static void test_refused_after_changes(void **st)
+{
+    (void)st;
+    fx f;
+    fx_init(&f, FORCED_PPM);
+    pol_digest a, b, c, d;
+    /* c: in dispute; b: submitted, no report; a: claimed; d: open */
+    to_reported(&f, &c, 0, POL_VERDICT_REJECT);
+    close_and_reveal(&f, &c);
+    assert_int_equal(task_of(&f, &c).state, POL_GAME_TASK_DISPUTE);
+    assert_int_equal(post(&f, S, 9001, &b), POL_OK);
+    claim_want(&f, P, &b, -1);
+    assert_int_equal(submit(&f, &b), POL_OK);
+    assert_int_equal(post(&f, S, 9002, &a), POL_OK);
+    claim_want(&f, V2, &a, -1);
+    assert_int_equal(post(&f, S, 9003, &d), POL_OK);
+    /* at t every deadline above has passed: c's ruling, b's report and
+     * then its reveal, a's certificate */
+    const uint64_t t = f.now + 2 * WIN + 1;
+    party fresh;
+    party_make(&fresh);
+    view before, after;
+    view_take(f.g, &before);
+    const size_t lines = f.n_lines;
+    /* the poor cannot bond; a key never seen has no balance; a certificate
+     * for a task whose deadline passed is late */
+    pol_game_action cl = {0};
+    cl.kind = POL_GAME_CLAIM;
+    cl.task_id = d;
+    snprintf(cl.endpoint, sizeof cl.endpoint, "127.0.0.1:9");
+    assert_int_equal(act_at(&f, POOR, &cl, t), POL_ERR_RULES);
+    cl.nonce = 1;
+    cl.game_id = f.gid;
+    uint8_t *env;
+    size_t len;
+    assert_int_equal(pol_game_action_seal(&cl, &fresh.kp, &env, &len), POL_OK);
+    assert_int_equal(apply_env(&f, env, len, t), POL_ERR_RULES);
+    f.now = t;
+    assert_int_equal(submit_as(&f, V2, V2, &a), POL_ERR_RULES);
+    view_take(f.g, &after);
+    view_same(&before, &after);
+    view_free(&after);
+    assert_int_equal(f.n_lines, lines);
+    assert_int_equal(pol_game_nonce(f.g, fresh.pub), 0);
+    /* the changes that were undone: a tick to t makes them */
+    tick(&f, t);
+    assert_int_equal(task_of(&f, &a).state, POL_GAME_TASK_OPEN);
+    assert_int_equal(task_of(&f, &a).outcome, POL_GAME_OUT_SOLVE_TIMEOUT);
+    assert_int_equal(task_of(&f, &b).state, POL_GAME_TASK_FAILED);
+    assert_int_equal(task_of(&f, &b).outcome, POL_GAME_OUT_REVEAL_TIMEOUT);
+    assert_int_equal(task_of(&f, &c).state, POL_GAME_TASK_FAILED);
+    assert_int_equal(task_of(&f, &c).outcome, POL_GAME_OUT_DISPUTE_TIMEOUT);
+    assert_int_equal(pol_game_jackpot(f.g), before.jackpot + SBOND);
+    assert_true(f.n_lines > lines);
+    /* and the game goes on: the same claim by a funded party now succeeds */
+    cl.nonce = 0;
+    assert_int_equal(act(&f, P, &cl), POL_OK);
+    assert_int_equal(task_of(&f, &d).state, POL_GAME_TASK_CLAIMED);
+    view_free(&before);
+    pol_keypair_clear(&fresh.kp);
+    fx_free(&f);
+}
+
 static void test_forced_draw(void **st) /* [G-FORCED-2] */
 {
     (void)st;
@@ -1761,6 +1986,7 @@ int main(void)
         cmocka_unit_test(test_no_report_settles),
         cmocka_unit_test(test_ticks_do_not_matter),
         cmocka_unit_test(test_hostile_actions),
+        cmocka_unit_test(test_refused_after_changes),
         cmocka_unit_test(test_property_replay),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
