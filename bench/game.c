@@ -25,11 +25,12 @@
  * before anything is reported.
  *
  *   build/bench/game [--out DIR] [--quick] [--raw FILE]
- *                    [--before FILE --before-label TEXT]
+ *                    [--before FILE --before-label TEXT --label TEXT]
  *
  * --raw FILE writes the medians as "N operation microseconds" lines;
  * --before FILE (such a file, from a build of an older library) adds the
- * older numbers and the ratio to the table, labelled --before-label.
+ * older numbers and the ratio to the table, labelled --before-label; this
+ * build's column is labelled --label.
  * scripts/bench-game-compare.sh runs both for a given older commit.
  */
 #include <stdio.h>
@@ -55,9 +56,10 @@
 
 enum { REF, SUB, SOL, VER, N_PARTY };
 
-enum { OP_CLAIM, OP_REPORT, OP_REFUSED, OP_IDLE_TICK, OP_EXPIRE_TICK, N_OP };
+/* the timed operations, then the build's mean cost per action */
+enum { OP_CLAIM, OP_REPORT, OP_REFUSED, OP_IDLE_TICK, OP_EXPIRE_TICK, OP_BUILD, N_OP };
 static const char *const op_name[N_OP] = { "claim", "report", "refused claim", "idle tick",
-                                           "expiring tick" };
+                                           "expiring tick", "building: mean per action" };
 
 typedef struct party {
     pol_keypair kp;
@@ -385,6 +387,7 @@ static void run_row(size_t n, int reps, uint64_t seed, result *res)
     res->build_s = bench_now() - t_build;
     res->n = n;
     res->tasks = nt;
+    res->us[OP_BUILD] = 1e6 * res->build_s / (double)pol_game_n_applied(b.g);
     need(pol_game_n_tasks(b.g) == nt, "task count");
     size_t st0[9];
     count_states(&b, st0);
@@ -394,7 +397,7 @@ static void run_row(size_t n, int reps, uint64_t seed, result *res)
     need(st0[POL_GAME_TASK_REPORTED] == n / 5, "reported tasks");
     check_money(&b);
 
-    double t[N_OP][256];
+    double t[OP_BUILD][256];
     pol_game_applied info;
     /* claims on open tasks */
     for (int j = 0; j < reps; j++) {
@@ -488,7 +491,7 @@ static void run_row(size_t n, int reps, uint64_t seed, result *res)
              st2[POL_GAME_TASK_CLAIMED] == st1[POL_GAME_TASK_CLAIMED] - (size_t)reps,
          "expiring ticks: states");
     check_money(&b);
-    for (int o = 0; o < N_OP; o++)
+    for (int o = 0; o < OP_BUILD; o++)
         res->us[o] = bench_median(t[o], reps);
     pol_game_destroy(b.g);
     for (int i = 0; i < N_PARTY; i++)
@@ -541,17 +544,18 @@ static const double *before_of(const before *bf, size_t n)
 int main(int argc, char **argv)
 {
     const char *out_dir = "bench/results", *raw = NULL, *before_path = NULL;
-    const char *before_label = "before";
+    const char *before_label = "before", *label = "this build";
     int quick = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
         else if (!strcmp(argv[i], "--raw") && i + 1 < argc) raw = argv[++i];
         else if (!strcmp(argv[i], "--before") && i + 1 < argc) before_path = argv[++i];
         else if (!strcmp(argv[i], "--before-label") && i + 1 < argc) before_label = argv[++i];
+        else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else {
             printf("usage: %s [--out DIR] [--quick] [--raw FILE] [--before FILE "
-                   "--before-label TEXT]\n", argv[0]);
+                   "--before-label TEXT --label TEXT]\n", argv[0]);
             return strcmp(argv[i], "--help") ? 2 : 0;
         }
     }
@@ -580,17 +584,19 @@ int main(int argc, char **argv)
                "- claim: on an open task; report: an accepting report on a submitted task (its\n"
                "  inner envelope is opened and checked too); refused claim: the submitter claims\n"
                "  its own task (POL_ERR_RULES, the game unchanged); idle tick: 1 ms, no deadline\n"
-               "  due; expiring tick: one claimed task's solve deadline passes\n",
+               "  due; expiring tick: one claimed task's solve deadline passes; building: the\n"
+               "  whole game (posts, claims, beacons, certificates, reports; each envelope\n"
+               "  sealed, then applied), seconds over actions applied\n",
                cpu, date, quick ? "\n- mode: --quick (fewer sizes and calls)" : "", reps,
                N_PARTY, sizeof(pol_game_task), reps);
     if (bp)
-        bench_emit("- %s: the same bench built against that library, run just before\n\n"
-                   "| N tasks | operation | %s us | this build us | %s / this |\n"
+        bench_emit("- %s: the same bench built against that library, run just before %s\n\n"
+                   "| N tasks | operation | %s us | %s us | %s / %s |\n"
                    "|---|---|---|---|---|\n",
-                   before_label, before_label, before_label);
+                   before_label, label, before_label, label, before_label, label);
     else
-        bench_emit("\n| N tasks | tasks in the game | build s | claim us | report us | "
-                   "refused claim us | idle tick us | expiring tick us |\n"
+        bench_emit("\n| N tasks | tasks in the game | build s (us per action) | claim us | "
+                   "report us | refused claim us | idle tick us | expiring tick us |\n"
                    "|---|---|---|---|---|---|---|---|\n");
     FILE *rf = NULL;
     if (raw && !(rf = fopen(raw, "w"))) {
@@ -604,14 +610,14 @@ int main(int argc, char **argv)
         if (bp) {
             for (int o = 0; o < N_OP; o++) {
                 if (old && old[o] > 0)
-                    bench_emit("| %zu | %s | %.1f | %.1f | %.1fx |\n", r.n, op_name[o], old[o],
+                    bench_emit("| %zu | %s | %.2f | %.2f | %.1fx |\n", r.n, op_name[o], old[o],
                                r.us[o], old[o] / r.us[o]);
                 else
-                    bench_emit("| %zu | %s | - | %.1f | - |\n", r.n, op_name[o], r.us[o]);
+                    bench_emit("| %zu | %s | - | %.2f | - |\n", r.n, op_name[o], r.us[o]);
             }
         } else {
-            bench_emit("| %zu | %zu | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", r.n, r.tasks,
-                       r.build_s, r.us[OP_CLAIM], r.us[OP_REPORT], r.us[OP_REFUSED],
+            bench_emit("| %zu | %zu | %.2f (%.0f) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", r.n,
+                       r.tasks, r.build_s, r.us[OP_BUILD], r.us[OP_CLAIM], r.us[OP_REPORT], r.us[OP_REFUSED],
                        r.us[OP_IDLE_TICK], r.us[OP_EXPIRE_TICK]);
         }
         if (rf)
