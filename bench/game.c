@@ -624,6 +624,7 @@ int main(int argc, char **argv)
             for (int o = 0; o < N_OP; o++)
                 fprintf(rf, "%zu %d %.3f\n", r.n, o, r.us[o]);
     }
+    bench_emit("\nLoad average (1 min) after the run: %.2f.\n", bench_loadavg());
     if (rf && fclose(rf)) {
         fprintf(stderr, "bench/game: cannot write %s\n", raw);
         return 1;
