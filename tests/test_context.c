@@ -65,10 +65,23 @@ static void test_ftz_daz_refused(void **st)
 #endif
 }
 
+/* pol_errorf may wrap the message before it (its argument is the very
+ * buffer it writes). */
+static void test_error_wraps_itself(void **st)
+{
+    (void)st;
+    assert_int_equal(pol_errorf(POL_ERR_IO, "inner %d", 7), POL_ERR_IO);
+    assert_int_equal(pol_errorf(POL_ERR_FORMAT, "outer: %s", pol_last_error()), POL_ERR_FORMAT);
+    assert_string_equal(pol_last_error(), "outer: inner 7");
+    assert_int_equal(pol_errorf(POL_ERR_FORMAT, "%s; and more", pol_last_error()), POL_ERR_FORMAT);
+    assert_string_equal(pol_last_error(), "outer: inner 7; and more");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_error_wraps_itself),
         cmocka_unit_test(test_canonical_env_accepted),
         cmocka_unit_test(test_rounding_mode_refused),
         cmocka_unit_test(test_ftz_daz_refused),

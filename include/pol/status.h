@@ -56,7 +56,8 @@ const char *pol_strerror(pol_status s);
 const char *pol_last_error(void);
 
 /* Records a formatted message for pol_last_error and returns `s`, so library
- * code can write `return pol_errorf(POL_ERR_IO, "open %s: %s", p, e);`. */
+ * code can write `return pol_errorf(POL_ERR_IO, "open %s: %s", p, e);`. An
+ * argument may be pol_last_error() itself, to wrap the message before. */
 pol_status pol_errorf(pol_status s, const char *fmt, ...) POL_PRINTF(2, 3);
 
 /* Evaluates a pol_status expression and returns it from the enclosing

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -38,9 +39,13 @@ void pol_clear_error(void) { last_error[0] = '\0'; }
 
 pol_status pol_errorf(pol_status s, const char *fmt, ...)
 {
+    /* formatted aside first: an argument may be pol_last_error() itself
+     * (a message that wraps the one before it) */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }
