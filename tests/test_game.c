@@ -646,8 +646,10 @@ static void test_genesis_codec(void **st) /* [G-GEN-1 .. G-GEN-4] */
     n = pol__v1__genesis__pack(&m, raw);
     assert_int_equal(pol_genesis_decode(raw, n, &d), POL_ERR_FORMAT);
     a1.key.len = 32;
-    m.referee_key.len = 33;
-    m.referee_key.data = raw + 400;
+    uint8_t long_key[33];
+    memset(long_key, 0x11, sizeof long_key);
+    m.referee_key.len = sizeof long_key;
+    m.referee_key.data = long_key;
     n = pol__v1__genesis__pack(&m, raw);
     assert_int_equal(pol_genesis_decode(raw, n, &d), POL_ERR_FORMAT);
     m.referee_key.len = 32;
