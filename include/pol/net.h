@@ -253,7 +253,7 @@ typedef pol_status (*pol_net_handler)(void *ctx, const uint8_t signer[POL_PUBKEY
 
 typedef struct pol_net_server_opts {
     int io_timeout_ms;  /* a connection must deliver each complete frame, and
-                           take each answer, within this (0: default) */
+                           take each whole answer, within this (0: default) */
     size_t max_frame;   /* largest request frame (0: POL_WIRE_MAX_ENVELOPE) */
     unsigned max_conns; /* open connections at once (0: default); more are
                            accepted and closed at once */
@@ -277,7 +277,9 @@ uint16_t pol_net_server_port(const pol_net_server *s);
 
 /* Waits at most timeout_ms (0: not at all) for activity, then handles what
  * is ready and returns [N-SERVE-1]: accepts connections, reads frames as
- * far as they have arrived, answers each complete request, closes
+ * far as they have arrived, answers each complete request, sends pending
+ * answers as far as each peer takes them without waiting (a connection
+ * with an answer pending is not read from [N-SERVE-6]), closes
  * connections past their deadline or that broke a rule. One bad peer only
  * ever costs its own connection. Made for a loop in a program that also
  * has other work.

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -451,12 +452,19 @@ pol_status pol_net_fetch_blob(pol_net_conn *c, const pol_keypair *kp, const pol_
 
 typedef struct srv_conn {
     int fd;
-    int64_t deadline;  /* the next complete frame is due by then */
+    int64_t deadline;  /* the next complete frame is due by then; while an
+                          answer is pending, the whole answer is due by then */
     uint8_t hdr[4];
     size_t hdr_got;
     uint8_t *body;     /* (body_cap) once the header is complete */
     size_t body_len, body_got;
     size_t body_cap;   /* grows with what arrived, up to body_len [N-SERVE-5] */
+    /* The answer still to send [N-SERVE-6]: its frame header, then out
+     * (out_len bytes); out_off counts what the socket took of the 4 +
+     * out_len. NULL when nothing is pending; no request is read then. */
+    uint8_t out_hdr[4];
+    uint8_t *out;
+    size_t out_len, out_off;
 } srv_conn;
 
 /* The first allocation for a frame body; it doubles as bytes arrive, so a
@@ -524,6 +532,7 @@ static void conn_drop(pol_net_server *s, unsigned i)
 {
     close(s->conns[i].fd);
     free(s->conns[i].body);
+    free(s->conns[i].out);
     s->conns[i] = s->conns[--s->n_conns];
     memset(&s->conns[s->n_conns], 0, sizeof s->conns[s->n_conns]);
 }
@@ -611,7 +620,44 @@ static pol_status answer(pol_net_server *s, const uint8_t *frame, size_t len,
     return POL_OK;
 }
 
-/* Answers a complete frame. Returns 0 to keep the connection, -1 to drop it. */
+/* Sends as much of the pending answer as the socket takes now, without
+ * waiting [N-SERVE-6]. Once all of it is sent the next request is due
+ * within the I/O deadline. Returns 0 to keep the connection, -1 to drop it
+ * (the peer went away or reset). */
+static int conn_write(pol_net_server *s, srv_conn *c)
+{
+    while (c->out) {
+        struct iovec iov[2];
+        int n = 0;
+        if (c->out_off < 4)
+            iov[n++] = (struct iovec){c->out_hdr + c->out_off, 4 - c->out_off};
+        size_t body_off = c->out_off < 4 ? 0 : c->out_off - 4;
+        iov[n++] = (struct iovec){c->out + body_off, c->out_len - body_off};
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        }
+        c->out_off += (size_t)w;
+        if (c->out_off == 4 + c->out_len) {
+            free(c->out);
+            c->out = NULL;
+            c->out_len = c->out_off = 0;
+            c->deadline = now_ms() + s->io_timeout_ms;
+        }
+    }
+    return 0;
+}
+
+/* Answers a complete frame: builds the answer, queues it on the connection
+ * and sends what the socket takes at once; the rest goes out as the peer
+ * reads, by the connection's deadline [N-SERVE-6]. Returns 0 to keep the
+ * connection, -1 to drop it. */
 static int serve_frame(pol_net_server *s, srv_conn *c)
 {
     pol_net_response resp;
@@ -636,18 +682,28 @@ static int serve_frame(pol_net_server *s, srv_conn *c)
     pol_net_response_free(&resp);
     if (st == POL_OK)
         st = pol_envelope_seal(POL_MSG_RESPONSE, body, body_len, &s->kp, &env, &env_len);
-    if (st == POL_OK)
-        st = frame_write_until(c->fd, env, env_len, now_ms() + s->io_timeout_ms);
     free(body);
-    free(env);
-    c->deadline = now_ms() + s->io_timeout_ms;
-    return st == POL_OK ? 0 : -1;
+    if (st != POL_OK || env_len == 0 || env_len > POL_WIRE_MAX_ENVELOPE) {
+        free(env);
+        return -1;
+    }
+    c->out = env;
+    c->out_len = env_len;
+    c->out_off = 0;
+    c->out_hdr[0] = (uint8_t)(env_len >> 24);
+    c->out_hdr[1] = (uint8_t)(env_len >> 16);
+    c->out_hdr[2] = (uint8_t)(env_len >> 8);
+    c->out_hdr[3] = (uint8_t)env_len;
+    c->deadline = now_ms() + s->io_timeout_ms; /* the whole answer is due by then */
+    return conn_write(s, c);
 }
 
-/* Reads what has arrived on a connection. Returns 0 to keep it, -1 to drop. */
+/* Reads what has arrived on a connection, up to the end of one request,
+ * which it answers; the next request waits for the next round, and for the
+ * answer to be sent [N-SERVE-6]. Returns 0 to keep it, -1 to drop. */
 static int conn_read(pol_net_server *s, srv_conn *c)
 {
-    for (;;) {
+    while (!c->out) {
         uint8_t *dst;
         size_t want;
         if (c->hdr_got < 4) {
@@ -687,9 +743,10 @@ static int conn_read(pol_net_server *s, srv_conn *c)
         } else {
             c->body_got += (size_t)r;
         }
-        if (c->body && c->body_got == c->body_len && serve_frame(s, c) != 0)
-            return -1;
+        if (c->body && c->body_got == c->body_len)
+            return serve_frame(s, c);
     }
+    return 0;
 }
 
 pol_status pol_net_server_poll(pol_net_server *s, int timeout_ms)
@@ -705,17 +762,21 @@ pol_status pol_net_server_poll(pol_net_server *s, int timeout_ms)
     }
     unsigned n = s->n_conns;
     s->pfd[0] = (struct pollfd){s->fd, POLLIN, 0};
-    for (unsigned i = 0; i < n; i++)
-        s->pfd[i + 1] = (struct pollfd){s->conns[i].fd, POLLIN, 0};
+    for (unsigned i = 0; i < n; i++) /* a pending answer first, then the next request */
+        s->pfd[i + 1] = (struct pollfd){s->conns[i].fd, s->conns[i].out ? POLLOUT : POLLIN, 0};
     int r = poll(s->pfd, n + 1, (int)wait);
     if (r < 0 && errno != EINTR)
         return pol_errorf(POL_ERR_NETWORK, "server poll: %s", strerror(errno));
     /* Walk backwards: conn_drop moves the last connection into slot i. */
     for (unsigned i = n; i-- > 0;) {
-        if (r > 0 && s->pfd[i + 1].revents && conn_read(s, &s->conns[i]) != 0)
+        srv_conn *c = &s->conns[i];
+        int keep = 1;
+        if (r > 0 && s->pfd[i + 1].revents)
+            keep = (c->out ? conn_write(s, c) : conn_read(s, c)) == 0;
+        /* [N-SERVE-1] [N-SERVE-6]: a silent or slow peer, or one that does
+         * not take its answer, loses its connection at the deadline. */
+        if (!keep || now_ms() >= c->deadline)
             conn_drop(s, i);
-        else if (now_ms() >= s->conns[i].deadline)
-            conn_drop(s, i); /* [N-SERVE-1]: a silent or slow peer loses its connection */
     }
     if (r > 0 && (s->pfd[0].revents & POLLIN))
         accept_all(s);
