@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -931,6 +933,108 @@ static void test_silent_client(void **st)
     server_stop(t);
 }
 
+/* Seals `q` as a Request envelope signed by KC. */
+static void seal_request(const pol_net_request *q, uint8_t **env, size_t *env_len)
+{
+    uint8_t *body;
+    size_t body_len;
+    assert_int_equal(pol_net_request_encode(q, &body, &body_len), POL_OK);
+    assert_int_equal(pol_envelope_seal(POL_MSG_REQUEST, body, body_len, &KC, env, env_len),
+                     POL_OK);
+    free(body);
+}
+
+/* [N-SERVE-6]: a client that asks for an answer larger than the socket
+ * buffers and never reads it does not hold up the server: another client's
+ * calls are answered promptly meanwhile, the unread answer's connection is
+ * closed at its deadline (its answer cut short), and a client that does read
+ * gets the same large answer whole. */
+static void test_unread_answer(void **st)
+{
+    (void)st;
+    const int io = 1000;
+    const size_t big = 12u << 20; /* > the kernel's largest send buffer + receive buffer */
+    server_thread *t = server_start(io, 0);
+    uint8_t *query = rand_bytes(big), *env;
+    size_t env_len;
+    pol_net_request q = {0};
+    q.kind = POL_NET_PIN; /* the answer is the query reversed: as large as the query */
+    q.id = 77;
+    q.data = query;
+    q.data_len = big;
+    seal_request(&q, &env, &env_len);
+
+    /* The stuck client: a small receive buffer, set before it connects. */
+    const int small = 16384;
+    int stuck = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(stuck >= 0);
+    assert_int_equal(setsockopt(stuck, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(0x7f000001u);
+    sa.sin_port = htons(pol_net_server_port(t->srv));
+    assert_int_equal(connect(stuck, (struct sockaddr *)&sa, sizeof sa), 0);
+    int64_t t0 = ms_now();
+    assert_int_equal(pol_net_frame_write(stuck, env, env_len, 3000), POL_OK);
+    int64_t sent = ms_now() - t0;
+    usleep(150000); /* the server has read it, answered, and is sending */
+
+    pol_net_conn *c;
+    pol_net_response r;
+    uint8_t signer[32];
+    pol_net_request e = {0};
+    e.kind = POL_NET_EVENTS;
+    assert_int_equal(pol_net_connect(t->addr, 3000, 0, PS, &c), POL_OK);
+    int64_t worst = 0;
+    int calls = 0;
+    while (ms_now() < t0 + io * 3 / 4) {
+        int64_t t1 = ms_now();
+        e.id = (uint64_t)++calls;
+        assert_int_equal(pol_net_call(c, &KC, &e, &r, signer), POL_OK);
+        int64_t el = ms_now() - t1;
+        worst = el > worst ? el : worst;
+        assert_int_equal(r.status, 0);
+        pol_net_response_free(&r);
+        usleep(20000);
+    }
+    pol_net_close(c);
+
+    /* Past the deadline the stuck connection is gone: what the kernel still
+     * held arrives, then the end of the stream before the frame is whole. */
+    int64_t wait = t0 + io + 400 - ms_now();
+    if (wait > 0)
+        usleep((useconds_t)wait * 1000);
+    printf("unread answer of %zu MiB: request sent in %lld ms; %d other calls served in at "
+           "most %lld ms meanwhile (server deadline %d ms)\n", big >> 20, (long long)sent,
+           calls, (long long)worst, io);
+    assert_true(worst < io / 4);
+    assert_true(calls >= 5);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(pol_net_frame_read(stuck, 0, 5000, &buf, &len), POL_ERR_NETWORK);
+    assert_non_null(strstr(pol_last_error(), "closed"));
+    printf("stuck connection, read after its deadline (done at %lld ms): %s\n",
+           (long long)(ms_now() - t0), pol_last_error());
+    close(stuck);
+
+    /* The same large answer, read: it arrives whole within the deadline. */
+    assert_int_equal(pol_net_connect(t->addr, 3000, 0, PS, &c), POL_OK);
+    int64_t t2 = ms_now();
+    assert_int_equal(pol_net_call(c, &KC, &q, &r, signer), POL_OK);
+    int64_t whole = ms_now() - t2;
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.data_len, big);
+    for (size_t i = 0; i < big; i++)
+        if (r.data[i] != query[big - 1 - i])
+            fail_msg("byte %zu of the answer differs", i);
+    printf("the same answer read by a client: whole in %lld ms\n", (long long)whole);
+    pol_net_response_free(&r);
+    pol_net_close(c);
+    free(env);
+    free(query);
+    server_stop(t);
+}
+
 /* [N-BLOB-1]: bytes that do not hash to the asked hash are refused; a blob
  * over the caller's cap is refused before its body is read. */
 static void test_blob_checks(void **st)
@@ -992,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_truncated_frame),
         cmocka_unit_test(test_silent_server_timeout),
         cmocka_unit_test(test_silent_client),
+        cmocka_unit_test(test_unread_answer),
         cmocka_unit_test(test_blob_checks),
         cmocka_unit_test(test_connection_refused),
     };
