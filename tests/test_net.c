@@ -505,13 +505,15 @@ static void *serve(void *arg)
     return NULL;
 }
 
+static size_t g_max_queued; /* pol_net_server_opts.max_queued of server_start */
+
 static server_thread *server_start(int io_timeout_ms, size_t max_frame)
 {
     server_thread *t = calloc(1, sizeof *t);
     assert_non_null(t);
     fill(t->st.blob, sizeof t->st.blob);
     assert_int_equal(pol_sha256(t->st.blob, sizeof t->st.blob, &t->st.blob_hash), POL_OK);
-    pol_net_server_opts o = {io_timeout_ms, max_frame, 0};
+    pol_net_server_opts o = {io_timeout_ms, max_frame, 0, g_max_queued};
     assert_int_equal(pol_net_server_open("127.0.0.1:0", &KS, handler, &t->st, &o, &t->srv),
                      POL_OK);
     assert_int_not_equal(pol_net_server_port(t->srv), 0);
@@ -944,6 +946,22 @@ static void seal_request(const pol_net_request *q, uint8_t **env, size_t *env_le
     free(body);
 }
 
+/* A client socket with a 16 KiB receive buffer (set before it connects),
+ * connected to t: one that will leave a large answer unread. */
+static int small_window_client(const server_thread *t)
+{
+    const int small = 16384;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(0x7f000001u);
+    sa.sin_port = htons(pol_net_server_port(t->srv));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
 /* [N-SERVE-6]: a client that asks for an answer larger than the socket
  * buffers and never reads it does not hold up the server: another client's
  * calls are answered promptly meanwhile, the unread answer's connection is
@@ -965,15 +983,7 @@ static void test_unread_answer(void **st)
     seal_request(&q, &env, &env_len);
 
     /* The stuck client: a small receive buffer, set before it connects. */
-    const int small = 16384;
-    int stuck = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(stuck >= 0);
-    assert_int_equal(setsockopt(stuck, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(0x7f000001u);
-    sa.sin_port = htons(pol_net_server_port(t->srv));
-    assert_int_equal(connect(stuck, (struct sockaddr *)&sa, sizeof sa), 0);
+    int stuck = small_window_client(t);
     int64_t t0 = ms_now();
     assert_int_equal(pol_net_frame_write(stuck, env, env_len, 3000), POL_OK);
     int64_t sent = ms_now() - t0;
@@ -1052,6 +1062,79 @@ static void test_unread_answer(void **st)
     server_stop(t);
 }
 
+/* A PIN call with a `size`-byte query (the test handler answers it reversed). */
+static void pin_call(pol_net_conn *c, size_t size, pol_net_response *r)
+{
+    uint8_t *query = rand_bytes(size), signer[32];
+    pol_net_request q = {0};
+    q.kind = POL_NET_PIN;
+    q.id = 9;
+    q.data = query;
+    q.data_len = size;
+    assert_int_equal(pol_net_call(c, &KC, &q, r, signer), POL_OK);
+    if (r->status == 0) {
+        assert_int_equal(r->data_len, size);
+        for (size_t i = 0; i < size; i++)
+            if (r->data[i] != query[size - 1 - i])
+                fail_msg("byte %zu of the answer differs", i);
+    }
+    free(query);
+}
+
+/* [N-SERVE-7]: while an unread answer holds the queued bytes above the cap,
+ * a large answer is refused as busy (a short error, nothing queued), a small
+ * one is still given, and once the stuck connection is gone large answers
+ * are given again. */
+static void test_queued_cap(void **st)
+{
+    (void)st;
+    const int io = 800;
+    const size_t big = 12u << 20, mid = 200u << 10;
+    g_max_queued = 1u << 20;
+    server_thread *t = server_start(io, 0);
+    g_max_queued = 0;
+    uint8_t *query = rand_bytes(big), *env;
+    size_t env_len;
+    pol_net_request q = {0};
+    q.kind = POL_NET_PIN;
+    q.id = 5;
+    q.data = query;
+    q.data_len = big;
+    seal_request(&q, &env, &env_len);
+    int stuck = small_window_client(t);
+    assert_int_equal(pol_net_frame_write(stuck, env, env_len, 3000), POL_OK);
+    struct pollfd pf = {stuck, POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 10000), 1); /* its answer is queued and being sent */
+    int64_t ta = ms_now();
+
+    pol_net_conn *c;
+    pol_net_response r;
+    assert_int_equal(pol_net_connect(t->addr, 3000, 0, PS, &c), POL_OK);
+    pin_call(c, mid, &r);
+    assert_int_equal(r.status, POL_ERR_TOO_LARGE);
+    assert_non_null(strstr(r.error, "busy"));
+    printf("queued cap: a %zu KiB answer while %zu MiB wait unread: %s\n", mid >> 10, big >> 20,
+           r.error);
+    pol_net_response_free(&r);
+    pin_call(c, 1000, &r); /* small answers still go through */
+    assert_int_equal(r.status, 0);
+    pol_net_response_free(&r);
+    pol_net_close(c);
+
+    int64_t wait = ta + io + 400 - ms_now();
+    if (wait > 0)
+        usleep((useconds_t)wait * 1000);
+    close(stuck);
+    assert_int_equal(pol_net_connect(t->addr, 3000, 0, PS, &c), POL_OK);
+    pin_call(c, mid, &r); /* the stuck answer is gone: given again */
+    assert_int_equal(r.status, 0);
+    pol_net_response_free(&r);
+    pol_net_close(c);
+    free(env);
+    free(query);
+    server_stop(t);
+}
+
 /* [N-BLOB-1]: bytes that do not hash to the asked hash are refused; a blob
  * over the caller's cap is refused before its body is read. */
 static void test_blob_checks(void **st)
@@ -1114,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_silent_server_timeout),
         cmocka_unit_test(test_silent_client),
         cmocka_unit_test(test_unread_answer),
+        cmocka_unit_test(test_queued_cap),
         cmocka_unit_test(test_blob_checks),
         cmocka_unit_test(test_connection_refused),
     };

@@ -257,7 +257,13 @@ typedef struct pol_net_server_opts {
     size_t max_frame;   /* largest request frame (0: POL_WIRE_MAX_ENVELOPE) */
     unsigned max_conns; /* open connections at once (0: default); more are
                            accepted and closed at once */
+    size_t max_queued;  /* bytes of answers waiting to be read, all connections
+                           together (0: POL_NET_DEFAULT_MAX_QUEUED); an answer
+                           over 64 KiB that would pass it, while others wait,
+                           is replaced by a short "busy" error [N-SERVE-7] */
 } pol_net_server_opts;
+
+#define POL_NET_DEFAULT_MAX_QUEUED ((size_t)256 << 20)
 
 typedef struct pol_net_server pol_net_server;
 

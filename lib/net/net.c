@@ -471,6 +471,9 @@ typedef struct srv_conn {
  * peer that announces a large frame and sends little holds little memory. */
 #define SRV_BODY_START (64u << 10)
 
+/* Answers up to this size are never refused as busy [N-SERVE-7]. */
+#define SRV_SMALL_ANSWER (64u << 10)
+
 struct pol_net_server {
     int fd;
     uint16_t port;
@@ -480,6 +483,8 @@ struct pol_net_server {
     int io_timeout_ms;
     size_t max_frame;
     unsigned max_conns;
+    size_t max_queued; /* [N-SERVE-7] */
+    size_t queued;     /* bytes of the answers pending on all connections */
     unsigned n_conns;
     srv_conn *conns;   /* (max_conns) */
     struct pollfd *pfd; /* (max_conns + 1) */
@@ -490,7 +495,8 @@ pol_status pol_net_server_open(const char *addr, const pol_keypair *kp, pol_net_
                                pol_net_server **out)
 {
     *out = NULL;
-    pol_net_server_opts o = {0, 0, 0};
+    pol_net_server_opts o;
+    memset(&o, 0, sizeof o);
     if (opts)
         o = *opts;
     if (o.io_timeout_ms < 0)
@@ -503,6 +509,7 @@ pol_status pol_net_server_open(const char *addr, const pol_keypair *kp, pol_net_
     s->io_timeout_ms = o.io_timeout_ms ? o.io_timeout_ms : POL_NET_DEFAULT_TIMEOUT_MS;
     s->max_frame = clamp_cap(o.max_frame);
     s->max_conns = o.max_conns ? o.max_conns : POL_NET_DEFAULT_MAX_CONNS;
+    s->max_queued = o.max_queued ? o.max_queued : POL_NET_DEFAULT_MAX_QUEUED;
     s->conns = calloc(s->max_conns, sizeof *s->conns);
     s->pfd = calloc((size_t)s->max_conns + 1, sizeof *s->pfd);
     s->fd = -1;
@@ -532,6 +539,8 @@ static void conn_drop(pol_net_server *s, unsigned i)
 {
     close(s->conns[i].fd);
     free(s->conns[i].body);
+    if (s->conns[i].out)
+        s->queued -= s->conns[i].out_len;
     free(s->conns[i].out);
     s->conns[i] = s->conns[--s->n_conns];
     memset(&s->conns[s->n_conns], 0, sizeof s->conns[s->n_conns]);
@@ -645,6 +654,7 @@ static int conn_write(pol_net_server *s, srv_conn *c)
         }
         c->out_off += (size_t)w;
         if (c->out_off == 4 + c->out_len) {
+            s->queued -= c->out_len;
             free(c->out);
             c->out = NULL;
             c->out_len = c->out_off = 0;
@@ -670,13 +680,26 @@ static int serve_frame(pol_net_server *s, srv_conn *c)
     if (st != POL_OK)
         return -1;
     st = pol_net_response_encode(&resp, &body, &body_len);
-    if (st != POL_OK) { /* the handler's payload has no encoding */
+    /* [N-SERVE-7] while other answers wait to be read, one larger than
+     * SRV_SMALL_ANSWER that would take the queued bytes past the cap is
+     * replaced by a short error */
+    const int busy = st == POL_OK && body_len > SRV_SMALL_ANSWER && s->queued > 0 &&
+                     (s->queued >= s->max_queued || body_len > s->max_queued - s->queued);
+    if (st != POL_OK || busy) { /* no encoding for the handler's payload, or busy */
+        free(body);
+        body = NULL;
         pol_net_response r2;
         memset(&r2, 0, sizeof r2);
         r2.id = resp.id;
         r2.request_id = resp.request_id;
-        r2.status = POL_ERR_INTERNAL;
-        snprintf(r2.error, sizeof r2.error, "server: the handler's answer has no encoding");
+        if (busy) {
+            r2.status = POL_ERR_TOO_LARGE;
+            snprintf(r2.error, sizeof r2.error, "server busy: %zu bytes of answers wait to be "
+                     "read; ask again later", s->queued);
+        } else {
+            r2.status = POL_ERR_INTERNAL;
+            snprintf(r2.error, sizeof r2.error, "server: the handler's answer has no encoding");
+        }
         st = pol_net_response_encode(&r2, &body, &body_len);
     }
     pol_net_response_free(&resp);
@@ -690,6 +713,7 @@ static int serve_frame(pol_net_server *s, srv_conn *c)
     c->out = env;
     c->out_len = env_len;
     c->out_off = 0;
+    s->queued += env_len;
     c->out_hdr[0] = (uint8_t)(env_len >> 24);
     c->out_hdr[1] = (uint8_t)(env_len >> 16);
     c->out_hdr[2] = (uint8_t)(env_len >> 8);
