@@ -693,7 +693,7 @@ static int serve_frame(pol_net_server *s, srv_conn *c)
         r2.id = resp.id;
         r2.request_id = resp.request_id;
         if (busy) {
-            r2.status = POL_ERR_TOO_LARGE;
+            r2.status = POL_ERR_NETWORK; /* transient: ask again */
             snprintf(r2.error, sizeof r2.error, "server busy: %zu bytes of answers wait to be "
                      "read; ask again later", s->queued);
         } else {

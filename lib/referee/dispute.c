@@ -83,7 +83,8 @@ static pol_status jt_conn(jtrans *t, int timeout_ms)
 }
 
 /* One live exchange within timeout_ms; retries a refused or broken
- * connection until the deadline, so a party that restarts is not lost. */
+ * connection, and a busy server's answer [N-SERVE-7], until the deadline,
+ * so a party that restarts or is flooded is not lost for that alone. */
 static pol_status jt_live(jtrans *t, int op, const uint8_t *q, size_t qlen, int timeout_ms,
                           uint8_t **a, size_t *alen)
 {
@@ -117,7 +118,9 @@ static pol_status jt_live(jtrans *t, int op, const uint8_t *q, size_t qlen, int 
                 pol_net_response resp;
                 uint8_t signer[POL_PUBKEY_LEN];
                 st = pol_net_call(t->conn, t->kp, &req, &resp, signer);
-                if (st == POL_OK && resp.status != 0)
+                if (st == POL_OK && resp.status == POL_ERR_NETWORK) /* busy [N-SERVE-7] */
+                    st = pol_errorf(POL_ERR_NETWORK, "the party is busy: %s", resp.error);
+                else if (st == POL_OK && resp.status != 0)
                     st = pol_errorf(POL_ERR_MISMATCH, "the party refused: %s (%s)",
                                     pol_strerror((pol_status)resp.status), resp.error);
                 if (st == POL_OK) {
