@@ -55,6 +55,16 @@ typedef struct journal {
     size_t n_saved_task, cap_saved_task;
 } journal;
 
+/* An open-addressing hash table (linear probing) from a 32-byte key (an
+ * account's public key, a task's id) to its index in the accounts or tasks
+ * array: slot holds index + 1, 0 when empty. Its size is a power of two at
+ * least twice the array's capacity, so it is at most half full; it is
+ * rebuilt when the array grows (before a transaction, never during one). */
+typedef struct kindex {
+    uint32_t *slot;
+    size_t mask; /* slots - 1 */
+} kindex;
+
 /* Everything an action may change, and the journal to take it back. */
 typedef struct gstate {
     uint64_t now, jackpot, n_applied;
@@ -64,6 +74,8 @@ typedef struct gstate {
     size_t n_task, cap_task;
     pol_game_task *task;
     uint64_t *task_saved;   /* (cap_task) as acct.saved, for each task */
+    kindex acct_ix;         /* account key -> index */
+    kindex task_ix;         /* task id -> index */
     journal j;
 } gstate;
 
@@ -87,9 +99,96 @@ static void state_free(gstate *s)
     free(s->acct);
     free(s->task);
     free(s->task_saved);
+    free(s->acct_ix.slot);
+    free(s->task_ix.slot);
     free(s->j.acct);
     free(s->j.task);
     memset(s, 0, sizeof *s);
+}
+
+static const uint8_t *acct_key(const gstate *s, size_t i) { return s->acct[i].key; }
+static const uint8_t *task_key(const gstate *s, size_t i) { return s->task[i].id.b; }
+typedef const uint8_t *(*key_fn)(const gstate *, size_t);
+
+/* The first slot to probe for key: its first 8 bytes, mixed. Account keys
+ * and task ids are uniform enough (public keys, SHA-256 digests). */
+static size_t kindex_home(const kindex *x, const uint8_t *key)
+{
+    uint64_t h = 0;
+    for (int i = 7; i >= 0; i--)
+        h = (h << 8) | key[i];
+    h *= 0x9e3779b97f4a7c15u;
+    return (size_t)(h ^ (h >> 29)) & x->mask;
+}
+
+/* The index of key, or -1. */
+static ptrdiff_t kindex_find(const gstate *s, const kindex *x, key_fn keyof,
+                             const uint8_t key[32])
+{
+    if (!x->slot)
+        return -1;
+    for (size_t p = kindex_home(x, key);; p = (p + 1) & x->mask) {
+        const uint32_t v = x->slot[p];
+        if (!v)
+            return -1;
+        if (memcmp(keyof(s, v - 1), key, 32) == 0)
+            return (ptrdiff_t)(v - 1);
+    }
+}
+
+/* Adds index i under its key (the table has room: it is at most half full). */
+static void kindex_add(const gstate *s, kindex *x, key_fn keyof, size_t i)
+{
+    size_t p = kindex_home(x, keyof(s, i));
+    while (x->slot[p])
+        p = (p + 1) & x->mask;
+    x->slot[p] = (uint32_t)(i + 1);
+}
+
+/* Removes index i, shifting back the entries after it in its run so that
+ * every entry stays reachable from its home slot. */
+static void kindex_remove(const gstate *s, kindex *x, key_fn keyof, size_t i)
+{
+    size_t p = kindex_home(x, keyof(s, i));
+    while (x->slot[p] != i + 1) {
+        if (!x->slot[p])
+            return; /* not there */
+        p = (p + 1) & x->mask;
+    }
+    for (size_t q = p;;) {
+        x->slot[p] = 0;
+        for (;;) {
+            q = (q + 1) & x->mask;
+            if (!x->slot[q])
+                return;
+            const size_t h = kindex_home(x, keyof(s, x->slot[q] - 1));
+            /* the entry at q stays unless its home is cyclically outside (p, q] */
+            const int stays = p <= q ? (p < h && h <= q) : (p < h || h <= q);
+            if (!stays)
+                break;
+        }
+        x->slot[p] = x->slot[q];
+        p = q;
+    }
+}
+
+/* Makes the table hold at least 2 * cap slots, re-adding indices 0 .. n-1. */
+static pol_status kindex_fit(const gstate *s, kindex *x, key_fn keyof, size_t n, size_t cap)
+{
+    size_t size = 16;
+    while (size < 2 * cap)
+        size *= 2;
+    if (x->slot && x->mask + 1 >= size)
+        return POL_OK;
+    uint32_t *slot = calloc(size, sizeof *slot);
+    if (!slot)
+        return pol_errorf(POL_ERR_NOMEM, "game: index of %zu slots", size);
+    free(x->slot);
+    x->slot = slot;
+    x->mask = size - 1;
+    for (size_t i = 0; i < n; i++)
+        kindex_add(s, x, keyof, i);
+    return POL_OK;
 }
 
 /* Room for one more account and one more task (caps permitting), made
@@ -119,7 +218,8 @@ static pol_status state_reserve(gstate *s)
         s->task_saved = m;
         s->cap_task = cap;
     }
-    return POL_OK;
+    POL_TRY(kindex_fit(s, &s->acct_ix, acct_key, s->n_acct, s->cap_acct));
+    return kindex_fit(s, &s->task_ix, task_key, s->n_task, s->cap_task);
 }
 
 /* Grows a journal array of n elements of size `size` to hold one more. */
@@ -252,10 +352,7 @@ static void log_flush(pol_game *g)
 
 static ptrdiff_t acct_find(const gstate *s, const uint8_t key[POL_PUBKEY_LEN])
 {
-    for (size_t i = 0; i < s->n_acct; i++)
-        if (memcmp(s->acct[i].key, key, POL_PUBKEY_LEN) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    return kindex_find(s, &s->acct_ix, acct_key, key);
 }
 
 /* Pays `amount` to the account of `key`, which has acted before (every
@@ -561,10 +658,7 @@ static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
 
 static ptrdiff_t task_find(const gstate *s, const pol_digest *id)
 {
-    for (size_t i = 0; i < s->n_task; i++)
-        if (memcmp(s->task[i].id.b, id->b, 32) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    return kindex_find(s, &s->task_ix, task_key, id->b);
 }
 
 /* The action's task, which must be in `state`, to be changed (task_w). */
@@ -649,6 +743,7 @@ static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_ac
     t->task_json_len = a->task_json_len;
     t->profile_env_len = a->profile_len;
     t->id = task.id;
+    kindex_add(s, &s->task_ix, task_key, s->n_task - 1); /* a refusal removes it */
     t->state = POL_GAME_TASK_OPEN;
     t->posted_ms = s->now;
     memcpy(t->submitter, who->key, POL_PUBKEY_LEN);
@@ -1000,6 +1095,11 @@ pol_status pol_game_create(const uint8_t *genesis, size_t len, pol_game **out)
         g->s.acct[i].balance = g->gen.accounts[i].balance;
         g->total += g->gen.accounts[i].balance; /* no overflow: checked by the decoder */
     }
+    /* the genesis keys are distinct (checked by the decoder) */
+    if ((st = kindex_fit(&g->s, &g->s.acct_ix, acct_key, g->s.n_acct, g->s.cap_acct))) {
+        pol_game_destroy(g);
+        return st;
+    }
     g->s.jackpot = g->gen.jackpot;
     g->s.now = g->gen.genesis_time_ms;
     g->s.chain = g->id;
@@ -1072,8 +1172,12 @@ static pol_status txn_end(pol_game *g, pol_status st)
             const saved_acct *e = &j->acct[--j->n_saved_acct];
             s->acct[e->i] = e->old;
         }
-        s->n_acct = j->n_acct;
-        s->n_task = j->n_task;
+        /* appended entries leave the indices, newest first, while their
+         * keys are still in place */
+        while (s->n_acct > j->n_acct)
+            kindex_remove(s, &s->acct_ix, acct_key, --s->n_acct);
+        while (s->n_task > j->n_task)
+            kindex_remove(s, &s->task_ix, task_key, --s->n_task);
         s->now = j->now;
         s->jackpot = j->jackpot;
         s->n_applied = j->n_applied;
@@ -1111,6 +1215,7 @@ static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
         ai = (ptrdiff_t)s->n_acct++;
         memset(&s->acct[ai], 0, sizeof s->acct[ai]);
         memcpy(s->acct[ai].key, signer, POL_PUBKEY_LEN);
+        kindex_add(s, &s->acct_ix, acct_key, (size_t)ai); /* a refusal removes it */
     }
     acct *who;
     if ((st = acct_w(s, (size_t)ai, &who)))
@@ -1362,9 +1467,9 @@ pol_status pol_game_task_at(const pol_game *g, size_t index, pol_game_task *out)
 
 pol_status pol_game_task_find(const pol_game *g, const pol_digest *id, pol_game_task *out)
 {
-    for (size_t i = 0; i < g->s.n_task; i++)
-        if (pol_digest_equal(&g->s.task[i].id, id))
-            return pol_game_task_at(g, i, out);
+    const ptrdiff_t i = task_find(&g->s, id);
+    if (i >= 0)
+        return pol_game_task_at(g, (size_t)i, out);
     memset(out, 0, sizeof *out);
     return pol_errorf(POL_ERR_NOT_FOUND, "game: no task %s", hx(id->b).s);
 }
