@@ -65,6 +65,13 @@ typedef struct kindex {
     size_t mask; /* slots - 1 */
 } kindex;
 
+/* A task's deadline in the heap of deadlines: ordered by (at, task index),
+ * the order in which ticks process them [G-TIME-1]. */
+typedef struct due {
+    uint64_t at;
+    uint32_t i;
+} due;
+
 /* Everything an action may change, and the journal to take it back. */
 typedef struct gstate {
     uint64_t now, jackpot, n_applied;
@@ -76,6 +83,11 @@ typedef struct gstate {
     uint64_t *task_saved;   /* (cap_task) as acct.saved, for each task */
     kindex acct_ix;         /* account key -> index */
     kindex task_ix;         /* task id -> index */
+    /* a binary min-heap of the deadlines of the tasks that have one (cap_task
+     * entries), and each task's position in it + 1 (0: none) */
+    due *heap;
+    size_t n_heap;
+    uint32_t *heap_pos;
     journal j;
 } gstate;
 
@@ -101,6 +113,8 @@ static void state_free(gstate *s)
     free(s->task_saved);
     free(s->acct_ix.slot);
     free(s->task_ix.slot);
+    free(s->heap);
+    free(s->heap_pos);
     free(s->j.acct);
     free(s->j.task);
     memset(s, 0, sizeof *s);
@@ -216,6 +230,15 @@ static pol_status state_reserve(gstate *s)
             return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
         memset(m + s->cap_task, 0, (cap - s->cap_task) * sizeof *m);
         s->task_saved = m;
+        due *h = realloc(s->heap, cap * sizeof *h);
+        if (!h)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
+        s->heap = h;
+        uint32_t *hp = realloc(s->heap_pos, cap * sizeof *hp);
+        if (!hp)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
+        memset(hp + s->cap_task, 0, (cap - s->cap_task) * sizeof *hp);
+        s->heap_pos = hp;
         s->cap_task = cap;
     }
     POL_TRY(kindex_fit(s, &s->acct_ix, acct_key, s->n_acct, s->cap_acct));
@@ -631,24 +654,93 @@ static int has_deadline(uint32_t state)
     return state >= POL_GAME_TASK_CLAIMED && state <= POL_GAME_TASK_DISPUTE;
 }
 
+/* ------------------------------------------------------- deadline heap */
+
+/* Between transactions the heap holds (deadline_ms, i) for exactly the
+ * tasks i < n_task in a state with a deadline; its top is the smallest
+ * deadline, ties to the smallest index. heap_fix(i) brings task i's entry
+ * in line with the task as it is now; a transaction calls it for every
+ * task it changed (those in its journal, those it appended) when it ends,
+ * kept or undone, and a tick for each task it expires, at once. The heap's
+ * layout may then differ from before, but not the set of its entries,
+ * which is all that decides the order of due deadlines. Its arrays have
+ * room for cap_task entries: no allocation during a transaction. */
+static int due_less(due a, due b)
+{
+    return a.at < b.at || (a.at == b.at && a.i < b.i);
+}
+
+static void heap_set(gstate *s, size_t p, due d)
+{
+    s->heap[p] = d;
+    s->heap_pos[d.i] = (uint32_t)(p + 1);
+}
+
+static void heap_up(gstate *s, size_t p)
+{
+    const due d = s->heap[p];
+    while (p > 0) {
+        const size_t q = (p - 1) / 2;
+        if (!due_less(d, s->heap[q]))
+            break;
+        heap_set(s, p, s->heap[q]);
+        p = q;
+    }
+    heap_set(s, p, d);
+}
+
+static void heap_down(gstate *s, size_t p)
+{
+    const due d = s->heap[p];
+    for (;;) {
+        size_t c = 2 * p + 1;
+        if (c >= s->n_heap)
+            break;
+        if (c + 1 < s->n_heap && due_less(s->heap[c + 1], s->heap[c]))
+            c++;
+        if (!due_less(s->heap[c], d))
+            break;
+        heap_set(s, p, s->heap[c]);
+        p = c;
+    }
+    heap_set(s, p, d);
+}
+
+/* Task i (i < cap_task; i >= n_task: a dropped task) as it is now. */
+static void heap_fix(gstate *s, size_t i)
+{
+    const int want = i < s->n_task && has_deadline(s->task[i].state);
+    const size_t p1 = s->heap_pos[i];
+    if (!want) {
+        if (!p1)
+            return;
+        s->heap_pos[i] = 0;
+        const due last = s->heap[--s->n_heap];
+        if (p1 - 1 < s->n_heap) {
+            heap_set(s, p1 - 1, last);
+            heap_up(s, p1 - 1);
+            heap_down(s, s->heap_pos[last.i] - 1);
+        }
+        return;
+    }
+    const size_t p = p1 ? p1 - 1 : s->n_heap++;
+    heap_set(s, p, (due){s->task[i].deadline_ms, (uint32_t)i});
+    heap_up(s, p);
+    heap_down(s, s->heap_pos[i] - 1);
+}
+
 /* Processes every deadline <= now in (deadline, index) order, each at its
- * own time [G-TIME-1], [G-TIME-2]. Windows are >= 1 ms, so every step
- * clears a deadline or moves it later: the loop ends. */
+ * own time [G-TIME-1], [G-TIME-2]: the heap's top while it is due. Windows
+ * are >= 1 ms, so every step clears a deadline or moves it later: the loop
+ * ends. */
 static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
 {
-    for (;;) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < s->n_task; i++) {
-            const pol_game_task *t = &s->task[i];
-            if (has_deadline(t->state) && t->deadline_ms <= now &&
-                (best == SIZE_MAX || t->deadline_ms < s->task[best].deadline_ms))
-                best = i;
-        }
-        if (best == SIZE_MAX)
-            break;
+    while (s->n_heap && s->heap[0].at <= now) {
+        const size_t best = s->heap[0].i;
         pol_game_task *t;
         POL_TRY(task_w(s, best, &t));
         POL_TRY(expire(g, s, t));
+        heap_fix(s, best);
     }
     s->now = now;
     return POL_OK;
@@ -1163,11 +1255,15 @@ static pol_status txn_end(pol_game *g, pol_status st)
     journal *j = &s->j;
     if (st == POL_OK) {
         log_flush(g);
+        for (size_t k = 0; k < j->n_saved_task; k++)
+            heap_fix(s, j->task[k].i);
+        for (size_t i = j->n_task; i < s->n_task; i++)
+            heap_fix(s, i);
     } else {
-        while (j->n_saved_task) {
-            const saved_task *e = &j->task[--j->n_saved_task];
-            s->task[e->i] = e->old;
-        }
+        for (size_t k = j->n_saved_task; k-- > 0;)
+            s->task[j->task[k].i] = j->task[k].old;
+        for (size_t k = 0; k < j->n_saved_task; k++)
+            heap_fix(s, j->task[k].i);
         while (j->n_saved_acct) {
             const saved_acct *e = &j->acct[--j->n_saved_acct];
             s->acct[e->i] = e->old;
@@ -1176,8 +1272,10 @@ static pol_status txn_end(pol_game *g, pol_status st)
          * keys are still in place */
         while (s->n_acct > j->n_acct)
             kindex_remove(s, &s->acct_ix, acct_key, --s->n_acct);
-        while (s->n_task > j->n_task)
+        while (s->n_task > j->n_task) {
             kindex_remove(s, &s->task_ix, task_key, --s->n_task);
+            heap_fix(s, s->n_task);
+        }
         s->now = j->now;
         s->jackpot = j->jackpot;
         s->n_applied = j->n_applied;
@@ -1328,16 +1426,8 @@ pol_status pol_game_advance(pol_game *g, uint64_t now_ms)
 
 int pol_game_next_deadline(const pol_game *g, uint64_t *deadline_ms)
 {
-    int any = 0;
-    *deadline_ms = 0;
-    for (size_t i = 0; i < g->s.n_task; i++) {
-        const pol_game_task *t = &g->s.task[i];
-        if (has_deadline(t->state) && (!any || t->deadline_ms < *deadline_ms)) {
-            *deadline_ms = t->deadline_ms;
-            any = 1;
-        }
-    }
-    return any;
+    *deadline_ms = g->s.n_heap ? g->s.heap[0].at : 0;
+    return g->s.n_heap != 0;
 }
 
 /* ------------------------------------------------------------- invariants */
@@ -1391,6 +1481,34 @@ static pol_status task_check(const gstate *s, size_t i)
     return POL_OK;
 }
 
+/* The deadline heap holds each task with a deadline, once, with its
+ * deadline, in heap order. */
+static pol_status heap_check(const gstate *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_task; i++) {
+        const pol_game_task *t = &s->task[i];
+        const size_t p1 = s->heap_pos[i];
+        if (!has_deadline(t->state)) {
+            if (p1)
+                return pol_errorf(POL_ERR_INTERNAL, "game: task %zu without a deadline is in "
+                                  "the deadline heap", i);
+            continue;
+        }
+        n++;
+        if (!p1 || p1 > s->n_heap || s->heap[p1 - 1].i != i ||
+            s->heap[p1 - 1].at != t->deadline_ms)
+            return pol_errorf(POL_ERR_INTERNAL, "game: task %zu: deadline heap entry", i);
+    }
+    if (n != s->n_heap)
+        return pol_errorf(POL_ERR_INTERNAL, "game: %zu entries in the deadline heap, %zu tasks "
+                          "with a deadline", s->n_heap, n);
+    for (size_t p = 1; p < s->n_heap; p++)
+        if (due_less(s->heap[p], s->heap[(p - 1) / 2]))
+            return pol_errorf(POL_ERR_INTERNAL, "game: deadline heap out of order at %zu", p);
+    return POL_OK;
+}
+
 pol_status pol_game_check(const pol_game *g)
 {
     const gstate *s = &g->s;
@@ -1406,6 +1524,7 @@ pol_status pol_game_check(const pol_game *g)
             return pol_errorf(POL_ERR_INTERNAL, "game: escrow overflows");
         POL_TRY(task_check(s, i));
     }
+    POL_TRY(heap_check(s));
     if (sum != g->total)
         return pol_errorf(POL_ERR_INTERNAL, "game: balances + escrow + jackpot = %llu, total "
                           "supply %llu", (unsigned long long)sum, (unsigned long long)g->total);
