@@ -11,7 +11,14 @@
  * arrays are grown before a transaction starts and never during one, so the
  * pointers they return stay valid until it ends. Byte blobs (task json,
  * envelopes) are immutable once stored; those stored by a refused action
- * are freed, the others at destroy. */
+ * are freed, the others at destroy.
+ *
+ * Lookups do not scan: hash indices map an account key and a task id to
+ * the index (kindex; a refusal removes what its appends added), and the
+ * tasks with a deadline sit in a min-heap ordered by (deadline, index),
+ * so a tick finds the due deadlines in the order of [G-TIME-1] without
+ * visiting the others. The heap is brought in line with every task a
+ * transaction touched when it ends, kept or undone (heap_fix). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
