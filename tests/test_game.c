@@ -1655,6 +1655,105 @@ static void test_refused_after_changes(void **st)
     fx_free(&f);
 }
 
+/* Seals a by a party outside the fixture (nonce: its next) and applies it at f->now. */
+static pol_status act_as_party(fx *f, party *who, pol_game_action *a)
+{
+    a->game_id = f->gid;
+    a->nonce = pol_game_nonce(f->g, who->pub) + 1;
+    uint8_t *env;
+    size_t len;
+    assert_int_equal(pol_game_action_seal(a, &who->kp, &env, &len), POL_OK);
+    return apply_env(f, env, len, f->now);
+}
+
+/* The account and task indices under rollback: a refused action by a new
+ * signer appended its account and then dropped it; the key must then be
+ * unknown, and the next new signer takes the same place. Tasks posted by
+ * new signers are found by id. Many signers, so that the indices grow. */
+static void test_index_after_refusal(void **st)
+{
+    (void)st;
+    fx f;
+    fx_init(&f, 0);
+    pol_digest d;
+    assert_int_equal(post(&f, S, 7000, &d), POL_OK);
+    const size_t n0 = pol_game_n_accounts(f.g);
+    enum { N = 100 };
+    party *fresh = calloc(N + 1, sizeof *fresh);
+    pol_digest *tid = calloc(N, sizeof *tid);
+    assert_true(fresh && tid);
+    for (size_t i = 0; i <= N; i++)
+        party_make(&fresh[i]);
+    pol_game_action cl = {0};
+    cl.kind = POL_GAME_CLAIM;
+    cl.task_id = d;
+    snprintf(cl.endpoint, sizeof cl.endpoint, "127.0.0.1:9");
+    for (size_t i = 0; i < N; i++) {
+        /* refused: no balance for the bond (fresh[N] is refused every time) */
+        assert_int_equal(act_as_party(&f, &fresh[i], &cl), POL_ERR_RULES);
+        assert_int_equal(act_as_party(&f, &fresh[N], &cl), POL_ERR_RULES);
+        assert_int_equal(pol_game_n_accounts(f.g), n0 + i);
+        assert_int_equal(pol_game_nonce(f.g, fresh[i].pub), 0);
+        assert_int_equal(pol_game_nonce(f.g, fresh[N].pub), 0);
+        /* accepted: a task with nothing to pay */
+        char json[1024];
+        task_json(8000 + (unsigned)i, json, sizeof json);
+        assert_int_equal(pol_sha256(json, strlen(json), &tid[i]), POL_OK);
+        pol_game_action a = {0};
+        a.kind = POL_GAME_POST_TASK;
+        a.task_json = (const uint8_t *)json;
+        a.task_json_len = strlen(json);
+        assert_int_equal(act_as_party(&f, &fresh[i], &a), POL_OK);
+        assert_int_equal(pol_game_n_accounts(f.g), n0 + i + 1);
+        uint8_t key[32];
+        uint64_t b;
+        assert_int_equal(pol_game_account(f.g, n0 + i, key, &b), POL_OK);
+        assert_memory_equal(key, fresh[i].pub, 32);
+        /* refused again: the account now exists, nothing is appended */
+        assert_int_equal(act_as_party(&f, &fresh[i], &cl), POL_ERR_RULES);
+        assert_int_equal(pol_game_n_accounts(f.g), n0 + i + 1);
+    }
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(pol_game_nonce(f.g, fresh[i].pub), 1);
+        pol_game_task t;
+        assert_int_equal(pol_game_task_find(f.g, &tid[i], &t), POL_OK);
+        assert_memory_equal(t.submitter, fresh[i].pub, 32);
+        assert_int_equal(pol_game_task_at(f.g, i + 1, &t), POL_OK);
+        assert_memory_equal(t.id.b, tid[i].b, 32);
+    }
+    assert_int_equal(pol_game_nonce(f.g, fresh[N].pub), 0);
+    pol_game_task t;
+    assert_int_equal(pol_game_task_find(f.g, &cl.commit, &t), POL_ERR_NOT_FOUND);
+    /* the refused signer's first accepted action appends it at the end */
+    char json[1024];
+    task_json(9999, json, sizeof json);
+    pol_game_action a = {0};
+    a.kind = POL_GAME_POST_TASK;
+    a.task_json = (const uint8_t *)json;
+    a.task_json_len = strlen(json);
+    assert_int_equal(act_as_party(&f, &fresh[N], &a), POL_OK);
+    assert_int_equal(pol_game_n_accounts(f.g), n0 + N + 1);
+    assert_int_equal(pol_game_nonce(f.g, fresh[N].pub), 1);
+    /* a replay of the accepted actions gives the same game */
+    pol_game *g2;
+    assert_int_equal(pol_game_create(f.gen_buf, f.gen_len, &g2), POL_OK);
+    for (size_t i = 0; i < f.n_log; i++) {
+        pol_game_applied info;
+        assert_int_equal(pol_game_apply(g2, f.log[i].env, f.log[i].len, f.log[i].t, &info),
+                         POL_OK);
+    }
+    pol_digest s1, s2;
+    snap(f.g, &s1);
+    snap(g2, &s2);
+    assert_memory_equal(s1.b, s2.b, 32);
+    pol_game_destroy(g2);
+    for (size_t i = 0; i <= N; i++)
+        pol_keypair_clear(&fresh[i].kp);
+    free(fresh);
+    free(tid);
+    fx_free(&f);
+}
+
 static void test_forced_draw(void **st) /* [G-FORCED-2] */
 {
     (void)st;
@@ -1989,6 +2088,7 @@ int main(void)
         cmocka_unit_test(test_ticks_do_not_matter),
         cmocka_unit_test(test_hostile_actions),
         cmocka_unit_test(test_refused_after_changes),
+        cmocka_unit_test(test_index_after_refusal),
         cmocka_unit_test(test_property_replay),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -11,7 +11,14 @@
  * arrays are grown before a transaction starts and never during one, so the
  * pointers they return stay valid until it ends. Byte blobs (task json,
  * envelopes) are immutable once stored; those stored by a refused action
- * are freed, the others at destroy. */
+ * are freed, the others at destroy.
+ *
+ * Lookups do not scan: hash indices map an account key and a task id to
+ * the index (kindex; a refusal removes what its appends added), and the
+ * tasks with a deadline sit in a min-heap ordered by (deadline, index),
+ * so a tick finds the due deadlines in the order of [G-TIME-1] without
+ * visiting the others. The heap is brought in line with every task a
+ * transaction touched when it ends, kept or undone (heap_fix). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +62,23 @@ typedef struct journal {
     size_t n_saved_task, cap_saved_task;
 } journal;
 
+/* An open-addressing hash table (linear probing) from a 32-byte key (an
+ * account's public key, a task's id) to its index in the accounts or tasks
+ * array: slot holds index + 1, 0 when empty. Its size is a power of two at
+ * least twice the array's capacity, so it is at most half full; it is
+ * rebuilt when the array grows (before a transaction, never during one). */
+typedef struct kindex {
+    uint32_t *slot;
+    size_t mask; /* slots - 1 */
+} kindex;
+
+/* A task's deadline in the heap of deadlines: ordered by (at, task index),
+ * the order in which ticks process them [G-TIME-1]. */
+typedef struct due {
+    uint64_t at;
+    uint32_t i;
+} due;
+
 /* Everything an action may change, and the journal to take it back. */
 typedef struct gstate {
     uint64_t now, jackpot, n_applied;
@@ -64,6 +88,13 @@ typedef struct gstate {
     size_t n_task, cap_task;
     pol_game_task *task;
     uint64_t *task_saved;   /* (cap_task) as acct.saved, for each task */
+    kindex acct_ix;         /* account key -> index */
+    kindex task_ix;         /* task id -> index */
+    /* a binary min-heap of the deadlines of the tasks that have one (cap_task
+     * entries), and each task's position in it + 1 (0: none) */
+    due *heap;
+    size_t n_heap;
+    uint32_t *heap_pos;
     journal j;
 } gstate;
 
@@ -87,9 +118,98 @@ static void state_free(gstate *s)
     free(s->acct);
     free(s->task);
     free(s->task_saved);
+    free(s->acct_ix.slot);
+    free(s->task_ix.slot);
+    free(s->heap);
+    free(s->heap_pos);
     free(s->j.acct);
     free(s->j.task);
     memset(s, 0, sizeof *s);
+}
+
+static const uint8_t *acct_key(const gstate *s, size_t i) { return s->acct[i].key; }
+static const uint8_t *task_key(const gstate *s, size_t i) { return s->task[i].id.b; }
+typedef const uint8_t *(*key_fn)(const gstate *, size_t);
+
+/* The first slot to probe for key: its first 8 bytes, mixed. Account keys
+ * and task ids are uniform enough (public keys, SHA-256 digests). */
+static size_t kindex_home(const kindex *x, const uint8_t *key)
+{
+    uint64_t h = 0;
+    for (int i = 7; i >= 0; i--)
+        h = (h << 8) | key[i];
+    h *= 0x9e3779b97f4a7c15u;
+    return (size_t)(h ^ (h >> 29)) & x->mask;
+}
+
+/* The index of key, or -1. */
+static ptrdiff_t kindex_find(const gstate *s, const kindex *x, key_fn keyof,
+                             const uint8_t key[32])
+{
+    if (!x->slot)
+        return -1;
+    for (size_t p = kindex_home(x, key);; p = (p + 1) & x->mask) {
+        const uint32_t v = x->slot[p];
+        if (!v)
+            return -1;
+        if (memcmp(keyof(s, v - 1), key, 32) == 0)
+            return (ptrdiff_t)(v - 1);
+    }
+}
+
+/* Adds index i under its key (the table has room: it is at most half full). */
+static void kindex_add(const gstate *s, kindex *x, key_fn keyof, size_t i)
+{
+    size_t p = kindex_home(x, keyof(s, i));
+    while (x->slot[p])
+        p = (p + 1) & x->mask;
+    x->slot[p] = (uint32_t)(i + 1);
+}
+
+/* Removes index i, shifting back the entries after it in its run so that
+ * every entry stays reachable from its home slot. */
+static void kindex_remove(const gstate *s, kindex *x, key_fn keyof, size_t i)
+{
+    size_t p = kindex_home(x, keyof(s, i));
+    while (x->slot[p] != i + 1) {
+        if (!x->slot[p])
+            return; /* not there */
+        p = (p + 1) & x->mask;
+    }
+    for (size_t q = p;;) {
+        x->slot[p] = 0;
+        for (;;) {
+            q = (q + 1) & x->mask;
+            if (!x->slot[q])
+                return;
+            const size_t h = kindex_home(x, keyof(s, x->slot[q] - 1));
+            /* the entry at q stays unless its home is cyclically outside (p, q] */
+            const int stays = p <= q ? (p < h && h <= q) : (p < h || h <= q);
+            if (!stays)
+                break;
+        }
+        x->slot[p] = x->slot[q];
+        p = q;
+    }
+}
+
+/* Makes the table hold at least 2 * cap slots, re-adding indices 0 .. n-1. */
+static pol_status kindex_fit(const gstate *s, kindex *x, key_fn keyof, size_t n, size_t cap)
+{
+    size_t size = 16;
+    while (size < 2 * cap)
+        size *= 2;
+    if (x->slot && x->mask + 1 >= size)
+        return POL_OK;
+    uint32_t *slot = calloc(size, sizeof *slot);
+    if (!slot)
+        return pol_errorf(POL_ERR_NOMEM, "game: index of %zu slots", size);
+    free(x->slot);
+    x->slot = slot;
+    x->mask = size - 1;
+    for (size_t i = 0; i < n; i++)
+        kindex_add(s, x, keyof, i);
+    return POL_OK;
 }
 
 /* Room for one more account and one more task (caps permitting), made
@@ -117,9 +237,19 @@ static pol_status state_reserve(gstate *s)
             return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
         memset(m + s->cap_task, 0, (cap - s->cap_task) * sizeof *m);
         s->task_saved = m;
+        due *h = realloc(s->heap, cap * sizeof *h);
+        if (!h)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
+        s->heap = h;
+        uint32_t *hp = realloc(s->heap_pos, cap * sizeof *hp);
+        if (!hp)
+            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
+        memset(hp + s->cap_task, 0, (cap - s->cap_task) * sizeof *hp);
+        s->heap_pos = hp;
         s->cap_task = cap;
     }
-    return POL_OK;
+    POL_TRY(kindex_fit(s, &s->acct_ix, acct_key, s->n_acct, s->cap_acct));
+    return kindex_fit(s, &s->task_ix, task_key, s->n_task, s->cap_task);
 }
 
 /* Grows a journal array of n elements of size `size` to hold one more. */
@@ -252,10 +382,7 @@ static void log_flush(pol_game *g)
 
 static ptrdiff_t acct_find(const gstate *s, const uint8_t key[POL_PUBKEY_LEN])
 {
-    for (size_t i = 0; i < s->n_acct; i++)
-        if (memcmp(s->acct[i].key, key, POL_PUBKEY_LEN) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    return kindex_find(s, &s->acct_ix, acct_key, key);
 }
 
 /* Pays `amount` to the account of `key`, which has acted before (every
@@ -534,24 +661,93 @@ static int has_deadline(uint32_t state)
     return state >= POL_GAME_TASK_CLAIMED && state <= POL_GAME_TASK_DISPUTE;
 }
 
+/* ------------------------------------------------------- deadline heap */
+
+/* Between transactions the heap holds (deadline_ms, i) for exactly the
+ * tasks i < n_task in a state with a deadline; its top is the smallest
+ * deadline, ties to the smallest index. heap_fix(i) brings task i's entry
+ * in line with the task as it is now; a transaction calls it for every
+ * task it changed (those in its journal, those it appended) when it ends,
+ * kept or undone, and a tick for each task it expires, at once. The heap's
+ * layout may then differ from before, but not the set of its entries,
+ * which is all that decides the order of due deadlines. Its arrays have
+ * room for cap_task entries: no allocation during a transaction. */
+static int due_less(due a, due b)
+{
+    return a.at < b.at || (a.at == b.at && a.i < b.i);
+}
+
+static void heap_set(gstate *s, size_t p, due d)
+{
+    s->heap[p] = d;
+    s->heap_pos[d.i] = (uint32_t)(p + 1);
+}
+
+static void heap_up(gstate *s, size_t p)
+{
+    const due d = s->heap[p];
+    while (p > 0) {
+        const size_t q = (p - 1) / 2;
+        if (!due_less(d, s->heap[q]))
+            break;
+        heap_set(s, p, s->heap[q]);
+        p = q;
+    }
+    heap_set(s, p, d);
+}
+
+static void heap_down(gstate *s, size_t p)
+{
+    const due d = s->heap[p];
+    for (;;) {
+        size_t c = 2 * p + 1;
+        if (c >= s->n_heap)
+            break;
+        if (c + 1 < s->n_heap && due_less(s->heap[c + 1], s->heap[c]))
+            c++;
+        if (!due_less(s->heap[c], d))
+            break;
+        heap_set(s, p, s->heap[c]);
+        p = c;
+    }
+    heap_set(s, p, d);
+}
+
+/* Task i (i < cap_task; i >= n_task: a dropped task) as it is now. */
+static void heap_fix(gstate *s, size_t i)
+{
+    const int want = i < s->n_task && has_deadline(s->task[i].state);
+    const size_t p1 = s->heap_pos[i];
+    if (!want) {
+        if (!p1)
+            return;
+        s->heap_pos[i] = 0;
+        const due last = s->heap[--s->n_heap];
+        if (p1 - 1 < s->n_heap) {
+            heap_set(s, p1 - 1, last);
+            heap_up(s, p1 - 1);
+            heap_down(s, s->heap_pos[last.i] - 1);
+        }
+        return;
+    }
+    const size_t p = p1 ? p1 - 1 : s->n_heap++;
+    heap_set(s, p, (due){s->task[i].deadline_ms, (uint32_t)i});
+    heap_up(s, p);
+    heap_down(s, s->heap_pos[i] - 1);
+}
+
 /* Processes every deadline <= now in (deadline, index) order, each at its
- * own time [G-TIME-1], [G-TIME-2]. Windows are >= 1 ms, so every step
- * clears a deadline or moves it later: the loop ends. */
+ * own time [G-TIME-1], [G-TIME-2]: the heap's top while it is due. Windows
+ * are >= 1 ms, so every step clears a deadline or moves it later: the loop
+ * ends. */
 static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
 {
-    for (;;) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < s->n_task; i++) {
-            const pol_game_task *t = &s->task[i];
-            if (has_deadline(t->state) && t->deadline_ms <= now &&
-                (best == SIZE_MAX || t->deadline_ms < s->task[best].deadline_ms))
-                best = i;
-        }
-        if (best == SIZE_MAX)
-            break;
+    while (s->n_heap && s->heap[0].at <= now) {
+        const size_t best = s->heap[0].i;
         pol_game_task *t;
         POL_TRY(task_w(s, best, &t));
         POL_TRY(expire(g, s, t));
+        heap_fix(s, best);
     }
     s->now = now;
     return POL_OK;
@@ -561,10 +757,7 @@ static pol_status advance_state(pol_game *g, gstate *s, uint64_t now)
 
 static ptrdiff_t task_find(const gstate *s, const pol_digest *id)
 {
-    for (size_t i = 0; i < s->n_task; i++)
-        if (memcmp(s->task[i].id.b, id->b, 32) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    return kindex_find(s, &s->task_ix, task_key, id->b);
 }
 
 /* The action's task, which must be in `state`, to be changed (task_w). */
@@ -649,6 +842,7 @@ static pol_status rule_post(pol_game *g, gstate *s, acct *who, const pol_game_ac
     t->task_json_len = a->task_json_len;
     t->profile_env_len = a->profile_len;
     t->id = task.id;
+    kindex_add(s, &s->task_ix, task_key, s->n_task - 1); /* a refusal removes it */
     t->state = POL_GAME_TASK_OPEN;
     t->posted_ms = s->now;
     memcpy(t->submitter, who->key, POL_PUBKEY_LEN);
@@ -1000,6 +1194,11 @@ pol_status pol_game_create(const uint8_t *genesis, size_t len, pol_game **out)
         g->s.acct[i].balance = g->gen.accounts[i].balance;
         g->total += g->gen.accounts[i].balance; /* no overflow: checked by the decoder */
     }
+    /* the genesis keys are distinct (checked by the decoder) */
+    if ((st = kindex_fit(&g->s, &g->s.acct_ix, acct_key, g->s.n_acct, g->s.cap_acct))) {
+        pol_game_destroy(g);
+        return st;
+    }
     g->s.jackpot = g->gen.jackpot;
     g->s.now = g->gen.genesis_time_ms;
     g->s.chain = g->id;
@@ -1063,17 +1262,27 @@ static pol_status txn_end(pol_game *g, pol_status st)
     journal *j = &s->j;
     if (st == POL_OK) {
         log_flush(g);
+        for (size_t k = 0; k < j->n_saved_task; k++)
+            heap_fix(s, j->task[k].i);
+        for (size_t i = j->n_task; i < s->n_task; i++)
+            heap_fix(s, i);
     } else {
-        while (j->n_saved_task) {
-            const saved_task *e = &j->task[--j->n_saved_task];
-            s->task[e->i] = e->old;
-        }
+        for (size_t k = j->n_saved_task; k-- > 0;)
+            s->task[j->task[k].i] = j->task[k].old;
+        for (size_t k = 0; k < j->n_saved_task; k++)
+            heap_fix(s, j->task[k].i);
         while (j->n_saved_acct) {
             const saved_acct *e = &j->acct[--j->n_saved_acct];
             s->acct[e->i] = e->old;
         }
-        s->n_acct = j->n_acct;
-        s->n_task = j->n_task;
+        /* appended entries leave the indices, newest first, while their
+         * keys are still in place */
+        while (s->n_acct > j->n_acct)
+            kindex_remove(s, &s->acct_ix, acct_key, --s->n_acct);
+        while (s->n_task > j->n_task) {
+            kindex_remove(s, &s->task_ix, task_key, --s->n_task);
+            heap_fix(s, s->n_task);
+        }
         s->now = j->now;
         s->jackpot = j->jackpot;
         s->n_applied = j->n_applied;
@@ -1111,6 +1320,7 @@ static pol_status apply_rules(pol_game *g, gstate *s, const pol_game_action *a,
         ai = (ptrdiff_t)s->n_acct++;
         memset(&s->acct[ai], 0, sizeof s->acct[ai]);
         memcpy(s->acct[ai].key, signer, POL_PUBKEY_LEN);
+        kindex_add(s, &s->acct_ix, acct_key, (size_t)ai); /* a refusal removes it */
     }
     acct *who;
     if ((st = acct_w(s, (size_t)ai, &who)))
@@ -1223,16 +1433,8 @@ pol_status pol_game_advance(pol_game *g, uint64_t now_ms)
 
 int pol_game_next_deadline(const pol_game *g, uint64_t *deadline_ms)
 {
-    int any = 0;
-    *deadline_ms = 0;
-    for (size_t i = 0; i < g->s.n_task; i++) {
-        const pol_game_task *t = &g->s.task[i];
-        if (has_deadline(t->state) && (!any || t->deadline_ms < *deadline_ms)) {
-            *deadline_ms = t->deadline_ms;
-            any = 1;
-        }
-    }
-    return any;
+    *deadline_ms = g->s.n_heap ? g->s.heap[0].at : 0;
+    return g->s.n_heap != 0;
 }
 
 /* ------------------------------------------------------------- invariants */
@@ -1286,6 +1488,34 @@ static pol_status task_check(const gstate *s, size_t i)
     return POL_OK;
 }
 
+/* The deadline heap holds each task with a deadline, once, with its
+ * deadline, in heap order. */
+static pol_status heap_check(const gstate *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_task; i++) {
+        const pol_game_task *t = &s->task[i];
+        const size_t p1 = s->heap_pos[i];
+        if (!has_deadline(t->state)) {
+            if (p1)
+                return pol_errorf(POL_ERR_INTERNAL, "game: task %zu without a deadline is in "
+                                  "the deadline heap", i);
+            continue;
+        }
+        n++;
+        if (!p1 || p1 > s->n_heap || s->heap[p1 - 1].i != i ||
+            s->heap[p1 - 1].at != t->deadline_ms)
+            return pol_errorf(POL_ERR_INTERNAL, "game: task %zu: deadline heap entry", i);
+    }
+    if (n != s->n_heap)
+        return pol_errorf(POL_ERR_INTERNAL, "game: %zu entries in the deadline heap, %zu tasks "
+                          "with a deadline", s->n_heap, n);
+    for (size_t p = 1; p < s->n_heap; p++)
+        if (due_less(s->heap[p], s->heap[(p - 1) / 2]))
+            return pol_errorf(POL_ERR_INTERNAL, "game: deadline heap out of order at %zu", p);
+    return POL_OK;
+}
+
 pol_status pol_game_check(const pol_game *g)
 {
     const gstate *s = &g->s;
@@ -1301,6 +1531,7 @@ pol_status pol_game_check(const pol_game *g)
             return pol_errorf(POL_ERR_INTERNAL, "game: escrow overflows");
         POL_TRY(task_check(s, i));
     }
+    POL_TRY(heap_check(s));
     if (sum != g->total)
         return pol_errorf(POL_ERR_INTERNAL, "game: balances + escrow + jackpot = %llu, total "
                           "supply %llu", (unsigned long long)sum, (unsigned long long)g->total);
@@ -1362,9 +1593,9 @@ pol_status pol_game_task_at(const pol_game *g, size_t index, pol_game_task *out)
 
 pol_status pol_game_task_find(const pol_game *g, const pol_digest *id, pol_game_task *out)
 {
-    for (size_t i = 0; i < g->s.n_task; i++)
-        if (pol_digest_equal(&g->s.task[i].id, id))
-            return pol_game_task_at(g, i, out);
+    const ptrdiff_t i = task_find(&g->s, id);
+    if (i >= 0)
+        return pol_game_task_at(g, (size_t)i, out);
     memset(out, 0, sizeof *out);
     return pol_errorf(POL_ERR_NOT_FOUND, "game: no task %s", hx(id->b).s);
 }
