@@ -129,6 +129,21 @@ static void fx_init(fx *f, uint32_t forced_ppm)
     fx_init_start(f, forced_ppm, START);
 }
 
+/* A fresh game from f's genesis with every action f's game accepted applied
+ * again at its time; each step checked with pol_game_check. */
+static pol_game *fx_replay(const fx *f)
+{
+    pol_game *g;
+    assert_int_equal(pol_game_create(f->gen_buf, f->gen_len, &g), POL_OK);
+    for (size_t i = 0; i < f->n_log; i++) {
+        pol_game_applied info;
+        assert_int_equal(pol_game_apply(g, f->log[i].env, f->log[i].len, f->log[i].t, &info),
+                         POL_OK);
+        assert_int_equal(pol_game_check(g), POL_OK);
+    }
+    return g;
+}
+
 static void fx_free(fx *f)
 {
     pol_game_destroy(f->g);
@@ -1146,13 +1161,7 @@ static void test_tolerant_profile(void **st)
     assert_int_equal(d[0].profile_env_len, good_len);
     assert_memory_equal(d[0].profile_env, good, good_len);
     /* a replay of the log gives the same game */
-    pol_game *g2;
-    assert_int_equal(pol_game_create(f.gen_buf, f.gen_len, &g2), POL_OK);
-    for (size_t i = 0; i < f.n_log; i++) {
-        pol_game_applied info;
-        assert_int_equal(pol_game_apply(g2, f.log[i].env, f.log[i].len, f.log[i].t, &info),
-                         POL_OK);
-    }
+    pol_game *g2 = fx_replay(&f);
     pol_digest c1, c2;
     pol_game_chain(f.g, &c1);
     pol_game_chain(g2, &c2);
@@ -1735,13 +1744,7 @@ static void test_index_after_refusal(void **st)
     assert_int_equal(pol_game_n_accounts(f.g), n0 + N + 1);
     assert_int_equal(pol_game_nonce(f.g, fresh[N].pub), 1);
     /* a replay of the accepted actions gives the same game */
-    pol_game *g2;
-    assert_int_equal(pol_game_create(f.gen_buf, f.gen_len, &g2), POL_OK);
-    for (size_t i = 0; i < f.n_log; i++) {
-        pol_game_applied info;
-        assert_int_equal(pol_game_apply(g2, f.log[i].env, f.log[i].len, f.log[i].t, &info),
-                         POL_OK);
-    }
+    pol_game *g2 = fx_replay(&f);
     pol_digest s1, s2;
     snap(f.g, &s1);
     snap(g2, &s2);
@@ -2049,14 +2052,7 @@ static void test_property_replay(void **st) /* [G-INV-1] [G-REPLAY-1] */
             f.n_log, pol_game_n_tasks(f.g), states[1], states[7], states[8], forced, outcomes[1], outcomes[3], outcomes[4], outcomes[5], outcomes[6], outcomes[7]);
     assert_true(f.n_log > 20);
     /* replay the accepted list into a fresh game */
-    pol_game *g2;
-    assert_int_equal(pol_game_create(f.gen_buf, f.gen_len, &g2), POL_OK);
-    for (size_t i = 0; i < f.n_log; i++) {
-        pol_game_applied info;
-        assert_int_equal(pol_game_apply(g2, f.log[i].env, f.log[i].len, f.log[i].t, &info),
-                         POL_OK);
-        assert_int_equal(pol_game_check(g2), POL_OK);
-    }
+    pol_game *g2 = fx_replay(&f);
     assert_int_equal(pol_game_advance(g2, end), POL_OK);
     pol_digest a, b;
     snap(f.g, &a);
