@@ -32,6 +32,17 @@ static void ckpt_name(char *buf, size_t cap, uint64_t step)
     snprintf(buf, cap, "ckpt-%08" PRIu64 ".safetensors", step);
 }
 
+#define CKPT_NAME_MAX 64
+#define CKPT_PATH_MAX (POL_PATH_MAX + 80)
+
+/* The file name of step's checkpoint and its path in dir. */
+static void ckpt_path(const char *dir, uint64_t step, char name[CKPT_NAME_MAX],
+                      char path[CKPT_PATH_MAX])
+{
+    ckpt_name(name, CKPT_NAME_MAX, step);
+    snprintf(path, CKPT_PATH_MAX, "%s/%s", dir, name);
+}
+
 static int path_exists(const char *p)
 {
     struct stat sb;
@@ -218,9 +229,8 @@ static pol_status record(pol_trace *t, const char *dir, norm_state *ns,
 static pol_status checkpoint(pol_trainer *tr, const char *dir, pol_trace *t, norm_state *ns)
 {
     const uint64_t step = pol_trainer_steps_done(tr);
-    char name[64], path[POL_PATH_MAX + 80];
-    ckpt_name(name, sizeof name, step);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char name[CKPT_NAME_MAX], path[CKPT_PATH_MAX];
+    ckpt_path(dir, step, name, path);
     pol_digest h;
     pol_status st = pol_trainer_save(tr, path, 0, &h);
     if (st == POL_ERR_EXISTS) {
@@ -275,9 +285,8 @@ static void *writer_main(void *arg)
     struct sched_param sp = { 0 };
     (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     double t0 = now();
-    char name[64], path[POL_PATH_MAX + 80];
-    ckpt_name(name, sizeof name, w->step);
-    snprintf(path, sizeof path, "%s/%s", w->dir, name);
+    char name[CKPT_NAME_MAX], path[CKPT_PATH_MAX];
+    ckpt_path(w->dir, w->step, name, path);
     pol_digest h;
     pol_status st = pol_state_save(w->snap_p, w->n, &w->task_id, w->step, NULL, path, 0, &h);
     if (st == POL_ERR_EXISTS) /* it was not there when the loop looked */
@@ -341,9 +350,8 @@ static void writer_free(writer *w)
 static pol_status checkpoint_async(pol_trainer *tr, writer *w)
 {
     const uint64_t step = pol_trainer_steps_done(tr);
-    char name[64], path[POL_PATH_MAX + 80];
-    ckpt_name(name, sizeof name, step);
-    snprintf(path, sizeof path, "%s/%s", w->dir, name);
+    char name[CKPT_NAME_MAX], path[CKPT_PATH_MAX];
+    ckpt_path(w->dir, step, name, path);
     pol_status st = writer_wait(w);
     if (st)
         return st;
