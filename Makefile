@@ -1,7 +1,8 @@
 # libpol — one Makefile for the library, programs, tests and benchmarks.
 #
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
-#   make test       dependency check, then every cmocka suite
+#   make test       dependency check, then every cmocka suite, then the CUDA
+#                   backend on the CUDA emulator (make emu-test; emu=0 skips it)
 #   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
@@ -19,7 +20,7 @@ VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-BUILD := build
+BUILD ?= build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # No member of the -ffast-math family either (not even -fno-math-errno): the
@@ -83,6 +84,25 @@ NVCCFLAGS := -O3 --fmad=false -ftz=false -prec-div=true -prec-sqrt=true -std=c++
              -Iinclude -MMD -MP $(CUDA_ARCH)
 CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
 CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+CUDA_COMPILE = $(NVCC) $(NVCCFLAGS)
+endif
+# cuda=emu: the same kernels/*.cu compiled by the host C++ compiler against
+# the CUDA emulator of tests/cuda_emu (make emu-test; no GPU, no toolkit),
+# with UBSan's alignment and array-bounds checks on the kernels.
+ifeq ($(cuda),emu)
+CXX ?= g++
+EMU_SAN := -fsanitize=alignment,bounds -fno-sanitize-recover=all
+EMUFLAGS := -std=c++17 -DPOL_CUDA_EMU -Itests/cuda_emu -Iinclude -O2 -g -fPIC -pthread \
+            -Wall -Wextra -Werror -Wno-unknown-pragmas $(FPFLAGS) $(EMU_SAN) -MMD -MP
+CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/cuda_emu/emu.o
+CUDA_LDLIBS := $(EMU_SAN) -lstdc++
+CUDA_COMPILE = $(CXX) -x c++ $(EMUFLAGS)
+
+$(BUILD)/obj/tests/cuda_emu/emu.o: tests/cuda_emu/emu.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMUFLAGS) -c $< -o $@
+endif
+ifneq ($(filter 1 emu,$(cuda)),)
 LIB_OBJ := $(filter-out $(BUILD)/obj/lib/cuda/stub.o,$(LIB_OBJ))
 POL_DEPS += $(BUILD)/lib/libpol_cuda.a
 POL_LINK := -Wl,--start-group $(BUILD)/lib/libpol.a $(BUILD)/lib/libpol_cuda.a -Wl,--end-group
@@ -142,6 +162,9 @@ check-deps:
 test: check-deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; POL_BIN=$(BUILD)/bin $$t; done
+ifneq ($(emu),0)
+	@$(MAKE) --no-print-directory emu-test
+endif
 	@echo "all test suites passed"
 
 demo: check-deps
@@ -233,7 +256,7 @@ $(CUDA_STAMP):
 
 $(BUILD)/obj/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	$(CUDA_COMPILE) -c $< -o $@
 
 $(BUILD)/lib/libpol_cuda.a: $(CUDA_OBJ)
 	@mkdir -p $(dir $@)
@@ -248,6 +271,21 @@ gpu-test: all $(BUILD)/bin/pol-gpu-test
 	@rc=0; POL_BIN=$(BUILD)/bin $(BUILD)/bin/pol-gpu-test || rc=$$?; \
 	if [ $$rc = 77 ]; then echo "gpu-test: SKIPPED (no CUDA device or no CUDA build)"; \
 	elif [ $$rc != 0 ]; then exit $$rc; fi
+
+# make emu-test  the CUDA backend's source built with cuda=emu under
+#                 $(BUILD)/emu against the CUDA emulator (tests/cuda_emu),
+#                 then pol-gpu-test and the suites that take another path
+#                 when a device is present; no GPU needed. Part of make test
+#                 (make test emu=0 leaves it out).
+EMU_SUITES := test_cli test_tolerant
+.PHONY: emu-test
+emu-test:
+	@$(MAKE) --no-print-directory cuda=emu BUILD=$(BUILD)/emu all $(BUILD)/emu/bin/pol-gpu-test \
+	    $(EMU_SUITES:%=$(BUILD)/emu/tests/%)
+	@set -e; echo "== pol-gpu-test on the CUDA emulator"; \
+	POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/bin/pol-gpu-test; \
+	for t in $(EMU_SUITES); do echo "== $$t on the CUDA emulator"; \
+	    POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/tests/$$t; done
 
 GPU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/bench/%,$(sort $(wildcard bench/*.cu)))
 ifeq ($(cuda),1)

@@ -121,7 +121,7 @@ extern "C" pol_status pol_cuda_blas_gemm(pol_cuda *c, const pol_gemm_args *g)
     if (g->bias) {
         int grid, block;
         pol__cuda_grid(c, M * N, &grid, &block);
-        bias_rows_kernel<<<grid, block, 0, c->stream>>>(M, N, g->bias, g->C);
+        POL_LAUNCH(grid, block, c->stream, bias_rows_kernel)(M, N, g->bias, g->C);
         pol_status st = pol__cuda_err(cudaGetLastError(), "cuBLAS GEMM bias launch");
         if (st)
             return st;

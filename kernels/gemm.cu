@@ -298,13 +298,13 @@ cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStr
 {
     constexpr int NT = (BM / TM) * (BN / TN);
     if (ta && tb)
-        gemm_tile_kernel<BM, BN, TM, TN, true, true, SPLIT><<<grid, NT, 0, st>>>(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, true, true, SPLIT>)(p);
     else if (ta)
-        gemm_tile_kernel<BM, BN, TM, TN, true, false, SPLIT><<<grid, NT, 0, st>>>(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, true, false, SPLIT>)(p);
     else if (tb)
-        gemm_tile_kernel<BM, BN, TM, TN, false, true, SPLIT><<<grid, NT, 0, st>>>(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, false, true, SPLIT>)(p);
     else
-        gemm_tile_kernel<BM, BN, TM, TN, false, false, SPLIT><<<grid, NT, 0, st>>>(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, false, false, SPLIT>)(p);
     return cudaGetLastError();
 }
 
@@ -371,8 +371,8 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
             return pol__cuda_err(e, "gemm split-K launch");
         int grid, block;
         pol__cuda_grid(c, g->M * g->N, &grid, &block);
-        gemm_chunk_sum_kernel<<<grid, block, 0, c->stream>>>(p.W, g->bias, g->C, g->M, g->N,
-                                                            nchunks);
+        POL_LAUNCH(grid, block, c->stream, gemm_chunk_sum_kernel)(p.W, g->bias, g->C, g->M,
+                                                                  g->N, nchunks);
         return pol__cuda_err(cudaGetLastError(), "gemm chunk-sum launch");
     }
     const int bmn = tile == 1 ? 128 : 64;

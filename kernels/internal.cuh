@@ -7,6 +7,16 @@
 
 #include "pol/cuda.h"
 
+/* POL_LAUNCH(grid, block, stream, kernel)(args...) is
+ * kernel<<<grid, block, 0, stream>>>(args...). Written this way so that the
+ * host emulator of tests/cuda_emu (make emu-test) compiles the same source;
+ * `kernel` may be a template-id with commas. */
+#if defined(POL_CUDA_EMU)
+#define POL_LAUNCH(grid, block, stream, ...) pol_emu::launch((grid), (block), (stream), __VA_ARGS__)
+#else
+#define POL_LAUNCH(grid, block, stream, ...) __VA_ARGS__<<<(grid), (block), 0, (stream)>>>
+#endif
+
 struct pol_cuda {
     cudaStream_t stream;
     int device, n_sm;

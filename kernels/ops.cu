@@ -180,19 +180,19 @@ pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,
     case POL_OP_BIAS_GRAD:
         pol__cuda_grid(c, a->shape[1], &grid, &block);
         if (a->shape[1] > 0)
-            bias_grad_kernel<<<grid, block, 0, st>>>(a->shape[0], a->shape[1], F(a), y);
+            POL_LAUNCH(grid, block, st, bias_grad_kernel)(a->shape[0], a->shape[1], F(a), y);
         break;
     case POL_OP_RELU:
-        if (n > 0) relu_kernel<<<grid, block, 0, st>>>(n, F(a), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, relu_kernel)(n, F(a), y);
         break;
     case POL_OP_GELU:
-        if (n > 0) gelu_kernel<<<grid, block, 0, st>>>(n, F(a), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, gelu_kernel)(n, F(a), y);
         break;
     case POL_OP_RELU_BWD:
-        if (n > 0) relu_bwd_kernel<<<grid, block, 0, st>>>(n, F(a), F(in[1]), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, relu_bwd_kernel)(n, F(a), F(in[1]), y);
         break;
     case POL_OP_GELU_BWD:
-        if (n > 0) gelu_bwd_kernel<<<grid, block, 0, st>>>(n, F(a), F(in[1]), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, gelu_bwd_kernel)(n, F(a), F(in[1]), y);
         break;
     case POL_OP_XENT_LOSS: {
         const int64_t B = a->shape[0], C = a->shape[1];
@@ -202,35 +202,36 @@ pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,
             if (s)
                 return s;
             pol__cuda_grid(c, B, &grid, &block);
-            xent_rows_kernel<<<grid, block, 0, st>>>(B, C, F(a), (const int32_t *)in[1]->data,
-                                                     (float *)rows, c->flag);
+            POL_LAUNCH(grid, block, st, xent_rows_kernel)(
+                B, C, F(a), (const int32_t *)in[1]->data, (float *)rows, c->flag);
         }
-        xent_sum_kernel<<<1, 1, 0, st>>>(B, (const float *)rows, y);
+        POL_LAUNCH(1, 1, st, xent_sum_kernel)(B, (const float *)rows, y);
         break;
     }
     case POL_OP_XENT_BWD: {
         const int64_t B = a->shape[0], C = a->shape[1];
         pol__cuda_grid(c, B, &grid, &block);
         if (B > 0)
-            xent_bwd_kernel<<<grid, block, 0, st>>>(B, C, F(a), (const int32_t *)in[1]->data, y,
-                                                    c->flag);
+            POL_LAUNCH(grid, block, st, xent_bwd_kernel)(
+                B, C, F(a), (const int32_t *)in[1]->data, y, c->flag);
         break;
     }
     case POL_OP_ADAM_M:
-        if (n > 0) adam_m_kernel<<<grid, block, 0, st>>>(n, o, F(a), F(in[1]), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, adam_m_kernel)(n, o, F(a), F(in[1]), y);
         break;
     case POL_OP_ADAM_V:
-        if (n > 0) adam_v_kernel<<<grid, block, 0, st>>>(n, o, F(a), F(in[1]), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, adam_v_kernel)(n, o, F(a), F(in[1]), y);
         break;
     case POL_OP_ADAMW_PARAM:
         if (n > 0)
-            adamw_param_kernel<<<grid, block, 0, st>>>(n, o, F(a), F(in[1]), F(in[2]), F(in[3]), y);
+            POL_LAUNCH(grid, block, st, adamw_param_kernel)(
+                n, o, F(a), F(in[1]), F(in[2]), F(in[3]), y);
         break;
     case POL_OP_SGD_BUF:
-        if (n > 0) sgd_buf_kernel<<<grid, block, 0, st>>>(n, o, F(a), F(in[1]), F(in[2]), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, sgd_buf_kernel)(n, o, F(a), F(in[1]), F(in[2]), y);
         break;
     case POL_OP_SGD_PARAM:
-        if (n > 0) sgd_param_kernel<<<grid, block, 0, st>>>(n, F(a), F(in[1]), F(in[2]), y);
+        if (n > 0) POL_LAUNCH(grid, block, st, sgd_param_kernel)(n, F(a), F(in[1]), F(in[2]), y);
         break;
     default:
         return pol_errorf(POL_ERR_INVALID_ARG, "unknown op %d", (int)op);

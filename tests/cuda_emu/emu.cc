@@ -1,0 +1,811 @@
+/* The CUDA emulator's runtime: device memory, streams, launches as fibers,
+ * and the reference cuBLAS (cuda_runtime.h and cublas_v2.h say what each
+ * promises; README.md why it exists). */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "cublas_v2.h"
+#include "cuda_runtime.h"
+
+dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+namespace {
+
+std::recursive_mutex lock;
+
+void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cuda-emu: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ errors -- */
+
+cudaError_t last_error = cudaSuccess; /* cudaGetLastError: returned and reset */
+cudaError_t sticky = cudaSuccess;     /* a failed launch spoils the context */
+
+cudaError_t fail(cudaError_t e)
+{
+    last_error = e;
+    return e;
+}
+
+/* ------------------------------------------------------------- shuffle -- */
+
+uint64_t rng_state;
+
+uint64_t next_random()
+{
+    if (!rng_state) {
+        const char *s = getenv("POL_EMU_SEED");
+        rng_state = s && *s ? strtoull(s, NULL, 10) * 2 + 1 : 0x9E3779B97F4A7C15ull;
+    }
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+template <typename T> void shuffle(std::vector<T> &v)
+{
+    for (size_t i = v.size(); i > 1; i--)
+        std::swap(v[i - 1], v[next_random() % i]);
+}
+
+/* ------------------------------------------------------ device memory -- */
+
+struct allocation {
+    char *base;
+    size_t size, mapped;
+};
+std::vector<allocation> allocs;
+int open_depth; /* > 0: device memory is readable and writable */
+
+const allocation *find(const void *p)
+{
+    const char *c = static_cast<const char *>(p);
+    for (const allocation &a : allocs)
+        if (c >= a.base && c <= a.base + a.size)
+            return &a;
+    return nullptr;
+}
+
+void protect(const allocation &a, bool open)
+{
+    if (mprotect(a.base, a.mapped, open ? PROT_READ | PROT_WRITE : PROT_NONE)) {
+        say("mprotect failed");
+        abort();
+    }
+}
+
+/* Opens device memory to the code that follows, until the matching close. */
+struct open_scope {
+    open_scope()
+    {
+        if (open_depth++ == 0)
+            for (const allocation &a : allocs)
+                protect(a, true);
+    }
+    ~open_scope()
+    {
+        if (--open_depth == 0)
+            for (const allocation &a : allocs)
+                protect(a, false);
+    }
+};
+
+struct sigaction old_segv;
+
+void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    const allocation *a = find(si->si_addr);
+    if (a && open_depth == 0) {
+        static const char msg[] = "cuda-emu: host code dereferenced device memory\n";
+        ssize_t r = write(2, msg, sizeof msg - 1);
+        (void)r;
+    }
+    /* then the default action (or the earlier handler) */
+    sigaction(SIGSEGV, &old_segv, nullptr);
+    (void)sig, (void)uc;
+}
+
+void install_segv_handler()
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, &old_segv);
+}
+
+/* ------------------------------------------------------------- streams -- */
+
+struct stream_set {
+    std::vector<cudaStream_t> live;
+    bool ok(cudaStream_t s) const
+    {
+        return !s || std::find(live.begin(), live.end(), s) != live.end();
+    }
+} streams;
+
+/* ------------------------------------------------------------- fibers --
+ * A fiber runs threads of the current block one after another on its own
+ * stack. A thread that reaches __syncthreads keeps its fiber until the
+ * barrier opens; the next thread starts on another fiber. So a block needs
+ * as many fibers as threads wait at a barrier at once, plus one.
+ *
+ * Switching: on x86-64 a few instructions that save the callee-saved
+ * registers, MXCSR and the x87 control word on the old stack and restore
+ * them from the new one (swapcontext also makes a system call for the
+ * signal mask, which made the emulator ten times slower); elsewhere
+ * swapcontext. */
+
+const size_t STACK = 256 << 10;
+
+#if defined(__x86_64__)
+struct context {
+    void *sp;
+};
+extern "C" void pol_emu_switch(context *from, context *to);
+asm(".text\n"
+    ".globl pol_emu_switch\n"
+    ".type pol_emu_switch, @function\n"
+    "pol_emu_switch:\n"
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    subq $8, %rsp\n"
+    "    stmxcsr (%rsp)\n"
+    "    fnstcw 4(%rsp)\n"
+    "    movq %rsp, (%rdi)\n"
+    "    movq (%rsi), %rsp\n"
+    "    ldmxcsr (%rsp)\n"
+    "    fldcw 4(%rsp)\n"
+    "    addq $8, %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    ret\n"
+    ".size pol_emu_switch, .-pol_emu_switch\n");
+
+void switch_to(context *from, context *to) { pol_emu_switch(from, to); }
+
+/* A new context on [stack, stack + size) that starts in entry(): the frame
+ * pol_emu_switch pops (MXCSR and control word of now, six zero registers)
+ * under entry's address; entry starts with rsp = 8 mod 16 as after a call. */
+void make_context(context *c, char *stack, size_t size, void (*entry)())
+{
+    uint64_t *top = reinterpret_cast<uint64_t *>(
+        reinterpret_cast<uintptr_t>(stack + size) & ~static_cast<uintptr_t>(15));
+    *--top = 0;                                 /* entry's return address: never used */
+    *--top = reinterpret_cast<uint64_t>(entry); /* popped by ret */
+    for (int i = 0; i < 6; i++)
+        *--top = 0;                             /* rbp, rbx, r12 - r15 */
+    uint32_t csr[2] = { 0, 0 };
+    asm volatile("stmxcsr %0" : "=m"(csr[0]));
+    asm volatile("fnstcw %0" : "=m"(csr[1]));
+    --top;
+    memcpy(top, csr, 8);
+    c->sp = top;
+}
+#else
+struct context {
+    ucontext_t uc;
+};
+
+void switch_to(context *from, context *to) { swapcontext(&from->uc, &to->uc); }
+
+void make_context(context *c, char *stack, size_t size, void (*entry)())
+{
+    getcontext(&c->uc);
+    c->uc.uc_stack.ss_sp = stack;
+    c->uc.uc_stack.ss_size = size;
+    c->uc.uc_link = nullptr;
+    makecontext(&c->uc, entry, 0);
+}
+#endif
+
+struct fiber {
+    context ctx;
+    char *stack;
+    int thread = -1;   /* the thread it runs, -1: idle */
+    bool fresh = true; /* no context yet (or abandoned): start from fiber_main */
+    bool waiting = false;
+};
+
+context sched_ctx;
+std::vector<fiber *> pool;
+fiber *cur;
+
+struct block_state {
+    dim3 dim;
+    std::vector<int> order; /* threads in start order */
+    size_t next;
+    int done;
+    void (*body)(void *);
+    void *ctx;
+} blk;
+
+void set_thread(int t)
+{
+    threadIdx = dim3(t % blk.dim.x, (t / blk.dim.x) % blk.dim.y, t / (blk.dim.x * blk.dim.y));
+}
+
+void fiber_main()
+{
+    for (;;) {
+        while (blk.next < blk.order.size()) {
+            const int t = blk.order[blk.next++];
+            cur->thread = t;
+            set_thread(t);
+            blk.body(blk.ctx);
+            blk.done++;
+            cur->thread = -1;
+        }
+        switch_to(&cur->ctx, &sched_ctx); /* idle until given the next block */
+    }
+}
+
+fiber *idle_fiber(size_t *cursor)
+{
+    while (*cursor < pool.size() && pool[*cursor]->thread >= 0)
+        ++*cursor;
+    if (*cursor == pool.size()) {
+        fiber *f = new fiber;
+        f->stack = static_cast<char *>(mmap(nullptr, STACK, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+        if (f->stack == MAP_FAILED) {
+            say("out of memory for fiber stacks");
+            abort();
+        }
+        mprotect(f->stack, 4096, PROT_NONE); /* guard page */
+        pool.push_back(f);
+    }
+    return pool[(*cursor)++];
+}
+
+void enter(fiber *f)
+{
+    if (f->fresh) {
+        make_context(&f->ctx, f->stack, STACK, fiber_main);
+        f->fresh = false;
+    }
+    cur = f;
+    switch_to(&sched_ctx, &f->ctx);
+    cur = nullptr;
+}
+
+/* Runs every thread of the current block. Returns false when the block's
+ * threads disagree on a barrier. */
+bool run_block()
+{
+    const int nt = (int)(blk.dim.x * blk.dim.y * blk.dim.z);
+    blk.order.resize((size_t)nt);
+    for (int t = 0; t < nt; t++)
+        blk.order[(size_t)t] = t;
+    shuffle(blk.order);
+    blk.next = 0;
+    blk.done = 0;
+    std::vector<fiber *> parked;
+    size_t cursor = 0;
+    while (blk.next < blk.order.size()) {
+        fiber *f = idle_fiber(&cursor);
+        enter(f);
+        if (f->waiting)
+            parked.push_back(f);
+    }
+    while (!parked.empty()) {
+        if (blk.done > 0) {
+            say("block (%u,%u,%u): %d of %d threads returned while %zu wait at __syncthreads",
+                blockIdx.x, blockIdx.y, blockIdx.z, blk.done, nt, parked.size());
+            for (fiber *f : pool) { /* abandon the waiting threads */
+                f->thread = -1;
+                f->waiting = false;
+                f->fresh = true;
+            }
+            return false;
+        }
+        std::vector<fiber *> release;
+        release.swap(parked);
+        shuffle(release);
+        for (fiber *f : release) {
+            f->waiting = false;
+            set_thread(f->thread);
+            enter(f);
+            if (f->waiting)
+                parked.push_back(f);
+        }
+    }
+    return true;
+}
+
+/* --------------------------------------------------------------- cuBLAS -- */
+
+struct blas_handle {
+    cudaStream_t stream;
+};
+std::vector<blas_handle *> handles;
+
+bool handle_ok(cublasHandle_t h)
+{
+    blas_handle *b = reinterpret_cast<blas_handle *>(h);
+    return b && std::find(handles.begin(), handles.end(), b) != handles.end();
+}
+
+enum rounding { ROUND_NONE, ROUND_TF32, ROUND_BF16 };
+
+/* x with its significand rounded to nearest even at `drop` dropped bits */
+float round_sig(float x, int drop)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7F800000u) == 0x7F800000u)
+        return x;
+    const uint32_t half = 1u << (drop - 1), lsb = (u >> drop) & 1u;
+    u += half - 1 + lsb;
+    u &= ~((1u << drop) - 1);
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+float in_round(float x, rounding r)
+{
+    return r == ROUND_TF32 ? round_sig(x, 13) : r == ROUND_BF16 ? round_sig(x, 16) : x;
+}
+
+/* extent in floats of a column-major rows x cols matrix with leading dimension ld */
+size_t extent(int rows, int cols, int ld)
+{
+    return rows && cols ? (size_t)ld * (size_t)(cols - 1) + (size_t)rows : 0;
+}
+
+cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                    int k, const float *alpha, const float *A, int lda, const float *B, int ldb,
+                    const float *beta, float *C, int ldc, rounding r, const char *name)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!handle_ok(h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if ((ta != CUBLAS_OP_N && ta != CUBLAS_OP_T) || (tb != CUBLAS_OP_N && tb != CUBLAS_OP_T) ||
+        m < 0 || n < 0 || k < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : k) ||
+        ldb < std::max(1, tb == CUBLAS_OP_N ? k : n) || ldc < std::max(1, m)) {
+        say("%s: m=%d n=%d k=%d lda=%d ldb=%d ldc=%d break the argument rules", name, m, n, k,
+            lda, ldb, ldc);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (!alpha || !beta || find(alpha) || find(beta)) {
+        say("%s: alpha and beta must be host pointers (host pointer mode)", name);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (m == 0 || n == 0)
+        return CUBLAS_STATUS_SUCCESS;
+    const int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
+    const int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
+    if (!pol_emu::in_device(A, extent(ar, ac, lda) * 4) ||
+        !pol_emu::in_device(B, extent(br, bc, ldb) * 4) ||
+        !pol_emu::in_device(C, extent(m, n, ldc) * 4) || (k && (!A || !B)) || !C) {
+        say("%s: a matrix is not wholly in device memory", name);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    open_scope o;
+    /* op(A) row by row (m x k) and op(B) column by column (n x k), rounded */
+    std::vector<double> ra((size_t)m * (size_t)k), rb((size_t)n * (size_t)k);
+    for (int i = 0; i < m; i++)
+        for (int l = 0; l < k; l++)
+            ra[(size_t)i * k + l] = in_round(
+                ta == CUBLAS_OP_N ? A[i + (size_t)l * lda] : A[l + (size_t)i * lda], r);
+    for (int j = 0; j < n; j++)
+        for (int l = 0; l < k; l++)
+            rb[(size_t)j * k + l] = in_round(
+                tb == CUBLAS_OP_N ? B[l + (size_t)j * ldb] : B[j + (size_t)l * ldb], r);
+    const double al = *alpha, be = *beta;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            const double *x = &ra[(size_t)i * k], *y = &rb[(size_t)j * k];
+            double acc = 0;
+            for (int l = 0; l < k; l++)
+                acc += x[l] * y[l];
+            float *c = &C[i + (size_t)j * ldc];
+            *c = (float)(be == 0 ? al * acc : al * acc + be * (double)*c);
+        }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+} // namespace
+
+/* ------------------------------------------------------ launch support -- */
+
+namespace pol_emu {
+
+bool in_device(const void *p, size_t bytes)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    const allocation *a = find(p);
+    return a && static_cast<const char *>(p) + bytes <= a->base + a->size;
+}
+
+void run(dim3 grid, dim3 block, cudaStream_t s, void (*body)(void *), void *ctx,
+         const char *bad_arg)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!streams.ok(s)) {
+        say("launch on a stream that does not exist");
+        fail(cudaErrorInvalidResourceHandle);
+        return;
+    }
+    const uint64_t nt = (uint64_t)block.x * block.y * block.z;
+    if (!block.x || !block.y || !block.z || nt > 1024 || block.z > 64 || !grid.x || !grid.y ||
+        !grid.z || grid.x > 0x7FFFFFFFu || grid.y > 65535 || grid.z > 65535) {
+        say("launch configuration out of range: grid (%u,%u,%u), block (%u,%u,%u)", grid.x,
+            grid.y, grid.z, block.x, block.y, block.z);
+        fail(cudaErrorInvalidConfiguration);
+        return;
+    }
+    if (sticky) {
+        fail(sticky);
+        return;
+    }
+    if (bad_arg) {
+        say("%s", bad_arg);
+        sticky = fail(cudaErrorLaunchFailure);
+        return;
+    }
+    std::vector<uint64_t> blocks((size_t)grid.x * grid.y * grid.z);
+    for (size_t b = 0; b < blocks.size(); b++)
+        blocks[b] = b;
+    shuffle(blocks);
+    open_scope o;
+    gridDim = grid;
+    blockDim = block;
+    blk.dim = block;
+    blk.body = body;
+    blk.ctx = ctx;
+    for (uint64_t b : blocks) {
+        blockIdx = dim3((unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y),
+                        (unsigned)(b / ((uint64_t)grid.x * grid.y)));
+        if (!run_block()) {
+            sticky = fail(cudaErrorLaunchFailure);
+            return;
+        }
+    }
+}
+
+} // namespace pol_emu
+
+void __syncthreads(void)
+{
+    if (!cur || cur->thread < 0) {
+        say("__syncthreads outside a kernel");
+        abort();
+    }
+    fiber *f = cur;
+    f->waiting = true;
+    switch_to(&f->ctx, &sched_ctx);
+}
+
+/* ---------------------------------------------------------- runtime API -- */
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorLaunchFailure: return "unspecified launch failure";
+    }
+    return "unknown error";
+}
+
+const char *cudaGetErrorName(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    }
+    return "cudaErrorUnknown";
+}
+
+cudaError_t cudaGetLastError(void)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+
+cudaError_t cudaGetDeviceCount(int *n)
+{
+    if (!n)
+        return fail(cudaErrorInvalidValue);
+    *n = 1;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int *dev)
+{
+    if (!dev)
+        return fail(cudaErrorInvalidValue);
+    *dev = 0;
+    return cudaSuccess;
+}
+
+static int emulated_sms()
+{
+    const char *s = getenv("POL_EMU_SMS");
+    int n = s && *s ? atoi(s) : 4;
+    return n >= 1 && n <= 1024 ? n : 4;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev)
+{
+    if (!p || dev != 0)
+        return fail(cudaErrorInvalidValue);
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "libpol CUDA emulator (host, %d SMs)", emulated_sms());
+    p->major = 0;
+    p->minor = 0;
+    p->multiProcessorCount = emulated_sms();
+    p->totalGlobalMem = (size_t)1 << 34;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int dev)
+{
+    if (!v || dev != 0 || a != cudaDevAttrMultiProcessorCount)
+        return fail(cudaErrorInvalidValue);
+    *v = emulated_sms();
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!s)
+        return fail(cudaErrorInvalidValue);
+    (void)flags;
+    *s = reinterpret_cast<cudaStream_t>(new char[1]);
+    streams.live.push_back(*s);
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t s)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    auto it = std::find(streams.live.begin(), streams.live.end(), s);
+    if (!s || it == streams.live.end())
+        return fail(cudaErrorInvalidResourceHandle);
+    streams.live.erase(it);
+    delete[] reinterpret_cast<char *>(s);
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t s)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!streams.ok(s))
+        return fail(cudaErrorInvalidResourceHandle);
+    return sticky ? fail(sticky) : cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!p)
+        return fail(cudaErrorInvalidValue);
+    *p = nullptr;
+    if (!bytes)
+        return cudaSuccess;
+    install_segv_handler();
+    const size_t page = 4096, mapped = (bytes + page - 1) / page * page;
+    if (mapped < bytes)
+        return fail(cudaErrorMemoryAllocation);
+    void *m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return fail(cudaErrorMemoryAllocation);
+    /* huge pages where the kernel grants them: mprotect (every launch)
+     * then has 512 times fewer entries to change */
+    if (mapped >= ((size_t)2 << 20))
+        madvise(m, mapped, MADV_HUGEPAGE);
+    memset(m, 0xFF, bytes); /* not zeros: device memory starts undefined (here a NaN) */
+    allocation a = { static_cast<char *>(m), bytes, mapped };
+    if (open_depth == 0)
+        protect(a, false);
+    allocs.push_back(a);
+    *p = m;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *p)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!p)
+        return cudaSuccess;
+    for (size_t i = 0; i < allocs.size(); i++)
+        if (allocs[i].base == p) {
+            munmap(allocs[i].base, allocs[i].mapped);
+            allocs.erase(allocs.begin() + (long)i);
+            return cudaSuccess;
+        }
+    say("cudaFree of a pointer cudaMalloc did not return");
+    return fail(cudaErrorInvalidDevicePointer);
+}
+
+cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!streams.ok(s))
+        return fail(cudaErrorInvalidResourceHandle);
+    if (!n)
+        return cudaSuccess;
+    if (!pol_emu::in_device(p, n)) {
+        say("cudaMemset of %zu bytes outside device memory", n);
+        return fail(cudaErrorInvalidValue);
+    }
+    open_scope o;
+    memset(p, v, n);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemset(void *p, int v, size_t n) { return cudaMemsetAsync(p, v, n, nullptr); }
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind k,
+                            cudaStream_t s)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!streams.ok(s))
+        return fail(cudaErrorInvalidResourceHandle);
+    if (!n)
+        return cudaSuccess;
+    const bool dd = pol_emu::in_device(dst, n), sd = pol_emu::in_device(src, n);
+    const bool dh = !find(dst) && !find(static_cast<const char *>(dst) + n - 1);
+    const bool sh = !find(src) && !find(static_cast<const char *>(src) + n - 1);
+    bool ok = false;
+    switch (k) {
+    case cudaMemcpyHostToDevice: ok = dd && sh; break;
+    case cudaMemcpyDeviceToHost: ok = dh && sd; break;
+    case cudaMemcpyDeviceToDevice: ok = dd && sd; break;
+    case cudaMemcpyHostToHost: ok = dh && sh; break;
+    case cudaMemcpyDefault: ok = (dd || dh) && (sd || sh); break;
+    }
+    if (!ok || !dst || !src) {
+        say("cudaMemcpy of %zu bytes, kind %d: a side is not the memory the kind names", n,
+            (int)k);
+        return fail(cudaErrorInvalidValue);
+    }
+    open_scope o;
+    memmove(dst, src, n);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind k)
+{
+    return cudaMemcpyAsync(dst, src, n, k, nullptr);
+}
+
+/* --------------------------------------------------------------- cuBLAS -- */
+
+cublasStatus_t cublasCreate(cublasHandle_t *h)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!h)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    blas_handle *b = new blas_handle{ nullptr };
+    handles.push_back(b);
+    *h = reinterpret_cast<cublasHandle_t>(b);
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasDestroy(cublasHandle_t h)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!handle_ok(h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    blas_handle *b = reinterpret_cast<blas_handle *>(h);
+    handles.erase(std::find(handles.begin(), handles.end(), b));
+    delete b;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!handle_ok(h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!streams.ok(s))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    reinterpret_cast<blas_handle *>(h)->stream = s;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m)
+{
+    if (!handle_ok(h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    return m == CUBLAS_DEFAULT_MATH ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+}
+
+const char *cublasGetStatusString(cublasStatus_t s)
+{
+    switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "success";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
+    case CUBLAS_STATUS_INVALID_VALUE: return "an invalid numeric value was used as an argument";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "the functionality requested is not supported";
+    }
+    return "unknown error";
+}
+
+const char *cublasGetStatusName(cublasStatus_t s)
+{
+    switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    }
+    return "CUBLAS_STATUS_UNKNOWN";
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
+                           int n, int k, const float *alpha, const float *A, int lda,
+                           const float *B, int ldb, const float *beta, float *C, int ldc)
+{
+    return gemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ROUND_NONE,
+                "cublasSgemm");
+}
+
+cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
+                            int n, int k, const void *alpha, const void *A, cudaDataType at,
+                            int lda, const void *B, cudaDataType bt, int ldb, const void *beta,
+                            void *C, cudaDataType ct, int ldc, cublasComputeType_t compute,
+                            cublasGemmAlgo_t algo)
+{
+    if (at != CUDA_R_32F || bt != CUDA_R_32F || ct != CUDA_R_32F || algo != CUBLAS_GEMM_DEFAULT)
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    rounding r;
+    switch (compute) {
+    case CUBLAS_COMPUTE_32F: r = ROUND_NONE; break;
+    case CUBLAS_COMPUTE_32F_FAST_TF32: r = ROUND_TF32; break;
+    case CUBLAS_COMPUTE_32F_FAST_16BF: r = ROUND_BF16; break;
+    default: return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    return gemm(h, ta, tb, m, n, k, static_cast<const float *>(alpha),
+                static_cast<const float *>(A), lda, static_cast<const float *>(B), ldb,
+                static_cast<const float *>(beta), static_cast<float *>(C), ldc, r,
+                "cublasGemmEx");
+}
