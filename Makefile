@@ -2,7 +2,8 @@
 #
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
 #   make test       dependency check, then every cmocka suite, then the CUDA
-#                   backend on the CUDA emulator (make emu-test; emu=0 skips it)
+#                   backend and the GPU benchmarks on the CUDA emulator
+#                   (make emu-test emu-bench; emu=0 skips them)
 #   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
@@ -163,7 +164,7 @@ test: check-deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; POL_BIN=$(BUILD)/bin $$t; done
 ifneq ($(emu),0)
-	@$(MAKE) --no-print-directory emu-test
+	@$(MAKE) --no-print-directory emu-test emu-bench
 endif
 	@echo "all test suites passed"
 
@@ -306,6 +307,22 @@ gpu-benches:
 bench-gpu:
 	@echo "bench-gpu: SKIPPED (built without CUDA: no nvcc, or cuda=0)"
 endif
+ifeq ($(cuda),emu)
+$(BUILD)/bench/%: bench/%.cu $(POL_DEPS)
+	@mkdir -p $(dir $@)
+	$(CXX) -x c++ $(EMUFLAGS) $< -x none -o $@ $(POL_LINK) $(LDLIBS) $(CUDA_LDLIBS)
+endif
+
+# make emu-bench  both GPU benchmarks with --smoke on the CUDA emulator:
+#                 every path of the programs runs (checks, timing, tables to
+#                 $(BUILD)/emu/bench-smoke/); the timings mean nothing.
+.PHONY: emu-bench
+EMU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/emu/bench/%,$(sort $(wildcard bench/*.cu)))
+emu-bench:
+	@$(MAKE) --no-print-directory cuda=emu BUILD=$(BUILD)/emu $(EMU_BENCHES)
+	@mkdir -p $(BUILD)/emu/bench-smoke
+	@set -e; for b in $(EMU_BENCHES); do echo "== $$b --smoke on the CUDA emulator"; \
+	    $$b --smoke --out $(BUILD)/emu/bench-smoke; done
 
 # ------------------------------------------------------------------ install
 install: lib $(if $(filter 1,$(cuda)),$(BUILD)/lib/libpol_cuda.a)

@@ -1,7 +1,7 @@
 /* gemm_gpu — libpol's exact CUDA GEMM against cuBLAS SGEMM (fp32, default
  * math: no TF32) and cuBLAS with TF32 tensor cores.
  *
- *   gemm_gpu [--out DIR] [--reps N]
+ *   gemm_gpu [--out DIR] [--reps N] [--smoke]
  *
  * Shapes: 1024^3 .. 8192^3 and the GEMMs of one training step of the
  * 784-1024-1024-10 MLP at batch 256. Each exact result is first checked
@@ -9,7 +9,11 @@
  * sampled entries in the reference order beyond); then every kernel is
  * timed with CUDA events (warm-up, median of N >= 10 runs). The table is
  * printed and written to DIR/gemm_gpu.md (default bench/results) with the
- * device name. Exit status 77 without a CUDA device.
+ * device name. Every kernel runs on the libpol context's stream
+ * (pol_cuda_stream), cuBLAS included, and the events are recorded on it.
+ * --smoke: a few small shapes instead, to run the program's every path
+ * quickly (on the CUDA emulator: make emu-bench); its timings are not
+ * results and the table says so. Exit status 77 without a CUDA device.
  */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -46,6 +50,15 @@ const shape SHAPES[] = {
     { "mlp dW l2 (TN)", 10, 1024, 256, 1, 0, 0 },
     { "mlp dW l1 (TN)", 1024, 1024, 256, 1, 0, 0 },
     { "mlp dW l0 (TN)", 1024, 784, 256, 1, 0, 0 },
+};
+
+/* --smoke: every transpose pattern above, small and odd sizes */
+const shape SMOKE_SHAPES[] = {
+    { "square", 64, 64, 64, 0, 0, 0 },
+    { "odd", 130, 97, 513, 0, 0, 0 },
+    { "fwd (NT+bias)", 32, 128, 64, 0, 1, 1 },
+    { "dx (NN)", 32, 64, 10, 0, 0, 0 },
+    { "dW (TN)", 10, 128, 32, 1, 0, 0 },
 };
 
 #define CK(x)                                                                                    \
@@ -97,19 +110,20 @@ double median(std::vector<float> v)
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-template <class F> double time_ms(F f, int reps)
+/* Median time of f, whose work all goes to stream st. */
+template <class F> double time_ms(F f, int reps, cudaStream_t st)
 {
     cudaEvent_t a, b;
     CK(cudaEventCreate(&a));
     CK(cudaEventCreate(&b));
     for (int i = 0; i < 3; i++)
         f();
-    CK(cudaDeviceSynchronize());
+    CK(cudaStreamSynchronize(st));
     std::vector<float> t;
     for (int r = 0; r < reps; r++) {
-        CK(cudaEventRecord(a));
+        CK(cudaEventRecord(a, st));
         f();
-        CK(cudaEventRecord(b));
+        CK(cudaEventRecord(b, st));
         CK(cudaEventSynchronize(b));
         float ms;
         CK(cudaEventElapsedTime(&ms, a, b));
@@ -134,14 +148,16 @@ void cublas_gemm(cublasHandle_t h, const shape &s, const float *A, const float *
 int main(int argc, char **argv)
 {
     const char *out = "bench/results";
-    int reps = 10;
+    int reps = 10, smoke = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = std::max(10, atoi(argv[++i]));
+        else if (!strcmp(argv[i], "--smoke"))
+            smoke = 1;
         else {
-            fprintf(stderr, "usage: gemm_gpu [--out DIR] [--reps N>=10]\n");
+            fprintf(stderr, "usage: gemm_gpu [--out DIR] [--reps N>=10] [--smoke]\n");
             return 2;
         }
     }
@@ -156,17 +172,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
         return 1;
     }
+    cudaStream_t st = (cudaStream_t)pol_cuda_stream(pc);
     cublasHandle_t h;
     CB(cublasCreate(&h));
+    CB(cublasSetStream(h, st));
     char line[512];
     std::vector<std::string> rows;
     snprintf(line, sizeof line, "| shape | M | N | K | exact TFLOP/s | cuBLAS fp32 TFLOP/s | "
              "cuBLAS TF32 TFLOP/s | exact / fp32 | exact / TF32 | check |");
     rows.push_back(line);
     rows.push_back("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    printf("gemm_gpu on %s (sm_%d%d)\n%s\n", dev_name, major, minor, line);
+    printf("gemm_gpu on %s (sm_%d%d)%s\n%s\n", dev_name, major, minor,
+           smoke ? ", SMOKE RUN: timings are not results" : "", line);
     int bad = 0;
-    for (const shape &s : SHAPES) {
+    const shape *shapes = smoke ? SMOKE_SHAPES : SHAPES;
+    const size_t n_shapes = smoke ? sizeof SMOKE_SHAPES / sizeof SMOKE_SHAPES[0]
+                                  : sizeof SHAPES / sizeof SHAPES[0];
+    for (size_t si = 0; si < n_shapes; si++) {
+        const shape &s = shapes[si];
         const size_t na = (size_t)(s.M * s.K), nb = (size_t)(s.K * s.N), nc = (size_t)(s.M * s.N);
         std::vector<float> A(na), B(nb), bias(s.N), C(nc);
         for (auto &x : A) x = urand();
@@ -213,11 +236,11 @@ int main(int argc, char **argv)
         }
         bad += wrong != 0;
         const double flop = 2.0 * (double)s.M * (double)s.N * (double)s.K;
-        double t_exact = time_ms([&] { (void)!pol_cuda_gemm(pc, &dg); }, reps);
+        double t_exact = time_ms([&] { (void)!pol_cuda_gemm(pc, &dg); }, reps, st);
         CB(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
-        double t_fp32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps);
+        double t_fp32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps, st);
         CB(cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH));
-        double t_tf32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps);
+        double t_tf32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps, st);
         if (pol_cuda_sync(pc)) {
             fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
             return 1;
@@ -239,6 +262,9 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(f, "# Exact GEMM vs cuBLAS on %s (sm_%d%d)\n\n", dev_name, major, minor);
+    if (smoke)
+        fprintf(f, "SMOKE RUN (--smoke): small shapes to exercise the program; the timings "
+                   "are not results.\n\n");
     fprintf(f, "fp32 inputs in [-1, 1]; median of %d timed runs after 3 warm-ups (CUDA events).\n"
                "Ratios are speed ratios: exact / fp32 = cuBLAS time / exact time.\n"
                "cuBLAS fp32 uses CUBLAS_DEFAULT_MATH (no TF32); TF32 uses "

@@ -271,6 +271,8 @@ extern "C" pol_status pol_cuda_sync(pol_cuda *c)
     return POL_OK;
 }
 
+extern "C" void *pol_cuda_stream(pol_cuda *c) { return c ? (void *)c->stream : NULL; }
+
 extern "C" pol_status pol_cuda_node_eval(pol_cuda *c, pol_op op, const pol_node_params *params,
                                          const pol_tensor *const *in, int n_in, pol_tensor *out)
 {

@@ -99,6 +99,12 @@ POL_WARN_UNUSED pol_status pol_cuda_download(pol_cuda *c, void *dst, const void 
  * POL_ERR_INVALID_ARG (a cross-entropy label was out of range). */
 POL_WARN_UNUSED pol_status pol_cuda_sync(pol_cuda *c);
 
+/* The cudaStream_t (as void *) that all work of c runs on, in order: for
+ * callers that order their own CUDA work or events with c's (a non-blocking
+ * stream: work on the legacy default stream does not wait for it). NULL in
+ * a build without CUDA or for a NULL c. */
+void *pol_cuda_stream(pol_cuda *c);
+
 /* ------------------------------------------------ launch configuration --
  * For tests and benchmarks: forces a launch configuration. Every choice
  * yields the same bits; only speed differs. Zero fields mean "automatic". */

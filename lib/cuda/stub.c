@@ -66,6 +66,7 @@ pol_status pol_cuda_download(pol_cuda *c, void *dst, const void *src_dev, size_t
 }
 
 pol_status pol_cuda_sync(pol_cuda *c) { (void)c; return off(); }
+void *pol_cuda_stream(pol_cuda *c) { (void)c; return NULL; }
 pol_status pol_cuda_set_launch(pol_cuda *c, const pol_cuda_launch *l) { (void)c, (void)l; return off(); }
 pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g) { (void)c, (void)g; return off(); }
 

@@ -5,7 +5,8 @@
  * It checks how libpol calls cuBLAS (the row-major to column-major
  * mapping, transposes, leading dimensions, alpha/beta and the bias), not
  * cuBLAS itself: its sums are in binary64, rounded once to binary32.
- * TF32 and BF16 compute types round each input to a 10-bit (TF32) or
+ * The handle's math mode CUBLAS_TF32_TENSOR_OP_MATH makes cublasSgemm
+ * round as the TF32 compute type. TF32 and BF16 compute types round each input to a 10-bit (TF32) or
  * 7-bit (BF16) significand, to nearest even, before multiplying.
  * Every matrix an operation reads or writes must lie in device memory
  * (CUBLAS_STATUS_INVALID_VALUE otherwise, which cuBLAS itself cannot
@@ -26,7 +27,7 @@ enum cublasStatus_t {
 };
 
 enum cublasOperation_t { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 };
-enum cublasMath_t { CUBLAS_DEFAULT_MATH = 0 };
+enum cublasMath_t { CUBLAS_DEFAULT_MATH = 0, CUBLAS_TF32_TENSOR_OP_MATH = 3 };
 enum cublasComputeType_t {
     CUBLAS_COMPUTE_32F = 68,
     CUBLAS_COMPUTE_32F_FAST_16BF = 75,

@@ -31,7 +31,8 @@
  *     kernel must be NULL or point into device memory;
  *   - __shared__ arrays are static storage of the kernel (one block runs at
  *     a time).
- * The emulated device reports POL_EMU_SMS (default 4) multiprocessors.
+ * The emulated device reports POL_EMU_SMS (default 132, an H100 SXM's
+ * count) multiprocessors.
  */
 #ifndef POL_CUDA_EMU_RUNTIME_H
 #define POL_CUDA_EMU_RUNTIME_H
@@ -127,6 +128,19 @@ struct cudaDeviceProp {
     size_t totalGlobalMem;
 };
 
+/* Events time the host: an event records when the work before it on its
+ * stream has run, which here is when it is recorded. Elapsed time between
+ * two events of a stream with no work of that stream between them, while
+ * another stream did work, is reported as an error (cudaErrorInvalidValue):
+ * on a device those events would not have waited for that work. */
+typedef struct pol_emu_event *cudaEvent_t;
+cudaError_t cudaEventCreate(cudaEvent_t *e);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t cudaDeviceSynchronize(void);
+
 const char *cudaGetErrorString(cudaError_t e);
 const char *cudaGetErrorName(cudaError_t e);
 cudaError_t cudaGetLastError(void);
@@ -138,6 +152,11 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
 cudaError_t cudaMalloc(void **p, size_t bytes);
+/* as the runtime's C++ overload */
+template <typename T> cudaError_t cudaMalloc(T **p, size_t bytes)
+{
+    return cudaMalloc(reinterpret_cast<void **>(p), bytes);
+}
 cudaError_t cudaFree(void *p);
 cudaError_t cudaMemset(void *p, int v, size_t n);
 cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s);

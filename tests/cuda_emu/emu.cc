@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -145,6 +146,44 @@ struct stream_set {
         return !s || std::find(live.begin(), live.end(), s) != live.end();
     }
 } streams;
+
+/* Work counted per stream (launches, copies, sets, cuBLAS calls), for the
+ * events' check; the legacy default stream (NULL) is counted too. */
+std::vector<std::pair<cudaStream_t, uint64_t>> work;
+uint64_t total_work;
+
+void count_work(cudaStream_t s)
+{
+    total_work++;
+    for (auto &w : work)
+        if (w.first == s) {
+            w.second++;
+            return;
+        }
+    work.emplace_back(s, 1);
+}
+
+uint64_t work_of(cudaStream_t s)
+{
+    for (auto &w : work)
+        if (w.first == s)
+            return w.second;
+    return 0;
+}
+
+struct event {
+    cudaStream_t stream;
+    uint64_t own, all; /* work_of(stream) and total_work when recorded */
+    double t;          /* seconds, CLOCK_MONOTONIC */
+    bool recorded;
+};
+std::vector<event *> events;
+
+bool event_ok(cudaEvent_t e)
+{
+    event *v = reinterpret_cast<event *>(e);
+    return v && std::find(events.begin(), events.end(), v) != events.end();
+}
 
 /* ------------------------------------------------------------- fibers --
  * A fiber runs threads of the current block one after another on its own
@@ -347,6 +386,7 @@ bool run_block()
 
 struct blas_handle {
     cudaStream_t stream;
+    cublasMath_t math;
 };
 std::vector<blas_handle *> handles;
 
@@ -411,6 +451,7 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
         say("%s: a matrix is not wholly in device memory", name);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
+    count_work(reinterpret_cast<blas_handle *>(h)->stream);
     open_scope o;
     /* op(A) row by row (m x k) and op(B) column by column (n x k), rounded */
     std::vector<double> ra((size_t)m * (size_t)k), rb((size_t)n * (size_t)k);
@@ -474,6 +515,7 @@ void run(dim3 grid, dim3 block, cudaStream_t s, void (*body)(void *), void *ctx,
         sticky = fail(cudaErrorLaunchFailure);
         return;
     }
+    count_work(s);
     std::vector<uint64_t> blocks((size_t)grid.x * grid.y * grid.z);
     for (size_t b = 0; b < blocks.size(); b++)
         blocks[b] = b;
@@ -563,11 +605,13 @@ cudaError_t cudaGetDevice(int *dev)
     return cudaSuccess;
 }
 
+/* 132 by default, an H100 SXM's count: the automatic GEMM tile and split
+ * choices (kernels/gemm.cu) are then those of the GPU the backend targets */
 static int emulated_sms()
 {
     const char *s = getenv("POL_EMU_SMS");
-    int n = s && *s ? atoi(s) : 4;
-    return n >= 1 && n <= 1024 ? n : 4;
+    int n = s && *s ? atoi(s) : 132;
+    return n >= 1 && n <= 1024 ? n : 132;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev)
@@ -676,6 +720,7 @@ cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
         say("cudaMemset of %zu bytes outside device memory", n);
         return fail(cudaErrorInvalidValue);
     }
+    count_work(s);
     open_scope o;
     memset(p, v, n);
     return cudaSuccess;
@@ -707,6 +752,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
             (int)k);
         return fail(cudaErrorInvalidValue);
     }
+    count_work(s);
     open_scope o;
     memmove(dst, src, n);
     return cudaSuccess;
@@ -717,6 +763,76 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind k)
     return cudaMemcpyAsync(dst, src, n, k, nullptr);
 }
 
+static double now_s()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *e)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!e)
+        return fail(cudaErrorInvalidValue);
+    event *v = new event{ nullptr, 0, 0, 0.0, false };
+    events.push_back(v);
+    *e = reinterpret_cast<cudaEvent_t>(v);
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t e)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!event_ok(e))
+        return fail(cudaErrorInvalidResourceHandle);
+    event *v = reinterpret_cast<event *>(e);
+    events.erase(std::find(events.begin(), events.end(), v));
+    delete v;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!event_ok(e) || !streams.ok(s))
+        return fail(cudaErrorInvalidResourceHandle);
+    event *v = reinterpret_cast<event *>(e);
+    *v = event{ s, work_of(s), total_work, now_s(), true };
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t e)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!event_ok(e))
+        return fail(cudaErrorInvalidResourceHandle);
+    return sticky ? fail(sticky) : cudaSuccess;
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!ms || !event_ok(start) || !event_ok(end))
+        return fail(cudaErrorInvalidResourceHandle);
+    const event *a = reinterpret_cast<event *>(start), *b = reinterpret_cast<event *>(end);
+    if (!a->recorded || !b->recorded)
+        return fail(cudaErrorInvalidResourceHandle);
+    if (a->stream == b->stream && b->own == a->own && b->all > a->all) {
+        say("cudaEventElapsedTime: no work on the events' stream between them, while another "
+            "stream worked: these events would not have timed that work");
+        return fail(cudaErrorInvalidValue);
+    }
+    *ms = (float)((b->t - a->t) * 1e3);
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    return sticky ? fail(sticky) : cudaSuccess;
+}
+
 /* --------------------------------------------------------------- cuBLAS -- */
 
 cublasStatus_t cublasCreate(cublasHandle_t *h)
@@ -724,7 +840,7 @@ cublasStatus_t cublasCreate(cublasHandle_t *h)
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!h)
         return CUBLAS_STATUS_INVALID_VALUE;
-    blas_handle *b = new blas_handle{ nullptr };
+    blas_handle *b = new blas_handle{ nullptr, CUBLAS_DEFAULT_MATH };
     handles.push_back(b);
     *h = reinterpret_cast<cublasHandle_t>(b);
     return CUBLAS_STATUS_SUCCESS;
@@ -754,9 +870,13 @@ cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s)
 
 cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m)
 {
+    std::lock_guard<std::recursive_mutex> g(lock);
     if (!handle_ok(h))
         return CUBLAS_STATUS_NOT_INITIALIZED;
-    return m == CUBLAS_DEFAULT_MATH ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+    if (m != CUBLAS_DEFAULT_MATH && m != CUBLAS_TF32_TENSOR_OP_MATH)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    reinterpret_cast<blas_handle *>(h)->math = m;
+    return CUBLAS_STATUS_SUCCESS;
 }
 
 const char *cublasGetStatusString(cublasStatus_t s)
@@ -785,8 +905,10 @@ cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
                            int n, int k, const float *alpha, const float *A, int lda,
                            const float *B, int ldb, const float *beta, float *C, int ldc)
 {
-    return gemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ROUND_NONE,
-                "cublasSgemm");
+    const bool tf32 = handle_ok(h) &&
+                      reinterpret_cast<blas_handle *>(h)->math == CUBLAS_TF32_TENSOR_OP_MATH;
+    return gemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc,
+                tf32 ? ROUND_TF32 : ROUND_NONE, "cublasSgemm");
 }
 
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
