@@ -6,7 +6,8 @@
  *   digits  examples/tasks/digits.json (MLP 64-128-10, batch 32, AdamW);
  *   mlp     MLP 784-1024-1024-10 (ReLU), batch 256, AdamW, on synthetic data
  *           generated here (8192 training samples of 784 uniform features,
- *           label = the group of 78 features with the largest sum).
+ *           label = the group of 78 features with the largest sum);
+ *   wide    the same with hidden widths 4096 and batch 1024, to fill the GPU.
  * Each task is written twice into a temporary directory: "mode": "exact" and
  * "mode": "tolerant" (otherwise the same bytes).
  *
@@ -28,14 +29,16 @@
  * kernels, every core), CPU tolerant (OpenBLAS, every core), GPU exact, GPU
  * tolerant cuBLAS FP32, TF32 and BF16. Printed and written to
  * DIR/train_gpu.md (default bench/results). Exit status 77 without a CUDA
- * device. --quick: fewer mlp steps in the checks. --smoke: digits only, to
+ * device. --quick: fewer mlp steps in the checks. --smoke: trains digits only, to
  * run the program's every path quickly (on the CUDA emulator: make
  * emu-bench); its timings are not results and the table says so.
  *
  * Host code only (nvcc compiles it as C++ and links cuBLAS); everything goes
  * through the libpol API.
  */
+#include <errno.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -167,6 +170,38 @@ void mlp_tasks(const char *dir, uint64_t steps, int k, std::string *exact, std::
     if (bench_mlp_task(dir, steps, (uint64_t)k, "tolerant", path, sizeof path) != POL_OK)
         die("the MLP task");
     *tolerant = path;
+}
+
+/* The wide MLP, 784-4096-4096-10 at batch 1024, which fills a large GPU:
+ * the MLP task of bench/mlp_task.h (in its own directory) with the hidden
+ * widths and the batch replaced. */
+void wide_tasks(const char *root, uint64_t steps, int k, std::string *exact,
+                std::string *tolerant)
+{
+    const std::string dir = std::string(root) + "/wide";
+    if (mkdir(dir.c_str(), 0700) && errno != EEXIST)
+        die(dir.c_str());
+    std::string base[2];
+    mlp_tasks(dir.c_str(), steps, k, &base[0], &base[1]);
+    std::string *out[2] = { exact, tolerant };
+    for (int m = 0; m < 2; m++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (pol_read_file(base[m].c_str(), 1u << 20, &buf, &len) != POL_OK)
+            die(base[m].c_str());
+        std::string s((const char *)buf, len);
+        free(buf);
+        const std::string layers = "[784, 1024, 1024, 10]", batch = "\"batch_size\": 256,";
+        const size_t a = s.find(layers), b = s.find(batch);
+        if (a == std::string::npos || b == std::string::npos) {
+            fprintf(stderr, "train_gpu: bench/mlp_task.h changed shape; update wide_tasks\n");
+            exit(1);
+        }
+        s.replace(b, batch.size(), "\"batch_size\": 1024,");
+        s.replace(a, layers.size(), "[784, 4096, 4096, 10]");
+        *out[m] = dir + (m ? "/mlp-wide-tolerant.json" : "/mlp-wide-exact.json");
+        write_text(out[m]->c_str(), s);
+    }
 }
 
 /* A context: device, kernels, threads. */
@@ -339,15 +374,21 @@ int main(int argc, char **argv)
     }
     atexit(cleanup);
 
-    bench_task tasks[2];
+    bench_task tasks[3];
     tasks[0].name = "digits", tasks[0].warm = 20, tasks[0].min_steps = 200;
     write_modes(tmp_root, "digits", digits_template(), &tasks[0].exact, &tasks[0].tolerant);
     tasks[1].name = "mlp 784-1024-1024-10 b256", tasks[1].warm = 3, tasks[1].min_steps = 10;
-    if (!smoke)
-        mlp_tasks(tmp_root, quick ? 40 : 200, quick ? 20 : 50, &tasks[1].exact,
-                  &tasks[1].tolerant);
+    tasks[2].name = "mlp 784-4096-4096-10 b1024", tasks[2].warm = 2, tasks[2].min_steps = 5;
+    mlp_tasks(tmp_root, quick ? 40 : 200, quick ? 20 : 50, &tasks[1].exact, &tasks[1].tolerant);
+    wide_tasks(tmp_root, quick ? 10 : 20, quick ? 5 : 10, &tasks[2].exact, &tasks[2].tolerant);
+    for (int ti = 1; ti < 3; ti++) { /* the written tasks are valid (smoke trains none) */
+        pol_task chk;
+        if (pol_task_load(tasks[ti].exact.c_str(), &chk) ||
+            pol_task_load(tasks[ti].tolerant.c_str(), &chk))
+            die(tasks[ti].name);
+    }
 
-    const int n_tasks = smoke ? 1 : 2;
+    const int n_tasks = smoke ? 1 : 3;
     emit("# Training steps/s: exact GPU vs tolerant cuBLAS vs CPU\n\n");
     if (smoke)
         emit("SMOKE RUN (--smoke): digits only, to exercise the program; the timings are not "
