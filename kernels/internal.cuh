@@ -48,6 +48,11 @@ void pol__cuda_grid(const pol_cuda *c, int64_t n, int *grid, int *block);
 /* Destroys the cuBLAS handle of c, if any (pol_cuda_destroy). */
 void pol__cuda_blas_destroy(pol_cuda *c);
 
+/* dst row r := src row idx[r] for r < n, rows of `words` 4-byte words (a
+ * plain copy: no arithmetic). Launch only, no wait. */
+pol_status pol__cuda_gather_rows(pol_cuda *c, void *dst, const void *src, const uint32_t *idx,
+                                 int64_t n, int64_t words);
+
 /* Launches op on device tensors (no shape checks, no wait). */
 pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,
                                const pol_tensor *const *in, pol_tensor *out);

@@ -148,9 +148,28 @@ __global__ void sgd_param_kernel(int64_t n, const float *p, const float *b, cons
     GRID_STRIDE(i, n) { out[i] = pol_fsub(p[i], pol_fmul(lr, b[i])); }
 }
 
+/* dst[r][w] = src[idx[r]][w]: a batch gathered from the dataset's rows. */
+__global__ void gather_rows_kernel(int64_t n, int64_t words, const uint32_t *idx,
+                                   const uint32_t *src, uint32_t *dst)
+{
+    GRID_STRIDE(e, n * words) { dst[e] = src[(int64_t)idx[e / words] * words + e % words]; }
+}
+
 const float *F(const pol_tensor *t) { return (const float *)t->data; }
 
 } // namespace
+
+pol_status pol__cuda_gather_rows(pol_cuda *c, void *dst, const void *src, const uint32_t *idx,
+                                 int64_t n, int64_t words)
+{
+    if (n <= 0 || words <= 0)
+        return POL_OK;
+    int grid, block;
+    pol__cuda_grid(c, n * words, &grid, &block);
+    POL_LAUNCH(grid, block, c->stream, gather_rows_kernel)(n, words, idx, (const uint32_t *)src,
+                                                          (uint32_t *)dst);
+    return pol__cuda_err(cudaGetLastError(), "gather rows");
+}
 
 pol_status pol__cuda_launch_op(pol_cuda *c, pol_op op, const pol_node_params *p,
                                const pol_tensor *const *in, pol_tensor *out)

@@ -298,6 +298,14 @@ struct pol_cuda_graph {
     pol_tensor *t;     /* device views of the graph's tensors (data on the device) */
     size_t arena_mark; /* arena_used before the mirror; restored when it is the top */
     size_t arena_end;
+    struct {           /* pol_cuda_graph_gather_rows: host tensors copied to the device */
+        const void *host;
+        size_t nbytes;
+        void *dev;
+    } src[POL_CUDA_MAX_SOURCES];
+    int n_src;
+    uint32_t *idx;     /* device; the row indices of the latest gather */
+    int64_t idx_cap;
 };
 
 extern "C" pol_status pol_cuda_graph_create(pol_cuda *c, pol_graph *g, pol_cuda_graph **out)
@@ -342,6 +350,9 @@ extern "C" void pol_cuda_graph_destroy(pol_cuda_graph *dg)
     if (!dg)
         return;
     cudaStreamSynchronize(dg->c->stream);
+    for (int i = 0; i < dg->n_src; i++)
+        cudaFree(dg->src[i].dev);
+    cudaFree(dg->idx);
     if (dg->c->arena_used == dg->arena_end)
         dg->c->arena_used = dg->arena_mark;
     free(dg->t);
@@ -382,6 +393,67 @@ extern "C" pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i)
     for (int k = 0; k < nd->n_in; k++)
         ins[k] = &dg->t[nd->in[k]];
     return pol__cuda_launch_op(dg->c, nd->op, &nd->params, ins, &dg->t[nd->out]);
+}
+
+/* The device copy of host tensor src, made on first use. */
+static pol_status source(pol_cuda_graph *dg, const pol_tensor *src, const void **dev)
+{
+    for (int i = 0; i < dg->n_src; i++)
+        if (dg->src[i].host == src->data && dg->src[i].nbytes == src->nbytes) {
+            *dev = dg->src[i].dev;
+            return POL_OK;
+        }
+    if (dg->n_src == POL_CUDA_MAX_SOURCES)
+        return pol_errorf(POL_ERR_INVALID_ARG, "graph mirror: more than %d gather sources",
+                          POL_CUDA_MAX_SOURCES);
+    void *d = NULL;
+    cudaError_t e = cudaMalloc(&d, src->nbytes ? src->nbytes : 1);
+    if (e != cudaSuccess)
+        return pol__cuda_err(e, "gather source");
+    pol_status st = pol_cuda_upload(dg->c, d, src->data, src->nbytes);
+    if (st) {
+        cudaFree(d);
+        return st;
+    }
+    dg->src[dg->n_src].host = src->data;
+    dg->src[dg->n_src].nbytes = src->nbytes;
+    dg->src[dg->n_src].dev = d;
+    dg->n_src++;
+    *dev = d;
+    return POL_OK;
+}
+
+extern "C" pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id, const pol_tensor *src,
+                                                 const uint32_t *rows)
+{
+    pol_status st = check_id(dg, id);
+    if (st)
+        return st;
+    pol_tensor *dst = &dg->t[id];
+    const int64_t n = dst->ndim ? dst->shape[0] : 0;
+    if (!src || !rows || dst->ndim < 1 || n <= 0 || dst->nbytes % (size_t)n ||
+        (dst->nbytes / (size_t)n) % 4)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_cuda_graph_gather_rows: bad argument");
+    const int64_t words = (int64_t)(dst->nbytes / (size_t)n / 4);
+    if (n > dg->idx_cap) {
+        /* grows once per run; an earlier gather may still read the old one */
+        cudaError_t e = cudaStreamSynchronize(dg->c->stream);
+        cudaFree(dg->idx);
+        dg->idx = NULL;
+        dg->idx_cap = 0;
+        if (e == cudaSuccess)
+            e = cudaMalloc(&dg->idx, (size_t)n * sizeof(uint32_t));
+        if (e != cudaSuccess) {
+            dg->idx = NULL;
+            return pol__cuda_err(e, "gather indices");
+        }
+        dg->idx_cap = n;
+    }
+    const void *dsrc = NULL;
+    if ((st = source(dg, src, &dsrc)) ||
+        (st = pol_cuda_upload(dg->c, dg->idx, rows, (size_t)n * sizeof(uint32_t))))
+        return st;
+    return pol__cuda_gather_rows(dg->c, dst->data, dsrc, dg->idx, n, words);
 }
 
 extern "C" pol_status pol_cuda_graph_copy(pol_cuda_graph *dg, int dst, int src)

@@ -200,6 +200,54 @@ static void test_graph_rejects(void **st)
     pol_graph_destroy(g);
 }
 
+/* pol_graph_gather_rows on the host (ctx NULL): the named rows, in order;
+ * bad requests refused with the tensor unchanged. The CUDA path is checked
+ * by pol-gpu-test (training on the device gathers every batch). */
+static void test_gather_rows(void **st)
+{
+    (void)st;
+    pol_graph *g;
+    assert_int_equal(pol_graph_create(&g), POL_OK);
+    int x, y, s;
+    assert_int_equal(pol_graph_add_tensor(g, "x", POL_TENSOR_INPUT, POL_F32, 2, (int64_t[]){ 3, 4 }, &x), POL_OK);
+    assert_int_equal(pol_graph_add_tensor(g, "y", POL_TENSOR_INPUT, POL_I32, 1, (int64_t[]){ 3 }, &y), POL_OK);
+    assert_int_equal(pol_graph_add_tensor(g, "s", POL_TENSOR_STATE, POL_F32, 2, (int64_t[]){ 3, 4 }, &s), POL_OK);
+    pol_graph_freeze(g);
+    pol_tensor sx, sy, s5, si;
+    assert_int_equal(pol_tensor_alloc(&sx, "train_x", POL_F32, 2, (int64_t[]){ 10, 4 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&sy, "train_y", POL_I32, 1, (int64_t[]){ 10 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&s5, "wide", POL_F32, 2, (int64_t[]){ 10, 5 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&si, "ints", POL_I32, 2, (int64_t[]){ 10, 4 }), POL_OK);
+    for (int i = 0; i < 40; i++)
+        pol_f32(&sx)[i] = (float)i;
+    for (int i = 0; i < 10; i++)
+        pol_i32(&sy)[i] = 100 + i;
+    const uint32_t rows[3] = { 9, 0, 9 };
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, &sx, rows), POL_OK);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, y, &sy, rows), POL_OK);
+    const float *gx = pol_f32(pol_graph_tensor(g, x));
+    for (int r = 0; r < 3; r++) {
+        for (int c = 0; c < 4; c++)
+            assert_true(gx[r * 4 + c] == (float)(rows[r] * 4 + (uint32_t)c));
+        assert_int_equal(pol_i32(pol_graph_tensor(g, y))[r], 100 + (int)rows[r]);
+    }
+    /* refused: a row past the end, a STATE tensor, dtype, rank, row size, NULLs */
+    const uint32_t past[3] = { 1, 10, 2 };
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, &sx, past), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "row 10"));
+    assert_int_equal(pol_graph_gather_rows(g, NULL, s, &sx, rows), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, &si, rows), POL_ERR_SHAPE);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, &sy, rows), POL_ERR_SHAPE);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, &s5, rows), POL_ERR_SHAPE);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, NULL, rows), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, x, &sx, NULL), POL_ERR_INVALID_ARG);
+    assert_int_equal(pol_graph_gather_rows(g, NULL, 99, &sx, rows), POL_ERR_INVALID_ARG);
+    for (int r = 0; r < 3; r++) /* unchanged by the refusals */
+        assert_true(gx[r * 4] == (float)(rows[r] * 4));
+    pol_tensor_free(&sx), pol_tensor_free(&sy), pol_tensor_free(&s5), pol_tensor_free(&si);
+    pol_graph_destroy(g);
+}
+
 int main(void)
 {
     tu_rng_init(&R, tu_seed());
@@ -207,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_single_node_replay),
         cmocka_unit_test(test_graph_gradients),
         cmocka_unit_test(test_graph_rejects),
+        cmocka_unit_test(test_gather_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

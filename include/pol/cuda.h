@@ -219,6 +219,18 @@ POL_WARN_UNUSED pol_status pol_cuda_graph_download(pol_cuda_graph *dg, int id);
  * the graph checked them when it was built). */
 POL_WARN_UNUSED pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i);
 
+/* Tensor `id` := rows rows[0..n) of the host tensor src (n = the tensor's
+ * first dimension; pol_graph_gather_rows checked shapes and rows, and the
+ * row size is a multiple of 4 bytes). src goes to the device on first use,
+ * in its own allocation (not the arena) kept until the mirror is destroyed,
+ * found again by data pointer and size; at most POL_CUDA_MAX_SOURCES
+ * sources per mirror. The row indices are uploaded per call. Asynchronous.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_CUDA (out of device
+ * memory, a launch). */
+#define POL_CUDA_MAX_SOURCES 4
+POL_WARN_UNUSED pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id,
+                                                      const pol_tensor *src, const uint32_t *rows);
+
 /* Device-to-device copy of tensor src into tensor dst (same byte size). */
 POL_WARN_UNUSED pol_status pol_cuda_graph_copy(pol_cuda_graph *dg, int dst, int src);
 

@@ -132,6 +132,22 @@ POL_WARN_UNUSED pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i
  * STATE and NODE tensors then go stale until pol_graph_download. */
 POL_WARN_UNUSED pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx);
 
+/* Sets INPUT tensor `id` (first dimension n) to the rows rows[0..n) of the
+ * host tensor src: same dtype and rank, the same sizes after the first
+ * dimension, every row index below src's first dimension. ctx NULL or a
+ * CPU context: the rows are copied into the host tensor. A CUDA context:
+ * src is copied to the device once and kept with the graph's device copies
+ * (found again by its data pointer and size, so its contents must not
+ * change while the graph lives), the rows are gathered on the device, and
+ * the host copy of `id` is not written: the next pol_graph_eval does not
+ * upload it (pol_graph_download fetches it). The training loop feeds its
+ * batches this way, so a batch never crosses the bus.
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (not an INPUT tensor, NULL rows,
+ * a row out of range); POL_ERR_SHAPE (dtype or shape mismatch);
+ * POL_ERR_CUDA. */
+POL_WARN_UNUSED pol_status pol_graph_gather_rows(pol_graph *g, pol_ctx *ctx, int id,
+                                                 const pol_tensor *src, const uint32_t *rows);
+
 /* Copies every declared update (node output -> state tensor); on the
  * device copies when the graph lives on the device. */
 void pol_graph_commit(pol_graph *g);

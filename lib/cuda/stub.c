@@ -95,6 +95,12 @@ void pol_cuda_graph_destroy(pol_cuda_graph *dg) { (void)dg; }
 pol_status pol_cuda_graph_upload(pol_cuda_graph *dg, int id) { (void)dg, (void)id; return off(); }
 pol_status pol_cuda_graph_download(pol_cuda_graph *dg, int id) { (void)dg, (void)id; return off(); }
 pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i) { (void)dg, (void)i; return off(); }
+pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id, const pol_tensor *src,
+                                      const uint32_t *rows)
+{
+    (void)dg, (void)id, (void)src, (void)rows;
+    return off();
+}
 pol_status pol_cuda_graph_copy(pol_cuda_graph *dg, int dst, int src)
 {
     (void)dg, (void)dst, (void)src;

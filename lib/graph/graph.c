@@ -9,6 +9,7 @@
 typedef struct {
     pol_tensor t;
     pol_tensor_kind kind;
+    int dev_fed; /* gathered on the device: the next pol_graph_eval skips its upload */
 } tensor_slot;
 
 typedef struct {
@@ -345,6 +346,7 @@ static pol_status new_tensor(pol_graph *g, const char *name, pol_tensor_kind kin
     if (st)
         return st;
     s->kind = kind;
+    s->dev_fed = 0;
     *id = g->n_tensors++;
     return POL_OK;
 }
@@ -475,8 +477,10 @@ pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx)
         int fresh = !g->dev;
         pol_status st = ensure_device(g, ctx);
         for (int i = 0; !st && !fresh && i < g->n_tensors; i++)
-            if (g->tensors[i].kind == POL_TENSOR_INPUT)
+            if (g->tensors[i].kind == POL_TENSOR_INPUT && !g->tensors[i].dev_fed)
                 st = pol_cuda_graph_upload(g->dev, i);
+        for (int i = 0; i < g->n_tensors; i++)
+            g->tensors[i].dev_fed = 0;
         if (st)
             return st;
     }
@@ -486,6 +490,44 @@ pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx)
             return st;
     }
     return cuda ? pol_cuda_graph_sync(g->dev) : POL_OK;
+}
+
+pol_status pol_graph_gather_rows(pol_graph *g, pol_ctx *ctx, int id, const pol_tensor *src,
+                                 const uint32_t *rows)
+{
+    if (!g || id < 0 || id >= g->n_tensors || g->tensors[id].kind != POL_TENSOR_INPUT || !src ||
+        !rows)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_graph_gather_rows: bad argument");
+    pol_tensor *t = &g->tensors[id].t;
+    if (t->ndim < 1 || src->dtype != t->dtype || src->ndim != t->ndim)
+        return pol_errorf(POL_ERR_SHAPE, "gather into %s: dtype or rank differs from %s", t->name,
+                          src->name);
+    for (int d = 1; d < t->ndim; d++)
+        if (src->shape[d] != t->shape[d])
+            return pol_errorf(POL_ERR_SHAPE, "gather into %s: dimension %d is %lld in %s, %lld "
+                              "here", t->name, d, (long long)src->shape[d], src->name,
+                              (long long)t->shape[d]);
+    const int64_t n = t->shape[0], avail = src->shape[0];
+    for (int64_t r = 0; r < n; r++)
+        if ((int64_t)rows[r] >= avail)
+            return pol_errorf(POL_ERR_INVALID_ARG, "gather into %s: row %lld of %s does not "
+                              "exist (%lld rows)", t->name, (long long)rows[r], src->name,
+                              (long long)avail);
+    if (n == 0)
+        return POL_OK;
+    const size_t row = t->nbytes / (size_t)n;
+    if (ctx && pol_ctx_device(ctx) == POL_DEVICE_CUDA) {
+        pol_status st = ensure_device(g, ctx);
+        if (!st)
+            st = pol_cuda_graph_gather_rows(g->dev, id, src, rows);
+        if (!st)
+            g->tensors[id].dev_fed = 1;
+        return st;
+    }
+    for (int64_t r = 0; r < n; r++)
+        memcpy((uint8_t *)t->data + (size_t)r * row, (const uint8_t *)src->data + rows[r] * row,
+               row);
+    return POL_OK;
 }
 
 /* Applies fn to tensor id, or to every tensor for id == -1. */

@@ -213,22 +213,20 @@ pol_status pol_trainer_state_hash(const pol_trainer *tr, pol_digest *out)
 
 /* ------------------------------------------------------------- a step -- */
 
-pol_status pol_step_inputs(const pol_task *t, const pol_dataset *ds, const uint32_t *perm,
-                           uint64_t cursor, uint64_t step, const pol_model *m)
+/* pol_step_inputs on the context's device: on a CUDA context the batch is
+ * gathered there from the dataset's device copy (pol_graph_gather_rows). */
+static pol_status step_inputs(const pol_task *t, const pol_dataset *ds, const uint32_t *perm,
+                              uint64_t cursor, uint64_t step, const pol_model *m, pol_ctx *ctx)
 {
-    const int64_t B = t->batch, D = ds->dim, N = ds->n_train;
+    const int64_t B = t->batch, N = ds->n_train;
     if (cursor + (uint64_t)B > (uint64_t)N)
         return pol_errorf(POL_ERR_FORMAT, "data cursor %" PRIu64 " leaves no room for a batch of "
                           "%lld", cursor, (long long)B);
-    float *x = pol_f32(pol_graph_tensor(m->graph, m->in_x));
-    int32_t *y = pol_i32(pol_graph_tensor(m->graph, m->in_y));
-    const float *sx = pol_f32(&ds->train_x);
-    const int32_t *sy = pol_i32(&ds->train_y);
-    for (int64_t r = 0; r < B; r++) {
-        uint32_t idx = perm[cursor + (uint64_t)r];
-        memcpy(x + r * D, sx + (int64_t)idx * D, (size_t)D * sizeof *x);
-        y[r] = sy[idx];
-    }
+    pol_status st = pol_graph_gather_rows(m->graph, ctx, m->in_x, &ds->train_x, perm + cursor);
+    if (!st)
+        st = pol_graph_gather_rows(m->graph, ctx, m->in_y, &ds->train_y, perm + cursor);
+    if (st)
+        return st;
     /* the optimizer scalars (A-OPT, A-SCHED) */
     float *h = pol_f32(pol_graph_tensor(m->graph, m->in_hyper));
     h[0] = pol_task_lr(t, step);
@@ -238,6 +236,12 @@ pol_status pol_step_inputs(const pol_task *t, const pol_dataset *ds, const uint3
         h[2] = 1.0f - pol_powif(t->beta2, step + 1);
     }
     return POL_OK;
+}
+
+pol_status pol_step_inputs(const pol_task *t, const pol_dataset *ds, const uint32_t *perm,
+                           uint64_t cursor, uint64_t step, const pol_model *m)
+{
+    return step_inputs(t, ds, perm, cursor, step, m, NULL);
 }
 
 /* The inputs of the next step, with the epoch's permutation cached. */
@@ -253,7 +257,8 @@ static pol_status load_inputs(pol_trainer *tr, uint64_t step)
             return st;
         tr->perm_epoch = epoch;
     }
-    return pol_step_inputs(tr->task, tr->ds, tr->perm, *u64(&tr->meta_cursor), step, &tr->model);
+    return step_inputs(tr->task, tr->ds, tr->perm, *u64(&tr->meta_cursor), step, &tr->model,
+                       tr->ctx);
 }
 
 void pol_trainer_set_node_hook(pol_trainer *tr, pol_node_hook fn, void *arg)
