@@ -128,7 +128,8 @@ POL_WARN_UNUSED pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i
 /* Evaluates every node in order, then nothing else (see pol_graph_commit).
  * On a CUDA context the graph lives on the device: the first evaluation
  * copies every tensor there; each evaluation first uploads the INPUT
- * tensors, runs every node on the device and waits for it. Host copies of
+ * tensors (except those gathered on the device since the last evaluation,
+ * pol_graph_gather_rows), runs every node on the device and waits for it. Host copies of
  * STATE and NODE tensors then go stale until pol_graph_download. */
 POL_WARN_UNUSED pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx);
 
