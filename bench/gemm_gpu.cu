@@ -200,9 +200,11 @@ int main(int argc, char **argv)
         CK(cudaMalloc(&dB, nb * 4));
         CK(cudaMalloc(&dC, nc * 4));
         CK(cudaMalloc(&dbias, (size_t)s.N * 4));
-        CK(cudaMemcpy(dA, A.data(), na * 4, cudaMemcpyHostToDevice));
-        CK(cudaMemcpy(dB, B.data(), nb * 4, cudaMemcpyHostToDevice));
-        CK(cudaMemcpy(dbias, bias.data(), (size_t)s.N * 4, cudaMemcpyHostToDevice));
+        /* every transfer on the context's stream (non-blocking: the legacy
+         * stream is not ordered with it) */
+        CK(cudaMemcpyAsync(dA, A.data(), na * 4, cudaMemcpyHostToDevice, st));
+        CK(cudaMemcpyAsync(dB, B.data(), nb * 4, cudaMemcpyHostToDevice, st));
+        CK(cudaMemcpyAsync(dbias, bias.data(), (size_t)s.N * 4, cudaMemcpyHostToDevice, st));
         pol_gemm_args dg = {};
         dg.M = s.M, dg.N = s.N, dg.K = s.K, dg.trans_a = s.ta, dg.trans_b = s.tb;
         dg.A = dA, dg.B = dB, dg.bias = s.bias ? dbias : NULL, dg.C = dC;
@@ -210,7 +212,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
             return 1;
         }
-        CK(cudaMemcpy(C.data(), dC, nc * 4, cudaMemcpyDeviceToHost));
+        CK(cudaMemcpyAsync(C.data(), dC, nc * 4, cudaMemcpyDeviceToHost, st));
+        CK(cudaStreamSynchronize(st));
         /* check against the CPU */
         pol_gemm_args hg = dg;
         hg.A = A.data(), hg.B = B.data(), hg.bias = s.bias ? bias.data() : NULL;

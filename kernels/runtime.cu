@@ -72,7 +72,9 @@ extern "C" pol_status pol_cuda_create(pol_cuda **out, size_t arena_bytes)
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&c->flag, sizeof(int));
     if (e == cudaSuccess)
-        e = cudaMemset(c->flag, 0, sizeof(int));
+        e = cudaMemsetAsync(c->flag, 0, sizeof(int), c->stream);
+    if (e == cudaSuccess) /* a new context has no work in flight */
+        e = cudaStreamSynchronize(c->stream);
     if (e != cudaSuccess) {
         st = pol__cuda_err(e, "CUDA context");
         pol_cuda_destroy(c);
@@ -261,11 +263,12 @@ extern "C" pol_status pol_cuda_sync(pol_cuda *c)
         return pol_errorf(st, "an earlier asynchronous CUDA operation failed");
     }
     int flag = 0;
-    e = cudaMemcpy(&flag, c->flag, sizeof flag, cudaMemcpyDeviceToHost);
+    /* on c's stream: the legacy stream is not ordered with it */
+    e = cudaMemcpyAsync(&flag, c->flag, sizeof flag, cudaMemcpyDeviceToHost, c->stream);
     if (e != cudaSuccess)
         return pol__cuda_err(e, "CUDA flag");
     if (flag) {
-        cudaMemset(c->flag, 0, sizeof(int));
+        (void)cudaMemsetAsync(c->flag, 0, sizeof(int), c->stream);
         return pol_errorf(POL_ERR_INVALID_ARG, "a cross-entropy label is out of range [0, C)");
     }
     return POL_OK;

@@ -13,7 +13,10 @@
  * executed here; only a run on a GPU (`make gpu-test`) checks them.
  *
  * Execution model (emu.cc):
- *   - every call is synchronous; streams only order what already is ordered;
+ *   - every call is synchronous, but streams are tracked: device work on the
+ *     legacy default stream while a non-blocking stream has work in flight
+ *     (nothing has waited for it since), or the reverse, fails with
+ *     cudaErrorInvalidValue, because on a device the two are not ordered;
  *   - a launch runs its blocks one after another, in an order shuffled per
  *     launch, and the threads of a block as fibers; between two barriers
  *     the threads run one after another in an order shuffled per barrier,

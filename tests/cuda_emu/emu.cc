@@ -147,28 +147,56 @@ struct stream_set {
     }
 } streams;
 
-/* Work counted per stream (launches, copies, sets, cuBLAS calls), for the
- * events' check; the legacy default stream (NULL) is counted too. */
-std::vector<std::pair<cudaStream_t, uint64_t>> work;
+/* Work per stream (launches, copies, sets, cuBLAS calls): a count, for the
+ * events' check, and whether some of it may still be in flight on a device
+ * (until a synchronize, a download on that stream, or an event after it is
+ * waited for). The legacy default stream (NULL) counts as a stream. libpol's
+ * streams are non-blocking: on a device, work on the legacy stream and work
+ * on such a stream are not ordered. Work on one while the other has work in
+ * flight is an error here (`what` names the call). */
+struct stream_work {
+    cudaStream_t s;
+    uint64_t n;
+    bool pending;
+};
+std::vector<stream_work> work;
 uint64_t total_work;
 
-void count_work(cudaStream_t s)
+stream_work *work_entry(cudaStream_t s)
 {
-    total_work++;
     for (auto &w : work)
-        if (w.first == s) {
-            w.second++;
-            return;
-        }
-    work.emplace_back(s, 1);
+        if (w.s == s)
+            return &w;
+    work.push_back(stream_work{ s, 0, false });
+    return &work.back();
 }
 
-uint64_t work_of(cudaStream_t s)
+bool count_work(cudaStream_t s, const char *what)
+{
+    for (const auto &w : work)
+        if (w.pending && w.s != s && (!w.s || !s)) {
+            say("%s on %s while %s has work in flight: on a device the two are not ordered "
+                "(libpol's streams are non-blocking)", what,
+                s ? "a non-blocking stream" : "the legacy default stream",
+                w.s ? "a non-blocking stream" : "the legacy default stream");
+            fail(cudaErrorInvalidValue);
+            return false;
+        }
+    total_work++;
+    stream_work *w = work_entry(s);
+    w->n++;
+    w->pending = true;
+    return true;
+}
+
+uint64_t work_of(cudaStream_t s) { return work_entry(s)->n; }
+
+void settle(cudaStream_t s) { work_entry(s)->pending = false; }
+
+void settle_all()
 {
     for (auto &w : work)
-        if (w.first == s)
-            return w.second;
-    return 0;
+        w.pending = false;
 }
 
 struct event {
@@ -451,7 +479,8 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
         say("%s: a matrix is not wholly in device memory", name);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
-    count_work(reinterpret_cast<blas_handle *>(h)->stream);
+    if (!count_work(reinterpret_cast<blas_handle *>(h)->stream, name))
+        return CUBLAS_STATUS_INVALID_VALUE;
     open_scope o;
     /* op(A) row by row (m x k) and op(B) column by column (n x k), rounded */
     std::vector<double> ra((size_t)m * (size_t)k), rb((size_t)n * (size_t)k);
@@ -515,7 +544,10 @@ void run(dim3 grid, dim3 block, cudaStream_t s, void (*body)(void *), void *ctx,
         sticky = fail(cudaErrorLaunchFailure);
         return;
     }
-    count_work(s);
+    if (!count_work(s, "a kernel launch")) {
+        sticky = cudaErrorLaunchFailure;
+        return;
+    }
     std::vector<uint64_t> blocks((size_t)grid.x * grid.y * grid.z);
     for (size_t b = 0; b < blocks.size(); b++)
         blocks[b] = b;
@@ -665,6 +697,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s)
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!streams.ok(s))
         return fail(cudaErrorInvalidResourceHandle);
+    settle(s);
     return sticky ? fail(sticky) : cudaSuccess;
 }
 
@@ -702,6 +735,7 @@ cudaError_t cudaFree(void *p)
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!p)
         return cudaSuccess;
+    settle_all(); /* cudaFree waits for the device */
     for (size_t i = 0; i < allocs.size(); i++)
         if (allocs[i].base == p) {
             munmap(allocs[i].base, allocs[i].mapped);
@@ -723,7 +757,8 @@ cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
         say("cudaMemset of %zu bytes outside device memory", n);
         return fail(cudaErrorInvalidValue);
     }
-    count_work(s);
+    if (!count_work(s, "cudaMemset"))
+        return cudaErrorInvalidValue;
     open_scope o;
     memset(p, v, n);
     return cudaSuccess;
@@ -755,9 +790,12 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
             (int)k);
         return fail(cudaErrorInvalidValue);
     }
-    count_work(s);
+    if (!count_work(s, "cudaMemcpy"))
+        return cudaErrorInvalidValue;
     open_scope o;
     memmove(dst, src, n);
+    if (k == cudaMemcpyDeviceToHost) /* returns once the copy, and the work before it, is done */
+        settle(s);
     return cudaSuccess;
 }
 
@@ -810,6 +848,9 @@ cudaError_t cudaEventSynchronize(cudaEvent_t e)
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!event_ok(e))
         return fail(cudaErrorInvalidResourceHandle);
+    const event *v = reinterpret_cast<event *>(e);
+    if (v->recorded && work_of(v->stream) == v->own)
+        settle(v->stream);
     return sticky ? fail(sticky) : cudaSuccess;
 }
 
@@ -833,6 +874,7 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
 cudaError_t cudaDeviceSynchronize(void)
 {
     std::lock_guard<std::recursive_mutex> g(lock);
+    settle_all();
     return sticky ? fail(sticky) : cudaSuccess;
 }
 
