@@ -2,7 +2,8 @@
  *
  *   1. every exact op on random inputs (awkward values: subnormals, signed
  *      zeros, tiny normals), odd shapes and every GEMM transpose, under
- *      several launch configurations: the device output must equal the
+ *      seven fixed launch configurations and one more drawn from the seed
+ *      for each check: the device output must equal the
  *      CPU reference bit for bit (NaN counts as equal to NaN: the payloads
  *      of the two sides may differ, see pol/cuda.h);
  *   2. the tiny tasks of spec/vectors/tiny and examples/tasks/digits.json trained with
@@ -90,6 +91,19 @@ static const pol_cuda_launch CONFIGS[] = {
 };
 #define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
 
+/* One more configuration per check, drawn from the test's seed: every field
+ * anywhere in its range (splits up to 64, blocks of 32..1024 threads). */
+static pol_cuda_launch random_config(void)
+{
+    pol_cuda_launch l = { 0 };
+    l.gemm_tile = (int)(tu_next(&rng) % 3);
+    l.gemm_splits = (int)(tu_next(&rng) % 4 == 0 ? 64 : tu_next(&rng) % 10);
+    l.block = (int)(tu_next(&rng) % 33) * 32;
+    l.grid_max = (int)(tu_next(&rng) % 10);
+    l.gemm_vec = (int)(tu_next(&rng) % 2);
+    return l;
+}
+
 /* Runs op on the CPU reference and on the device under every launch
  * configuration, and compares. in[] are host tensors. */
 static void check_op(const char *what, pol_op op, const pol_node_params *p, pol_tensor **in, int n_in,
@@ -112,9 +126,14 @@ static void check_op(const char *what, pol_op op, const pol_node_params *p, pol_
         failures++;
         goto out;
     }
-    for (int cfg = 0; cfg < N_CONFIGS; cfg++) {
+    const pol_cuda_launch drawn = random_config();
+    for (int cfg = 0; cfg <= N_CONFIGS; cfg++) {
+        const pol_cuda_launch *l = cfg < N_CONFIGS ? &CONFIGS[cfg] : &drawn;
+        char cfgs[96];
+        snprintf(cfgs, sizeof cfgs, "(config %d: tile %d, splits %d, block %d, grid_max %d, vec %d)",
+                 cfg, l->gemm_tile, l->gemm_splits, l->block, l->grid_max, l->gemm_vec);
         pol_cuda_reset(dev);
-        st = pol_cuda_set_launch(dev, &CONFIGS[cfg]);
+        st = pol_cuda_set_launch(dev, l);
         for (int i = 0; !st && i < n_in; i++) {
             st = pol_cuda_tensor_alloc(dev, &din[i], in[i]->name, in[i]->dtype, in[i]->ndim,
                                        in[i]->shape);
@@ -130,7 +149,7 @@ static void check_op(const char *what, pol_op op, const pol_node_params *p, pol_
             st = pol_cuda_download(dev, got.data, dout.data, got.nbytes);
         checks++;
         if (st) {
-            printf("FAIL %s (config %d): %s\n", what, cfg, pol_last_error());
+            printf("FAIL %s %s: %s\n", what, cfgs, pol_last_error());
             failures++;
             continue;
         }
@@ -138,8 +157,6 @@ static void check_op(const char *what, pol_op op, const pol_node_params *p, pol_
         int64_t n = pol_tensor_numel(&want);
         for (int64_t i = 0; i < n; i++)
             if (!same_bits(a[i], b[i])) {
-                char cfgs[32];
-                snprintf(cfgs, sizeof cfgs, "(config %d)", cfg);
                 fail(cfgs, what, (long)i, a[i], b[i]);
                 break;
             }
