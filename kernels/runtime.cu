@@ -398,19 +398,32 @@ extern "C" pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i)
     return pol__cuda_launch_op(dg->c, nd->op, &nd->params, ins, &dg->t[nd->out]);
 }
 
-/* The device copy of host tensor src, made on first use. */
+/* The device copy of host tensor src, made on first use. POL_ERR_NOMEM when
+ * it does not fit (the device's memory or the table of sources is full);
+ * a source that did not fit is remembered and not tried again. */
 static pol_status source(pol_cuda_graph *dg, const pol_tensor *src, const void **dev)
 {
     for (int i = 0; i < dg->n_src; i++)
         if (dg->src[i].host == src->data && dg->src[i].nbytes == src->nbytes) {
             *dev = dg->src[i].dev;
-            return POL_OK;
+            return dg->src[i].dev ? POL_OK
+                                  : pol_errorf(POL_ERR_NOMEM, "gather source %s: no room on the "
+                                               "device", src->name);
         }
     if (dg->n_src == POL_CUDA_MAX_SOURCES)
-        return pol_errorf(POL_ERR_INVALID_ARG, "graph mirror: more than %d gather sources",
+        return pol_errorf(POL_ERR_NOMEM, "graph mirror: more than %d gather sources",
                           POL_CUDA_MAX_SOURCES);
     void *d = NULL;
     cudaError_t e = cudaMalloc(&d, src->nbytes ? src->nbytes : 1);
+    if (e == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError(); /* not sticky: clear it, so no later launch reports it */
+        dg->src[dg->n_src].host = src->data;
+        dg->src[dg->n_src].nbytes = src->nbytes;
+        dg->src[dg->n_src].dev = NULL;
+        dg->n_src++;
+        return pol_errorf(POL_ERR_NOMEM, "gather source %s (%zu bytes): no room on the device",
+                          src->name, src->nbytes);
+    }
     if (e != cudaSuccess)
         return pol__cuda_err(e, "gather source");
     pol_status st = pol_cuda_upload(dg->c, d, src->data, src->nbytes);

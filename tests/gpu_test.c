@@ -6,7 +6,8 @@
  *      for each check: the device output must equal the
  *      CPU reference bit for bit (NaN counts as equal to NaN: the payloads
  *      of the two sides may differ, see pol/cuda.h);
- *   2. the tiny tasks of spec/vectors/tiny and examples/tasks/digits.json trained with
+ *   2. batches gathered on the device (pol_graph_gather_rows), the host
+ *      fallback included; the tiny tasks of spec/vectors/tiny and examples/tasks/digits.json trained with
  *      the CUDA device and the CPU: identical trace.json (every checkpoint
  *      hash); a CPU checkpoint resumed on the GPU and a GPU checkpoint
  *      resumed on the CPU end on the same final hash;
@@ -275,6 +276,62 @@ static void test_rows_and_columns(void)
         check_op(what, POL_OP_XENT_BWD, NULL, in, 2, 2, XS[s]);
         drop(in, 2);
     }
+}
+
+/* pol_graph_gather_rows on the device: a graph fed from six sources in
+ * turn. The mirror keeps four (POL_CUDA_MAX_SOURCES); the others take the
+ * host path, whose rows the next evaluation uploads. Every evaluation must
+ * see exactly the rows asked for, whichever path fed them. */
+static void test_gather_rows(void)
+{
+    enum { NSRC = 6, ROWS = 10, D = 12, B = 5 };
+    checks++;
+    pol_ctx *ctx = NULL;
+    pol_graph *g = NULL;
+    pol_tensor src[NSRC];
+    int made = 0, x = -1, y = -1, bad = 0;
+    pol_ctx_opts o = { .threads = 1, .kernels = POL_KERNELS_FAST, .device = POL_DEVICE_CUDA };
+    pol_status st = pol_ctx_create(&ctx, &o);
+    if (!st) st = pol_graph_create(&g);
+    if (!st) st = pol_graph_add_tensor(g, "x", POL_TENSOR_INPUT, POL_F32, 2, (int64_t[]){ B, D }, &x);
+    if (!st) st = pol_graph_add_node(g, POL_OP_RELU, "y", (int[]){ x }, 1, NULL, &y);
+    if (!st) pol_graph_freeze(g);
+    for (; !st && made < NSRC; made++) {
+        st = pol_tensor_alloc(&src[made], "src", POL_F32, 2, (int64_t[]){ ROWS, D });
+        for (int i = 0; !st && i < ROWS * D; i++) /* distinct values per source, half negative */
+            pol_f32(&src[made])[i] = (float)(made * 1000 + i) * (i % 2 ? -1.0f : 1.0f);
+    }
+    for (int step = 0; !st && !bad && step < 3 * NSRC; step++) {
+        const int k = step % NSRC;
+        uint32_t rows[B];
+        for (int r = 0; r < B; r++)
+            rows[r] = (uint32_t)(tu_next(&rng) % ROWS);
+        st = pol_graph_gather_rows(g, ctx, x, &src[k], rows);
+        if (!st) st = pol_graph_eval(g, ctx);
+        if (!st) st = pol_graph_download(g, y);
+        const float *out = pol_f32(pol_graph_tensor(g, y));
+        for (int r = 0; !st && !bad && r < B; r++)
+            for (int c = 0; c < D; c++) {
+                const float v = pol_f32(&src[k])[rows[r] * D + (uint32_t)c];
+                if (!same_bits(out[r * D + c], v > 0.0f ? v : 0.0f)) {
+                    printf("FAIL gather rows: step %d, source %d, row %d col %d: %g, want %g\n",
+                           step, k, r, c, out[r * D + c], v > 0.0f ? v : 0.0f);
+                    failures++, bad = 1;
+                    break;
+                }
+            }
+    }
+    if (st) {
+        printf("FAIL gather rows: %s\n", pol_last_error());
+        failures++;
+    } else if (!bad) {
+        printf("ok   gather rows: %d sources in turn, on the device and (past %d) on the host\n",
+               NSRC, POL_CUDA_MAX_SOURCES);
+    }
+    for (int i = 0; i < made; i++)
+        pol_tensor_free(&src[i]);
+    pol_graph_destroy(g);
+    pol_ctx_destroy(ctx);
 }
 
 /* ------------------------------------------------------------ training -- */
@@ -1000,6 +1057,7 @@ int main(void)
     test_blas_gemm();
     printf("cuBLAS (tolerant) GEMMs: %d checks so far, %d failures\n", checks, failures);
     pol_cuda_destroy(dev);
+    test_gather_rows();
     check_training("spec/vectors/tiny/sgd-relu.json", 3);
     check_training("spec/vectors/tiny/adamw-gelu.json", 8); /* checkpoint_every 4 */
     check_training("examples/tasks/digits.json", 500);

@@ -141,8 +141,10 @@ POL_WARN_UNUSED pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx);
  * (found again by its data pointer and size, so its contents must not
  * change while the graph lives), the rows are gathered on the device, and
  * the host copy of `id` is not written: the next pol_graph_eval does not
- * upload it (pol_graph_download fetches it). The training loop feeds its
- * batches this way, so a batch never crosses the bus.
+ * upload it (pol_graph_download fetches it). When src does not fit on the
+ * device, the rows are gathered on the host and uploaded by the next
+ * evaluation instead. The training loop feeds its batches this way, so a
+ * batch does not cross the bus when its dataset fits on the device.
  * Returns: POL_OK; POL_ERR_INVALID_ARG (not an INPUT tensor, NULL rows,
  * a row out of range); POL_ERR_SHAPE (dtype or shape mismatch);
  * POL_ERR_CUDA. */

@@ -522,7 +522,10 @@ pol_status pol_graph_gather_rows(pol_graph *g, pol_ctx *ctx, int id, const pol_t
             st = pol_cuda_graph_gather_rows(g->dev, id, src, rows);
         if (!st)
             g->tensors[id].dev_fed = 1;
-        return st;
+        if (st != POL_ERR_NOMEM)
+            return st;
+        /* src does not fit on the device: gather on the host, and the
+         * next evaluation uploads the rows as before */
     }
     for (int64_t r = 0; r < n; r++)
         memcpy((uint8_t *)t->data + (size_t)r * row, (const uint8_t *)src->data + rows[r] * row,
