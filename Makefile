@@ -287,6 +287,13 @@ emu-test:
 	POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/bin/pol-gpu-test; \
 	for t in $(EMU_SUITES); do echo "== $$t on the CUDA emulator"; \
 	    POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/tests/$$t; done
+	@echo "== digits, --device cuda in 500 kB of emulated device memory (the dataset stays" \
+	    "on the host) against the CPU"; \
+	d=$$(mktemp -d) && S=$(BUILD)/emu/bin/pol-solver && \
+	$$S train --task examples/tasks/digits.json --out $$d/cpu > /dev/null && \
+	POL_EMU_MEM=500000 $$S train --task examples/tasks/digits.json --out $$d/gpu \
+	    --device cuda > /dev/null && cmp $$d/cpu/trace.json $$d/gpu/trace.json; \
+	rc=$$?; rm -rf $$d; [ $$rc = 0 ] && echo "ok   the same trace" || exit 1
 
 GPU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/bench/%,$(sort $(wildcard bench/*.cu)))
 ifeq ($(cuda),1)

@@ -413,8 +413,17 @@ static pol_status source(pol_cuda_graph *dg, const pol_tensor *src, const void *
     if (dg->n_src == POL_CUDA_MAX_SOURCES)
         return pol_errorf(POL_ERR_NOMEM, "graph mirror: more than %d gather sources",
                           POL_CUDA_MAX_SOURCES);
+    /* at most half of the free memory: the run's later allocations (scratch,
+     * cuBLAS workspace) must still fit */
+    size_t free_b = 0, total_b = 0;
+    cudaError_t e = cudaMemGetInfo(&free_b, &total_b);
+    if (e != cudaSuccess)
+        return pol__cuda_err(e, "device memory");
     void *d = NULL;
-    cudaError_t e = cudaMalloc(&d, src->nbytes ? src->nbytes : 1);
+    if (src->nbytes <= free_b / 2)
+        e = cudaMalloc(&d, src->nbytes ? src->nbytes : 1);
+    else
+        e = cudaErrorMemoryAllocation;
     if (e == cudaErrorMemoryAllocation) {
         (void)cudaGetLastError(); /* not sticky: clear it, so no later launch reports it */
         dg->src[dg->n_src].host = src->data;
@@ -461,7 +470,10 @@ extern "C" pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id, con
             e = cudaMalloc(&dg->idx, (size_t)n * sizeof(uint32_t));
         if (e != cudaSuccess) {
             dg->idx = NULL;
-            return pol__cuda_err(e, "gather indices");
+            if (e != cudaErrorMemoryAllocation)
+                return pol__cuda_err(e, "gather indices");
+            (void)cudaGetLastError(); /* not sticky; the caller gathers on the host */
+            return pol_errorf(POL_ERR_NOMEM, "gather indices: no room on the device");
         }
         dg->idx_cap = n;
     }

@@ -280,8 +280,10 @@ static void test_rows_and_columns(void)
 
 /* pol_graph_gather_rows on the device: a graph fed from six sources in
  * turn. The mirror keeps four (POL_CUDA_MAX_SOURCES); the others take the
- * host path, whose rows the next evaluation uploads. Every evaluation must
- * see exactly the rows asked for, whichever path fed them. */
+ * host path, whose rows the next evaluation uploads. Each step gathers
+ * twice before evaluating (from the next source, then from this one): every
+ * evaluation must see exactly the rows of the last gather, whichever paths
+ * fed the two. */
 static void test_gather_rows(void)
 {
     enum { NSRC = 6, ROWS = 10, D = 12, B = 5 };
@@ -306,7 +308,12 @@ static void test_gather_rows(void)
         uint32_t rows[B];
         for (int r = 0; r < B; r++)
             rows[r] = (uint32_t)(tu_next(&rng) % ROWS);
-        st = pol_graph_gather_rows(g, ctx, x, &src[k], rows);
+        /* a gather from the next source first, overwritten before the
+         * evaluation: device then host, host then device, ... */
+        st = pol_graph_gather_rows(g, ctx, x, &src[(k + 1) % NSRC], rows);
+        for (int r = 0; r < B; r++)
+            rows[r] = (uint32_t)(tu_next(&rng) % ROWS);
+        if (!st) st = pol_graph_gather_rows(g, ctx, x, &src[k], rows);
         if (!st) st = pol_graph_eval(g, ctx);
         if (!st) st = pol_graph_download(g, y);
         const float *out = pol_f32(pol_graph_tensor(g, y));

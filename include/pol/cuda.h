@@ -226,8 +226,9 @@ POL_WARN_UNUSED pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i);
  * found again by data pointer and size; at most POL_CUDA_MAX_SOURCES
  * sources per mirror. The row indices are uploaded per call. Asynchronous.
  * Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_NOMEM (src does not fit:
- * out of device memory, or POL_CUDA_MAX_SOURCES sources already; the
- * mirror is unchanged, and a source that did not fit is not tried again);
+ * it would take more than half of the free device memory, the device is
+ * out of memory, or POL_CUDA_MAX_SOURCES sources are there already; no
+ * rows were gathered, and a source that did not fit is not tried again);
  * POL_ERR_CUDA (a transfer or launch failed). */
 #define POL_CUDA_MAX_SOURCES 4
 POL_WARN_UNUSED pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id,

@@ -142,8 +142,9 @@ POL_WARN_UNUSED pol_status pol_graph_eval(pol_graph *g, pol_ctx *ctx);
  * change while the graph lives), the rows are gathered on the device, and
  * the host copy of `id` is not written: the next pol_graph_eval does not
  * upload it (pol_graph_download fetches it). When src does not fit on the
- * device, the rows are gathered on the host and uploaded by the next
- * evaluation instead. The training loop feeds its batches this way, so a
+ * device (it may take at most half of the free device memory), or its rows
+ * are not whole 4-byte words, the rows are gathered on the host and
+ * uploaded by the next evaluation instead. The training loop feeds its batches this way, so a
  * batch does not cross the bus when its dataset fits on the device.
  * Returns: POL_OK; POL_ERR_INVALID_ARG (not an INPUT tensor, NULL rows,
  * a row out of range); POL_ERR_SHAPE (dtype or shape mismatch);

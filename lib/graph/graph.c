@@ -516,7 +516,8 @@ pol_status pol_graph_gather_rows(pol_graph *g, pol_ctx *ctx, int id, const pol_t
     if (n == 0)
         return POL_OK;
     const size_t row = t->nbytes / (size_t)n;
-    if (ctx && pol_ctx_device(ctx) == POL_DEVICE_CUDA) {
+    g->tensors[id].dev_fed = 0; /* until the device path below succeeds */
+    if (ctx && pol_ctx_device(ctx) == POL_DEVICE_CUDA && row % 4 == 0) {
         pol_status st = ensure_device(g, ctx);
         if (!st)
             st = pol_cuda_graph_gather_rows(g->dev, id, src, rows);
@@ -527,6 +528,7 @@ pol_status pol_graph_gather_rows(pol_graph *g, pol_ctx *ctx, int id, const pol_t
         /* src does not fit on the device: gather on the host, and the
          * next evaluation uploads the rows as before */
     }
+    /* the host path (also for rows that are not whole 4-byte words) */
     for (int64_t r = 0; r < n; r++)
         memcpy((uint8_t *)t->data + (size_t)r * row, (const uint8_t *)src->data + rows[r] * row,
                row);

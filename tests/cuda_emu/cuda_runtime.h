@@ -14,9 +14,10 @@
  *
  * Execution model (emu.cc):
  *   - every call is synchronous, but streams are tracked: device work on the
- *     legacy default stream while a non-blocking stream has work in flight
- *     (nothing has waited for it since), or the reverse, fails with
- *     cudaErrorInvalidValue, because on a device the two are not ordered;
+ *     legacy default stream while a stream made with cudaStreamNonBlocking
+ *     has work in flight (nothing has waited for it since), or the reverse,
+ *     fails with cudaErrorInvalidValue, because on a device the two are not
+ *     ordered (work on two non-blocking streams is not checked);
  *   - a launch runs its blocks one after another, in an order shuffled per
  *     launch, and the threads of a block as fibers; between two barriers
  *     the threads run one after another in an order shuffled per barrier,
@@ -154,6 +155,9 @@ cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int dev);
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
+/* Device memory is POL_EMU_MEM bytes (default 16 GiB; more fails with
+ * cudaErrorMemoryAllocation). */
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
 cudaError_t cudaMalloc(void **p, size_t bytes);
 /* as the runtime's C++ overload */
 template <typename T> cudaError_t cudaMalloc(T **p, size_t bytes)

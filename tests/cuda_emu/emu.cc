@@ -76,13 +76,43 @@ struct allocation {
 std::vector<allocation> allocs;
 int open_depth; /* > 0: device memory is readable and writable */
 
-const allocation *find(const void *p)
+/* The allocation holding [p, p + bytes); for bytes 0, the one p is in or
+ * one past the end of (an allocation that starts at p first). */
+const allocation *find_range(const void *p, size_t bytes)
+{
+    const char *c = static_cast<const char *>(p);
+    const allocation *end_of = nullptr;
+    for (const allocation &a : allocs) {
+        if (c >= a.base && c < a.base + a.size)
+            return bytes <= (size_t)(a.base + a.size - c) ? &a : nullptr;
+        if (!bytes && c == a.base + a.size)
+            end_of = &a;
+    }
+    return end_of;
+}
+
+/* 1 when some byte of [p, p + n) is device memory. */
+bool overlaps(const void *p, size_t n)
 {
     const char *c = static_cast<const char *>(p);
     for (const allocation &a : allocs)
-        if (c >= a.base && c <= a.base + a.size)
-            return &a;
-    return nullptr;
+        if (c < a.base + a.size && a.base < c + n)
+            return true;
+    return false;
+}
+
+size_t allocated_bytes()
+{
+    size_t n = 0;
+    for (const allocation &a : allocs)
+        n += a.size;
+    return n;
+}
+
+size_t device_bytes()
+{
+    const char *s = getenv("POL_EMU_MEM");
+    return s && *s ? (size_t)strtoull(s, NULL, 10) : (size_t)16 << 30;
 }
 
 void protect(const allocation &a, bool open)
@@ -113,8 +143,7 @@ struct sigaction old_segv;
 
 void on_segv(int sig, siginfo_t *si, void *uc)
 {
-    const allocation *a = find(si->si_addr);
-    if (a && open_depth == 0) {
+    if (overlaps(si->si_addr, 1) && open_depth == 0) {
         static const char msg[] = "cuda-emu: host code dereferenced device memory\n";
         ssize_t r = write(2, msg, sizeof msg - 1);
         (void)r;
@@ -141,9 +170,14 @@ void install_segv_handler()
 
 struct stream_set {
     std::vector<cudaStream_t> live;
+    std::vector<cudaStream_t> blocking; /* made without cudaStreamNonBlocking */
     bool ok(cudaStream_t s) const
     {
         return !s || std::find(live.begin(), live.end(), s) != live.end();
+    }
+    bool nonblocking(cudaStream_t s) const
+    {
+        return s && std::find(blocking.begin(), blocking.end(), s) == blocking.end();
     }
 } streams;
 
@@ -174,7 +208,8 @@ stream_work *work_entry(cudaStream_t s)
 bool count_work(cudaStream_t s, const char *what)
 {
     for (const auto &w : work)
-        if (w.pending && w.s != s && (!w.s || !s)) {
+        if (w.pending && w.s != s &&
+            ((!w.s && streams.nonblocking(s)) || (!s && streams.nonblocking(w.s)))) {
             say("%s on %s while %s has work in flight: on a device the two are not ordered "
                 "(libpol's streams are non-blocking)", what,
                 s ? "a non-blocking stream" : "the legacy default stream",
@@ -465,7 +500,7 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
             lda, ldb, ldc);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
-    if (!alpha || !beta || find(alpha) || find(beta)) {
+    if (!alpha || !beta || overlaps(alpha, 4) || overlaps(beta, 4)) {
         say("%s: alpha and beta must be host pointers (host pointer mode)", name);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
@@ -514,8 +549,7 @@ namespace pol_emu {
 bool in_device(const void *p, size_t bytes)
 {
     std::lock_guard<std::recursive_mutex> g(lock);
-    const allocation *a = find(p);
-    return a && static_cast<const char *>(p) + bytes <= a->base + a->size;
+    return find_range(p, bytes) != nullptr;
 }
 
 void run(dim3 grid, dim3 block, cudaStream_t s, void (*body)(void *), void *ctx,
@@ -658,7 +692,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev)
     p->major = 0;
     p->minor = 0;
     p->multiProcessorCount = emulated_sms();
-    p->totalGlobalMem = (size_t)1 << 34;
+    p->totalGlobalMem = device_bytes();
     return cudaSuccess;
 }
 
@@ -675,9 +709,10 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!s)
         return fail(cudaErrorInvalidValue);
-    (void)flags;
     *s = reinterpret_cast<cudaStream_t>(new char[1]);
     streams.live.push_back(*s);
+    if (!(flags & cudaStreamNonBlocking))
+        streams.blocking.push_back(*s);
     return cudaSuccess;
 }
 
@@ -688,6 +723,11 @@ cudaError_t cudaStreamDestroy(cudaStream_t s)
     if (!s || it == streams.live.end())
         return fail(cudaErrorInvalidResourceHandle);
     streams.live.erase(it);
+    streams.blocking.erase(std::remove(streams.blocking.begin(), streams.blocking.end(), s),
+                           streams.blocking.end());
+    work.erase(std::remove_if(work.begin(), work.end(),
+                              [s](const stream_work &w) { return w.s == s; }),
+               work.end());
     delete[] reinterpret_cast<char *>(s);
     return cudaSuccess;
 }
@@ -711,7 +751,7 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
         return cudaSuccess;
     install_segv_handler();
     const size_t page = 4096, mapped = (bytes + page - 1) / page * page;
-    if (mapped < bytes)
+    if (mapped < bytes || bytes > device_bytes() - std::min(device_bytes(), allocated_bytes()))
         return fail(cudaErrorMemoryAllocation);
     void *m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -727,6 +767,16 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
         protect(a, false);
     allocs.push_back(a);
     *p = m;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
+{
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!free_bytes || !total_bytes)
+        return fail(cudaErrorInvalidValue);
+    *total_bytes = device_bytes();
+    *free_bytes = *total_bytes - std::min(*total_bytes, allocated_bytes());
     return cudaSuccess;
 }
 
@@ -775,8 +825,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
     if (!n)
         return cudaSuccess;
     const bool dd = pol_emu::in_device(dst, n), sd = pol_emu::in_device(src, n);
-    const bool dh = !find(dst) && !find(static_cast<const char *>(dst) + n - 1);
-    const bool sh = !find(src) && !find(static_cast<const char *>(src) + n - 1);
+    const bool dh = !overlaps(dst, n), sh = !overlaps(src, n);
     bool ok = false;
     switch (k) {
     case cudaMemcpyHostToDevice: ok = dd && sh; break;
