@@ -102,6 +102,10 @@ CUDA_COMPILE = $(CXX) -x c++ $(EMUFLAGS)
 $(BUILD)/obj/tests/cuda_emu/emu.o: tests/cuda_emu/emu.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(EMUFLAGS) -c $< -o $@
+
+$(BUILD)/tests/emu-selftest: tests/cuda_emu/selftest.cc $(BUILD)/obj/tests/cuda_emu/emu.o
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMUFLAGS) $^ -o $@ $(EMU_SAN)
 endif
 ifneq ($(filter 1 emu,$(cuda)),)
 LIB_OBJ := $(filter-out $(BUILD)/obj/lib/cuda/stub.o,$(LIB_OBJ))
@@ -282,8 +286,9 @@ EMU_SUITES := test_cli test_tolerant
 .PHONY: emu-test
 emu-test:
 	@$(MAKE) --no-print-directory cuda=emu BUILD=$(BUILD)/emu all $(BUILD)/emu/bin/pol-gpu-test \
-	    $(EMU_SUITES:%=$(BUILD)/emu/tests/%)
-	@set -e; echo "== pol-gpu-test on the CUDA emulator"; \
+	    $(EMU_SUITES:%=$(BUILD)/emu/tests/%) $(BUILD)/emu/tests/emu-selftest
+	@set -e; echo "== the CUDA emulator's own checks"; $(BUILD)/emu/tests/emu-selftest; \
+	echo "== pol-gpu-test on the CUDA emulator"; \
 	POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/bin/pol-gpu-test; \
 	for t in $(EMU_SUITES); do echo "== $$t on the CUDA emulator"; \
 	    POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/tests/$$t; done

@@ -131,8 +131,9 @@ static void check_op(const char *what, pol_op op, const pol_node_params *p, pol_
     for (int cfg = 0; cfg <= N_CONFIGS; cfg++) {
         const pol_cuda_launch *l = cfg < N_CONFIGS ? &CONFIGS[cfg] : &drawn;
         char cfgs[96];
-        snprintf(cfgs, sizeof cfgs, "(config %d: tile %d, splits %d, block %d, grid_max %d, vec %d)",
-                 cfg, l->gemm_tile, l->gemm_splits, l->block, l->grid_max, l->gemm_vec);
+        snprintf(cfgs, sizeof cfgs,
+                 "(config %d: tile %d, splits %d, block %d, grid_max %d, vec %d)", cfg,
+                 l->gemm_tile, l->gemm_splits, l->block, l->grid_max, l->gemm_vec);
         pol_cuda_reset(dev);
         st = pol_cuda_set_launch(dev, l);
         for (int i = 0; !st && i < n_in; i++) {

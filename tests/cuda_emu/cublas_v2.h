@@ -6,8 +6,9 @@
  * mapping, transposes, leading dimensions, alpha/beta and the bias), not
  * cuBLAS itself: its sums are in binary64, rounded once to binary32.
  * The handle's math mode CUBLAS_TF32_TENSOR_OP_MATH makes cublasSgemm
- * round as the TF32 compute type. TF32 and BF16 compute types round each input to a 10-bit (TF32) or
- * 7-bit (BF16) significand, to nearest even, before multiplying.
+ * round as the TF32 compute type. The TF32 and BF16 compute types round
+ * each input to a 10-bit (TF32) or 7-bit (BF16) significand, to nearest
+ * even, before multiplying.
  * Every matrix an operation reads or writes must lie in device memory
  * (CUBLAS_STATUS_INVALID_VALUE otherwise, which cuBLAS itself cannot
  * always tell).
