@@ -308,7 +308,9 @@ struct pol_cuda_graph {
     } src[POL_CUDA_MAX_SOURCES];
     int n_src;
     uint32_t *idx;     /* device; the row indices of the latest gather */
-    int64_t idx_cap;
+    uint32_t *idx_host; /* host copy of those (idx_n of them): a step's second
+                           gather with the same rows uploads nothing */
+    int64_t idx_cap, idx_n;
 };
 
 extern "C" pol_status pol_cuda_graph_create(pol_cuda *c, pol_graph *g, pol_cuda_graph **out)
@@ -356,6 +358,7 @@ extern "C" void pol_cuda_graph_destroy(pol_cuda_graph *dg)
     for (int i = 0; i < dg->n_src; i++)
         cudaFree(dg->src[i].dev);
     cudaFree(dg->idx);
+    free(dg->idx_host);
     if (dg->c->arena_used == dg->arena_end)
         dg->c->arena_used = dg->arena_mark;
     free(dg->t);
@@ -464,8 +467,11 @@ extern "C" pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id, con
         /* grows once per run; an earlier gather may still read the old one */
         cudaError_t e = cudaStreamSynchronize(dg->c->stream);
         cudaFree(dg->idx);
+        free(dg->idx_host);
         dg->idx = NULL;
-        dg->idx_cap = 0;
+        dg->idx_cap = dg->idx_n = 0;
+        if (!(dg->idx_host = (uint32_t *)malloc((size_t)n * sizeof(uint32_t))))
+            return pol_errorf(POL_ERR_NOMEM, "gather indices");
         if (e == cudaSuccess)
             e = cudaMalloc(&dg->idx, (size_t)n * sizeof(uint32_t));
         if (e != cudaSuccess) {
@@ -478,9 +484,16 @@ extern "C" pol_status pol_cuda_graph_gather_rows(pol_cuda_graph *dg, int id, con
         dg->idx_cap = n;
     }
     const void *dsrc = NULL;
-    if ((st = source(dg, src, &dsrc)) ||
-        (st = pol_cuda_upload(dg->c, dg->idx, rows, (size_t)n * sizeof(uint32_t))))
+    if ((st = source(dg, src, &dsrc)))
         return st;
+    const size_t idx_bytes = (size_t)n * sizeof(uint32_t);
+    if (n != dg->idx_n || memcmp(dg->idx_host, rows, idx_bytes)) {
+        dg->idx_n = 0;
+        if ((st = pol_cuda_upload(dg->c, dg->idx, rows, idx_bytes)))
+            return st;
+        memcpy(dg->idx_host, rows, idx_bytes);
+        dg->idx_n = n;
+    }
     return pol__cuda_gather_rows(dg->c, dst->data, dsrc, dg->idx, n, words);
 }
 

@@ -224,7 +224,9 @@ POL_WARN_UNUSED pol_status pol_cuda_graph_eval_node(pol_cuda_graph *dg, int i);
  * row size is a multiple of 4 bytes). src goes to the device on first use,
  * in its own allocation (not the arena) kept until the mirror is destroyed,
  * found again by data pointer and size; at most POL_CUDA_MAX_SOURCES
- * sources per mirror. The row indices are uploaded per call. Asynchronous.
+ * sources per mirror. The row indices are uploaded only when they differ
+ * from the previous call's (a training step gathers its inputs and its
+ * labels with the same rows). Asynchronous.
  * Returns: POL_OK; POL_ERR_INVALID_ARG; POL_ERR_NOMEM (src does not fit:
  * it would take more than half of the free device memory, the device is
  * out of memory, or POL_CUDA_MAX_SOURCES sources are there already; no
