@@ -212,40 +212,41 @@ static pol_status kindex_fit(const gstate *s, kindex *x, key_fn keyof, size_t n,
     return POL_OK;
 }
 
+/* Resizes the array *p of `old` elements of `size` bytes to `cap`
+ * elements, the new ones zeroed. Returns 0 (and *p unchanged) when out of
+ * memory. */
+static int resize_zeroed(void **p, size_t old, size_t cap, size_t size)
+{
+    void *q = realloc(*p, cap * size);
+    if (!q)
+        return 0;
+    memset((char *)q + old * size, 0, (cap - old) * size);
+    *p = q;
+    return 1;
+}
+
 /* Room for one more account and one more task (caps permitting), made
- * before a transaction: the arrays never move during one. */
+ * before a transaction: the arrays never move during one. The task arrays
+ * (tasks, their journal marks, the deadline heap and its positions) grow
+ * together; after a partial failure some are merely larger than cap_task. */
 static pol_status state_reserve(gstate *s)
 {
     if (s->n_acct == s->cap_acct && s->cap_acct < POL_GAME_MAX_ACCOUNTS) {
         size_t cap = s->cap_acct < 8 ? 16 : 2 * s->cap_acct;
         cap = cap < POL_GAME_MAX_ACCOUNTS ? cap : POL_GAME_MAX_ACCOUNTS;
-        acct *a = realloc(s->acct, cap * sizeof *a);
-        if (!a)
+        if (!resize_zeroed((void **)&s->acct, s->cap_acct, cap, sizeof *s->acct))
             return pol_errorf(POL_ERR_NOMEM, "game: %zu accounts", cap);
-        s->acct = a;
         s->cap_acct = cap;
     }
     if (s->n_task == s->cap_task && s->cap_task < POL_GAME_MAX_TASKS) {
         size_t cap = s->cap_task < 8 ? 16 : 2 * s->cap_task;
         cap = cap < POL_GAME_MAX_TASKS ? cap : POL_GAME_MAX_TASKS;
-        pol_game_task *t = realloc(s->task, cap * sizeof *t);
-        if (!t)
+        const size_t old = s->cap_task;
+        if (!resize_zeroed((void **)&s->task, old, cap, sizeof *s->task) ||
+            !resize_zeroed((void **)&s->task_saved, old, cap, sizeof *s->task_saved) ||
+            !resize_zeroed((void **)&s->heap, old, cap, sizeof *s->heap) ||
+            !resize_zeroed((void **)&s->heap_pos, old, cap, sizeof *s->heap_pos))
             return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
-        s->task = t;
-        uint64_t *m = realloc(s->task_saved, cap * sizeof *m);
-        if (!m)
-            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
-        memset(m + s->cap_task, 0, (cap - s->cap_task) * sizeof *m);
-        s->task_saved = m;
-        due *h = realloc(s->heap, cap * sizeof *h);
-        if (!h)
-            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
-        s->heap = h;
-        uint32_t *hp = realloc(s->heap_pos, cap * sizeof *hp);
-        if (!hp)
-            return pol_errorf(POL_ERR_NOMEM, "game: %zu tasks", cap);
-        memset(hp + s->cap_task, 0, (cap - s->cap_task) * sizeof *hp);
-        s->heap_pos = hp;
         s->cap_task = cap;
     }
     POL_TRY(kindex_fit(s, &s->acct_ix, acct_key, s->n_acct, s->cap_acct));
