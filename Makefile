@@ -1,9 +1,10 @@
 # libpol — one Makefile for the library, programs, tests and benchmarks.
 #
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
-#   make test       dependency check, then every cmocka suite, then the CUDA
-#                   backend and the GPU benchmarks on the CUDA emulator
-#                   (make emu-test emu-bench; emu=0 skips them)
+#   make test       dependency check, then every cmocka suite, the device kit
+#                   (make kit-test, with CUDA), then the CUDA backend and the
+#                   GPU benchmarks on the CUDA emulator (make emu-test
+#                   emu-bench; emu=0 skips them)
 #   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
@@ -167,6 +168,7 @@ check-deps:
 test: check-deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; POL_BIN=$(BUILD)/bin $$t; done
+	@echo "== the device kit"; $(MAKE) --no-print-directory kit-test
 ifneq ($(emu),0)
 	@$(MAKE) --no-print-directory emu-test emu-bench
 endif
@@ -299,6 +301,20 @@ emu-test:
 	POL_EMU_MEM=500000 $$S train --task examples/tasks/digits.json --out $$d/gpu \
 	    --device cuda > /dev/null && cmp $$d/cpu/trace.json $$d/gpu/trace.json; \
 	rc=$$?; rm -rf $$d; [ $$rc = 0 ] && echo "ok   the same trace" || exit 1
+
+# make kit-test  scripts/device-kit.sh's kit of the real CUDA build (which
+#                 compiles pol-gpu-test and bench/*.cu with nvcc) checked by
+#                 tests/kit_test.sh: complete, run by scripts/gpu-run.sh --kit,
+#                 refused when built from another commit. Part of make test
+#                 in a build with CUDA; needs no GPU.
+.PHONY: kit-test
+kit-test:
+ifeq ($(cuda),1)
+	@BUILD=$(BUILD) scripts/device-kit.sh --out $(BUILD)/kit-test.tar.gz
+	@tests/kit_test.sh $(BUILD)/kit-test.tar.gz $(BUILD)/kit-test
+else
+	@echo "kit-test: SKIPPED (built without CUDA: no nvcc, or cuda=0)"
+endif
 
 GPU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/bench/%,$(sort $(wildcard bench/*.cu)))
 ifeq ($(cuda),1)

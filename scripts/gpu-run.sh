@@ -4,7 +4,7 @@
 # `make gpu-test`'s program and the GPU benchmarks, and writes everything,
 # with the device named, into one folder.
 #
-#   scripts/gpu-run.sh [--out DIR] [--jobs N] [--skip-test] [--skip-bench] [--quick]
+#   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench] [--quick]
 #
 #   --out DIR      where the results go (default bench/results):
 #                    DIR/gpu-test.md   the device, the commit, pol-gpu-test's
@@ -12,6 +12,13 @@
 #                    DIR/gemm_gpu.md, DIR/train_gpu.md   the benchmark tables
 #                                      (bench/gemm_gpu.cu, bench/train_gpu.cu);
 #   --jobs N       parallel build jobs (default: the number of CPUs);
+#   --kit ARCHIVE  build nothing: run the programs of an archive made by
+#                  scripts/device-kit.sh from this same commit (for a GPU
+#                  machine without libpol's build dependencies). Its
+#                  libraries are loaded from the kit; CUDA's own (cudart,
+#                  cuBLAS) from the program's run path, else from the first
+#                  of $CUDA_HOME/lib64, /usr/local/cuda/lib64 and
+#                  /usr/local/cuda/targets/x86_64-linux/lib that has them;
 #   --skip-test / --skip-bench   one half only (each half fits in a few minutes
 #                  on a 16-core machine once built);
 #   --quick        train_gpu --quick (fewer steps in its checks).
@@ -23,40 +30,84 @@ set -u
 
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
-run_test=1 run_bench=1 quick=
+run_test=1 run_bench=1 quick= kit=
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
     --jobs) [ $# -ge 2 ] || { echo "gpu-run: --jobs needs a number" >&2; exit 2; }; jobs=$2; shift 2 ;;
+    --kit) [ $# -ge 2 ] || { echo "gpu-run: --kit needs an archive" >&2; exit 2; }; kit=$2; shift 2 ;;
     --skip-test) run_test=0; shift ;;
     --skip-bench) run_bench=0; shift ;;
     --quick) quick=--quick; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+case "$kit" in
+""|/*) ;;
+*) kit=$(pwd)/$kit ;;
+esac
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$out" || exit 1
 
 device=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 header() {
-    printf '# %s\n\n- device: %s\n- commit: %s\n- date: %s\n- host CPUs: %s\n\n' \
-        "$1" "${device:-none found by nvidia-smi}" "$commit" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    printf '# %s\n\n- device: %s\n- commit: %s\n- build: %s\n- date: %s\n- host CPUs: %s\n\n' \
+        "$1" "${device:-none found by nvidia-smi}" "$commit" "$built" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
         "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)"
 }
 
-echo "gpu-run: building the CUDA backend (make cuda=1 -j$jobs)"
-if ! make --no-print-directory cuda=1 -j"$jobs" all build/bin/pol-gpu-test gpu-benches >/dev/null; then
-    echo "gpu-run: the CUDA build failed (run make cuda=1 to see why)" >&2
-    exit 1
+bin=build/bin bench=build/bench built="here (make cuda=1)"
+if [ -n "$kit" ]; then
+    [ -f "$kit" ] || { echo "gpu-run: no kit archive at $kit" >&2; exit 1; }
+    kdir=$(mktemp -d) || exit 1
+    trap 'rm -rf "$kdir"' EXIT
+    tar -C "$kdir" -xzf "$kit" && [ -f "$kdir/kit/MANIFEST" ] ||
+        { echo "gpu-run: $kit is not an archive made by scripts/device-kit.sh" >&2; exit 1; }
+    bin=$kdir/kit/bin bench=$kdir/kit/bench
+    kcommit=$(sed -n 's/^commit: //p' "$kdir/kit/MANIFEST")
+    full=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+    if [ "$full" != unknown ] && [ "${kcommit%+modified}" != "$full" ]; then
+        echo "gpu-run: the kit was built from commit $kcommit, this tree is at $full;" \
+            "build a kit from this tree (scripts/device-kit.sh)" >&2
+        exit 1
+    fi
+    [ "$commit" = unknown ] && commit="$kcommit (the kit's; this tree has no git metadata)"
+    export LD_LIBRARY_PATH="$kdir/kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    # CUDA's libraries: the run path the programs were linked with, else the
+    # first usual folder that has them
+    unresolved() { for f in "$bin"/* "$bench"/*; do ldd "$f" 2>&1 | grep 'not found'; done | sort -u; }
+    if [ -n "$(unresolved)" ]; then
+        for d in ${CUDA_HOME:+"$CUDA_HOME/lib64"} /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+            if [ -e "$d/libcublas.so.13" ] || ls "$d"/libcublas.so.* >/dev/null 2>&1; then
+                LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+                break
+            fi
+        done
+    fi
+    miss=$(unresolved)
+    if [ -n "$miss" ]; then
+        echo "gpu-run: libraries the kit's programs need are not found:" >&2
+        echo "$miss" >&2
+        echo "gpu-run: add their folder to LD_LIBRARY_PATH (or set CUDA_HOME) and run again" >&2
+        exit 1
+    fi
+    built="kit $(sed -n 's/^built: //p' "$kdir/kit/MANIFEST"), $(sed -n 's/^nvcc: //p' "$kdir/kit/MANIFEST")"
+    echo "gpu-run: running the kit's programs (commit $kcommit)"
+else
+    echo "gpu-run: building the CUDA backend (make cuda=1 -j$jobs)"
+    if ! make --no-print-directory cuda=1 -j"$jobs" all build/bin/pol-gpu-test gpu-benches >/dev/null; then
+        echo "gpu-run: the CUDA build failed (run make cuda=1 to see why)" >&2
+        exit 1
+    fi
 fi
 
 status=0
 if [ "$run_test" = 1 ]; then
     log=$(mktemp)
     echo "gpu-run: pol-gpu-test"
-    POL_BIN=build/bin build/bin/pol-gpu-test >"$log" 2>&1
+    POL_BIN=$bin "$bin/pol-gpu-test" >"$log" 2>&1
     rc=$?
     { header "make gpu-test"; printf 'exit status: %s (0 passed, 1 failed, 77 skipped)\n\n```\n' "$rc"
       cat "$log"; printf '```\n'; } >"$out/gpu-test.md"
@@ -69,10 +120,10 @@ if [ "$run_test" = 1 ]; then
     [ "$rc" = 0 ] || status=1
 fi
 if [ "$run_bench" = 1 ]; then
-    for b in build/bench/gemm_gpu build/bench/train_gpu; do
+    for b in "$bench/gemm_gpu" "$bench/train_gpu"; do
         echo "gpu-run: $b"
         extra=
-        [ "$b" = build/bench/train_gpu ] && extra=$quick
+        [ "$b" = "$bench/train_gpu" ] && extra=$quick
         "$b" --out "$out" $extra
         rc=$?
         [ "$rc" = 77 ] && { echo "gpu-run: no usable CUDA device"; exit 77; }
