@@ -30,8 +30,15 @@
  * are the same as with scalar loads.
  *
  * Letters: M, N, K as in pol/kernels.h; BM x BN the block tile, BK the K
- * step, TM x TN the outputs of one thread (two TM/2 x TN/2 quadrants set
- * half a tile apart, so shared-memory reads of a warp hit distinct banks).
+ * step, TM x TN the outputs of one thread.
+ *
+ * Which outputs a thread owns (speed only): along each dimension, runs of
+ * 4 consecutive rows (columns), so each k step reads a thread's operands
+ * from shared memory as 16-byte vectors (LDS.128). With TM = 8 the two runs
+ * are set half a tile apart: 8 consecutive floats per thread would put 8
+ * threads' 16-byte reads 32 bytes apart, two to a bank group; half a tile
+ * apart, the 8 threads of each quarter-warp phase read 128 consecutive
+ * bytes. With TM = 4 the one run is already so.
  */
 #include <stdint.h>
 
@@ -196,9 +203,13 @@ gemm_tile_kernel(gemm_params p)
         }
     };
 
-    /* output (q, w) of this thread is row row_of(q), column col_of(w) of the tile */
-    auto row_of = [&](int q) { return (q / (TM / 2)) * (BM / 2) + ty * (TM / 2) + q % (TM / 2); };
-    auto col_of = [&](int w) { return (w / (TN / 2)) * (BN / 2) + tx * (TN / 2) + w % (TN / 2); };
+    /* output (q, w) of this thread is row row_of(q), column col_of(w) of the
+     * tile: runs of RUN = 4 (see the top), TM / RUN of them set BM / (TM /
+     * RUN) apart */
+    constexpr int RUN = 4;
+    static_assert(TM % RUN == 0 && TN % RUN == 0, "a thread owns whole runs of 4");
+    auto row_of = [&](int q) { return (q / RUN) * (BM / (TM / RUN)) + ty * RUN + q % RUN; };
+    auto col_of = [&](int w) { return (w / RUN) * (BN / (TN / RUN)) + tx * RUN + w % RUN; };
 
     float s[TM][TN], total[SPLIT ? 1 : TM][SPLIT ? 1 : TN];
 #pragma unroll
