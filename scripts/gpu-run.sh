@@ -10,7 +10,9 @@
 #                    DIR/gpu-test.md   the device, the commit, pol-gpu-test's
 #                                      full output and its exit status;
 #                    DIR/gemm_gpu.md, DIR/train_gpu.md   the benchmark tables
-#                                      (bench/gemm_gpu.cu, bench/train_gpu.cu);
+#                                      (bench/gemm_gpu.cu, run with --sweep:
+#                                      every GEMM launch configuration too;
+#                                      bench/train_gpu.cu);
 #   --jobs N       parallel build jobs (default: the number of CPUs);
 #   --skip-test / --skip-bench   one half only (each half fits in a few minutes
 #                  on a 16-core machine once built);
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --skip-test) run_test=0; shift ;;
     --skip-bench) run_bench=0; shift ;;
     --quick) quick=--quick; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -72,6 +74,7 @@ if [ "$run_bench" = 1 ]; then
     for b in build/bench/gemm_gpu build/bench/train_gpu; do
         echo "gpu-run: $b"
         extra=
+        [ "$b" = build/bench/gemm_gpu ] && extra=--sweep
         [ "$b" = build/bench/train_gpu ] && extra=$quick
         "$b" --out "$out" $extra
         rc=$?
