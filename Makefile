@@ -341,16 +341,18 @@ $(BUILD)/bench/%: bench/%.cu $(POL_DEPS)
 	$(CXX) -x c++ $(EMUFLAGS) $< -x none -o $@ $(POL_LINK) $(LDLIBS) $(CUDA_LDLIBS)
 endif
 
-# make emu-bench  both GPU benchmarks with --smoke on the CUDA emulator:
-#                 every path of the programs runs (checks, timing, tables to
-#                 $(BUILD)/emu/bench-smoke/); the timings mean nothing.
+# make emu-bench  both GPU benchmarks with --smoke (gemm_gpu also --sweep)
+#                 on the CUDA emulator: every path of the programs runs
+#                 (checks, timing, tables to $(BUILD)/emu/bench-smoke/); the
+#                 timings mean nothing.
 .PHONY: emu-bench
 EMU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/emu/bench/%,$(sort $(wildcard bench/*.cu)))
 emu-bench:
 	@$(MAKE) --no-print-directory cuda=emu BUILD=$(BUILD)/emu $(EMU_BENCHES)
 	@mkdir -p $(BUILD)/emu/bench-smoke
-	@set -e; for b in $(EMU_BENCHES); do echo "== $$b --smoke on the CUDA emulator"; \
-	    $$b --smoke --out $(BUILD)/emu/bench-smoke; done
+	@set -e; for b in $(EMU_BENCHES); do a=--smoke; \
+	    case $$b in */gemm_gpu) a="--smoke --sweep";; esac; \
+	    echo "== $$b $$a on the CUDA emulator"; $$b $$a --out $(BUILD)/emu/bench-smoke; done
 
 # ------------------------------------------------------------------ install
 install: lib $(if $(filter 1,$(cuda)),$(BUILD)/lib/libpol_cuda.a)

@@ -1,7 +1,7 @@
 /* gemm_gpu — libpol's exact CUDA GEMM against cuBLAS SGEMM (fp32, default
  * math: no TF32) and cuBLAS with TF32 tensor cores.
  *
- *   gemm_gpu [--out DIR] [--reps N] [--smoke]
+ *   gemm_gpu [--out DIR] [--reps N] [--smoke] [--sweep]
  *
  * Shapes: 1024^3 .. 8192^3 and the GEMMs of one training step of the
  * 784-1024-1024-10 MLP at batch 256. Each exact result is first checked
@@ -13,7 +13,19 @@
  * (pol_cuda_stream), cuBLAS included, and the events are recorded on it.
  * --smoke: a few small shapes instead, to run the program's every path
  * quickly (on the CUDA emulator: make emu-bench); its timings are not
- * results and the table says so. Exit status 77 without a CUDA device.
+ * results and the table says so.
+ * --sweep: after that table, a second one to tune pol_cuda_gemm's automatic
+ * launch choice (kernels/gemm.cu): each shape's exact GEMM again under every
+ * configuration that means something for it (the 128x128 tile, the 64x64
+ * tile unsplit and split 2, 4, 8, 16 ways where K has that many POL_KC
+ * chunks, and the automatic one). Each configuration's output must equal the
+ * automatic configuration's (checked against the CPU above) bit for bit
+ * before it is timed the same way; a mismatch is reported, marked DIFFERS in
+ * the table, and fails the run (exit 1) once the tables are written.
+ * The table gives each configuration's median ms and TFLOP/s, the best one,
+ * auto's time over the best's, and the best's speed over cuBLAS fp32.
+ * Exit status: 0 all checks passed, 1 a check or a CUDA call failed, 2 bad
+ * usage, 77 without a CUDA device.
  */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -52,14 +64,42 @@ const shape SHAPES[] = {
     { "mlp dW l0 (TN)", 1024, 784, 256, 1, 0, 0 },
 };
 
-/* --smoke: every transpose pattern above, small and odd sizes */
+/* --smoke: every transpose pattern above, small and odd sizes; K of 3 and
+ * 17 POL_KC chunks, so --sweep runs every split it can */
 const shape SMOKE_SHAPES[] = {
     { "square", 64, 64, 64, 0, 0, 0 },
     { "odd", 130, 97, 513, 0, 0, 0 },
+    { "deep K (NT+bias)", 24, 40, 16 * POL_KC + 1, 0, 1, 1 },
     { "fwd (NT+bias)", 32, 128, 64, 0, 1, 1 },
     { "dx (NN)", 32, 64, 10, 0, 0, 0 },
     { "dW (TN)", 10, 128, 32, 1, 0, 0 },
 };
+
+/* --sweep: pol_cuda_gemm's launch configurations (pol_cuda_launch) */
+struct config {
+    const char *name;
+    int tile, splits; /* gemm_tile, gemm_splits; 0, 0: automatic */
+};
+
+const config CONFIGS[] = {
+    { "128x128", 1, 1 },         { "64x64", 2, 1 },           { "64x64 split 2", 2, 2 },
+    { "64x64 split 4", 2, 4 },   { "64x64 split 8", 2, 8 },   { "64x64 split 16", 2, 16 },
+    { "auto", 0, 0 },
+};
+const int N_CONFIGS = (int)(sizeof CONFIGS / sizeof CONFIGS[0]);
+
+/* Whether configuration cf runs as itself on shape s. pol_cuda_gemm
+ * (kernels/gemm.cu) clamps a split to the number of POL_KC chunks and drops
+ * it when the workspace (chunks x M x N floats) would pass 1 GiB: such a
+ * configuration repeats a smaller split or the unsplit 64x64 one. Within
+ * the chunk count, the splits 2, 4, 8, 16 give distinct chunks per split. */
+bool meaningful(const config &cf, const shape &s)
+{
+    if (cf.splits <= 1)
+        return true;
+    const long long nchunks = (s.K + POL_KC - 1) / POL_KC;
+    return cf.splits <= nchunks && nchunks * s.M * s.N <= (1LL << 28);
+}
 
 #define CK(x)                                                                                    \
     do {                                                                                         \
@@ -143,12 +183,49 @@ void cublas_gemm(cublasHandle_t h, const shape &s, const float *A, const float *
                    s.ta ? (int)s.M : (int)s.K, &zero, C, (int)s.N));
 }
 
+const char USAGE[] =
+    "usage: gemm_gpu [--out DIR] [--reps N>=10] [--smoke] [--sweep]\n"
+    "  --out DIR  where gemm_gpu.md goes (default bench/results; must exist)\n"
+    "  --reps N   timed runs per kernel, median taken (default and minimum 10)\n"
+    "  --smoke    small shapes only, to exercise the program (timings are not results)\n"
+    "  --sweep    also time the exact GEMM under each launch configuration\n"
+    "             (tile, split of K), each first checked against the automatic one\n";
+
+/* The sweep table's row for one shape: t[c] the median ms of CONFIGS[c], 0
+ * where not meaningful, -1 where its output differed. */
+std::string sweep_row(const shape &s, const double *t, double t_fp32)
+{
+    const double flop = 2.0 * (double)s.M * (double)s.N * (double)s.K;
+    char cell[128];
+    snprintf(cell, sizeof cell, "| %s | %lld | %lld | %lld |", s.name, s.M, s.N, s.K);
+    std::string row = cell;
+    int best = -1;
+    for (int c = 0; c < N_CONFIGS; c++) {
+        if (t[c] > 0)
+            snprintf(cell, sizeof cell, " %.4g / %.2f |", t[c], flop / (t[c] * 1e-3) / 1e12);
+        else
+            snprintf(cell, sizeof cell, " %s |", t[c] < 0 ? "DIFFERS" : "-");
+        row += cell;
+        if (CONFIGS[c].tile && t[c] > 0 && (best < 0 || t[c] < t[best]))
+            best = c;
+    }
+    const double t_auto = t[N_CONFIGS - 1];
+    if (best < 0)
+        snprintf(cell, sizeof cell, " - | - | - |");
+    else if (t_auto <= 0)
+        snprintf(cell, sizeof cell, " %s | - | %.2f |", CONFIGS[best].name, t_fp32 / t[best]);
+    else
+        snprintf(cell, sizeof cell, " %s | %.2f | %.2f |", CONFIGS[best].name, t_auto / t[best],
+                 t_fp32 / t[best]);
+    return row + cell;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     const char *out = "bench/results";
-    int reps = 10, smoke = 0;
+    int reps = 10, smoke = 0, sweep = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out = argv[++i];
@@ -156,8 +233,13 @@ int main(int argc, char **argv)
             reps = std::max(10, atoi(argv[++i]));
         else if (!strcmp(argv[i], "--smoke"))
             smoke = 1;
-        else {
-            fprintf(stderr, "usage: gemm_gpu [--out DIR] [--reps N>=10] [--smoke]\n");
+        else if (!strcmp(argv[i], "--sweep"))
+            sweep = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(USAGE, stdout);
+            return 0;
+        } else {
+            fputs(USAGE, stderr);
             return 2;
         }
     }
@@ -184,7 +266,14 @@ int main(int argc, char **argv)
     rows.push_back("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     printf("gemm_gpu on %s (sm_%d%d)%s\n%s\n", dev_name, major, minor,
            smoke ? ", SMOKE RUN: timings are not results" : "", line);
-    int bad = 0;
+    std::vector<std::string> sweep_rows;
+    std::string head = "| shape | M | N | K |";
+    std::string rule = "|---|---:|---:|---:|";
+    for (int c = 0; c < N_CONFIGS; c++)
+        head += std::string(" ") + CONFIGS[c].name + " |", rule += "---:|";
+    sweep_rows.push_back(head + " best | auto/best | best / cuBLAS fp32 |");
+    sweep_rows.push_back(rule + "---|---:|---:|");
+    int bad = 0, sweep_bad = 0;
     const shape *shapes = smoke ? SMOKE_SHAPES : SHAPES;
     const size_t n_shapes = smoke ? sizeof SMOKE_SHAPES / sizeof SMOKE_SHAPES[0]
                                   : sizeof SHAPES / sizeof SHAPES[0];
@@ -255,7 +344,59 @@ int main(int argc, char **argv)
         rows.push_back(line);
         printf("%s\n", line);
         fflush(stdout);
+        if (sweep) {
+            /* every configuration against the automatic one's output C */
+            double t[N_CONFIGS];
+            std::vector<float> C2(nc);
+            for (int c = 0; c < N_CONFIGS; c++) {
+                const config &cf = CONFIGS[c];
+                t[c] = 0;
+                if (!meaningful(cf, s))
+                    continue;
+                pol_cuda_launch l = {};
+                l.gemm_tile = cf.tile, l.gemm_splits = cf.splits;
+                /* NaN bytes first: an entry the configuration leaves unwritten differs */
+                CK(cudaMemsetAsync(dC, 0xFF, nc * 4, st));
+                if (pol_cuda_set_launch(pc, &l) || pol_cuda_gemm(pc, &dg) || pol_cuda_sync(pc)) {
+                    fprintf(stderr, "gemm_gpu: %s %lldx%lldx%lld, config %s: %s\n", s.name, s.M,
+                            s.N, s.K, cf.name, pol_last_error());
+                    return 1;
+                }
+                CK(cudaMemcpyAsync(C2.data(), dC, nc * 4, cudaMemcpyDeviceToHost, st));
+                CK(cudaStreamSynchronize(st));
+                if (memcmp(C2.data(), C.data(), nc * 4)) {
+                    size_t first = nc, n_diff = 0;
+                    for (size_t i = 0; i < nc; i++)
+                        if (memcmp(&C2[i], &C[i], 4)) {
+                            n_diff++;
+                            if (first == nc)
+                                first = i;
+                        }
+                    fprintf(stderr,
+                            "gemm_gpu: sweep: %s %lldx%lldx%lld, config %s (tile %d, splits %d): "
+                            "%zu of %zu entries differ from the automatic configuration's, first "
+                            "C[%zu][%zu] = %a, not %a\n",
+                            s.name, s.M, s.N, s.K, cf.name, cf.tile, cf.splits, n_diff, nc,
+                            first / (size_t)s.N, first % (size_t)s.N, C2[first], C[first]);
+                    sweep_bad++;
+                    t[c] = -1;
+                    continue;
+                }
+                t[c] = time_ms([&] { (void)!pol_cuda_gemm(pc, &dg); }, reps, st);
+            }
+            if (pol_cuda_set_launch(pc, NULL) || pol_cuda_sync(pc)) {
+                fprintf(stderr, "gemm_gpu: %s\n", pol_last_error());
+                return 1;
+            }
+            sweep_rows.push_back(sweep_row(s, t, t_fp32));
+        }
         cudaFree(dA), cudaFree(dB), cudaFree(dC), cudaFree(dbias);
+    }
+    if (sweep) {
+        printf("\nlaunch configurations of the exact GEMM: median ms / TFLOP/s%s\n",
+               smoke ? " (SMOKE RUN: timings are not results)" : "");
+        for (auto &r : sweep_rows)
+            printf("%s\n", r.c_str());
     }
     char path[1024];
     snprintf(path, sizeof path, "%s/gemm_gpu.md", out);
@@ -274,9 +415,26 @@ int main(int argc, char **argv)
                "CUBLAS_TF32_TENSOR_OP_MATH.\n\n", reps);
     for (auto &r : rows)
         fprintf(f, "%s\n", r.c_str());
+    if (sweep) {
+        fprintf(f, "\n## Launch configurations of the exact GEMM (--sweep)\n\n"
+                   "Each cell: median ms / TFLOP/s of pol_cuda_gemm forced to that tile and\n"
+                   "split of K (pol_cuda_set_launch; a split uses the 64x64 tile), timed as\n"
+                   "above once its output equalled the automatic configuration's bit for bit.\n"
+                   "-: not meaningful for the shape (K has fewer chunks of POL_KC = %d than\n"
+                   "the split, or the split-K workspace would pass 1 GiB). DIFFERS: the output\n"
+                   "differed (the run fails). best: the fastest forced configuration;\n"
+                   "auto/best: auto's time / best's time (1.00: the automatic choice is the\n"
+                   "best); best / cuBLAS fp32: cuBLAS fp32 time / best's time.\n\n",
+                POL_KC);
+        for (auto &r : sweep_rows)
+            fprintf(f, "%s\n", r.c_str());
+    }
     fclose(f);
     printf("wrote %s\n", path);
     cublasDestroy(h);
     pol_cuda_destroy(pc);
-    return bad ? 1 : 0;
+    if (sweep_bad)
+        fprintf(stderr, "gemm_gpu: FAILED: %d launch configuration(s) gave other bits than the "
+                        "automatic one (above)\n", sweep_bad);
+    return bad || sweep_bad ? 1 : 0;
 }

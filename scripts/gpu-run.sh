@@ -10,7 +10,9 @@
 #                    DIR/gpu-test.md   the device, the commit, pol-gpu-test's
 #                                      full output and its exit status;
 #                    DIR/gemm_gpu.md, DIR/train_gpu.md   the benchmark tables
-#                                      (bench/gemm_gpu.cu, bench/train_gpu.cu);
+#                                      (bench/gemm_gpu.cu, run with --sweep:
+#                                      every GEMM launch configuration too;
+#                                      bench/train_gpu.cu);
 #   --jobs N       parallel build jobs (default: the number of CPUs);
 #   --kit ARCHIVE  build nothing: run the programs of an archive made by
 #                  scripts/device-kit.sh from this same commit (for a GPU
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     --skip-test) run_test=0; shift ;;
     --skip-bench) run_bench=0; shift ;;
     --quick) quick=--quick; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -123,6 +125,7 @@ if [ "$run_bench" = 1 ]; then
     for b in "$bench/gemm_gpu" "$bench/train_gpu"; do
         echo "gpu-run: $b"
         extra=
+        [ "$b" = "$bench/gemm_gpu" ] && extra=--sweep
         [ "$b" = "$bench/train_gpu" ] && extra=$quick
         "$b" --out "$out" $extra
         rc=$?
