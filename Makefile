@@ -1,10 +1,14 @@
 # libpol — one Makefile for the library, programs, tests and benchmarks.
 #
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
-#   make test       dependency check, then every cmocka suite, the device kit
-#                   (make kit-test, with CUDA), then the CUDA backend and the
-#                   GPU benchmarks on the CUDA emulator (make emu-test
+#   make test       dependency check, then every cmocka suite, the static
+#                   audit of nvcc's output for the CUDA kernels (make
+#                   kernel-audit) and the device kit (make kit-test), both
+#                   with CUDA only, then the CUDA backend and the GPU
+#                   benchmarks on the CUDA emulator (make emu-test
 #                   emu-bench; emu=0 skips them)
+#   make kernel-audit  IEEE operations only, no float atomics, no spills in
+#                   the compiled kernels (scripts/kernel-audit.sh; no GPU)
 #   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
@@ -168,6 +172,7 @@ check-deps:
 test: check-deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; POL_BIN=$(BUILD)/bin $$t; done
+	@$(MAKE) --no-print-directory kernel-audit
 	@echo "== the device kit"; $(MAKE) --no-print-directory kit-test
 ifneq ($(emu),0)
 	@$(MAKE) --no-print-directory emu-test emu-bench
@@ -315,6 +320,30 @@ ifeq ($(cuda),1)
 else
 	@echo "kit-test: SKIPPED (built without CUDA: no nvcc, or cuda=0)"
 endif
+
+# make kernel-audit  a static audit of nvcc's output for kernels/*.cu, no GPU
+#                 needed (scripts/kernel-audit.sh, with NVCCFLAGS): every
+#                 floating-point operation in the PTX of every arch rounds
+#                 explicitly (no contraction, .approx, .ftz), no approximate
+#                 special function, no tensor-core op, no float atomic, and
+#                 ptxas reports no spill and no stack frame on any real arch
+#                 (a table of registers and shared memory per kernel). First
+#                 its self-test: each planted kernel of tests/kernel_audit/
+#                 must be rejected for its rule, the good one must pass. Part
+#                 of make test when nvcc is found; SKIPPED otherwise.
+# make print-nvccflags  NVCCFLAGS, as the audit reads them (with cuda=1).
+.PHONY: kernel-audit print-nvccflags
+ifeq ($(cuda),1)
+kernel-audit:
+	@scripts/kernel-audit.sh --selftest --nvcc '$(NVCC)' --flags '$(NVCCFLAGS)' --out $(BUILD)/kernel-audit
+	@scripts/kernel-audit.sh --nvcc '$(NVCC)' --flags '$(NVCCFLAGS)' --out $(BUILD)/kernel-audit
+else
+kernel-audit:
+	@if command -v $(NVCC) >/dev/null 2>&1; then echo "kernel-audit: SKIPPED (cuda=$(cuda))"; \
+	else echo "kernel-audit: SKIPPED (no nvcc)"; fi
+endif
+print-nvccflags:
+	@echo '$(NVCCFLAGS)'
 
 GPU_BENCHES := $(patsubst bench/%.cu,$(BUILD)/bench/%,$(sort $(wildcard bench/*.cu)))
 ifeq ($(cuda),1)
