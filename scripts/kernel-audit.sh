@@ -13,7 +13,7 @@
 #                  `make -s cuda=1 print-nvccflags`; `make kernel-audit`
 #                  passes them)
 #   --out DIR      where the PTX and ptxas's reports are kept
-#                  (default build/kernel-audit)
+#                  (default: build/kernel-audit of the repository)
 #   --selftest     audit the planted kernels of tests/kernel_audit/ instead:
 #                  each must be rejected for exactly the rules its
 #                  `kernel-audit-expect:` line names, good.cu must pass
@@ -70,7 +70,7 @@
 set -u
 
 nvcc=${NVCC:-nvcc}
-flags='' have_flags=0 out=build/kernel-audit selftest=0
+flags='' have_flags=0 out='' selftest=0
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; }
 need() { [ $# -ge 2 ] || { echo "kernel-audit: $1 needs a value (see --help)" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -91,7 +91,7 @@ fi
 
 # Paths given relative to the caller's directory; the work happens at the root.
 abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
-mkdir -p "$out" && out=$(abs "$out") || exit 2
+if [ -n "$out" ]; then mkdir -p "$out" && out=$(abs "$out") || exit 2; fi
 n=$#
 while [ $n -gt 0 ]; do
     [ -f "$1" ] || { echo "kernel-audit: no file $1" >&2; exit 2; }
@@ -99,6 +99,7 @@ while [ $n -gt 0 ]; do
 done
 root=$(cd "$(dirname "$0")/.." && pwd) || exit 2
 cd "$root" || exit 2
+out=${out:-$root/build/kernel-audit}
 
 if ! command -v "$nvcc" >/dev/null 2>&1; then
     echo "kernel-audit: SKIPPED (no nvcc: $nvcc not found)"; exit 77
