@@ -205,7 +205,7 @@ FNR == 1 { parch = FILENAME; sub(/\.ptx$/, "", parch); sub(/.*\./, "", parch)
     }
     if (line ~ /\.entry[ \t]/) {
         fn = line; sub(/.*\.entry[ \t]+/, "", fn); sub(/[ \t(].*/, "", fn); fkind = ""
-        PE[FILENAME, fn] = 1; PEL[FILENAME, ++NPE[FILENAME]] = fn; next
+        PEL[FILENAME, ++NPE[FILENAME]] = fn; next
     }
     if (line ~ /\.func[ \t]/) {
         fn = line; sub(/.*\.func[ \t]+/, "", fn)
