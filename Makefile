@@ -110,7 +110,7 @@ $(BUILD)/obj/tests/cuda_emu/emu.o: tests/cuda_emu/emu.cc
 
 $(BUILD)/tests/emu-selftest: tests/cuda_emu/selftest.cc $(BUILD)/obj/tests/cuda_emu/emu.o
 	@mkdir -p $(dir $@)
-	$(CXX) $(EMUFLAGS) $^ -o $@ $(EMU_SAN)
+	$(CXX) $(EMUFLAGS) $(OPENBLAS_CFLAGS) $^ -o $@ $(EMU_SAN) $(OPENBLAS_LIBS)
 endif
 ifneq ($(filter 1 emu,$(cuda)),)
 LIB_OBJ := $(filter-out $(BUILD)/obj/lib/cuda/stub.o,$(LIB_OBJ))

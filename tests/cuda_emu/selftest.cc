@@ -2,8 +2,10 @@
  * correct code): barrier divergence, launch limits, host pointers passed to
  * kernels, host code touching device memory, unordered legacy-stream work,
  * events that time nothing, device-memory exhaustion, and copies into
- * adjacent allocations. Exit status 0 when every expectation holds.
- * Run by make emu-test. */
+ * adjacent allocations. Also the emulator's model of cuBLAS: its SGEMM and
+ * GemmEx (FP32 compute) against OpenBLAS's cblas_sgemm, whose column-major
+ * arguments mean what cuBLAS's do (the reference BLAS interface). Exit
+ * status 0 when every expectation holds. Run by make emu-test. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cblas.h>
+#include <math.h>
+
+#include <vector>
+
+#include "cublas_v2.h"
 #include "cuda_runtime.h"
 
 namespace {
@@ -60,6 +68,67 @@ template <typename F> bool segfaults(F f)
 {
     const int status = in_child([&] { f(); return true; });
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+
+/* One column-major GEMM, C = alpha op(A) op(B) + beta C, through the
+ * emulator's cuBLAS (cublasSgemm, or cublasGemmEx with FP32 compute when
+ * `ex`) and through OpenBLAS on the same host data. `swap` passes the
+ * emulator the other operation for A and B (a caller's mistake the check
+ * must notice). Returns true when every entry agrees within float
+ * rounding of the sum of the terms' magnitudes. */
+bool gemm_agrees(cudaStream_t st, cublasHandle_t h, bool ta, bool tb, int m, int n, int k,
+                 int pad, float alpha, float beta, bool ex, bool swap)
+{
+    const int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+    const int lda = ar + pad, ldb = br + pad, ldc = m + pad;
+    std::vector<float> A((size_t)lda * ac), B((size_t)ldb * bc), C((size_t)ldc * n), R, G;
+    unsigned x = 12345u + (unsigned)(m * 31 + n * 7 + k);
+    auto rnd = [&] { x = x * 1664525u + 1013904223u; return (float)((int)(x >> 9) % 2001 - 1000) / 256.0f; };
+    for (float &v : A) v = rnd();
+    for (float &v : B) v = rnd();
+    for (float &v : C) v = rnd();
+    R = C;
+    cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
+                n, k, alpha, A.data(), lda, B.data(), ldb, beta, R.data(), ldc);
+    float *dA, *dB, *dC;
+    cudaMalloc(&dA, A.size() * 4);
+    cudaMalloc(&dB, B.size() * 4);
+    cudaMalloc(&dC, C.size() * 4);
+    cudaMemcpyAsync(dA, A.data(), A.size() * 4, cudaMemcpyHostToDevice, st);
+    cudaMemcpyAsync(dB, B.data(), B.size() * 4, cudaMemcpyHostToDevice, st);
+    cudaMemcpyAsync(dC, C.data(), C.size() * 4, cudaMemcpyHostToDevice, st);
+    const cublasOperation_t oa = (ta != swap) ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t ob = (tb != swap) ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const int la = swap ? (ta ? m : k) + pad : lda, lb = swap ? (tb ? k : n) + pad : ldb;
+    cublasStatus_t s =
+        ex ? cublasGemmEx(h, oa, ob, m, n, k, &alpha, dA, CUDA_R_32F, la, dB, CUDA_R_32F, lb,
+                          &beta, dC, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
+           : cublasSgemm(h, oa, ob, m, n, k, &alpha, dA, la, dB, lb, &beta, dC, ldc);
+    G.resize(C.size());
+    cudaMemcpyAsync(G.data(), dC, G.size() * 4, cudaMemcpyDeviceToHost, st);
+    cudaStreamSynchronize(st);
+    cudaFree(dA);
+    cudaFree(dB);
+    cudaFree(dC);
+    if (s != CUBLAS_STATUS_SUCCESS)
+        return false;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            double mag = fabs((double)beta * C[i + (size_t)j * ldc]);
+            for (int l = 0; l < k; l++)
+                mag += fabs((double)alpha * A[ta ? l + (size_t)i * lda : i + (size_t)l * lda] *
+                            B[tb ? j + (size_t)l * ldb : l + (size_t)j * ldb]);
+            const double d = fabs((double)G[i + (size_t)j * ldc] - R[i + (size_t)j * ldc]);
+            if (!(d <= (k + 2) * 0x1p-23 * mag + 0x1p-126))
+                return false;
+        }
+    /* the padding rows of C are not written */
+    for (int j = 0; j < n; j++)
+        for (int i = m; i < ldc; i++)
+            if (G[i + (size_t)j * ldc] != C[i + (size_t)j * ldc])
+                return false;
+    return true;
 }
 
 } // namespace
@@ -156,6 +225,30 @@ int main()
            "more than the free memory is refused, and the error is not sticky");
     cudaFree(y);
     cudaFree(z);
+
+    /* the emulator's cuBLAS against OpenBLAS: every operation pair, odd
+     * sizes, padded leading dimensions, alpha and beta of both kinds */
+    {
+        cublasHandle_t h;
+        cublasCreate(&h);
+        cublasSetStream(h, st);
+        int agree = 0, cases = 0;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int ex = 0; ex < 2; ex++) {
+                    agree += gemm_agrees(st, h, ta, tb, 13, 7, 29, 3, 0.75f, -0.5f, ex, false);
+                    agree += gemm_agrees(st, h, ta, tb, 5, 17, 1, 0, 1.0f, 0.0f, ex, false);
+                    agree += gemm_agrees(st, h, ta, tb, 33, 9, 64, 1, -1.25f, 1.0f, ex, false);
+                    cases += 3;
+                }
+        expect(agree == cases, "cuBLAS SGEMM and GemmEx (FP32) agree with OpenBLAS on all 24 cases");
+        int caught = 0;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                caught += !gemm_agrees(st, h, ta, tb, 12, 12, 12, 0, 1.0f, 0.0f, false, true);
+        expect(caught == 4, "a GEMM given the other operations than OpenBLAS disagrees with it");
+        cublasDestroy(h);
+    }
 
     /* last, since it spoils the context: a barrier thread 0 skips */
     pol_emu::launch(dim3(8), dim3(64), st, reverse)(2, a, b);
