@@ -42,6 +42,14 @@
 #              integer atomics (the kernels' error flag) are fine
 #   resources  ptxas reports, for every function on every real arch,
 #              0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+#   launch     every kernel can be launched with the most threads it may
+#              get: its __launch_bounds__ (.maxntid), else 1024, the most
+#              pol_cuda_launch.block allows. Its registers, rounded up to a
+#              multiple of 8 as the hardware allocates them, times those
+#              threads fit the 65536 registers a block may hold: a kernel
+#              without bounds may use 64. A kernel over it fails to launch
+#              on a GPU (too many resources requested) only at the block
+#              sizes that exceed it, which nothing but a GPU would show.
 # Findings name the file, the arch, the function (the PTX .entry, demangled
 # when c++filt is there) and the instruction with its PTX line. A table per
 # real arch lists every kernel's registers, shared memory, stack and spills.
@@ -207,6 +215,12 @@ FNR == 1 { parch = FILENAME; sub(/\.ptx$/, "", parch); sub(/.*\./, "", parch)
         fn = line; sub(/.*\.entry[ \t]+/, "", fn); sub(/[ \t(].*/, "", fn); fkind = ""
         PEL[FILENAME, ++NPE[FILENAME]] = fn; next
     }
+    if (line ~ /\.(maxntid|reqntid)[ \t]/ && fkind == "") {
+        t = line; sub(/.*\.(maxntid|reqntid)[ \t]+/, "", t); gsub(/[ \t]/, "", t)
+        nd = split(t, dd, ","); v = 1
+        for (j = 1; j <= nd; j++) v *= dd[j] + 0
+        MNT[TGT[FILENAME], fn] = v
+    }
     if (line ~ /\.func[ \t]/) {
         fn = line; sub(/.*\.func[ \t]+/, "", fn)
         if (fn ~ /^\(/) sub(/^\([^)]*\)[ \t]*/, "", fn)
@@ -264,8 +278,14 @@ END {
         k = EL[i]; split(k, kk, SUBSEP); ar = BARCH[kk[1]]; NE[ar]++
         if (!(k in STK) || !(k in REG))
             find("audit", src " [" ar "]", kk[2], "ptxas reported no resource usage")
-        else
+        else {
             printf "R\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", ar, src, kk[2], REG[k], SMEM[k], STK[k], SPS[k], SPL[k]
+            nt = ((ar, kk[2]) in MNT) ? MNT[ar, kk[2]] : 1024
+            r8 = int((REG[k] + 7) / 8) * 8
+            if (r8 * nt > 65536)
+                find("launch", src " [" ar "]", kk[2], sprintf("%d registers (%d allocated) x %d threads%s > 65536: fails to launch at that block size",
+                                                           REG[k], r8, nt, ((ar, kk[2]) in MNT) ? "" : " (no __launch_bounds__; the block may be 1024)"))
+        }
     }
     # the PTX read and ptxas report the same kernels, arch by arch
     if (npf == 0) find("audit", src, "", "no PTX was kept")
@@ -408,7 +428,7 @@ if [ $selftest = 1 ]; then
         fi
     done
     # every rule is shown to fire on some planted kernel
-    for r in flags ieee special mma atomic resources; do
+    for r in flags ieee special mma atomic resources launch; do
         case " $covered " in *" $r "*) ;; *) echo "FAIL no planted kernel for the rule $r"; fails=$((fails + 1)) ;; esac
     done
     if [ $fails != 0 ]; then echo "kernel-audit --selftest: $fails FAILED"; exit 1; fi
