@@ -18,7 +18,8 @@
  * launch choice (kernels/gemm.cu): each shape's exact GEMM again under every
  * configuration that means something for it (the 128x128 tile, the 64x64
  * tile unsplit and split 2, 4, 8, 16 ways where K has that many POL_KC
- * chunks, and the automatic one). Each configuration's output must equal the
+ * chunks, the 128x64 tile, the 64x64 tile with a K step of 32 unsplit and
+ * split 4 ways, and the automatic one). Each configuration's output must equal the
  * automatic configuration's (checked against the CPU above) bit for bit
  * before it is timed the same way; a mismatch is reported, marked DIFFERS in
  * the table, and fails the run (exit 1) once the tables are written.
@@ -84,6 +85,7 @@ struct config {
 const config CONFIGS[] = {
     { "128x128", 1, 1 },         { "64x64", 2, 1 },           { "64x64 split 2", 2, 2 },
     { "64x64 split 4", 2, 4 },   { "64x64 split 8", 2, 8 },   { "64x64 split 16", 2, 16 },
+    { "128x64", 4, 1 },          { "64x64 k32", 3, 1 },       { "64x64 k32 split 4", 3, 4 },
     { "auto", 0, 0 },
 };
 const int N_CONFIGS = (int)(sizeof CONFIGS / sizeof CONFIGS[0]);

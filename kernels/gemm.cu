@@ -56,13 +56,11 @@ struct gemm_params {
     bool vec_a, vec_b; /* load A (B) as float4: see gemm_vectorizable */
 };
 
-constexpr int BK = 16;
-static_assert(POL_KC % BK == 0, "chunk boundaries must fall on tile boundaries");
-
-template <int BM, int BN, int TM, int TN, bool TA, bool TB, bool SPLIT>
+template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB, bool SPLIT>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 gemm_tile_kernel(gemm_params p)
 {
+    static_assert(POL_KC % BK == 0, "chunk boundaries must fall on tile boundaries");
     constexpr int NT = (BM / TM) * (BN / TN);
     constexpr int LA = BM * BK / NT; /* A elements each thread loads per tile */
     constexpr int LB = BN * BK / NT;
@@ -304,19 +302,43 @@ __global__ void gemm_chunk_sum_kernel(const float *W, const float *bias, float *
     }
 }
 
-template <int BM, int BN, int TM, int TN, bool SPLIT>
+template <int BM, int BN, int BK, int TM, int TN, bool SPLIT>
 cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStream_t st)
 {
     constexpr int NT = (BM / TM) * (BN / TN);
     if (ta && tb)
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, true, true, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, true, true, SPLIT>)(p);
     else if (ta)
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, true, false, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, true, false, SPLIT>)(p);
     else if (tb)
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, false, true, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, false, true, SPLIT>)(p);
     else
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, TM, TN, false, false, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, false, false, SPLIT>)(p);
     return cudaGetLastError();
+}
+
+/* The tiles, by pol_cuda_launch.gemm_tile (0 is automatic: 1 or 2). Each is
+ * BM x BN outputs a block, BK a K step, TM x TN outputs a thread, 256
+ * threads; 1 and 2 are the automatic choices, 3 and 4 are there to be
+ * measured against them (bench/gemm_gpu --sweep). Splitting K needs a 64x64
+ * tile: with tile 3 it uses tile 3, else tile 2. */
+struct tile_shape {
+    int bm, bn;
+};
+const tile_shape TILES[] = { { 0, 0 }, { 128, 128 }, { 64, 64 }, { 64, 64 }, { 128, 64 } };
+
+cudaError_t launch_tiles(int tile, bool split, const gemm_params &p, int ta, int tb, dim3 grid,
+                         cudaStream_t st)
+{
+    if (split)
+        return tile == 3 ? launch_tile<64, 64, 32, 4, 4, true>(p, ta, tb, grid, st)
+                         : launch_tile<64, 64, 16, 4, 4, true>(p, ta, tb, grid, st);
+    switch (tile) {
+    case 1: return launch_tile<128, 128, 16, 8, 8, false>(p, ta, tb, grid, st);
+    case 3: return launch_tile<64, 64, 32, 4, 4, false>(p, ta, tb, grid, st);
+    case 4: return launch_tile<128, 64, 16, 8, 4, false>(p, ta, tb, grid, st);
+    default: return launch_tile<64, 64, 16, 4, 4, false>(p, ta, tb, grid, st);
+    }
 }
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -352,7 +374,7 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
     int tile = c->launch.gemm_tile;
     if (tile == 0)
         tile = big_tiles >= c->n_sm ? 1 : 2;
-    /* split choice: only with several chunks; forced splits use the small tile */
+    /* split choice: only with several chunks; forced splits use a 64x64 tile */
     int64_t splits = 1;
     if (c->launch.gemm_splits > 1)
         splits = c->launch.gemm_splits;
@@ -375,9 +397,8 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
         if (st)
             return st;
         p.W = (float *)w;
-        cudaError_t e = launch_tile<64, 64, 4, 4, true>(p, g->trans_a, g->trans_b,
-                                                        dim3((unsigned)gx, (unsigned)gy, (unsigned)z),
-                                                        c->stream);
+        cudaError_t e = launch_tiles(tile, true, p, g->trans_a, g->trans_b,
+                                     dim3((unsigned)gx, (unsigned)gy, (unsigned)z), c->stream);
         if (e != cudaSuccess)
             return pol__cuda_err(e, "gemm split-K launch");
         int grid, block;
@@ -386,14 +407,11 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
                                                                   g->N, nchunks);
         return pol__cuda_err(cudaGetLastError(), "gemm chunk-sum launch");
     }
-    const int bmn = tile == 1 ? 128 : 64;
-    const int64_t gy = cdiv(g->M, bmn), gx = cdiv(g->N, bmn);
+    const int64_t gy = cdiv(g->M, TILES[tile].bm), gx = cdiv(g->N, TILES[tile].bn);
     if (gy > 65535 || gx > INT32_MAX)
         return pol_errorf(POL_ERR_TOO_LARGE, "GEMM %lld x %lld too large for one launch",
                           (long long)g->M, (long long)g->N);
-    dim3 grid((unsigned)gx, (unsigned)gy, 1);
-    cudaError_t e = tile == 1
-                        ? launch_tile<128, 128, 8, 8, false>(p, g->trans_a, g->trans_b, grid, c->stream)
-                        : launch_tile<64, 64, 4, 4, false>(p, g->trans_a, g->trans_b, grid, c->stream);
+    cudaError_t e = launch_tiles(tile, false, p, g->trans_a, g->trans_b,
+                                 dim3((unsigned)gx, (unsigned)gy, 1), c->stream);
     return pol__cuda_err(e, "gemm launch");
 }

@@ -89,6 +89,9 @@ static const pol_cuda_launch CONFIGS[] = {
     { 2, 64, 96, 7, 0 },   /* one chunk per split */
     { 1, 1, 0, 0, 1 },     /* 128x128 tiles, scalar loads only */
     { 2, 3, 0, 0, 1 },     /* split K in 3, scalar loads only */
+    { 3, 1, 0, 0, 0 },     /* 64x64 tiles with a K step of 32 */
+    { 3, 3, 0, 0, 1 },     /* the same, K split in 3, scalar loads only */
+    { 4, 1, 0, 0, 0 },     /* 128x64 tiles */
 };
 #define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
 
@@ -97,7 +100,7 @@ static const pol_cuda_launch CONFIGS[] = {
 static pol_cuda_launch random_config(void)
 {
     pol_cuda_launch l = { 0 };
-    l.gemm_tile = (int)(tu_next(&rng) % 3);
+    l.gemm_tile = (int)(tu_next(&rng) % 5);
     l.gemm_splits = (int)(tu_next(&rng) % 4 == 0 ? 64 : tu_next(&rng) % 10);
     l.block = (int)(tu_next(&rng) % 33) * 32;
     l.grid_max = (int)(tu_next(&rng) % 10);
