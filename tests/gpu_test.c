@@ -108,6 +108,32 @@ static pol_cuda_launch random_config(void)
     return l;
 }
 
+/* pol_cuda_set_launch takes every field's whole range (each of CONFIGS
+ * above, the extremes) and refuses a value beyond it, keeping what was set. */
+static void test_launch_range(void)
+{
+    static const pol_cuda_launch GOOD[] = {
+        { 4, 65535, 1024, 1, 1 }, { 0, 0, 32, 0, 0 }, { 3, 2, 992, 5, 0 },
+    };
+    static const pol_cuda_launch BAD[] = {
+        { 5, 0, 0, 0, 0 },  { -1, 0, 0, 0, 0 }, { 0, 65536, 0, 0, 0 }, { 0, -1, 0, 0, 0 },
+        { 0, 0, 16, 0, 0 }, { 0, 0, 1056, 0, 0 }, { 0, 0, 48, 0, 0 },  { 0, 0, 0, -1, 0 },
+        { 0, 0, 0, 0, 2 },
+    };
+    int bad = 0;
+    for (int i = 0; i < N_CONFIGS; i++)
+        bad += pol_cuda_set_launch(dev, &CONFIGS[i]) != POL_OK;
+    for (size_t i = 0; i < sizeof GOOD / sizeof GOOD[0]; i++)
+        bad += pol_cuda_set_launch(dev, &GOOD[i]) != POL_OK;
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
+        bad += pol_cuda_set_launch(dev, &BAD[i]) != POL_ERR_INVALID_ARG;
+    checks++;
+    if (bad || pol_cuda_set_launch(dev, NULL)) {
+        printf("FAIL pol_cuda_set_launch: %d values judged wrongly\n", bad);
+        failures++;
+    }
+}
+
 /* Runs op on the CPU reference and on the device under every launch
  * configuration, and compares. in[] are host tensors. */
 static void check_op(const char *what, pol_op op, const pol_node_params *p, pol_tensor **in, int n_in,
@@ -1061,6 +1087,7 @@ int main(void)
         return 1;
     }
     printf("pol-gpu-test on %s (sm_%d%d), seed %" PRIu64 "\n", name, major, minor, seed);
+    test_launch_range();
     test_gemm();
     test_elementwise();
     test_rows_and_columns();
