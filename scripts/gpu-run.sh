@@ -20,7 +20,9 @@
 #                  libraries are loaded from the kit; CUDA's own (cudart,
 #                  cuBLAS) from the program's run path, else from the first
 #                  of $CUDA_HOME/lib64, /usr/local/cuda/lib64 and
-#                  /usr/local/cuda/targets/x86_64-linux/lib that has them;
+#                  /usr/local/cuda/targets/x86_64-linux/lib that has them,
+#                  else from where a file of that name is under /usr/local,
+#                  /opt or /usr (a Python package's copy, say);
 #   --skip-test / --skip-bench   one half only (each half fits in a few minutes
 #                  on a 16-core machine once built);
 #   --quick        train_gpu --quick (fewer steps in its checks).
@@ -41,7 +43,7 @@ while [ $# -gt 0 ]; do
     --skip-test) run_test=0; shift ;;
     --skip-bench) run_bench=0; shift ;;
     --quick) quick=--quick; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -78,16 +80,24 @@ if [ -n "$kit" ]; then
     [ "$commit" = unknown ] && commit="$kcommit (the kit's; this tree has no git metadata)"
     export LD_LIBRARY_PATH="$kdir/kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     # CUDA's libraries: the run path the programs were linked with, else the
-    # first usual folder that has them
-    unresolved() { for f in "$bin"/* "$bench"/*; do ldd "$f" 2>&1 | grep 'not found'; done | sort -u; }
+    # first usual folder that has them, else wherever under /usr/local, /usr
+    # or /opt a library of that name is (a Python package's copy of cuBLAS)
+    unresolved() { for f in "$bin"/* "$bench"/*; do ldd "$f" 2>&1 | awk '/not found/ {print $1}'; done | sort -u; }
     if [ -n "$(unresolved)" ]; then
         for d in ${CUDA_HOME:+"$CUDA_HOME/lib64"} /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-            if [ -e "$d/libcublas.so.13" ] || ls "$d"/libcublas.so.* >/dev/null 2>&1; then
+            if ls "$d"/libcublas.so.* >/dev/null 2>&1; then
                 LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
                 break
             fi
         done
     fi
+    for lib in $(unresolved); do
+        found=$(find /usr/local /opt /usr -maxdepth 9 -name "$lib" 2>/dev/null | head -n 1)
+        if [ -n "$found" ]; then
+            echo "gpu-run: $lib from $(dirname "$found")"
+            LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$found")"
+        fi
+    done
     miss=$(unresolved)
     if [ -n "$miss" ]; then
         echo "gpu-run: libraries the kit's programs need are not found:" >&2
@@ -109,11 +119,14 @@ status=0
 if [ "$run_test" = 1 ]; then
     log=$(mktemp)
     echo "gpu-run: pol-gpu-test"
+    t0=$(date +%s)
     POL_BIN=$bin "$bin/pol-gpu-test" >"$log" 2>&1
     rc=$?
-    { header "make gpu-test"; printf 'exit status: %s (0 passed, 1 failed, 77 skipped)\n\n```\n' "$rc"
+    secs=$(($(date +%s) - t0))
+    { header "make gpu-test"; printf 'exit status: %s (0 passed, 1 failed, 77 skipped), %s s\n\n```\n' "$rc" "$secs"
       cat "$log"; printf '```\n'; } >"$out/gpu-test.md"
     tail -n 5 "$log"
+    echo "gpu-run: pol-gpu-test exited $rc after $secs s"
     rm -f "$log"
     if [ "$rc" = 77 ]; then
         echo "gpu-run: no usable CUDA device; see $out/gpu-test.md"
@@ -127,8 +140,10 @@ if [ "$run_bench" = 1 ]; then
         extra=
         [ "$b" = "$bench/gemm_gpu" ] && extra=--sweep
         [ "$b" = "$bench/train_gpu" ] && extra=$quick
+        t0=$(date +%s)
         "$b" --out "$out" $extra
         rc=$?
+        echo "gpu-run: $(basename "$b") exited $rc after $(($(date +%s) - t0)) s"
         [ "$rc" = 77 ] && { echo "gpu-run: no usable CUDA device"; exit 77; }
         [ "$rc" = 0 ] || status=1
     done
