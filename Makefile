@@ -276,7 +276,7 @@ $(BUILD)/lib/libpol_cuda.a: $(CUDA_OBJ)
 
 $(BUILD)/bin/pol-gpu-test: tests/gpu_test.c $(TEST_COMMON) $(POL_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests $< $(TEST_COMMON) -o $@ $(POL_LINK) \
+	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests -Ibench $< $(TEST_COMMON) -o $@ $(POL_LINK) \
 	    -lcmocka $(LDLIBS) $(CUDA_LDLIBS)
 
 gpu-test: all $(BUILD)/bin/pol-gpu-test
@@ -296,7 +296,7 @@ emu-test:
 	    $(EMU_SUITES:%=$(BUILD)/emu/tests/%) $(BUILD)/emu/tests/emu-selftest
 	@set -e; echo "== the CUDA emulator's own checks"; $(BUILD)/emu/tests/emu-selftest; \
 	echo "== pol-gpu-test on the CUDA emulator"; \
-	POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/bin/pol-gpu-test; \
+	POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/bin/pol-gpu-test --mlp small; \
 	for t in $(EMU_SUITES); do echo "== $$t on the CUDA emulator"; \
 	    POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/tests/$$t; done
 	@echo "== digits, --device cuda in 500 kB of emulated device memory (the dataset stays" \

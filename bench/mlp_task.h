@@ -25,11 +25,14 @@
 
 /* Writes dir/mlp-data.safetensors (deterministic; an existing copy is
  * replaced by the same bytes) and dir/mlp-<mode>.json with `steps` steps,
- * checkpoints every k, mode "exact" or "tolerant". Out: task_path.
- * Returns: POL_OK; POL_ERR_TOO_LARGE (dir too long); errors of the tensor
- * allocator, the serializer and the file writer. */
-static inline pol_status bench_mlp_task(const char *dir, uint64_t steps, uint64_t k,
-                                        const char *mode, char *task_path, size_t cap)
+ * checkpoints every k, mode "exact" or "tolerant", two hidden layers of
+ * `hidden` units and batches of `batch` (bench_mlp_task: 1024 and 256, the
+ * task the benchmarks time). Out: task_path. Returns: POL_OK;
+ * POL_ERR_TOO_LARGE (dir too long); errors of the tensor allocator, the
+ * serializer and the file writer. */
+static inline pol_status bench_mlp_task_sized(const char *dir, uint64_t steps, uint64_t k,
+                                              const char *mode, int hidden, int batch,
+                                              char *task_path, size_t cap)
 {
     pol_tensor t[4];
     const int64_t shp[4][2] = { { BENCH_MLP_TRAIN, BENCH_MLP_DIM }, { BENCH_MLP_TRAIN, 0 },
@@ -85,12 +88,12 @@ static inline pol_status bench_mlp_task(const char *dir, uint64_t steps, uint64_
     int n = snprintf(json, sizeof json,
                      "{\n"
                      "  \"format\": \"libpol-task-v1\",\n"
-                     "  \"model\": { \"type\": \"mlp\", \"layers\": [%d, 1024, 1024, %d], "
+                     "  \"model\": { \"type\": \"mlp\", \"layers\": [%d, %d, %d, %d], "
                      "\"activation\": \"relu\" },\n"
                      "  \"dataset\": { \"path\": \"mlp-data.safetensors\", \"sha256\": \"%s\" },\n"
                      "  \"seed\": 7,\n"
                      "  \"steps\": %" PRIu64 ",\n"
-                     "  \"batch_size\": 256,\n"
+                     "  \"batch_size\": %d,\n"
                      "  \"checkpoint_every\": %" PRIu64 ",\n"
                      "  \"optimizer\": { \"type\": \"adamw\", \"lr\": 0.001, \"beta1\": 0.9, "
                      "\"beta2\": 0.999, \"eps\": 1e-8, \"weight_decay\": 0.01 },\n"
@@ -98,8 +101,14 @@ static inline pol_status bench_mlp_task(const char *dir, uint64_t steps, uint64_
                      "\"min_lr\": 0.0001 },\n"
                      "  \"mode\": \"%s\"\n"
                      "}\n",
-                     BENCH_MLP_DIM, BENCH_MLP_CLASSES, hex, steps, k, mode);
+                     BENCH_MLP_DIM, hidden, hidden, BENCH_MLP_CLASSES, hex, steps, batch, k, mode);
     return pol_write_file_atomic(task_path, json, (size_t)n, 0);
+}
+
+static inline pol_status bench_mlp_task(const char *dir, uint64_t steps, uint64_t k,
+                                        const char *mode, char *task_path, size_t cap)
+{
+    return bench_mlp_task_sized(dir, steps, k, mode, 1024, 256, task_path, cap);
 }
 
 #endif

@@ -2,15 +2,17 @@
  *
  *   1. every exact op on random inputs (awkward values: subnormals, signed
  *      zeros, tiny normals), odd shapes and every GEMM transpose, under
- *      seven fixed launch configurations and one more drawn from the seed
+ *      ten fixed launch configurations and one more drawn from the seed
  *      for each check: the device output must equal the
  *      CPU reference bit for bit (NaN counts as equal to NaN: the payloads
  *      of the two sides may differ, see pol/cuda.h);
  *   2. batches gathered on the device (pol_graph_gather_rows), the host
- *      fallback included; the tiny tasks of spec/vectors/tiny and examples/tasks/digits.json trained with
- *      the CUDA device and the CPU: identical trace.json (every checkpoint
- *      hash); a CPU checkpoint resumed on the GPU and a GPU checkpoint
- *      resumed on the CPU end on the same final hash;
+ *      fallback included; the tiny tasks of spec/vectors/tiny,
+ *      examples/tasks/digits.json and the synthetic MLP of bench/mlp_task.h
+ *      (784-1024-1024-10, batch 256; --mlp small: 784-32-32-10, batch 16)
+ *      trained with the CUDA device and the CPU: identical trace.json
+ *      (every checkpoint hash); a CPU checkpoint resumed on the GPU and a
+ *      GPU checkpoint resumed on the CPU end on the same final hash;
  *   3. tolerant mode (pol/cuda.h "tolerant"): the cuBLAS GEMM (FP32, TF32
  *      and BF16 math, every transpose, with and without bias) against the
  *      exact reference within an error bound derived from K and the
@@ -36,8 +38,8 @@
  *      threshold it alone would give.
  *
  * Prints its seed; POL_TEST_SEED=<seed> replays a run. Exit status 0 when
- * everything passed, 1 on a failure, 77 (skipped) without a usable CUDA
- * device or in a build without CUDA.
+ * everything passed, 1 on a failure, 2 on bad usage (--help), 77 (skipped)
+ * without a usable CUDA device or in a build without CUDA.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,6 +56,7 @@
 #include "pol/safetensors.h"
 #include "pol/task.h"
 #include "pol/train.h"
+#include "mlp_task.h" /* bench/: the synthetic MLP task the benchmarks time */
 #include "testutil.h"
 
 static int failures, checks;
@@ -1070,8 +1073,49 @@ static void check_tolerant(const char *label, const char *task)
     pol_ctx_destroy(gpu);
 }
 
-int main(void)
+/* The MLP task of bench/mlp_task.h, trained as check_training does: at
+ * full size (784-1024-1024-10, batch 256: split-K and multi-chunk GEMMs in
+ * every step), or small (784-32-32-10, batch 16: the same code paths, at a
+ * cost the CUDA emulator can bear). */
+static void check_training_mlp(int small)
 {
+    const char *dir = tu_tmpdir();
+    char task[600];
+    checks++;
+    if (!dir || bench_mlp_task_sized(dir, small ? 24 : 60, small ? 8 : 20, "exact",
+                                     small ? 32 : 1024, small ? 16 : 256, task, sizeof task)) {
+        printf("FAIL cannot write the MLP task: %s\n", pol_last_error());
+        failures++;
+        return;
+    }
+    check_training(task, small ? 16 : 40);
+}
+
+static const char USAGE[] =
+    "usage: pol-gpu-test [--mlp full|small|off]\n"
+    "  Every exact CUDA kernel against the CPU reference, CPU/GPU training\n"
+    "  hashes, tolerant mode (see the top of tests/gpu_test.c). --mlp: the\n"
+    "  synthetic MLP training check at full size (784-1024-1024-10, batch 256;\n"
+    "  the default), small (784-32-32-10, batch 16), or not at all.\n"
+    "  Exit status: 0 passed, 1 a failure, 2 bad usage, 77 no usable CUDA device.\n";
+
+int main(int argc, char **argv)
+{
+    int mlp = 2; /* 2 full, 1 small, 0 off */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(USAGE, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--mlp") && i + 1 < argc) {
+            const char *v = argv[++i];
+            mlp = !strcmp(v, "full") ? 2 : !strcmp(v, "small") ? 1 : !strcmp(v, "off") ? 0 : -1;
+            if (mlp >= 0)
+                continue;
+        }
+        fprintf(stderr, "pol-gpu-test: bad argument %s\n%s", argv[i], USAGE);
+        return 2;
+    }
     pol_status st = pol_cuda_available();
     if (st) {
         printf("pol-gpu-test: no CUDA device: %s; skipping\n", pol_last_error());
@@ -1099,6 +1143,10 @@ int main(void)
     check_training("spec/vectors/tiny/sgd-relu.json", 3);
     check_training("spec/vectors/tiny/adamw-gelu.json", 8); /* checkpoint_every 4 */
     check_training("examples/tasks/digits.json", 500);
+    if (mlp)
+        check_training_mlp(mlp == 1);
+    else
+        printf("--   train mlp: left out (--mlp off)\n");
     test_tolerant_context();
     char tiny[600], digits[600];
     checks++;
