@@ -160,48 +160,31 @@ bad:
     exit(1);
 }
 
-/* The large MLP task (bench/mlp_task.h) in both modes, in dir. */
-void mlp_tasks(const char *dir, uint64_t steps, int k, std::string *exact, std::string *tolerant)
+/* The MLP task of bench/mlp_task.h in both modes, in dir: hidden widths
+ * `hidden` and batches of `batch`. */
+void mlp_tasks(const char *dir, uint64_t steps, int k, int hidden, int batch, std::string *exact,
+               std::string *tolerant)
 {
     char path[PATH_MAX + 64];
-    if (bench_mlp_task(dir, steps, (uint64_t)k, "exact", path, sizeof path) != POL_OK)
+    if (bench_mlp_task_sized(dir, steps, (uint64_t)k, "exact", hidden, batch, path,
+                             sizeof path) != POL_OK)
         die("the MLP task");
     *exact = path;
-    if (bench_mlp_task(dir, steps, (uint64_t)k, "tolerant", path, sizeof path) != POL_OK)
+    if (bench_mlp_task_sized(dir, steps, (uint64_t)k, "tolerant", hidden, batch, path,
+                             sizeof path) != POL_OK)
         die("the MLP task");
     *tolerant = path;
 }
 
-/* The wide MLP, 784-4096-4096-10 at batch 1024, which fills a large GPU:
- * the MLP task of bench/mlp_task.h (in its own directory) with the hidden
- * widths and the batch replaced. */
+/* The wide MLP, 784-4096-4096-10 at batch 1024, which fills a large GPU, in
+ * its own directory. */
 void wide_tasks(const char *root, uint64_t steps, int k, std::string *exact,
                 std::string *tolerant)
 {
     const std::string dir = std::string(root) + "/wide";
     if (mkdir(dir.c_str(), 0700) && errno != EEXIST)
         die(dir.c_str());
-    std::string base[2];
-    mlp_tasks(dir.c_str(), steps, k, &base[0], &base[1]);
-    std::string *out[2] = { exact, tolerant };
-    for (int m = 0; m < 2; m++) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        if (pol_read_file(base[m].c_str(), 1u << 20, &buf, &len) != POL_OK)
-            die(base[m].c_str());
-        std::string s((const char *)buf, len);
-        free(buf);
-        const std::string layers = "[784, 1024, 1024, 10]", batch = "\"batch_size\": 256,";
-        const size_t a = s.find(layers), b = s.find(batch);
-        if (a == std::string::npos || b == std::string::npos) {
-            fprintf(stderr, "train_gpu: bench/mlp_task.h changed shape; update wide_tasks\n");
-            exit(1);
-        }
-        s.replace(b, batch.size(), "\"batch_size\": 1024,");
-        s.replace(a, layers.size(), "[784, 4096, 4096, 10]");
-        *out[m] = dir + (m ? "/mlp-wide-tolerant.json" : "/mlp-wide-exact.json");
-        write_text(out[m]->c_str(), s);
-    }
+    mlp_tasks(dir.c_str(), steps, k, 4096, 1024, exact, tolerant);
 }
 
 /* A context: device, kernels, threads. */
@@ -379,7 +362,8 @@ int main(int argc, char **argv)
     write_modes(tmp_root, "digits", digits_template(), &tasks[0].exact, &tasks[0].tolerant);
     tasks[1].name = "mlp 784-1024-1024-10 b256", tasks[1].warm = 3, tasks[1].min_steps = 10;
     tasks[2].name = "mlp 784-4096-4096-10 b1024", tasks[2].warm = 2, tasks[2].min_steps = 5;
-    mlp_tasks(tmp_root, quick ? 40 : 200, quick ? 20 : 50, &tasks[1].exact, &tasks[1].tolerant);
+    mlp_tasks(tmp_root, quick ? 40 : 200, quick ? 20 : 50, 1024, 256, &tasks[1].exact,
+              &tasks[1].tolerant);
     wide_tasks(tmp_root, quick ? 10 : 20, quick ? 5 : 10, &tasks[2].exact, &tasks[2].tolerant);
     for (int ti = 1; ti < 3; ti++) { /* the written tasks are valid (smoke trains none) */
         pol_task chk;
