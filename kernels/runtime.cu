@@ -263,8 +263,12 @@ extern "C" pol_status pol_cuda_sync(pol_cuda *c)
         return pol_errorf(st, "an earlier asynchronous CUDA operation failed");
     }
     int flag = 0;
-    /* on c's stream: the legacy stream is not ordered with it */
+    /* on c's stream: the legacy stream is not ordered with it. A copy to
+     * pageable memory "might be synchronous" (CUDA's API synchronization
+     * behavior), not must: flag is read only after the stream is idle. */
     e = cudaMemcpyAsync(&flag, c->flag, sizeof flag, cudaMemcpyDeviceToHost, c->stream);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(c->stream);
     if (e != cudaSuccess)
         return pol__cuda_err(e, "CUDA flag");
     if (flag) {

@@ -226,12 +226,44 @@ bool count_work(cudaStream_t s, const char *what)
 
 uint64_t work_of(cudaStream_t s) { return work_entry(s)->n; }
 
-void settle(cudaStream_t s) { work_entry(s)->pending = false; }
+/* Device-to-host cudaMemcpyAsync: CUDA says a copy between device memory
+ * and pageable host memory "might be synchronous with respect to host",
+ * not that it is. Here it is not: the destination holds 0xFF bytes (a NaN,
+ * or -1) until the stream is synchronized (cudaStreamSynchronize, an event
+ * recorded after it and waited for, cudaDeviceSynchronize, cudaFree, or a
+ * synchronous device-to-host cudaMemcpy on the legacy stream), and only
+ * then gets the bytes the copy read when
+ * its turn came (at the call: the work before it is done by then). Host
+ * code that reads a download before it waits for the stream reads 0xFF. */
+struct late_copy {
+    cudaStream_t s;
+    void *dst;
+    std::vector<char> bytes;
+};
+std::vector<late_copy> late;
+
+void deliver(cudaStream_t s, bool all)
+{
+    for (size_t i = 0; i < late.size();)
+        if (all || late[i].s == s) {
+            memcpy(late[i].dst, late[i].bytes.data(), late[i].bytes.size());
+            late.erase(late.begin() + (long)i);
+        } else {
+            i++;
+        }
+}
+
+void settle(cudaStream_t s)
+{
+    work_entry(s)->pending = false;
+    deliver(s, false);
+}
 
 void settle_all()
 {
     for (auto &w : work)
         w.pending = false;
+    deliver(nullptr, true);
 }
 
 struct event {
@@ -816,8 +848,8 @@ cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
 
 cudaError_t cudaMemset(void *p, int v, size_t n) { return cudaMemsetAsync(p, v, n, nullptr); }
 
-cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind k,
-                            cudaStream_t s)
+static cudaError_t memcpy_on(void *dst, const void *src, size_t n, cudaMemcpyKind k,
+                             cudaStream_t s, bool async)
 {
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!streams.ok(s))
@@ -842,15 +874,27 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
     if (!count_work(s, "cudaMemcpy"))
         return cudaErrorInvalidValue;
     open_scope o;
+    if (async && k == cudaMemcpyDeviceToHost) { /* delivered when s is synchronized */
+        const char *from = static_cast<const char *>(src);
+        late.push_back(late_copy{ s, dst, std::vector<char>(from, from + n) });
+        memset(dst, 0xFF, n);
+        return cudaSuccess;
+    }
     memmove(dst, src, n);
-    if (k == cudaMemcpyDeviceToHost) /* returns once the copy, and the work before it, is done */
+    if (!async && k == cudaMemcpyDeviceToHost) /* returns once the copy, and the work before it, is done */
         settle(s);
     return cudaSuccess;
 }
 
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind k,
+                            cudaStream_t s)
+{
+    return memcpy_on(dst, src, n, k, s, true);
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind k)
 {
-    return cudaMemcpyAsync(dst, src, n, k, nullptr);
+    return memcpy_on(dst, src, n, k, nullptr, false);
 }
 
 static double now_s()

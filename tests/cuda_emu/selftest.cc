@@ -7,6 +7,7 @@
  * arguments mean what cuBLAS's do (the reference BLAS interface). Exit
  * status 0 when every expectation holds. Run by make emu-test. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,19 +146,22 @@ int main()
     /* a correct kernel runs and copies back */
     pol_emu::launch(dim3(3), dim3(64), st, fill)(512, a);
     bool ok = cudaGetLastError() == cudaSuccess &&
-              cudaMemcpyAsync(host, a, sizeof host, cudaMemcpyDeviceToHost, st) == cudaSuccess;
+              cudaMemcpyAsync(host, a, sizeof host, cudaMemcpyDeviceToHost, st) == cudaSuccess &&
+              cudaStreamSynchronize(st) == cudaSuccess;
     expect(ok && host[0] == 0.0f && host[511] == 511.0f, "a grid-stride kernel fills 512 values");
 
     /* barriers: with one the reversal is right; without, the shuffled order
      * shows the race; a barrier some threads skip fails the launch */
     pol_emu::launch(dim3(8), dim3(64), st, reverse)(1, a, b);
     cudaMemcpyAsync(host, b, sizeof host, cudaMemcpyDeviceToHost, st);
+    cudaStreamSynchronize(st);
     expect(cudaGetLastError() == cudaSuccess && host[0] == 63.0f && host[511] == 448.0f,
            "shared-memory reversal with __syncthreads is right");
     bool raced = false;
     for (int rep = 0; rep < 4 && !raced; rep++) {
         pol_emu::launch(dim3(8), dim3(64), st, reverse)(0, a, b);
         cudaMemcpyAsync(host, b, sizeof host, cudaMemcpyDeviceToHost, st);
+        cudaStreamSynchronize(st);
         for (int i = 0; i < 512; i++)
             raced |= host[i] != (float)((i / 64) * 64 + 63 - i % 64);
     }
@@ -248,6 +252,23 @@ int main()
                 caught += !gemm_agrees(st, h, ta, tb, 12, 12, 12, 0, 1.0f, 0.0f, false, true);
         expect(caught == 4, "a GEMM given the other operations than OpenBLAS disagrees with it");
         cublasDestroy(h);
+    }
+
+    /* a download reaches host memory when its stream is synchronized, not
+     * before (pageable copies "might be synchronous": no more) */
+    {
+        pol_emu::launch(dim3(2), dim3(64), st, fill)(128, a);
+        float early[128];
+        memset(early, 0, sizeof early);
+        const bool queued = cudaMemcpyAsync(early, a, sizeof early, cudaMemcpyDeviceToHost, st) ==
+                            cudaSuccess;
+        uint32_t bits;
+        memcpy(&bits, &early[127], 4);
+        const bool poisoned = bits == 0xFFFFFFFFu;
+        const bool later = cudaStreamSynchronize(st) == cudaSuccess && early[0] == 0.0f &&
+                           early[127] == 127.0f;
+        expect(queued && poisoned && later,
+               "a download read before cudaStreamSynchronize holds 0xFF bytes, after it the data");
     }
 
     /* last, since it spoils the context: a barrier thread 0 skips */
