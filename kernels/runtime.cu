@@ -231,7 +231,8 @@ extern "C" pol_status pol_cuda_upload(pol_cuda *c, void *dst_dev, const void *sr
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_cuda_upload: NULL argument");
     if (!n)
         return POL_OK;
-    /* from pageable memory this returns once src has been staged */
+    /* from pageable memory CUDA may read src after this returns: the
+     * caller keeps it until c's next work (pol/cuda.h) */
     return pol__cuda_err(cudaMemcpyAsync(dst_dev, src, n, cudaMemcpyHostToDevice, c->stream),
                          "upload");
 }

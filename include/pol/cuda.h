@@ -89,7 +89,10 @@ POL_WARN_UNUSED pol_status pol_cuda_tensor_alloc(pol_cuda *c, pol_tensor *t, con
                                                  const int64_t *shape);
 
 /* Copies n bytes host -> device / device -> host. Downloads wait for all
- * earlier work of c; uploads are ordered before later work of c. */
+ * earlier work of c; uploads are ordered before later work of c. An upload's
+ * src must stay as it is until c's next work or pol_cuda_sync: CUDA copies
+ * from pageable memory only "might be synchronous", so the bytes may be read
+ * after the call returns (the CUDA emulator reads them then). */
 POL_WARN_UNUSED pol_status pol_cuda_upload(pol_cuda *c, void *dst_dev, const void *src,
                                            size_t n);
 POL_WARN_UNUSED pol_status pol_cuda_download(pol_cuda *c, void *dst, const void *src_dev,

@@ -205,6 +205,47 @@ stream_work *work_entry(cudaStream_t s)
     return &work.back();
 }
 
+/* cudaMemcpyAsync between device memory and pageable host memory: CUDA
+ * says such a copy "might be synchronous with respect to host", not that it
+ * is. Here neither direction is:
+ *  - a download (device to host) leaves 0xFF bytes (a NaN, or -1) in the
+ *    destination until its stream is synchronized (cudaStreamSynchronize,
+ *    an event recorded after it and waited for, cudaDeviceSynchronize,
+ *    cudaFree, or a synchronous device-to-host cudaMemcpy on the legacy
+ *    stream), and only then gets the bytes the copy read when its turn came
+ *    (at the call: the work before it is done by then). Host code that reads
+ *    a download before it waits for the stream reads 0xFF;
+ *  - an upload (host to device) reads its source when the stream's next
+ *    work starts, or at such a synchronization, whichever comes first. Host
+ *    code that changes or frees the source before then uploads what is
+ *    there then. */
+struct late_copy {
+    cudaStream_t s;
+    void *dst;
+    const void *src;         /* an upload's host source, read on delivery */
+    size_t n;
+    std::vector<char> bytes; /* a download's bytes, written on delivery */
+};
+std::vector<late_copy> late;
+
+void deliver(cudaStream_t s, bool all, bool uploads_only)
+{
+    for (size_t i = 0; i < late.size();) {
+        late_copy &c = late[i];
+        if ((all || c.s == s) && (!uploads_only || c.src)) {
+            if (c.src) {
+                open_scope o;
+                memmove(c.dst, c.src, c.n);
+            } else {
+                memcpy(c.dst, c.bytes.data(), c.n);
+            }
+            late.erase(late.begin() + (long)i);
+        } else {
+            i++;
+        }
+    }
+}
+
 bool count_work(cudaStream_t s, const char *what)
 {
     for (const auto &w : work)
@@ -217,6 +258,7 @@ bool count_work(cudaStream_t s, const char *what)
             fail(cudaErrorInvalidValue);
             return false;
         }
+    deliver(s, false, true); /* the stream's uploads come before its next work */
     total_work++;
     stream_work *w = work_entry(s);
     w->n++;
@@ -226,44 +268,17 @@ bool count_work(cudaStream_t s, const char *what)
 
 uint64_t work_of(cudaStream_t s) { return work_entry(s)->n; }
 
-/* Device-to-host cudaMemcpyAsync: CUDA says a copy between device memory
- * and pageable host memory "might be synchronous with respect to host",
- * not that it is. Here it is not: the destination holds 0xFF bytes (a NaN,
- * or -1) until the stream is synchronized (cudaStreamSynchronize, an event
- * recorded after it and waited for, cudaDeviceSynchronize, cudaFree, or a
- * synchronous device-to-host cudaMemcpy on the legacy stream), and only
- * then gets the bytes the copy read when
- * its turn came (at the call: the work before it is done by then). Host
- * code that reads a download before it waits for the stream reads 0xFF. */
-struct late_copy {
-    cudaStream_t s;
-    void *dst;
-    std::vector<char> bytes;
-};
-std::vector<late_copy> late;
-
-void deliver(cudaStream_t s, bool all)
-{
-    for (size_t i = 0; i < late.size();)
-        if (all || late[i].s == s) {
-            memcpy(late[i].dst, late[i].bytes.data(), late[i].bytes.size());
-            late.erase(late.begin() + (long)i);
-        } else {
-            i++;
-        }
-}
-
 void settle(cudaStream_t s)
 {
     work_entry(s)->pending = false;
-    deliver(s, false);
+    deliver(s, false, false);
 }
 
 void settle_all()
 {
     for (auto &w : work)
         w.pending = false;
-    deliver(nullptr, true);
+    deliver(nullptr, true, false);
 }
 
 struct event {
@@ -876,8 +891,12 @@ static cudaError_t memcpy_on(void *dst, const void *src, size_t n, cudaMemcpyKin
     open_scope o;
     if (async && k == cudaMemcpyDeviceToHost) { /* delivered when s is synchronized */
         const char *from = static_cast<const char *>(src);
-        late.push_back(late_copy{ s, dst, std::vector<char>(from, from + n) });
+        late.push_back(late_copy{ s, dst, nullptr, n, std::vector<char>(from, from + n) });
         memset(dst, 0xFF, n);
+        return cudaSuccess;
+    }
+    if (async && k == cudaMemcpyHostToDevice) { /* read when s next works, or is synchronized */
+        late.push_back(late_copy{ s, dst, src, n, {} });
         return cudaSuccess;
     }
     memmove(dst, src, n);

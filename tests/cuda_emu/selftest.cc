@@ -269,6 +269,14 @@ int main()
                            early[127] == 127.0f;
         expect(queued && poisoned && later,
                "a download read before cudaStreamSynchronize holds 0xFF bytes, after it the data");
+        /* an upload reads its source when the stream next works */
+        float src[4] = { 1.0f, 2.0f, 3.0f, 4.0f }, back[4];
+        cudaMemcpyAsync(a, src, sizeof src, cudaMemcpyHostToDevice, st);
+        src[3] = 5.0f;
+        cudaMemcpyAsync(back, a, sizeof back, cudaMemcpyDeviceToHost, st);
+        cudaStreamSynchronize(st);
+        expect(back[0] == 1.0f && back[3] == 5.0f,
+               "an upload reads its source when the stream's next work starts, not at the call");
     }
 
     /* last, since it spoils the context: a barrier thread 0 skips */
