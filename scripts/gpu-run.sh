@@ -25,6 +25,7 @@
 #                  /opt or /usr (a Python package's copy, say);
 #   --skip-test / --skip-bench   one half only (each half fits in a few minutes
 #                  on a 16-core machine once built);
+#   --bench NAME   of the benchmarks, run only NAME (gemm_gpu or train_gpu);
 #   --quick        train_gpu --quick (fewer steps in its checks).
 #
 # Exit status: 0 when every part that ran passed, 1 when one failed, 77 when
@@ -34,7 +35,7 @@ set -u
 
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
-run_test=1 run_bench=1 quick= kit=
+run_test=1 run_bench=1 quick= kit= only=
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -42,8 +43,12 @@ while [ $# -gt 0 ]; do
     --kit) [ $# -ge 2 ] || { echo "gpu-run: --kit needs an archive" >&2; exit 2; }; kit=$2; shift 2 ;;
     --skip-test) run_test=0; shift ;;
     --skip-bench) run_bench=0; shift ;;
+    --bench) [ $# -ge 2 ] || { echo "gpu-run: --bench needs gemm_gpu or train_gpu" >&2; exit 2; }
+             case "$2" in gemm_gpu|train_gpu) only=$2 ;;
+             *) echo "gpu-run: --bench: no benchmark $2 (gemm_gpu or train_gpu)" >&2; exit 2 ;; esac
+             shift 2 ;;
     --quick) quick=--quick; shift ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -136,6 +141,7 @@ if [ "$run_test" = 1 ]; then
 fi
 if [ "$run_bench" = 1 ]; then
     for b in "$bench/gemm_gpu" "$bench/train_gpu"; do
+        [ -z "$only" ] || [ "$(basename "$b")" = "$only" ] || continue
         echo "gpu-run: $b"
         extra=
         [ "$b" = "$bench/gemm_gpu" ] && extra=--sweep
