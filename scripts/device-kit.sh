@@ -16,7 +16,8 @@
 #                            libgcc_s) and CUDA's own (cudart, cuBLAS),
 #                            which the GPU machine provides,
 #                  MANIFEST  the commit, the build machine, nvcc's version,
-#                            the GPU architectures, and each file's SHA-256;
+#                            the GPU architectures, the libraries left to
+#                            the GPU machine, and each file's SHA-256;
 #   --jobs N     parallel build jobs (default: the number of CPUs).
 #
 # The build is the usual one (make cuda=1, in $BUILD, default build/); the
@@ -78,12 +79,21 @@ for f in "$kit"/bin/* "$kit"/bench/*; do
     awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' "$stage/ldd" >>"$stage/libs"
 done
 [ -z "$missing" ] || { echo "device-kit: unresolved libraries:$missing" >&2; exit 1; }
+# What the GPU machine provides: the C library, the compiler's runtime,
+# CUDA's own. The list goes into the MANIFEST (tests/kit_test.sh checks the
+# kit against it).
+provided='libc.so.* libm.so.* libpthread.so.* libdl.so.* librt.so.* ld-linux* libstdc++.so.* libgcc_s.so.* libcudart.so.* libcublas.so.* libcublasLt.so.*'
+is_provided() {
+    set -f # the words are patterns, not file names
+    for pat in $provided; do
+        # shellcheck disable=SC2254 # the pattern is meant to match
+        case "$1" in $pat) set +f; return 0 ;; esac
+    done
+    set +f
+    return 1
+}
 sort -u "$stage/libs" | while read -r name path; do
-    case "$name" in
-    libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*|libstdc++.so.*|libgcc_s.so.*) ;;
-    libcudart.so.*|libcublas.so.*|libcublasLt.so.*) ;;
-    *) cp -L "$path" "$kit/lib/$name" || exit 1 ;;
-    esac
+    is_provided "$name" || cp -L "$path" "$kit/lib/$name" || exit 1
 done || exit 1
 
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -94,6 +104,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
     echo "built: $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -srm)"
     echo "nvcc: $(nvcc --version | tail -n 1)"
     echo "gpu code: $(sed -n 's/^CUDA_ARCH ?= //p' Makefile)"
+    echo "provided by the GPU machine: $provided"
     echo "files (sha256):"
     (cd "$kit" && find bin bench lib -type f | sort | xargs sha256sum)
 } >"$kit/MANIFEST" || exit 1

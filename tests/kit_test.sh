@@ -5,7 +5,8 @@
 #
 #   1. the kit is complete: with its lib/ first on the library path, every
 #      library each program loads comes from the kit, or is one the GPU
-#      machine provides (the C library, the compiler's runtime, CUDA's);
+#      machine provides (the C library, the compiler's runtime, CUDA's: the
+#      MANIFEST's list);
 #   2. gpu-run.sh --kit runs the kit's pol-gpu-test (exit 0, or 77 without a
 #      device) and names the kit as the build in gpu-test.md;
 #   3. gpu-run.sh refuses a kit built from another commit, and an archive
@@ -27,15 +28,19 @@ done
 (cd "$k" && sed -n '/^files (sha256):$/,$p' MANIFEST | tail -n +2 | sha256sum -c --quiet) ||
     fail "the kit's files do not match its MANIFEST"
 
-# 1. completeness
+# 1. completeness: against the MANIFEST's list of what the GPU machine provides
+provided=$(sed -n 's/^provided by the GPU machine: //p' "$k/MANIFEST")
+[ -n "$provided" ] || fail "the MANIFEST does not say what the GPU machine provides"
 for f in "$k"/bin/* "$k"/bench/*; do
     LD_LIBRARY_PATH="$k/lib" ldd "$f" | awk '$2 == "=>" {print $1, $3}' | while read -r name path; do
         case "$path" in "$k"/lib/*) continue ;; esac
-        case "$name" in
-        libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|libstdc++.so.*|libgcc_s.so.*) ;;
-        libcudart.so.*|libcublas.so.*|libcublasLt.so.*) ;;
-        *) echo "$(basename "$f") loads $name from $path, not from the kit"; exit 1 ;;
-        esac
+        set -f # the words are patterns, not file names
+        for pat in $provided; do
+            # shellcheck disable=SC2254 # the pattern is meant to match
+            case "$name" in $pat) set +f; continue 2 ;; esac
+        done
+        set +f
+        echo "$(basename "$f") loads $name from $path, not from the kit"; exit 1
     done || fail "the kit is incomplete"
 done
 ok "every library the kit's $(find "$k/bin" "$k/bench" -type f | wc -l) programs load is in the kit or provided"
