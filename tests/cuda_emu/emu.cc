@@ -664,11 +664,25 @@ void __syncthreads(void)
 
 /* ---------------------------------------------------------- runtime API -- */
 
-/* The errors this runtime returns: code, name, text (the CUDA runtime's). */
-static const struct {
-    cudaError_t e;
+/* A status code's name and text, for the runtime's errors and cuBLAS's
+ * statuses. */
+template <typename Code> struct code_words {
+    Code code;
     const char *name, *text;
-} ERRORS[] = {
+};
+
+/* The name (or text, with `text`) of `code` in `table`; `none` when absent. */
+template <typename Code, size_t N>
+const char *words_of(const code_words<Code> (&table)[N], Code code, bool text, const char *none)
+{
+    for (const auto &x : table)
+        if (x.code == code)
+            return text ? x.text : x.name;
+    return none;
+}
+
+/* The errors this runtime returns: code, name, text (the CUDA runtime's). */
+static const code_words<cudaError_t> ERRORS[] = {
     { cudaSuccess, "cudaSuccess", "no error" },
     { cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument" },
     { cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory" },
@@ -681,20 +695,11 @@ static const struct {
     { cudaErrorLaunchFailure, "cudaErrorLaunchFailure", "unspecified launch failure" },
 };
 
-const char *cudaGetErrorString(cudaError_t e)
-{
-    for (const auto &x : ERRORS)
-        if (x.e == e)
-            return x.text;
-    return "unknown error";
-}
+const char *cudaGetErrorString(cudaError_t e) { return words_of(ERRORS, e, true, "unknown error"); }
 
 const char *cudaGetErrorName(cudaError_t e)
 {
-    for (const auto &x : ERRORS)
-        if (x.e == e)
-            return x.name;
-    return "cudaErrorUnknown";
+    return words_of(ERRORS, e, false, "cudaErrorUnknown");
 }
 
 cudaError_t cudaGetLastError(void)
@@ -1036,10 +1041,7 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m)
     return CUBLAS_STATUS_SUCCESS;
 }
 
-static const struct {
-    cublasStatus_t s;
-    const char *name, *text;
-} STATUSES[] = {
+static const code_words<cublasStatus_t> STATUSES[] = {
     { CUBLAS_STATUS_SUCCESS, "CUBLAS_STATUS_SUCCESS", "success" },
     { CUBLAS_STATUS_NOT_INITIALIZED, "CUBLAS_STATUS_NOT_INITIALIZED",
       "the library was not initialized" },
@@ -1051,18 +1053,12 @@ static const struct {
 
 const char *cublasGetStatusString(cublasStatus_t s)
 {
-    for (const auto &x : STATUSES)
-        if (x.s == s)
-            return x.text;
-    return "unknown error";
+    return words_of(STATUSES, s, true, "unknown error");
 }
 
 const char *cublasGetStatusName(cublasStatus_t s)
 {
-    for (const auto &x : STATUSES)
-        if (x.s == s)
-            return x.name;
-    return "CUBLAS_STATUS_UNKNOWN";
+    return words_of(STATUSES, s, false, "CUBLAS_STATUS_UNKNOWN");
 }
 
 cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
