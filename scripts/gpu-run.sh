@@ -4,7 +4,8 @@
 # `make gpu-test`'s program and the GPU benchmarks, and writes everything,
 # with the device named, into one folder.
 #
-#   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench] [--quick]
+#   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench]
+#                      [--bench NAME] [--quick] [--sanitize] [--sanitize-limit S]
 #
 #   --out DIR      where the results go (default bench/results):
 #                    DIR/gpu-test.md   the device, the commit, pol-gpu-test's
@@ -26,16 +27,24 @@
 #   --skip-test / --skip-bench   one half only (each half fits in a few minutes
 #                  on a 16-core machine once built);
 #   --bench NAME   of the benchmarks, run only NAME (gemm_gpu or train_gpu);
-#   --quick        train_gpu --quick (fewer steps in its checks).
+#   --quick        train_gpu --quick (fewer steps in its checks);
+#   --sanitize     also run pol-gpu-test under compute-sanitizer (after the
+#                  test, before the benchmarks), into DIR/sanitize.md:
+#                  memcheck with its leak check on the whole test with
+#                  --mlp small (the training runs' pol-solver processes
+#                  too), then racecheck, synccheck and initcheck on the
+#                  exact kernels (--kernels-only);
+#   --sanitize-limit S   seconds each of the four may take (default 120);
+#                  one that takes longer is stopped and counts as failed.
 #
 # Exit status: 0 when every part that ran passed, 1 when one failed, 77 when
-# there is no usable CUDA device (nothing is written then but gpu-test.md,
-# which says so), 2 on bad usage.
+# there is no usable CUDA device (nothing is written then but gpu-test.md
+# or sanitize.md, which says so), 2 on bad usage.
 set -u
 
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
-run_test=1 run_bench=1 quick= kit= only=
+run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=120
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -48,7 +57,11 @@ while [ $# -gt 0 ]; do
              *) echo "gpu-run: --bench: no benchmark $2 (gemm_gpu or train_gpu)" >&2; exit 2 ;; esac
              shift 2 ;;
     --quick) quick=--quick; shift ;;
-    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --sanitize) sanitize=1; shift ;;
+    --sanitize-limit)
+        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --sanitize-limit needs a number of seconds" >&2; exit 2 ;; esac
+        san_limit=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -u$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -120,6 +133,75 @@ else
     fi
 fi
 
+# compute-sanitizer: on the PATH, in CUDA's usual folders, else wherever
+# under /usr/local or /opt a program of that name is
+find_sanitizer() {
+    command -v compute-sanitizer 2>/dev/null && return 0
+    for d in ${CUDA_HOME:+"$CUDA_HOME/bin"} /usr/local/cuda/bin /usr/local/cuda/compute-sanitizer; do
+        [ -x "$d/compute-sanitizer" ] && { echo "$d/compute-sanitizer"; return 0; }
+    done
+    find /usr/local /opt -maxdepth 7 -name compute-sanitizer -type f -perm -u+x 2>/dev/null | head -n 1
+}
+
+# pol-gpu-test under each of compute-sanitizer's four tools, into
+# $out/sanitize.md. Returns 0 when every tool ran to its end with no error
+# and the test passed, 77 without a device, 1 otherwise.
+sanitize_round() {
+    cs=$(find_sanitizer)
+    if [ -z "$cs" ]; then
+        echo "gpu-run: compute-sanitizer is not found (add its folder to PATH or set CUDA_HOME)" >&2
+        { header "compute-sanitizer"; echo "compute-sanitizer was not found on this machine: nothing ran."; } >"$out/sanitize.md"
+        return 1
+    fi
+    # the options this version has (an unknown one would end the run at once)
+    help=$("$cs" --help 2>&1)
+    common="--error-exitcode 86"
+    for opt in "--target-processes all" "--print-limit 40"; do
+        case "$help" in *"${opt% *}"*) common="$common $opt" ;; esac
+    done
+    leak=
+    case "$help" in *--leak-check*) leak="--leak-check full" ;; esac
+    { header "compute-sanitizer"
+      printf 'compute-sanitizer: %s (%s)\n\n' "$cs" "$("$cs" --version 2>&1 | tail -n 1)"
+      printf 'Each tool ran pol-gpu-test with `%s`, at most %s s. Exit status 86: the tool\n' "$common" "$san_limit"
+      printf 'reported errors; 1: a check of the test failed; 124 or 137: stopped at the limit.\n'
+    } >"$out/sanitize.md"
+    rcs=0 found=0 nodev=0
+    for spec in "memcheck:--mlp small:$leak" "racecheck:--kernels-only:" "synccheck:--kernels-only:" "initcheck:--kernels-only:"; do
+        tool=${spec%%:*} rest=${spec#*:}
+        args=${rest%%:*} extra=${rest#*:}
+        log=$(mktemp)
+        echo "gpu-run: compute-sanitizer --tool $tool: pol-gpu-test $args"
+        t0=$(date +%s)
+        # shellcheck disable=SC2086 # the option lists are meant to split
+        POL_BIN=$bin timeout -k 15 "$san_limit" "$cs" --tool "$tool" $common $extra \
+            "$bin/pol-gpu-test" $args >"$log" 2>&1
+        rc=$?
+        pkill -x pol-gpu-test 2>/dev/null; pkill -x pol-solver 2>/dev/null
+        secs=$(($(date +%s) - t0))
+        case "$rc" in
+        0) verdict="no errors, the test passed" ;;
+        77) verdict="no usable CUDA device"; nodev=1 ;;
+        86) verdict="ERRORS reported by $tool"; found=1 ;;
+        124|137) verdict="STOPPED at the limit of $san_limit s: not a result" ;;
+        *) verdict="FAILED: pol-gpu-test exited $rc" ;;
+        esac
+        [ "$rc" = 0 ] || [ "$rc" = 77 ] || rcs=1
+        { printf '\n## %s: %s\n\n`--tool %s%s` on `pol-gpu-test %s`: exit %s after %s s\n\n```\n' \
+              "$tool" "$verdict" "$tool" "${extra:+ $extra}" "$args" "$rc" "$secs"
+          n=$(wc -l <"$log")
+          if [ "$n" -le 200 ]; then cat "$log"
+          else head -n 160 "$log"; printf '... (%s lines left out) ...\n' $((n - 190)); tail -n 30 "$log"; fi
+          printf '```\n'; } >>"$out/sanitize.md"
+        grep -E '^=+ (ERROR|RACECHECK|LEAK) SUMMARY|^(PASSED|FAILED)' "$log" | tail -n 3
+        echo "gpu-run: $tool: $verdict ($secs s)"
+        rm -f "$log"
+        [ "$nodev" = 1 ] && return 77
+    done
+    [ "$found" = 1 ] && echo "gpu-run: compute-sanitizer found errors; see $out/sanitize.md"
+    return $rcs
+}
+
 status=0
 if [ "$run_test" = 1 ]; then
     log=$(mktemp)
@@ -138,6 +220,10 @@ if [ "$run_test" = 1 ]; then
         exit 77
     fi
     [ "$rc" = 0 ] || status=1
+fi
+if [ "$sanitize" = 1 ]; then
+    sanitize_round || status=$?
+    [ "$status" = 77 ] && exit 77
 fi
 if [ "$run_bench" = 1 ]; then
     for b in "$bench/gemm_gpu" "$bench/train_gpu"; do

@@ -37,6 +37,9 @@
  *      largest distance of each pair of configurations is printed as the
  *      threshold it alone would give.
  *
+ * --kernels-only runs part 1 alone (scripts/gpu-run.sh --sanitize runs it
+ * under compute-sanitizer's racecheck, synccheck and initcheck).
+ *
  * Prints its seed; POL_TEST_SEED=<seed> replays a run. Exit status 0 when
  * everything passed, 1 on a failure, 2 on bad usage (--help), 77 (skipped)
  * without a usable CUDA device or in a build without CUDA.
@@ -1092,20 +1095,27 @@ static void check_training_mlp(int small)
 }
 
 static const char USAGE[] =
-    "usage: pol-gpu-test [--mlp full|small|off]\n"
+    "usage: pol-gpu-test [--mlp full|small|off] [--kernels-only]\n"
     "  Every exact CUDA kernel against the CPU reference, CPU/GPU training\n"
     "  hashes, tolerant mode (see the top of tests/gpu_test.c). --mlp: the\n"
     "  synthetic MLP training check at full size (784-1024-1024-10, batch 256;\n"
     "  the default), small (784-32-32-10, batch 16), or not at all.\n"
+    "  --kernels-only: part 1 alone, the exact kernels (for compute-sanitizer's\n"
+    "  racecheck and synccheck, which slow every kernel down).\n"
     "  Exit status: 0 passed, 1 a failure, 2 bad usage, 77 no usable CUDA device.\n";
 
 int main(int argc, char **argv)
 {
     int mlp = 2; /* 2 full, 1 small, 0 off */
+    int kernels_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(USAGE, stdout);
             return 0;
+        }
+        if (!strcmp(argv[i], "--kernels-only")) {
+            kernels_only = 1;
+            continue;
         }
         if (!strcmp(argv[i], "--mlp") && i + 1 < argc) {
             const char *v = argv[++i];
@@ -1136,6 +1146,12 @@ int main(int argc, char **argv)
     test_elementwise();
     test_rows_and_columns();
     printf("kernels: %d comparisons, %d failures\n", checks, failures);
+    if (kernels_only) {
+        pol_cuda_destroy(dev);
+        printf("%s: %d checks, %d failures (--kernels-only: the exact kernels alone)\n",
+               failures ? "FAILED" : "PASSED", checks, failures);
+        return failures ? 1 : 0;
+    }
     test_blas_gemm();
     printf("cuBLAS (tolerant) GEMMs: %d checks so far, %d failures\n", checks, failures);
     pol_cuda_destroy(dev);

@@ -10,7 +10,12 @@
 #   2. gpu-run.sh --kit runs the kit's pol-gpu-test (exit 0, or 77 without a
 #      device) and names the kit as the build in gpu-test.md;
 #   3. gpu-run.sh refuses a kit built from another commit, and an archive
-#      that is not a kit, with exit 1 and a message, writing no results.
+#      that is not a kit, with exit 1 and a message, writing no results;
+#   4. gpu-run.sh --sanitize's plumbing, with a stand-in for compute-sanitizer
+#      that runs the program it is given (no GPU here, so it turns the test's
+#      exit 77 into 0, or reports errors when told to): the four tools run on
+#      the parts of pol-gpu-test they should, sanitize.md says what each
+#      found, and errors or a tool stopped at --sanitize-limit fail the round.
 set -u
 [ $# = 2 ] || { echo "usage: tests/kit_test.sh KIT WORKDIR" >&2; exit 2; }
 kit=$1 work=$2
@@ -72,4 +77,50 @@ scripts/gpu-run.sh --kit "$work/nomanifest.tar.gz" --out "$work/out3" >"$work/lo
 [ "$rc" = 1 ] && grep -q 'is not an archive made by scripts/device-kit.sh' "$work/log" ||
     { cat "$work/log" >&2; fail "an archive without MANIFEST was not refused (exit $rc)"; }
 ok "an archive that is not a kit is refused"
+# 4. --sanitize, with a stand-in compute-sanitizer
+mkdir -p "$work/cs" || exit 1
+cat >"$work/cs/compute-sanitizer" <<'EOF_CS'
+#!/bin/sh
+# stand-in for compute-sanitizer (tests/kit_test.sh): FAKE_CS=pass|errors|slow
+case "$1" in
+--help) echo "--tool --error-exitcode --target-processes --print-limit --leak-check"; exit 0 ;;
+--version) echo "stand-in"; exit 0 ;;
+esac
+tool=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --tool) tool=$2; shift 2 ;;
+    --*) shift 2 ;;
+    *) break ;;
+    esac
+done
+echo "$tool $(basename "$1") ${2:-} ${3:-}" >>"$FAKE_CS_LOG"
+[ "$FAKE_CS" = slow ] && sleep 30
+"$@" >/dev/null 2>&1
+rc=$?
+[ "$rc" = 77 ] && rc=0
+[ "$FAKE_CS" = errors ] && [ "$tool" = racecheck ] && { echo "========= ERROR SUMMARY: 1 error"; exit 86; }
+echo "========= ERROR SUMMARY: 0 errors"
+exit $rc
+EOF_CS
+chmod +x "$work/cs/compute-sanitizer" || exit 1
+sanitize() { # MODE OUT [ARGS]: runs the round, leaves its exit status in rc
+    mode=$1 o=$2; shift 2
+    rm -f "$work/cs.log"; rc=0
+    PATH="$work/cs:$PATH" FAKE_CS=$mode FAKE_CS_LOG=$work/cs.log \
+        scripts/gpu-run.sh --kit "$kit" --out "$o" --skip-test --skip-bench --sanitize "$@" >"$work/log" 2>&1 || rc=$?
+}
+sanitize pass "$work/san1"
+printf 'memcheck pol-gpu-test --mlp small\nracecheck pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels-only \ninitcheck pol-gpu-test --kernels-only \n' >"$work/want"
+[ "$rc" = 0 ] && cmp -s "$work/cs.log" "$work/want" ||
+    { cat "$work/log" "$work/cs.log" >&2; fail "gpu-run.sh --sanitize did not run the four tools as it should (exit $rc)"; }
+[ "$(grep -c '^## [a-z]*check: no errors, the test passed' "$work/san1/sanitize.md")" = 4 ] ||
+    fail "sanitize.md does not report four clean tools"
+sanitize errors "$work/san2"
+[ "$rc" = 1 ] && grep -q '^## racecheck: ERRORS reported by racecheck' "$work/san2/sanitize.md" ||
+    { cat "$work/log" >&2; fail "errors reported by the sanitizer did not fail the round (exit $rc)"; }
+sanitize slow "$work/san3" --sanitize-limit 1
+[ "$rc" = 1 ] && grep -q '^## memcheck: STOPPED at the limit of 1 s' "$work/san3/sanitize.md" ||
+    { cat "$work/log" >&2; fail "a tool past --sanitize-limit did not fail the round (exit $rc)"; }
+ok "gpu-run.sh --sanitize runs the four tools on their parts and fails on errors and time-outs"
 rm -rf "$work"
