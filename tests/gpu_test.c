@@ -624,7 +624,7 @@ static void test_blas_gemm(void)
                         .C = pol_f32(&want) };
     pol_ref_gemm(&g);
     pol_cuda_reset(dev);
-    void *dA, *dB, *dC;
+    void *dA = NULL, *dB = NULL, *dC = NULL;
     pol_status st = pol_cuda_set_tolerant(dev, 1);
     if (!st) st = pol_cuda_alloc(dev, in[0]->nbytes, &dA);
     if (!st) st = pol_cuda_alloc(dev, in[1]->nbytes, &dB);

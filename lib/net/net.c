@@ -618,7 +618,7 @@ static pol_status answer(pol_net_server *s, const uint8_t *frame, size_t len,
         resp->id = id;
         resp->status = (uint32_t)st <= POL_NET_MAX_STATUS ? (uint32_t)st : POL_ERR_INTERNAL;
         size_t i = 0;
-        for (; msg[i] && i < POL_NET_ERROR_MAX - 1; i++)
+        for (; i < POL_NET_ERROR_MAX - 1 && msg[i]; i++)
             resp->error[i] = (msg[i] >= 0x20 && msg[i] <= 0x7e) ? msg[i] : '?';
         resp->error[i] = '\0';
         if (resp->status == 0)
@@ -672,7 +672,7 @@ static int serve_frame(pol_net_server *s, srv_conn *c)
 {
     pol_net_response resp;
     uint8_t *body = NULL, *env = NULL;
-    size_t body_len, env_len;
+    size_t body_len = 0, env_len = 0;
     pol_status st = answer(s, c->body, c->body_len, &resp);
     free(c->body);
     c->body = NULL;

@@ -445,8 +445,14 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
         size_t li = 0;
         while (li < nl && lens[li] != L)
             li++;
-        if (li == nl && nl < POL_VERIFY_MAX_PICKS)
+        if (li == nl) {
+            if (nl == POL_VERIFY_MAX_PICKS) { /* only a trace of irregular steps gets here */
+                st = pol_errorf(POL_ERR_FORMAT, "profile: the run's trace has more than %d "
+                                "interval lengths", POL_VERIFY_MAX_PICKS);
+                break;
+            }
             lens[nl] = L, one_step[nl++] = -1.0;
+        }
         st = profile_interval(&rc, o->run_dir, &trace, pick[j], &ol, &one_step[li]);
         p->intervals_rerun++;
         if (!st && j < OP_STEPS_MAX)

@@ -271,11 +271,12 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     }
     /* ts: the stored state (f.n), mine: the re-run one; on the heap, as a
      * deep model's state lists are too large for a thread's stack */
-    const pol_tensor **ts = malloc((f.n + POL_TRAINER_MAX_STATE) * sizeof *ts), **mine = ts + f.n;
+    const pol_tensor **ts = malloc((f.n + POL_TRAINER_MAX_STATE) * sizeof *ts);
     if (!ts) {
         pol_st_free(&f);
         return pol_errorf(POL_ERR_NOMEM, "state lists");
     }
+    const pol_tensor **mine = ts + f.n;
     for (size_t j = 0; j < f.n; j++)
         ts[j] = &f.tensors[j];
     if ((st = pol_state_hash(ts, f.n, &h)) ||
