@@ -107,7 +107,7 @@ CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/cuda_emu/emu.o
 CUDA_LDLIBS := $(EMU_SAN) -lstdc++
 CUDA_COMPILE = $(CXX) -x c++ $(EMUFLAGS)
 
-$(BUILD)/obj/tests/cuda_emu/emu.o: tests/cuda_emu/emu.cc
+$(BUILD)/obj/tests/cuda_emu/emu.o: tests/cuda_emu/emu.cc $(CUDA_COMMAND)
 	@mkdir -p $(dir $@)
 	$(CXX) $(EMUFLAGS) -c $< -o $@
 
@@ -141,7 +141,23 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 # Sources may include the generated header: generate it first.
 $(filter-out $(GEN_OBJ),$(LIB_OBJ)): | $(GEN_HDR)
 
-$(BUILD)/obj/%.o: %.c
+# Objects are rebuilt when the command that compiles them changes (CFLAGS,
+# NVCCFLAGS, CUDA_ARCH, the compiler, cuda=1 against cuda=emu), not only
+# when a source does: each command's text is kept in a file under
+# $(BUILD)/obj, rewritten only when it differs. (Otherwise a kit or an audit
+# could describe flags that stale objects were not built with.)
+CC_COMMAND := $(BUILD)/obj/cc-command
+CUDA_COMMAND := $(BUILD)/obj/cuda-command
+$(CC_COMMAND): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' >$@
+$(CUDA_COMMAND): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CUDA_COMPILE)' | cmp -s - $@ || echo '$(CUDA_COMPILE)' >$@
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(CC_COMMAND)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) \
 	    $(XFLAGS_$(basename $(notdir $<))) -c $< -o $@
@@ -269,7 +285,7 @@ $(CUDA_STAMP):
 	@mkdir -p $(dir $@)
 	rm -f $(BUILD)/obj/cuda-mode-* && touch $@
 
-$(BUILD)/obj/kernels/%.o: kernels/%.cu
+$(BUILD)/obj/kernels/%.o: kernels/%.cu $(CUDA_COMMAND)
 	@mkdir -p $(dir $@)
 	$(CUDA_COMPILE) -c $< -o $@
 
