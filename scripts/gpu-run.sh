@@ -29,12 +29,12 @@
 #   --bench NAME   of the benchmarks, run only NAME (gemm_gpu or train_gpu);
 #   --quick        train_gpu --quick (fewer steps in its checks);
 #   --sanitize     also run pol-gpu-test under compute-sanitizer (after the
-#                  test, before the benchmarks), into DIR/sanitize.md:
-#                  memcheck with its leak check on the whole test with
-#                  --mlp small (the training runs' pol-solver processes
-#                  too), then racecheck, synccheck and initcheck on the
-#                  exact kernels (--kernels-only);
-#   --sanitize-limit S   seconds each of the four may take (default 120);
+#                  test, before the benchmarks), into DIR/sanitize.md, which
+#                  grows tool by tool: racecheck, synccheck and initcheck on
+#                  the exact kernels (--kernels-only), then memcheck with its
+#                  leak check on the whole test with --mlp small (the
+#                  training runs' pol-solver processes too);
+#   --sanitize-limit S   seconds each of the four may take (default 150);
 #                  one that takes longer is stopped and counts as failed.
 #
 # Exit status: 0 when every part that ran passed, 1 when one failed, 77 when
@@ -44,7 +44,7 @@ set -u
 
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
-run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=120
+run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -167,7 +167,8 @@ sanitize_round() {
       printf 'reported errors; 1: a check of the test failed; 124 or 137: stopped at the limit.\n'
     } >"$out/sanitize.md"
     rcs=0 found=0 nodev=0
-    for spec in "memcheck:--mlp small:$leak" "racecheck:--kernels-only:" "synccheck:--kernels-only:" "initcheck:--kernels-only:"; do
+    # the exact kernels first (quick under any tool), then the whole test
+    for spec in "racecheck:--kernels-only:" "synccheck:--kernels-only:" "initcheck:--kernels-only:" "memcheck:--mlp small:$leak"; do
         tool=${spec%%:*} rest=${spec#*:}
         args=${rest%%:*} extra=${rest#*:}
         log=$(mktemp)

@@ -111,7 +111,7 @@ sanitize() { # MODE OUT [ARGS]: runs the round, leaves its exit status in rc
         scripts/gpu-run.sh --kit "$kit" --out "$o" --skip-test --skip-bench --sanitize "$@" >"$work/log" 2>&1 || rc=$?
 }
 sanitize pass "$work/san1"
-printf 'memcheck pol-gpu-test --mlp small\nracecheck pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels-only \ninitcheck pol-gpu-test --kernels-only \n' >"$work/want"
+printf 'racecheck pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels-only \ninitcheck pol-gpu-test --kernels-only \nmemcheck pol-gpu-test --mlp small\n' >"$work/want"
 [ "$rc" = 0 ] && cmp -s "$work/cs.log" "$work/want" ||
     { cat "$work/log" "$work/cs.log" >&2; fail "gpu-run.sh --sanitize did not run the four tools as it should (exit $rc)"; }
 [ "$(grep -c '^## [a-z]*check: no errors, the test passed' "$work/san1/sanitize.md")" = 4 ] ||
@@ -120,7 +120,7 @@ sanitize errors "$work/san2"
 [ "$rc" = 1 ] && grep -q '^## racecheck: ERRORS reported by racecheck' "$work/san2/sanitize.md" ||
     { cat "$work/log" >&2; fail "errors reported by the sanitizer did not fail the round (exit $rc)"; }
 sanitize slow "$work/san3" --sanitize-limit 1
-[ "$rc" = 1 ] && grep -q '^## memcheck: STOPPED at the limit of 1 s' "$work/san3/sanitize.md" ||
+[ "$rc" = 1 ] && grep -q '^## racecheck: STOPPED at the limit of 1 s' "$work/san3/sanitize.md" ||
     { cat "$work/log" >&2; fail "a tool past --sanitize-limit did not fail the round (exit $rc)"; }
 ok "gpu-run.sh --sanitize runs the four tools on their parts and fails on errors and time-outs"
 rm -rf "$work"
