@@ -1185,8 +1185,9 @@ pol_status pol_game_create(const uint8_t *genesis, size_t len, pol_game **out)
     }
     g->s.acct = calloc(g->gen.n_accounts, sizeof *g->s.acct);
     if (!g->s.acct) {
-        pol_game_destroy(g);
-        return pol_errorf(POL_ERR_NOMEM, "game: %zu accounts", g->gen.n_accounts);
+        st = pol_errorf(POL_ERR_NOMEM, "game: %zu accounts", g->gen.n_accounts);
+        pol_game_destroy(g); /* after the message: it reads g */
+        return st;
     }
     g->s.n_acct = g->s.cap_acct = g->gen.n_accounts;
     g->total = g->gen.jackpot;
