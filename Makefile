@@ -316,6 +316,10 @@ emu-test:
 	@set -e; echo "== the CUDA emulator's own checks"; $(BUILD)/emu/tests/emu-selftest; \
 	echo "== pol-gpu-test on the CUDA emulator"; \
 	POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/bin/pol-gpu-test --mlp small; \
+	echo "== the exact kernels again on an emulated device of 7 multiprocessors (other"\
+	    "automatic tile and split choices; the same bits)"; \
+	POL_EMU_SMS=7 $(BUILD)/emu/bin/pol-gpu-test --kernels-only >$(BUILD)/emu/sms7.log || \
+	    { cat $(BUILD)/emu/sms7.log; exit 1; }; tail -n 1 $(BUILD)/emu/sms7.log; \
 	for t in $(EMU_SUITES); do echo "== $$t on the CUDA emulator"; \
 	    POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/tests/$$t; done
 	@echo "== digits, --device cuda in 500 kB of emulated device memory (the dataset stays" \
