@@ -3,12 +3,13 @@
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
 #   make test       dependency check, then every cmocka suite, the static
 #                   audit of nvcc's output for the CUDA kernels (make
-#                   kernel-audit) and the device kit (make kit-test), both
-#                   with CUDA only, then the CUDA backend and the GPU
+#                   kernel-audit), cppcheck (make lint) and the device kit
+#                   (make kit-test; it and the audit with CUDA only), then the CUDA backend and the GPU
 #                   benchmarks on the CUDA emulator (make emu-test
 #                   emu-bench; emu=0 skips them)
 #   make kernel-audit  IEEE operations only, no float atomics, no spills in
 #                   the compiled kernels (scripts/kernel-audit.sh; no GPU)
+#   make lint       cppcheck over lib/ and examples/: any finding fails
 #   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
@@ -192,11 +193,24 @@ test: check-deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; POL_BIN=$(BUILD)/bin $$t; done
 	@$(MAKE) --no-print-directory kernel-audit
+	@echo "== cppcheck"; $(MAKE) --no-print-directory lint
 	@echo "== the device kit"; $(MAKE) --no-print-directory kit-test
 ifneq ($(emu),0)
 	@$(MAKE) --no-print-directory emu-test emu-bench
 endif
 	@echo "all test suites passed"
+
+# make lint   cppcheck's warning and portability checks over the library and
+#             the programs (lib/, examples/): any finding fails. Part of make
+#             test; make deps installs cppcheck. A finding that is wrong gets
+#             an inline `cppcheck-suppress ID` comment saying why.
+.PHONY: lint
+lint: $(GEN_HDR)
+	@if command -v cppcheck >/dev/null 2>&1; then \
+	    cppcheck -q --enable=warning,portability --error-exitcode=1 --inline-suppr \
+	        --suppress=missingIncludeSystem -Iinclude -I$(BUILD)/gen lib examples && \
+	    echo "lint: cppcheck $$(cppcheck --version | cut -d' ' -f2): no findings in lib/ and examples/"; \
+	else echo "lint: SKIPPED (no cppcheck; make deps installs it)"; fi
 
 demo: check-deps
 	@$(MAKE) --no-print-directory all

@@ -12,9 +12,10 @@ set -eu
 # libpol; also the peer the GEMM benchmark compares against.
 # libsqlite3-dev: the referee's ledger (pol-referee). iproute2: the
 # multi-host test's network namespaces (skipped where they cannot be made).
+# cppcheck: make lint, part of make test.
 PKGS="build-essential pkg-config libssl-dev libjansson-dev libcmocka-dev \
       libprotobuf-c-dev protobuf-c-compiler libsecp256k1-dev libopenblas-dev \
-      libsqlite3-dev iproute2"
+      libsqlite3-dev iproute2 cppcheck"
 # Only for `make bench` (nothing beyond PKGS today).
 BENCH_PKGS=""
 # Only for `make fuzz` (libFuzzer with ASan/UBSan).

@@ -463,7 +463,7 @@ pol_status pol_graph_eval_node(pol_graph *g, pol_ctx *ctx, int i)
         return st ? st : pol_cuda_graph_eval_node(g->dev, i);
     }
     const pol_node *nd = &g->nodes[i];
-    const pol_tensor *ins[POL_NODE_MAX_IN];
+    const pol_tensor *ins[POL_NODE_MAX_IN] = { 0 };
     for (int k = 0; k < nd->n_in; k++)
         ins[k] = &g->tensors[nd->in[k]].t;
     return run_op(nd->op, &nd->params, ins, &g->tensors[nd->out].t,

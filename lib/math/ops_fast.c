@@ -96,9 +96,7 @@ static void bias_task(void *arg, int t)
     const bias_job *j = arg;
     int64_t lo = (int64_t)t * BIAS_COLS;
     int64_t w = j->N - lo < BIAS_COLS ? j->N - lo : BIAS_COLS;
-    float total[BIAS_COLS], chunk[BIAS_COLS];
-    for (int64_t q = 0; q < w; q++)
-        total[q] = 0.0f;
+    float total[BIAS_COLS] = { 0 }, chunk[BIAS_COLS];
     for (int64_t c = 0; c < j->M; c += POL_KC) {
         int64_t end = j->M - c < POL_KC ? j->M : c + POL_KC;
         for (int64_t q = 0; q < w; q++)

@@ -437,7 +437,7 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
         trace.e[N].step - trace.e[N - 1].step != trace.e[1].step - trace.e[0].step)
         pick[np++] = N - 1;
     obs_list ol = { 0 };
-    uint64_t lens[POL_VERIFY_MAX_PICKS];
+    uint64_t lens[POL_VERIFY_MAX_PICKS] = { 0 };
     double one_step[POL_VERIFY_MAX_PICKS];
     size_t nl = 0;
     for (size_t j = 0; !st && j < np; j++) {
