@@ -76,7 +76,8 @@ BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # (-ftz=false -prec-div=true -prec-sqrt=true); never --use_fast_math.
 # -lineinfo lets compute-sanitizer and ncu name the source line of a finding
 # (scripts/gpu-run.sh --sanitize); the machine code is the same with it and
-# without (cuobjdump -sass of kernels/gemm.cu for sm_80 and sm_90: equal).
+# without (cuobjdump -sass of kernels/*.cu for sm_80 and sm_90: equal but
+# for the line that names the source file).
 cuda ?= auto
 NVCC ?= nvcc
 ifeq ($(cuda),auto)
