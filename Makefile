@@ -324,6 +324,10 @@ gpu-test: all $(BUILD)/bin/pol-gpu-test
 #                 when a device is present; no GPU needed. Part of make test
 #                 (make test emu=0 leaves it out).
 EMU_SUITES := test_cli test_tolerant
+# Every program run on the emulator must release what it made: one that exits
+# holding device memory, a stream, an event or a cuBLAS handle ends with
+# status 86 (tests/cuda_emu/README.md), as under compute-sanitizer's leak check.
+emu-test emu-bench: export POL_EMU_LEAKS := fail
 .PHONY: emu-test
 emu-test:
 	@$(MAKE) --no-print-directory cuda=emu BUILD=$(BUILD)/emu all $(BUILD)/emu/bin/pol-gpu-test \

@@ -1,8 +1,8 @@
 /* The CUDA emulator's own checks, each shown to fire (and not to fire on
  * correct code): barrier divergence, launch limits, host pointers passed to
  * kernels, host code touching device memory, unordered legacy-stream work,
- * events that time nothing, device-memory exhaustion, and copies into
- * adjacent allocations. Also the emulator's model of cuBLAS: its SGEMM and
+ * events that time nothing, device-memory exhaustion, copies into
+ * adjacent allocations, and what a process holds when it exits. Also the emulator's model of cuBLAS: its SGEMM and
  * GemmEx (FP32 compute) against OpenBLAS's cblas_sgemm, whose column-major
  * arguments mean what cuBLAS's do (the reference BLAS interface). Exit
  * status 0 when every expectation holds. Run by make emu-test. */
@@ -134,8 +134,40 @@ bool gemm_agrees(cudaStream_t st, cublasHandle_t h, bool ta, bool tb, int m, int
 
 } // namespace
 
+/* The exit check: with POL_EMU_LEAKS=fail, a process that exits holding
+ * device memory (or a stream) ends with status 86; one that released
+ * everything, with its own. Run first, while this process holds nothing
+ * the children would inherit. */
+void check_exit_leaks()
+{
+    fflush(stdout);
+    int status[2] = { 0, 0 };
+    for (int leak = 0; leak < 2; leak++) {
+        pid_t p = fork();
+        if (p == 0) {
+            setenv("POL_EMU_LEAKS", "fail", 1);
+            if (leak && !freopen("/dev/null", "w", stderr)) /* its report is expected */
+                _exit(1);
+            void *d = nullptr;
+            cudaStream_t s;
+            if (cudaMalloc(&d, 256) != cudaSuccess ||
+                cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess)
+                _exit(1);
+            if (!leak && (cudaFree(d) != cudaSuccess || cudaStreamDestroy(s) != cudaSuccess))
+                _exit(1);
+            exit(0); /* exit, not _exit: the check runs with the static destructors */
+        }
+        waitpid(p, &status[leak], 0);
+    }
+    expect(WIFEXITED(status[0]) && WEXITSTATUS(status[0]) == 0,
+           "a process that released its device memory and stream exits with its own status");
+    expect(WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == 86,
+           "with POL_EMU_LEAKS=fail, one that exits holding device memory ends with status 86");
+}
+
 int main()
 {
+    check_exit_leaks();
     cudaStream_t st;
     cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking);
     float *a = nullptr, *b = nullptr;
@@ -202,6 +234,8 @@ int main()
     cudaEventRecord(e1, st);
     cudaEventSynchronize(e1);
     expect(cudaEventElapsedTime(&ms, e0, e1) == cudaSuccess, "events on the work's stream time it");
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
 
     /* ordering: legacy-stream work while the non-blocking stream has work in flight */
     pol_emu::launch(dim3(1), dim3(32), st, fill)(32, a);
@@ -284,6 +318,9 @@ int main()
     expect(cudaGetLastError() == cudaErrorLaunchFailure &&
                cudaStreamSynchronize(st) == cudaErrorLaunchFailure,
            "a __syncthreads skipped by one thread fails the launch, and the context");
+    cudaFree(a); /* release all, or the exit check reports them */
+    cudaFree(b);
+    cudaStreamDestroy(st);
 
     printf("%s: %d failures\n", failures ? "FAILED" : "PASSED", failures);
     return failures ? 1 : 0;
