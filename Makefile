@@ -4,9 +4,9 @@
 #   make test       dependency check, then every cmocka suite, the static
 #                   audit of nvcc's output for the CUDA kernels (make
 #                   kernel-audit), cppcheck (make lint) and the device kit
-#                   (make kit-test; it and the audit with CUDA only), then the CUDA backend and the GPU
-#                   benchmarks on the CUDA emulator (make emu-test
-#                   emu-bench; emu=0 skips them)
+#                   (make kit-test; it and the audit with CUDA only), then
+#                   the CUDA backend and the GPU benchmarks on the CUDA
+#                   emulator (make emu-test emu-bench; emu=0 skips them)
 #   make kernel-audit  IEEE operations only, no float atomics, no spills in
 #                   the compiled kernels (scripts/kernel-audit.sh; no GPU)
 #   make lint       cppcheck over lib/ and examples/: any finding fails
@@ -28,6 +28,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 BUILD ?= build
+# the compile commands' texts (see "Objects are rebuilt" below)
+CC_COMMAND := $(BUILD)/obj/cc-command
+CUDA_COMMAND := $(BUILD)/obj/cuda-command
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # No member of the -ffast-math family either (not even -fno-math-errno): the
@@ -147,9 +150,8 @@ $(filter-out $(GEN_OBJ),$(LIB_OBJ)): | $(GEN_HDR)
 # NVCCFLAGS, CUDA_ARCH, the compiler, cuda=1 against cuda=emu), not only
 # when a source does: each command's text is kept in a file under
 # $(BUILD)/obj, rewritten only when it differs. (Otherwise a kit or an audit
-# could describe flags that stale objects were not built with.)
-CC_COMMAND := $(BUILD)/obj/cc-command
-CUDA_COMMAND := $(BUILD)/obj/cuda-command
+# could describe flags that stale objects were not built with.) The two
+# file names are set at the top, before any rule names them.
 $(CC_COMMAND): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' >$@

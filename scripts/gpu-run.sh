@@ -174,11 +174,12 @@ sanitize_round() {
         log=$(mktemp)
         echo "gpu-run: compute-sanitizer --tool $tool: pol-gpu-test $args"
         t0=$(date +%s)
+        # timeout signals its whole process group at the limit: the test and
+        # the pol-solver runs it started end with the tool
         # shellcheck disable=SC2086 # the option lists are meant to split
         POL_BIN=$bin timeout -k 15 "$san_limit" "$cs" --tool "$tool" $common $extra \
             "$bin/pol-gpu-test" $args >"$log" 2>&1
         rc=$?
-        pkill -x pol-gpu-test 2>/dev/null; pkill -x pol-solver 2>/dev/null
         secs=$(($(date +%s) - t0))
         case "$rc" in
         0) verdict="no errors, the test passed" ;;

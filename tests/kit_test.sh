@@ -95,7 +95,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 echo "$tool $(basename "$1") ${2:-} ${3:-}" >>"$FAKE_CS_LOG"
-[ "$FAKE_CS" = slow ] && sleep 30
+[ "$FAKE_CS" = slow ] && exec sleep 30
 "$@" >/dev/null 2>&1
 rc=$?
 [ "$rc" = 77 ] && rc=0
