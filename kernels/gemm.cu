@@ -21,6 +21,15 @@
  * in a workspace W[c][i][j]; a second pass adds the chunk sums left to right
  * from +0, then the bias. The same additions in the same order as above.
  *
+ * Lean variant (LEAN, tile 5): the running totals live in a workspace of
+ * whole BM x BN tiles in device memory instead of TM x TN registers a
+ * thread (s stays in registers). A fold reads each total, adds s and writes
+ * it back, by its own thread only, once per chunk; chunk 0 adds s to +0.
+ * The same additions in the same order as above; what changes is that a
+ * thread of the 8x8 tile fits 128 registers, so two blocks share an SM.
+ * It loads float4 only (the scalar path's registers do not fit), so the
+ * launcher uses it only where both operands allow that.
+ *
  * Vectorized loads: where an operand's contiguous dimension has a length
  * divisible by 4 and its base is 16-byte aligned, each thread fetches four
  * neighbours along that dimension with one float4 load (every such group
@@ -56,11 +65,15 @@ struct gemm_params {
     bool vec_a, vec_b; /* load A (B) as float4: see gemm_vectorizable */
 };
 
-template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB, bool SPLIT>
-__global__ void __launch_bounds__((BM / TM) * (BN / TN))
+/* Minimum blocks an SM: 2 for LEAN; 0 is as if none was given (an explicit
+ * 1 changed ptxas's register allocation of the other kernels). */
+template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB, bool SPLIT, bool LEAN>
+__global__ void __launch_bounds__((BM / TM) * (BN / TN), LEAN ? 2 : 0)
 gemm_tile_kernel(gemm_params p)
 {
     static_assert(POL_KC % BK == 0, "chunk boundaries must fall on tile boundaries");
+    static_assert(!(SPLIT && LEAN), "a split kernel keeps no totals");
+    const bool vec_a = LEAN || p.vec_a, vec_b = LEAN || p.vec_b; /* LEAN: float4 only */
     constexpr int NT = (BM / TM) * (BN / TN);
     constexpr int LA = BM * BK / NT; /* A elements each thread loads per tile */
     constexpr int LB = BN * BK / NT;
@@ -96,7 +109,7 @@ gemm_tile_kernel(gemm_params p)
     };
 
     auto load = [&](int64_t k0) {
-        if (p.vec_a) {
+        if (vec_a) {
 #pragma unroll
             for (int r = 0; r < LA / 4; r++) {
                 int row, c4;
@@ -128,7 +141,7 @@ gemm_tile_kernel(gemm_params p)
             ra[r] = v;
         }
         }
-        if (p.vec_b) {
+        if (vec_b) {
 #pragma unroll
             for (int r = 0; r < LB / 4; r++) {
                 int row, c4;
@@ -163,7 +176,7 @@ gemm_tile_kernel(gemm_params p)
     };
     /* As[k][i] and Bs[k][j]: the same tiles whichever way they were loaded */
     auto store = [&](int buf) {
-        if (p.vec_a) {
+        if (vec_a) {
 #pragma unroll
             for (int r = 0; r < LA / 4; r++) {
                 int row, c4;
@@ -181,7 +194,7 @@ gemm_tile_kernel(gemm_params p)
                 else    As[buf][idx % BK][idx / BK] = ra[r];
             }
         }
-        if (p.vec_b) {
+        if (vec_b) {
 #pragma unroll
             for (int r = 0; r < LB / 4; r++) {
                 int row, c4;
@@ -209,17 +222,27 @@ gemm_tile_kernel(gemm_params p)
     auto row_of = [&](int q) { return (q / RUN) * (BM / (TM / RUN)) + ty * RUN + q % RUN; };
     auto col_of = [&](int w) { return (w / RUN) * (BN / (TN / RUN)) + tx * RUN + w % RUN; };
 
-    float s[TM][TN], total[SPLIT ? 1 : TM][SPLIT ? 1 : TN];
+    /* The running totals: in registers, or (LEAN) in a workspace of the
+     * block's BM x BN totals, total (q, w) of thread tid at
+     * wt[(q * TN + w) * NT]: one base pointer, every offset a constant, so
+     * the K loop keeps no output addresses or bounds alive (with totals in
+     * C itself, or a clear of it in the kernel, ptxas spilled at 128
+     * registers). Each total is read and written by its own thread only. */
+    constexpr bool REG_TOTAL = !SPLIT && !LEAN;
+    float s[TM][TN], total[REG_TOTAL ? TM : 1][REG_TOTAL ? TN : 1];
+    float *const wt =
+        LEAN ? p.W + ((int64_t)blockIdx.y * gridDim.x + blockIdx.x) * (BM * BN) + tid : nullptr;
 #pragma unroll
     for (int q = 0; q < TM; q++)
 #pragma unroll
         for (int w = 0; w < TN; w++) {
             s[q][w] = 0.0f;
-            if (!SPLIT)
-                total[SPLIT ? 0 : q][SPLIT ? 0 : w] = 0.0f;
+            if (REG_TOTAL)
+                total[REG_TOTAL ? q : 0][REG_TOTAL ? w : 0] = 0.0f;
         }
 
-    /* Ends chunk `chunk`: adds s to the total (or stores it), restarts s at +0. */
+    /* Ends chunk `chunk`: adds s to the total (or stores it), restarts s at
+     * +0. */
     auto fold = [&](int64_t chunk) {
 #pragma unroll
         for (int q = 0; q < TM; q++)
@@ -229,9 +252,12 @@ gemm_tile_kernel(gemm_params p)
                     const int64_t gi = bm + row_of(q), gj = bn + col_of(w);
                     if (gi < M && gj < N)
                         p.W[(chunk * M + gi) * N + gj] = s[q][w];
+                } else if (LEAN) {
+                    float *t = wt + (q * TN + w) * NT;
+                    *t = __fadd_rn(chunk == 0 ? 0.0f : *t, s[q][w]);
                 } else {
-                    total[SPLIT ? 0 : q][SPLIT ? 0 : w] =
-                        __fadd_rn(total[SPLIT ? 0 : q][SPLIT ? 0 : w], s[q][w]);
+                    total[REG_TOTAL ? q : 0][REG_TOTAL ? w : 0] =
+                        __fadd_rn(total[REG_TOTAL ? q : 0][REG_TOTAL ? w : 0], s[q][w]);
                 }
                 s[q][w] = 0.0f;
             }
@@ -277,7 +303,8 @@ gemm_tile_kernel(gemm_params p)
             for (int w = 0; w < TN; w++) {
                 const int64_t gi = bm + row_of(q), gj = bn + col_of(w);
                 if (gi < M && gj < N) {
-                    float v = total[q][w];
+                    float v = LEAN ? (ntiles > 0 ? wt[(q * TN + w) * NT] : 0.0f)
+                                   : total[REG_TOTAL ? q : 0][REG_TOTAL ? w : 0];
                     if (p.bias)
                         v = __fadd_rn(v, p.bias[gj]);
                     p.C[gi * N + gj] = v;
@@ -302,30 +329,38 @@ __global__ void gemm_chunk_sum_kernel(const float *W, const float *bias, float *
     }
 }
 
-template <int BM, int BN, int BK, int TM, int TN, bool SPLIT>
+template <int BM, int BN, int BK, int TM, int TN, bool SPLIT, bool LEAN = false>
 cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStream_t st)
 {
     constexpr int NT = (BM / TM) * (BN / TN);
     if (ta && tb)
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, true, true, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st,
+                   gemm_tile_kernel<BM, BN, BK, TM, TN, true, true, SPLIT, LEAN>)(p);
     else if (ta)
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, true, false, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st,
+                   gemm_tile_kernel<BM, BN, BK, TM, TN, true, false, SPLIT, LEAN>)(p);
     else if (tb)
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, false, true, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st,
+                   gemm_tile_kernel<BM, BN, BK, TM, TN, false, true, SPLIT, LEAN>)(p);
     else
-        POL_LAUNCH(grid, NT, st, gemm_tile_kernel<BM, BN, BK, TM, TN, false, false, SPLIT>)(p);
+        POL_LAUNCH(grid, NT, st,
+                   gemm_tile_kernel<BM, BN, BK, TM, TN, false, false, SPLIT, LEAN>)(p);
     return cudaGetLastError();
 }
 
 /* The tiles, by pol_cuda_launch.gemm_tile (0 is automatic: 1 or 2). Each is
  * BM x BN outputs a block, BK a K step, TM x TN outputs a thread, 256
- * threads; 1 and 2 are the automatic choices, 3 and 4 are there to be
- * measured against them (bench/gemm_gpu --sweep). Splitting K needs a 64x64
+ * threads; 1 and 2 are the automatic choices, 3 to 5 are there to be
+ * measured against them (bench/gemm_gpu --sweep). Tile 5 is tile 1 made
+ * lean (see the top) and compiled for two blocks an SM (128 registers a
+ * thread) instead of one; its K step is 8, not 16, which halves the
+ * prefetch registers (at 16 ptxas spilled). Splitting K needs a 64x64
  * tile: with tile 3 it uses tile 3, else tile 2. */
 struct tile_shape {
     int bm, bn;
 };
-const tile_shape TILES[] = { { 0, 0 }, { 128, 128 }, { 64, 64 }, { 64, 64 }, { 128, 64 } };
+const tile_shape TILES[] = { { 0, 0 }, { 128, 128 }, { 64, 64 }, { 64, 64 }, { 128, 64 },
+                             { 128, 128 } };
 
 cudaError_t launch_tiles(int tile, bool split, const gemm_params &p, int ta, int tb, dim3 grid,
                          cudaStream_t st)
@@ -337,6 +372,7 @@ cudaError_t launch_tiles(int tile, bool split, const gemm_params &p, int ta, int
     case 1: return launch_tile<128, 128, 16, 8, 8, false>(p, ta, tb, grid, st);
     case 3: return launch_tile<64, 64, 32, 4, 4, false>(p, ta, tb, grid, st);
     case 4: return launch_tile<128, 64, 16, 8, 4, false>(p, ta, tb, grid, st);
+    case 5: return launch_tile<128, 128, 8, 8, 8, false, true>(p, ta, tb, grid, st);
     default: return launch_tile<64, 64, 16, 4, 4, false>(p, ta, tb, grid, st);
     }
 }
@@ -407,10 +443,22 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
                                                                   g->N, nchunks);
         return pol__cuda_err(cudaGetLastError(), "gemm chunk-sum launch");
     }
+    /* tile 5 loads float4 only, and keeps its totals in a workspace of
+     * whole tiles (capped like the split workspace); else tile 1 */
+    if (tile == 5 && (!p.vec_a || !p.vec_b ||
+                      cdiv(g->M, 128) * cdiv(g->N, 128) * 128 * 128 > ((int64_t)1 << 28)))
+        tile = 1;
     const int64_t gy = cdiv(g->M, TILES[tile].bm), gx = cdiv(g->N, TILES[tile].bn);
     if (gy > 65535 || gx > INT32_MAX)
         return pol_errorf(POL_ERR_TOO_LARGE, "GEMM %lld x %lld too large for one launch",
                           (long long)g->M, (long long)g->N);
+    if (tile == 5) {
+        void *w;
+        pol_status st = pol__cuda_scratch(c, (size_t)(gx * gy * 128 * 128) * sizeof(float), &w);
+        if (st)
+            return st;
+        p.W = (float *)w;
+    }
     cudaError_t e = launch_tiles(tile, false, p, g->trans_a, g->trans_b,
                                  dim3((unsigned)gx, (unsigned)gy, 1), c->stream);
     return pol__cuda_err(e, "gemm launch");

@@ -190,7 +190,7 @@ extern "C" pol_status pol_cuda_set_launch(pol_cuda *c, const pol_cuda_launch *l)
         memset(&c->launch, 0, sizeof c->launch);
         return POL_OK;
     }
-    if (l->gemm_tile < 0 || l->gemm_tile > 4 || l->gemm_splits < 0 || l->gemm_splits > 65535 ||
+    if (l->gemm_tile < 0 || l->gemm_tile > 5 || l->gemm_splits < 0 || l->gemm_splits > 65535 ||
         (l->block && (l->block < 32 || l->block > 1024 || l->block % 32)) || l->grid_max < 0 ||
         l->gemm_vec < 0 || l->gemm_vec > 1)
         return pol_errorf(POL_ERR_INVALID_ARG, "launch configuration out of range");

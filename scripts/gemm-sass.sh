@@ -49,12 +49,12 @@ cuobjdump -sass "$tmp/gemm.cubin" >"$tmp/sass" || exit 1
 echo "exact GEMM K loop on $arch ($(nvcc --version | tail -n 1))"
 awk -v ptxas="$tmp/ptxas" '
 function name(f,   m, a) {
-    # gemm_tile_kernel<BM, BN, BK, TM, TN, TA, TB, SPLIT>, mangled
-    # ILi128ELi128ELi16ELi8ELi8ELb0ELb1ELb0E, -> 128x128 k16 8x8 NT
+    # gemm_tile_kernel<BM, BN, BK, TM, TN, TA, TB, SPLIT, LEAN>, mangled
+    # ILi128ELi128ELi16ELi8ELi8ELb0ELb1ELb0ELb0E, -> 128x128 k16 8x8 NT
     if (!match(f, /gemm_tile_kernelIL[^E]*E(L[^E]*E)+/)) return ""
     m = substr(f, RSTART, RLENGTH)
     gsub(/gemm_tile_kernelI/, "", m); gsub(/L[ib]/, "", m); split(m, a, "E")
-    return a[1] "x" a[2] " k" a[3] " " a[4] "x" a[5] " " (a[6] ? "T" : "N") (a[7] ? "T" : "N") (a[8] ? " split" : "")
+    return a[1] "x" a[2] " k" a[3] " " a[4] "x" a[5] " " (a[6] ? "T" : "N") (a[7] ? "T" : "N") (a[8] ? " split" : "") (a[9] ? " lean" : "")
 }
 BEGIN {
     while ((getline l < ptxas) > 0) {

@@ -98,6 +98,8 @@ static const pol_cuda_launch CONFIGS[] = {
     { 3, 1, 0, 0, 0 },     /* 64x64 tiles with a K step of 32 */
     { 3, 3, 0, 0, 1 },     /* the same, K split in 3, scalar loads only */
     { 4, 1, 0, 0, 0 },     /* 128x64 tiles */
+    { 5, 1, 0, 0, 0 },     /* the lean 128x128 tile (totals in a workspace) */
+    { 5, 1, 0, 0, 1 },     /* the same with scalar loads: tile 1 runs */
 };
 #define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
 
@@ -106,7 +108,7 @@ static const pol_cuda_launch CONFIGS[] = {
 static pol_cuda_launch random_config(void)
 {
     pol_cuda_launch l = { 0 };
-    l.gemm_tile = (int)(tu_next(&rng) % 5);
+    l.gemm_tile = (int)(tu_next(&rng) % 6);
     l.gemm_splits = (int)(tu_next(&rng) % 4 == 0 ? 64 : tu_next(&rng) % 10);
     l.block = (int)(tu_next(&rng) % 33) * 32;
     l.grid_max = (int)(tu_next(&rng) % 10);
@@ -119,10 +121,10 @@ static pol_cuda_launch random_config(void)
 static void test_launch_range(void)
 {
     static const pol_cuda_launch GOOD[] = {
-        { 4, 65535, 1024, 1, 1 }, { 0, 0, 32, 0, 0 }, { 3, 2, 992, 5, 0 },
+        { 5, 65535, 1024, 1, 1 }, { 0, 0, 32, 0, 0 }, { 3, 2, 992, 5, 0 },
     };
     static const pol_cuda_launch BAD[] = {
-        { 5, 0, 0, 0, 0 },  { -1, 0, 0, 0, 0 }, { 0, 65536, 0, 0, 0 }, { 0, -1, 0, 0, 0 },
+        { 6, 0, 0, 0, 0 },  { -1, 0, 0, 0, 0 }, { 0, 65536, 0, 0, 0 }, { 0, -1, 0, 0, 0 },
         { 0, 0, 16, 0, 0 }, { 0, 0, 1056, 0, 0 }, { 0, 0, 48, 0, 0 },  { 0, 0, 0, -1, 0 },
         { 0, 0, 0, 0, 2 },
     };
@@ -228,6 +230,9 @@ static void test_gemm(void)
     static const int64_t S[][3] = { /* M, N, K */
         { 1, 1, 1 },     { 7, 13, 5 },    { 33, 65, 257 },  { 64, 64, 256 }, { 130, 97, 513 },
         { 3, 5, 1000 },  { 256, 10, 1024 }, { 129, 200, 17 }, { 300, 129, 768 },
+        /* every operand float4-readable, several chunks, a last K tile of 4:
+         * tile 5's kernel (it falls back to tile 1 otherwise) */
+        { 132, 68, 772 }, { 8, 12, 0 },
     };
     for (size_t s = 0; s < sizeof S / sizeof S[0]; s++) {
         const int64_t M = S[s][0], N = S[s][1], K = S[s][2];

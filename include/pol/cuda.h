@@ -114,7 +114,10 @@ void *pol_cuda_stream(pol_cuda *c);
 typedef struct pol_cuda_launch {
     int gemm_tile;   /* 0 auto (1 or 2), 1 the 128x128 tile, 2 the 64x64
                         tile, 3 64x64 with a K step of 32 (not 16), 4 the
-                        128x64 tile; a split K uses 3 when 3 is set, else 2 */
+                        128x64 tile, 5 the 128x128 tile keeping its chunk
+                        totals in device memory (two blocks an SM; where an
+                        operand is not float4-readable, tile 1); a split K
+                        uses 3 when 3 is set, else 2 */
     int gemm_splits; /* 0 auto, 1 never split K, s > 1: split K into up to
                         s groups of whole POL_KC chunks (when K > POL_KC) */
     int block;       /* threads per block of the element-wise and row
