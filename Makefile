@@ -415,8 +415,8 @@ $(BUILD)/bench/%: bench/%.cu $(POL_DEPS)
 	$(CXX) -x c++ $(EMUFLAGS) $< -x none -o $@ $(POL_LINK) $(LDLIBS) $(CUDA_LDLIBS)
 endif
 
-# make emu-bench  both GPU benchmarks with --smoke (gemm_gpu also --sweep)
-#                 on the CUDA emulator: every path of the programs runs
+# make emu-bench  both GPU benchmarks with --smoke (gemm_gpu also --sweep,
+#                 then --profile) on the CUDA emulator: every path of the programs runs
 #                 (checks, timing, tables to $(BUILD)/emu/bench-smoke/); the
 #                 timings mean nothing.
 .PHONY: emu-bench
@@ -426,7 +426,9 @@ emu-bench:
 	@mkdir -p $(BUILD)/emu/bench-smoke
 	@set -e; for b in $(EMU_BENCHES); do a=--smoke; \
 	    case $$b in */gemm_gpu) a="--smoke --sweep";; esac; \
-	    echo "== $$b $$a on the CUDA emulator"; $$b $$a --out $(BUILD)/emu/bench-smoke; done
+	    echo "== $$b $$a on the CUDA emulator"; $$b $$a --out $(BUILD)/emu/bench-smoke; done; \
+	echo "== gemm_gpu --smoke --profile 1,3 on the CUDA emulator (what gpu-run.sh --ncu runs)"; \
+	$(BUILD)/emu/bench/gemm_gpu --smoke --profile 1,3
 
 # ------------------------------------------------------------------ install
 install: lib $(if $(filter 1,$(cuda)),$(BUILD)/lib/libpol_cuda.a)

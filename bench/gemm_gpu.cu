@@ -1,7 +1,7 @@
 /* gemm_gpu — libpol's exact CUDA GEMM against cuBLAS SGEMM (fp32, default
  * math: no TF32) and cuBLAS with TF32 tensor cores.
  *
- *   gemm_gpu [--out DIR] [--reps N] [--smoke] [--sweep]
+ *   gemm_gpu [--out DIR] [--reps N] [--smoke] [--sweep] [--profile LIST]
  *
  * Shapes: 1024^3 .. 8192^3 and the GEMMs of one training step of the
  * 784-1024-1024-10 MLP at batch 256. Each exact result is first checked
@@ -26,6 +26,9 @@
  * the table, and fails the run (exit 1) once the tables are written.
  * The table gives each configuration's median ms and TFLOP/s, the best one,
  * auto's time over the best's, and the best's speed over cuBLAS fp32.
+ * --profile LIST: for a profiler (scripts/gpu-run.sh --ncu runs it under
+ * ncu): only the shapes numbered in LIST (--help lists them), each kernel of
+ * the above once and untimed, every output checked as above; no table.
  * Exit status: 0 all checks passed, 1 a check or a CUDA call failed, 2 bad
  * usage, 77 without a CUDA device.
  */
@@ -160,9 +163,18 @@ double median(std::vector<float> v)
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-/* Median time of f, whose work all goes to stream st. */
+/* --profile: every kernel runs once, untimed, for a profiler (ncu) */
+int profile_mode = 0;
+
+/* Median time of f, whose work all goes to stream st (--profile: runs f
+ * once and returns 1). */
 template <class F> double time_ms(F f, int reps, cudaStream_t st)
 {
+    if (profile_mode) {
+        f();
+        CK(cudaStreamSynchronize(st));
+        return 1.0;
+    }
     cudaEvent_t a, b;
     CK(cudaEventCreate(&a));
     CK(cudaEventCreate(&b));
@@ -194,12 +206,17 @@ void cublas_gemm(cublasHandle_t h, const shape &s, const float *A, const float *
 }
 
 const char USAGE[] =
-    "usage: gemm_gpu [--out DIR] [--reps N>=10] [--smoke] [--sweep]\n"
+    "usage: gemm_gpu [--out DIR] [--reps N>=10] [--smoke] [--sweep] [--profile LIST]\n"
     "  --out DIR  where gemm_gpu.md goes (default bench/results; must exist)\n"
     "  --reps N   timed runs per kernel, median taken (default and minimum 10)\n"
     "  --smoke    small shapes only, to exercise the program (timings are not results)\n"
     "  --sweep    also time the exact GEMM under each launch configuration\n"
-    "             (tile, split of K), each first checked against the automatic one\n";
+    "             (tile, split of K), each first checked against the automatic one\n"
+    "  --profile LIST  for a profiler such as ncu: only the shapes numbered in LIST\n"
+    "             (comma-separated, as below), each kernel once and untimed: the\n"
+    "             exact GEMM (checked against the CPU), cuBLAS fp32 and TF32, then\n"
+    "             every launch configuration (checked as with --sweep); no table\n"
+    "             is written\n";
 
 /* The sweep table's row for one shape: t[c] the median ms of CONFIGS[c], 0
  * where not meaningful, -1 where its output differed. */
@@ -235,6 +252,7 @@ std::string sweep_row(const shape &s, const double *t, double t_fp32)
 int main(int argc, char **argv)
 {
     const char *out = "bench/results";
+    const char *profile_list = NULL;
     int reps = 10, smoke = 0, sweep = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
@@ -245,13 +263,45 @@ int main(int argc, char **argv)
             smoke = 1;
         else if (!strcmp(argv[i], "--sweep"))
             sweep = 1;
+        else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
+            profile_list = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(USAGE, stdout);
+            printf("shapes (with --smoke: the smoke shapes):\n");
+            for (size_t k = 0; k < sizeof SHAPES / sizeof SHAPES[0]; k++)
+                printf("  %2zu  %s %lldx%lldx%lld\n", k + 1, SHAPES[k].name, SHAPES[k].M,
+                       SHAPES[k].N, SHAPES[k].K);
+            for (size_t k = 0; k < sizeof SMOKE_SHAPES / sizeof SMOKE_SHAPES[0]; k++)
+                printf("  %2zu  (--smoke) %s %lldx%lldx%lld\n", k + 1, SMOKE_SHAPES[k].name,
+                       SMOKE_SHAPES[k].M, SMOKE_SHAPES[k].N, SMOKE_SHAPES[k].K);
             return 0;
         } else {
             fputs(USAGE, stderr);
             return 2;
         }
+    }
+    const shape *shapes = smoke ? SMOKE_SHAPES : SHAPES;
+    const size_t n_shapes = smoke ? sizeof SMOKE_SHAPES / sizeof SMOKE_SHAPES[0]
+                                  : sizeof SHAPES / sizeof SHAPES[0];
+    std::vector<char> chosen(n_shapes, 1);
+    if (profile_list) { /* "3,6,11": numbers 1..n_shapes, at least one */
+        std::fill(chosen.begin(), chosen.end(), 0);
+        const char *q = profile_list;
+        for (;;) {
+            char *end;
+            const long k = strtol(q, &end, 10);
+            if (end == q || k < 1 || k > (long)n_shapes || (*end && *end != ',')) {
+                fprintf(stderr, "gemm_gpu: --profile %s: a comma-separated list of shape "
+                                "numbers from 1 to %zu is expected (see --help)\n",
+                        profile_list, n_shapes);
+                return 2;
+            }
+            chosen[(size_t)k - 1] = 1;
+            if (!*end)
+                break;
+            q = end + 1;
+        }
+        profile_mode = 1, sweep = 1;
     }
     if (pol_cuda_available()) {
         printf("gemm_gpu: no CUDA device: %s; skipping\n", pol_last_error());
@@ -275,7 +325,8 @@ int main(int argc, char **argv)
     rows.push_back(line);
     rows.push_back("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     printf("gemm_gpu on %s (sm_%d%d)%s\n%s\n", dev_name, major, minor,
-           smoke ? ", SMOKE RUN: timings are not results" : "", line);
+           smoke ? ", SMOKE RUN: timings are not results" : "",
+           profile_mode ? "--profile: each kernel once, untimed" : line);
     std::vector<std::string> sweep_rows;
     std::string head = "| shape | M | N | K |";
     std::string rule = "|---|---:|---:|---:|";
@@ -284,11 +335,10 @@ int main(int argc, char **argv)
     sweep_rows.push_back(head + " best | auto/best | best / cuBLAS fp32 |");
     sweep_rows.push_back(rule + "---|---:|---:|");
     int bad = 0, sweep_bad = 0;
-    const shape *shapes = smoke ? SMOKE_SHAPES : SHAPES;
-    const size_t n_shapes = smoke ? sizeof SMOKE_SHAPES / sizeof SMOKE_SHAPES[0]
-                                  : sizeof SHAPES / sizeof SHAPES[0];
     for (size_t si = 0; si < n_shapes; si++) {
         const shape &s = shapes[si];
+        if (!chosen[si])
+            continue;
         const size_t na = (size_t)(s.M * s.K), nb = (size_t)(s.K * s.N), nc = (size_t)(s.M * s.N);
         std::vector<float> A(na), B(nb), bias(s.N), C(nc);
         for (auto &x : A) x = urand();
@@ -338,7 +388,9 @@ int main(int argc, char **argv)
         }
         bad += wrong != 0;
         const double flop = 2.0 * (double)s.M * (double)s.N * (double)s.K;
-        double t_exact = time_ms([&] { (void)!pol_cuda_gemm(pc, &dg); }, reps, st);
+        /* (--profile: the exact GEMM ran once above, for the check) */
+        double t_exact =
+            profile_mode ? 1.0 : time_ms([&] { (void)!pol_cuda_gemm(pc, &dg); }, reps, st);
         CB(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
         double t_fp32 = time_ms([&] { cublas_gemm(h, s, dA, dB, dC); }, reps, st);
         CB(cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH));
@@ -351,7 +403,11 @@ int main(int argc, char **argv)
         snprintf(line, sizeof line, "| %s | %lld | %lld | %lld | %.2f | %.2f | %.2f | %.2f | %.2f | %s |",
                  s.name, s.M, s.N, s.K, tf(t_exact), tf(t_fp32), tf(t_tf32), t_fp32 / t_exact,
                  t_tf32 / t_exact, check);
-        rows.push_back(line);
+        if (profile_mode)
+            snprintf(line, sizeof line, "gemm_gpu: --profile: %s %lldx%lldx%lld: exact GEMM %s; "
+                     "cuBLAS fp32 and TF32 ran once", s.name, s.M, s.N, s.K, check);
+        else
+            rows.push_back(line);
         printf("%s\n", line);
         fflush(stdout);
         if (sweep) {
@@ -399,8 +455,22 @@ int main(int argc, char **argv)
                 return 1;
             }
             sweep_rows.push_back(sweep_row(s, t, t_fp32));
+            if (profile_mode) {
+                int n = 0, differ = 0;
+                for (int c = 0; c < N_CONFIGS; c++)
+                    n += t[c] != 0, differ += t[c] < 0;
+                printf("gemm_gpu: --profile: then %d launch configurations ran once, %d with "
+                       "other bits than the automatic one\n", n, differ);
+            }
         }
         cudaFree(dA), cudaFree(dB), cudaFree(dC), cudaFree(dbias);
+    }
+    if (profile_mode) {
+        cublasDestroy(h);
+        pol_cuda_destroy(pc);
+        printf("gemm_gpu: --profile: done (no table written)%s\n",
+               bad || sweep_bad ? "; FAILED: an output differed (above)" : "");
+        return bad || sweep_bad ? 1 : 0;
     }
     if (sweep) {
         printf("\nlaunch configurations of the exact GEMM: median ms / TFLOP/s%s\n",
@@ -431,7 +501,8 @@ int main(int argc, char **argv)
                    "split of K (pol_cuda_set_launch; a split uses the 64x64 tile), timed as\n"
                    "above once its output equalled the automatic configuration's bit for bit.\n"
                    "-: not meaningful for the shape (K has fewer chunks of POL_KC = %d than\n"
-                   "the split, or the split-K workspace would pass 1 GiB). DIFFERS: the output\n"
+                   "the split, or the split-K workspace would pass 1 GiB; the lean tile: an\n"
+                   "operand is not float4-readable, so tile 1 would run). DIFFERS: the output\n"
                    "differed (the run fails). best: the fastest forced configuration;\n"
                    "auto/best: auto's time / best's time (1.00: the automatic choice is the\n"
                    "best); best / cuBLAS fp32: cuBLAS fp32 time / best's time.\n\n",
