@@ -6,6 +6,7 @@
 #
 #   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench]
 #                      [--bench NAME] [--quick] [--sanitize] [--sanitize-limit S]
+#                      [--ncu] [--ncu-shapes LIST] [--ncu-limit S]
 #
 #   --out DIR      where the results go (default bench/results):
 #                    DIR/gpu-test.md   the device, the commit, pol-gpu-test's
@@ -35,7 +36,22 @@
 #                  leak check on the whole test with --mlp small (the
 #                  training runs' pol-solver processes too);
 #   --sanitize-limit S   seconds each of the four may take (default 150);
-#                  one that takes longer is stopped and counts as failed.
+#                  one that takes longer is stopped and counts as failed;
+#   --ncu          also profile the GEMM kernels with Nsight Compute (ncu,
+#                  clocks left alone), after the sanitizer, before the
+#                  benchmarks: `gemm_gpu --profile N` (each kernel once:
+#                  the exact GEMM under every launch configuration, cuBLAS
+#                  fp32 and TF32) for each shape N of --ncu-shapes, into
+#                  DIR/ncu/shape-N.ncu-rep and .csv (ncu's raw page) and a
+#                  table a shape in DIR/ncu.md: time, registers, achieved
+#                  occupancy, issue slots busy, FMA pipe, shared-memory bank
+#                  conflicts and the main stall reasons, per kernel. Metrics
+#                  this ncu does not offer are left out (and named). A
+#                  profiler that fails is reported there, and does not fail
+#                  the round; an exact output that differs does;
+#   --ncu-shapes LIST   gemm_gpu's shape numbers (gemm_gpu --help; default
+#                  3,6,11: 4096^3 and two GEMMs of the MLP's training step);
+#   --ncu-limit S  seconds each shape's profile may take (default 240).
 #
 # Exit status: 0 when every part that ran passed, 1 when one failed, 77 when
 # there is no usable CUDA device (nothing is written then but gpu-test.md
@@ -45,6 +61,7 @@ set -u
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
 run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150
+ncu=0 ncu_shapes=3,6,11 ncu_limit=240
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -61,6 +78,13 @@ while [ $# -gt 0 ]; do
     --sanitize-limit)
         case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --sanitize-limit needs a number of seconds" >&2; exit 2 ;; esac
         san_limit=$2; shift 2 ;;
+    --ncu) ncu=1; shift ;;
+    --ncu-shapes)
+        case "${2:-}" in ''|*[!0-9,]*|,*|*,|*,,*) echo "gpu-run: --ncu-shapes needs shape numbers, such as 3,6,11" >&2; exit 2 ;; esac
+        ncu_shapes=$2; shift 2 ;;
+    --ncu-limit)
+        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --ncu-limit needs a number of seconds" >&2; exit 2 ;; esac
+        ncu_limit=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -u$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -204,6 +228,135 @@ sanitize_round() {
     return $rcs
 }
 
+# Nsight Compute: on the PATH, in CUDA's usual folders, else wherever under
+# /usr/local or /opt a program of that name is (/opt/nvidia/nsight-compute/*)
+find_ncu() {
+    command -v ncu 2>/dev/null && return 0
+    for d in ${CUDA_HOME:+"$CUDA_HOME/bin"} /usr/local/cuda/bin; do
+        [ -x "$d/ncu" ] && { echo "$d/ncu"; return 0; }
+    done
+    find /usr/local /opt -maxdepth 5 -name ncu -type f -perm -u+x 2>/dev/null | sort | tail -n 1
+}
+
+# The metrics of ncu.md's tables: NAME:TITLE. Their values per kernel come
+# from ncu's raw page, where each is a column.
+NCU_METRICS="gpu__time_duration.sum:time
+launch__registers_per_thread:regs
+sm__warps_active.avg.pct_of_peak_sustained_active:occupancy
+smsp__issue_active.avg.pct_of_peak_sustained_active:issue busy
+sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active:FMA pipe
+sm__throughput.avg.pct_of_peak_sustained_elapsed:SM busy
+dram__throughput.avg.pct_of_peak_sustained_elapsed:DRAM busy
+l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum:smem ld conflicts
+smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio:stall barrier
+smsp__average_warps_issue_stalled_short_scoreboard_per_issue_active.ratio:stall short sb
+smsp__average_warps_issue_stalled_long_scoreboard_per_issue_active.ratio:stall long sb
+smsp__average_warps_issue_stalled_mio_throttle_per_issue_active.ratio:stall mio
+smsp__average_warps_issue_stalled_math_pipe_throttle_per_issue_active.ratio:stall math
+smsp__average_warps_issue_stalled_not_selected_per_issue_active.ratio:stall not selected
+smsp__average_warps_issue_stalled_wait_per_issue_active.ratio:stall wait"
+
+# ncu's raw-page CSV (every field quoted; a header row of metric names, a
+# row of units, then one row a kernel) to a markdown table of NCU_METRICS'
+# columns; gemm_tile_kernel's template arguments are spelt as in
+# scripts/gemm-sass.sh (128x128 k16 8x8 NN, split, lean), other kernels by
+# the start of their name.
+ncu_table() { # CSV
+    printf '%s\n' "$NCU_METRICS" | awk -v csv="$1" '
+    function unq(l) { sub(/^"/, "", l); sub(/"\r?$/, "", l); return l }
+    function kname(k,   m, a, n) {
+        if (match(k, /gemm_tile_kernelIL[^E]*E(L[^E]*E)+/)) { # mangled
+            m = substr(k, RSTART, RLENGTH); gsub(/gemm_tile_kernelI/, "", m); gsub(/L[ib]/, "", m)
+            n = split(m, a, "E")
+        } else if (match(k, /gemm_tile_kernel<[^>]*>/)) { # demangled
+            m = substr(k, RSTART + 17, RLENGTH - 18); gsub(/ /, "", m); gsub(/true/, "1", m); gsub(/false/, "0", m)
+            n = split(m, a, ",")
+        } else if (k ~ /gemm_chunk_sum_kernel/) return "split-K chunk sums"
+        else return substr(k, 1, 60)
+        return a[1] "x" a[2] " k" a[3] " " a[4] "x" a[5] " " (a[6] ? "T" : "N") (a[7] ? "T" : "N") (a[8] ? " split" : "") (a[9] ? " lean" : "")
+    }
+    { split($0, p, ":"); want[++nw] = p[1]; title[nw] = substr($0, length(p[1]) + 2) }
+    END {
+        r = 0
+        while ((getline l < csv) > 0) {
+            if (l !~ /^"/) continue # ncu notes before the table
+            r++; n = split(unq(l), f, "\",\"")
+            if (r == 1) { for (i = 1; i <= n; i++) col[f[i]] = i; continue }
+            if (r == 2) { for (i = 1; i <= n; i++) unit[i] = f[i]; continue }
+            rows[r] = kname(f[col["Kernel Name"]]) " | " f[col["Grid Size"]] " | " f[col["Block Size"]]
+            for (w = 1; w <= nw; w++) rows[r] = rows[r] " | " ((want[w] in col) ? f[col[want[w]]] : "-")
+        }
+        if (r < 3) { print "(no kernel in the report)"; exit }
+        h = "| kernel | grid | block"; u = "|---|---|---"
+        for (w = 1; w <= nw; w++) {
+            h = h " | " title[w] ((want[w] in col) && unit[col[want[w]]] != "" ? " (" unit[col[want[w]]] ")" : "")
+            u = u "|---:"
+        }
+        print h " |"; print u "|"
+        for (i = 3; i <= r; i++) print "| " rows[i] " |"
+    }'
+}
+
+# gemm_gpu --profile under ncu, shape by shape, into $out/ncu/ and
+# $out/ncu.md. Returns 1 when an exact output differed, 77 without a
+# device, else 0 (a profiler that fails is reported, not a failure).
+ncu_round() {
+    nc=$(find_ncu)
+    if [ -z "$nc" ]; then
+        echo "gpu-run: ncu (Nsight Compute) is not found (add its folder to PATH or set CUDA_HOME)" >&2
+        { header "Nsight Compute"; echo "ncu was not found on this machine: nothing ran."; } >"$out/ncu.md"
+        return 0
+    fi
+    mkdir -p "$out/ncu" || return 1
+    # the metrics this ncu offers (an unknown one would end the run at once)
+    offered=$("$nc" --query-metrics 2>/dev/null | awk 'NF {print $1}')
+    metrics= missing=
+    for m in $(printf '%s\n' "$NCU_METRICS" | cut -d: -f1); do
+        if printf '%s\n' "$offered" | grep -qx "${m%%.*}"; then metrics="$metrics${metrics:+,}$m"
+        else missing="$missing ${m}"; fi
+    done
+    { header "Nsight Compute: the GEMM kernels"
+      printf 'ncu: %s (%s)\n\n' "$nc" "$("$nc" --version 2>&1 | tail -n 1)"
+      printf 'Each shape: `ncu --clock-control none --metrics ... gemm_gpu --profile N`, each\n'
+      printf 'kernel once (the exact GEMM under every launch configuration, cuBLAS fp32 and\n'
+      printf 'TF32; gemm_gpu --help lists the shapes), at most %s s. Profiled times are\n' "$ncu_limit"
+      printf 'not benchmark results (the caches are flushed between passes); see gemm_gpu.md.\n'
+      printf 'Stall columns: warps stalled for that reason per instruction issued.\n'
+      [ -n "$missing" ] && printf '\nNot offered by this ncu (left out):%s\n' "$missing"
+      [ -z "$metrics" ] && printf '\nncu offers none of the metrics (or `--query-metrics` failed): nothing ran.\n'
+    } >"$out/ncu.md"
+    [ -n "$metrics" ] || return 0
+    differ=0
+    for n in $(echo "$ncu_shapes" | tr , ' '); do
+        rep="$out/ncu/shape-$n" log=$(mktemp)
+        echo "gpu-run: ncu: gemm_gpu --profile $n"
+        t0=$(date +%s)
+        timeout -k 15 "$ncu_limit" "$nc" --clock-control none --target-processes all \
+            --metrics "$metrics" -f -o "$rep" "$bench/gemm_gpu" --profile "$n" >"$log" 2>&1
+        rc=$?
+        secs=$(($(date +%s) - t0))
+        grep '^gemm_gpu' "$log"
+        if grep -q 'FAILED: an output differed' "$log"; then differ=1; fi
+        if [ "$rc" = 77 ] || grep -q 'no CUDA device' "$log"; then rm -f "$log"; return 77; fi
+        verdict="exit $rc after $secs s"
+        case "$rc" in 124|137) verdict="STOPPED at the limit of $ncu_limit s" ;; esac
+        { printf '\n## shape %s: %s\n\n' "$n" "$("$bench/gemm_gpu" --help | awk -v n="$n" '$1 == n && !/--smoke/ {$1 = ""; print substr($0, 2); exit}')"
+          printf 'ncu: %s\n\n' "$verdict"; } >>"$out/ncu.md"
+        if [ -f "$rep.ncu-rep" ] &&
+            { "$nc" --import "$rep.ncu-rep" --page raw --csv --print-units base >"$rep.csv" 2>"$log.imp" ||
+              "$nc" --import "$rep.ncu-rep" --page raw --csv >"$rep.csv" 2>"$log.imp"; }; then
+            ncu_table "$rep.csv" >>"$out/ncu.md"
+        else
+            { echo "No report to read. The end of ncu's output:"; echo; echo '```'
+              tail -n 25 "$log"; cat "$log.imp" 2>/dev/null; echo '```'; } >>"$out/ncu.md"
+            echo "gpu-run: ncu: shape $n gave no report ($verdict); see $out/ncu.md"
+        fi
+        rm -f "$log" "$log.imp"
+    done
+    [ "$differ" = 0 ] || echo "gpu-run: ncu: an exact output differed under gemm_gpu --profile" >&2
+    return $differ
+}
+
 status=0
 if [ "$run_test" = 1 ]; then
     log=$(mktemp)
@@ -226,6 +379,10 @@ fi
 if [ "$sanitize" = 1 ]; then
     sanitize_round || status=$?
     [ "$status" = 77 ] && exit 77
+fi
+if [ "$ncu" = 1 ]; then
+    ncu_round || status=$?
+    [ "$status" = 77 ] && { echo "gpu-run: no usable CUDA device"; exit 77; }
 fi
 if [ "$run_bench" = 1 ]; then
     for b in "$bench/gemm_gpu" "$bench/train_gpu"; do

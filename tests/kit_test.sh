@@ -15,7 +15,13 @@
 #      that runs the program it is given (no GPU here, so it turns the test's
 #      exit 77 into 0, or reports errors when told to): the four tools run on
 #      the parts of pol-gpu-test they should, sanitize.md says what each
-#      found, and errors or a tool stopped at --sanitize-limit fail the round.
+#      found, and errors or a tool stopped at --sanitize-limit fail the round;
+#   5. gpu-run.sh --ncu's plumbing, with a stand-in for ncu that runs the
+#      program it is given and writes a report of made-up numbers in the
+#      form of ncu's raw CSV page: gemm_gpu --profile runs once a shape with
+#      the metrics this ncu offers, ncu.md tables each kernel by its tile and
+#      names the metrics left out, and a profiler that fails or is stopped
+#      at --ncu-limit is reported without failing the round.
 set -u
 [ $# = 2 ] || { echo "usage: tests/kit_test.sh KIT WORKDIR" >&2; exit 2; }
 kit=$1 work=$2
@@ -123,4 +129,77 @@ sanitize slow "$work/san3" --sanitize-limit 1
 [ "$rc" = 1 ] && grep -q '^## racecheck: STOPPED at the limit of 1 s' "$work/san3/sanitize.md" ||
     { cat "$work/log" >&2; fail "a tool past --sanitize-limit did not fail the round (exit $rc)"; }
 ok "gpu-run.sh --sanitize runs the four tools on their parts and fails on errors and time-outs"
+
+# 5. --ncu, with a stand-in ncu (FAKE_NCU=pass|fail|slow)
+mkdir -p "$work/ncu" || exit 1
+cat >"$work/ncu/ncu" <<'EOF_NCU'
+#!/bin/sh
+# stand-in for ncu (tests/kit_test.sh); it offers every metric but the FMA pipe's
+case "$1" in
+--version) echo "stand-in ncu"; exit 0 ;;
+--query-metrics)
+    printf 'Device TEST\n\nMetric Name   Metric Type   Metric Unit   Metric Description\n'
+    for m in gpu__time_duration launch__registers_per_thread sm__warps_active smsp__issue_active \
+        sm__throughput dram__throughput l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld \
+        smsp__average_warps_issue_stalled_barrier_per_issue_active; do
+        echo "$m   Counter   none   made up"
+    done
+    exit 0 ;;
+--import) cat "$2"; exit 0 ;; # the stand-in's report is its CSV
+esac
+o= metrics=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -o) o=$2; shift 2 ;;
+    --metrics) metrics=$2; shift 2 ;;
+    -f) shift ;;
+    --*) shift 2 ;;
+    *) break ;;
+    esac
+done
+echo "$(basename "$1") $2 $3 $metrics" >>"$FAKE_NCU_LOG"
+[ "$FAKE_NCU" = fail ] && { echo "==ERROR== Failed to initialize the profiler"; exit 1; }
+[ "$FAKE_NCU" = slow ] && exec sleep 30
+"$@" >/dev/null 2>&1
+rc=$?
+[ "$rc" = 77 ] && rc=0
+cat >"$o.ncu-rep" <<'EOF_CSV'
+==PROF== a note before the table
+"ID","Kernel Name","Block Size","Grid Size","gpu__time_duration.sum","launch__registers_per_thread","smsp__issue_active.avg.pct_of_peak_sustained_active"
+"","","","","nsecond","register/thread","%"
+"0","_ZN39_GLOBAL__N__x16gemm_tile_kernelILi128ELi128ELi16ELi8ELi8ELb0ELb0ELb0ELb0EEEvNS_11gemm_paramsE","(256, 1, 1)","(32, 32, 1)","3,210,456","255","71.5"
+"1","void (anonymous namespace)::gemm_tile_kernel<128, 128, 8, 8, 8, true, false, false, true>((anonymous namespace)::gemm_params)","(256, 1, 1)","(32, 32, 1)","2,999,000","128","80.25"
+"2","gemm_chunk_sum_kernel","(256, 1, 1)","(528, 1, 1)","12,000","22","10"
+"3","sm90_xmma_gemm_f32f32_f32f32_f32_nn_n_tilesize128x128x8_stage3_warpsize2x2x1_ffma","(128, 1, 1)","(64, 16, 1)","2,500,000","168","88"
+EOF_CSV
+exit $rc
+EOF_NCU
+chmod +x "$work/ncu/ncu" || exit 1
+ncu() { # MODE OUT [ARGS]: runs the round, leaves its exit status in rc
+    mode=$1 o=$2; shift 2
+    rm -f "$work/ncu.log"; rc=0
+    PATH="$work/ncu:$PATH" FAKE_NCU=$mode FAKE_NCU_LOG=$work/ncu.log \
+        scripts/gpu-run.sh --kit "$kit" --out "$o" --skip-test --skip-bench --ncu "$@" >"$work/log" 2>&1 || rc=$?
+}
+ncu pass "$work/ncu1" --ncu-shapes 3,6
+metrics=gpu__time_duration.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio
+printf 'gemm_gpu --profile 3 %s\ngemm_gpu --profile 6 %s\n' "$metrics" "$metrics" >"$work/want"
+[ "$rc" = 0 ] && cmp -s "$work/ncu.log" "$work/want" ||
+    { cat "$work/log" "$work/ncu.log" >&2; fail "gpu-run.sh --ncu did not profile gemm_gpu --profile 3 and 6 with the offered metrics (exit $rc)"; }
+m=$work/ncu1/ncu.md
+[ "$(grep -c '^| 128x128 k16 8x8 NN | (32, 32, 1) | (256, 1, 1) | 3,210,456 | 255 | - | 71.5 |' "$m")" = 2 ] &&
+    grep -q '^| 128x128 k8 8x8 TN lean | .* | 128 | - | 80.25 |' "$m" &&
+    grep -q '^| split-K chunk sums |' "$m" && grep -q '^| sm90_xmma_gemm_f32f32' "$m" &&
+    grep -q '^| kernel | grid | block | time (nsecond) | regs (register/thread) | occupancy | issue busy (%) |' "$m" &&
+    grep -q '^## shape 6: mlp fwd l1 (NT+bias) 256x1024x1024$' "$m" &&
+    grep -q 'Not offered by this ncu (left out): sm__pipe_fma_cycles_active' "$m" ||
+    { cat "$m" >&2; fail "ncu.md does not table the stand-in's kernels as it should"; }
+ncu fail "$work/ncu2"
+[ "$rc" = 0 ] && [ "$(grep -c '^No report to read' "$work/ncu2/ncu.md")" = 3 ] &&
+    grep -q 'Failed to initialize the profiler' "$work/ncu2/ncu.md" ||
+    { cat "$work/log" "$work/ncu2/ncu.md" >&2; fail "a failing profiler was not reported, or failed the round (exit $rc)"; }
+ncu slow "$work/ncu3" --ncu-shapes 3 --ncu-limit 1
+[ "$rc" = 0 ] && grep -q '^ncu: STOPPED at the limit of 1 s' "$work/ncu3/ncu.md" ||
+    { cat "$work/log" "$work/ncu3/ncu.md" >&2; fail "a profile past --ncu-limit was not reported, or failed the round (exit $rc)"; }
+ok "gpu-run.sh --ncu profiles each shape with the offered metrics, tables its kernels, reports failures"
 rm -rf "$work"
