@@ -197,11 +197,27 @@ test: check-deps
 	@set -e; for t in $(TESTS); do echo "== $$t"; POL_BIN=$(BUILD)/bin $$t; done
 	@$(MAKE) --no-print-directory kernel-audit
 	@echo "== cppcheck"; $(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory asan-test
 	@echo "== the device kit"; $(MAKE) --no-print-directory kit-test
 ifneq ($(emu),0)
 	@$(MAKE) --no-print-directory emu-test emu-bench
 endif
 	@echo "all test suites passed"
+
+# make asan-test  every CPU test suite again, the library, programs and tests
+#             built with AddressSanitizer, UndefinedBehaviorSanitizer and
+#             LeakSanitizer (cuda=0, into $(BUILD)/asan): an out-of-bounds
+#             access, a use after free, undefined behaviour or a leak fails
+#             it, in a test or in a program a test runs. Part of make test.
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+ASAN_TESTS = $(TESTS:$(BUILD)/%=$(BUILD)/asan/%)
+.PHONY: asan-test
+asan-test:
+	@$(MAKE) --no-print-directory cuda=0 BUILD=$(BUILD)/asan CFLAGS="$(ASAN_CFLAGS)" \
+	    all $(ASAN_TESTS)
+	@set -e; for t in $(ASAN_TESTS); do echo "== $$t (ASan, UBSan, LSan)"; \
+	    POL_BIN=$(BUILD)/asan/bin ASAN_OPTIONS=detect_leaks=1 $$t; done
 
 # make lint   cppcheck's warning and portability checks over the library and
 #             the programs (lib/, examples/): any finding fails. Part of make

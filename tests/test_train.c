@@ -455,6 +455,7 @@ static void test_diverged(void **st)
     assert_int_equal(tr.e[0].step, 0);
     pol_trace_free(&tr);
     free(img);
+    free(a);
 }
 
 static void test_bad_dataset_and_dirs(void **st)
