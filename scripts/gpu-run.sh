@@ -54,8 +54,8 @@
 #   --ncu-limit S  seconds each shape's profile may take (default 240).
 #
 # Exit status: 0 when every part that ran passed, 1 when one failed, 77 when
-# there is no usable CUDA device (nothing is written then but gpu-test.md
-# or sanitize.md, which says so), 2 on bad usage.
+# there is no usable CUDA device (nothing is written then but gpu-test.md,
+# sanitize.md or ncu.md, which says so), 2 on bad usage.
 set -u
 
 out=bench/results
