@@ -337,7 +337,10 @@ ncu_round() {
         secs=$(($(date +%s) - t0))
         grep '^gemm_gpu' "$log"
         if grep -q 'FAILED: an output differed' "$log"; then differ=1; fi
-        if [ "$rc" = 77 ] || grep -q 'no CUDA device' "$log"; then rm -f "$log"; return 77; fi
+        if [ "$rc" = 77 ] || grep -q 'no CUDA device' "$log"; then
+            printf '\nNo usable CUDA device: gemm_gpu --profile ended with exit 77.\n' >>"$out/ncu.md"
+            rm -f "$log"; return 77
+        fi
         verdict="exit $rc after $secs s"
         case "$rc" in 124|137) verdict="STOPPED at the limit of $ncu_limit s" ;; esac
         { printf '\n## shape %s: %s\n\n' "$n" "$("$bench/gemm_gpu" --help | awk -v n="$n" '$1 == n && !/--smoke/ {$1 = ""; print substr($0, 2); exit}')"
