@@ -20,8 +20,9 @@
 #      program it is given and writes a report of made-up numbers in the
 #      form of ncu's raw CSV page: gemm_gpu --profile runs once a shape with
 #      the metrics this ncu offers, ncu.md tables each kernel by its tile and
-#      names the metrics left out, and a profiler that fails or is stopped
-#      at --ncu-limit is reported without failing the round.
+#      names the metrics left out, a profiler that fails or is stopped at
+#      --ncu-limit is reported without failing the round, and a machine
+#      without a device ends it with 77, said in ncu.md.
 set -u
 [ $# = 2 ] || { echo "usage: tests/kit_test.sh KIT WORKDIR" >&2; exit 2; }
 kit=$1 work=$2
@@ -130,7 +131,7 @@ sanitize slow "$work/san3" --sanitize-limit 1
     { cat "$work/log" >&2; fail "a tool past --sanitize-limit did not fail the round (exit $rc)"; }
 ok "gpu-run.sh --sanitize runs the four tools on their parts and fails on errors and time-outs"
 
-# 5. --ncu, with a stand-in ncu (FAKE_NCU=pass|fail|slow)
+# 5. --ncu, with a stand-in ncu (FAKE_NCU=pass|fail|slow|nodev)
 mkdir -p "$work/ncu" || exit 1
 cat >"$work/ncu/ncu" <<'EOF_NCU'
 #!/bin/sh
@@ -160,6 +161,7 @@ done
 echo "$(basename "$1") $2 $3 $metrics" >>"$FAKE_NCU_LOG"
 [ "$FAKE_NCU" = fail ] && { echo "==ERROR== Failed to initialize the profiler"; exit 1; }
 [ "$FAKE_NCU" = slow ] && exec sleep 30
+[ "$FAKE_NCU" = nodev ] && exec "$@" # the program's own exit 77 (no GPU here)
 "$@" >/dev/null 2>&1
 rc=$?
 [ "$rc" = 77 ] && rc=0
@@ -201,5 +203,8 @@ ncu fail "$work/ncu2"
 ncu slow "$work/ncu3" --ncu-shapes 3 --ncu-limit 1
 [ "$rc" = 0 ] && grep -q '^ncu: STOPPED at the limit of 1 s' "$work/ncu3/ncu.md" ||
     { cat "$work/log" "$work/ncu3/ncu.md" >&2; fail "a profile past --ncu-limit was not reported, or failed the round (exit $rc)"; }
+ncu nodev "$work/ncu4"
+[ "$rc" = 77 ] && grep -q '^No usable CUDA device' "$work/ncu4/ncu.md" ||
+    { cat "$work/log" "$work/ncu4/ncu.md" >&2; fail "gpu-run.sh --ncu without a device did not end with 77 and say so (exit $rc)"; }
 ok "gpu-run.sh --ncu profiles each shape with the offered metrics, tables its kernels, reports failures"
 rm -rf "$work"
