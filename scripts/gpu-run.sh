@@ -272,7 +272,10 @@ ncu_table() { # CSV
             m = substr(k, RSTART + 17, RLENGTH - 18); gsub(/ /, "", m); gsub(/true/, "1", m); gsub(/false/, "0", m)
             n = split(m, a, ",")
         } else if (k ~ /gemm_chunk_sum_kernel/) return "split-K chunk sums"
-        else return substr(k, 1, 60)
+        else { # a demangled name without its return type and parameters
+            sub(/^void /, "", k); gsub(/\(anonymous namespace\)::/, "", k); sub(/\(.*$/, "", k)
+            return substr(k, 1, 80)
+        }
         return a[1] "x" a[2] " k" a[3] " " a[4] "x" a[5] " " (a[6] ? "T" : "N") (a[7] ? "T" : "N") (a[8] ? " split" : "") (a[9] ? " lean" : "")
     }
     { split($0, p, ":"); want[++nw] = p[1]; title[nw] = substr($0, length(p[1]) + 2) }
@@ -345,8 +348,13 @@ ncu_round() {
         case "$rc" in 124|137) verdict="STOPPED at the limit of $ncu_limit s" ;; esac
         { printf '\n## shape %s: %s\n\n' "$n" "$("$bench/gemm_gpu" --help | awk -v n="$n" '$1 == n && !/--smoke/ {$1 = ""; print substr($0, 2); exit}')"
           printf 'ncu: %s\n\n' "$verdict"; } >>"$out/ncu.md"
+        # kernel names with their template arguments (the tile), base units;
+        # an ncu without those print options gets asked more plainly
         if [ -f "$rep.ncu-rep" ] &&
-            { "$nc" --import "$rep.ncu-rep" --page raw --csv --print-units base >"$rep.csv" 2>"$log.imp" ||
+            { "$nc" --import "$rep.ncu-rep" --page raw --csv --print-kernel-base demangled \
+                  --print-units base >"$rep.csv" 2>"$log.imp" ||
+              "$nc" --import "$rep.ncu-rep" --page raw --csv --print-kernel-base demangled \
+                  >"$rep.csv" 2>"$log.imp" ||
               "$nc" --import "$rep.ncu-rep" --page raw --csv >"$rep.csv" 2>"$log.imp"; }; then
             ncu_table "$rep.csv" >>"$out/ncu.md"
         else

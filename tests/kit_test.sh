@@ -173,6 +173,7 @@ cat >"$o.ncu-rep" <<'EOF_CSV'
 "1","void (anonymous namespace)::gemm_tile_kernel<128, 128, 8, 8, 8, true, false, false, true>((anonymous namespace)::gemm_params)","(256, 1, 1)","(32, 32, 1)","2,999,000","128","80.25"
 "2","gemm_chunk_sum_kernel","(256, 1, 1)","(528, 1, 1)","12,000","22","10"
 "3","sm90_xmma_gemm_f32f32_f32f32_f32_nn_n_tilesize128x128x8_stage3_warpsize2x2x1_ffma","(128, 1, 1)","(64, 16, 1)","2,500,000","168","88"
+"4","void cutlass::Kernel2<cutlass_80_simt_sgemm_128x128_8x4_nn_align1>(T1::Params)","(256, 1, 1)","(8, 8, 1)","9","122","50"
 EOF_CSV
 exit $rc
 EOF_NCU
@@ -192,6 +193,7 @@ m=$work/ncu1/ncu.md
 [ "$(grep -c '^| 128x128 k16 8x8 NN | (32, 32, 1) | (256, 1, 1) | 3,210,456 | 255 | - | 71.5 |' "$m")" = 2 ] &&
     grep -q '^| 128x128 k8 8x8 TN lean | .* | 128 | - | 80.25 |' "$m" &&
     grep -q '^| split-K chunk sums |' "$m" && grep -q '^| sm90_xmma_gemm_f32f32' "$m" &&
+    grep -q '^| cutlass::Kernel2<cutlass_80_simt_sgemm_128x128_8x4_nn_align1> |' "$m" &&
     grep -q '^| kernel | grid | block | time (nsecond) | regs (register/thread) | occupancy | issue busy (%) |' "$m" &&
     grep -q '^## shape 6: mlp fwd l1 (NT+bias) 256x1024x1024$' "$m" &&
     grep -q 'Not offered by this ncu (left out): sm__pipe_fma_cycles_active' "$m" ||
