@@ -431,8 +431,8 @@ $(BUILD)/bench/%: bench/%.cu $(POL_DEPS)
 	$(CXX) -x c++ $(EMUFLAGS) $< -x none -o $@ $(POL_LINK) $(LDLIBS) $(CUDA_LDLIBS)
 endif
 
-# make emu-bench  both GPU benchmarks with --smoke (gemm_gpu also --sweep,
-#                 then --profile) on the CUDA emulator: every path of the programs runs
+# make emu-bench  both GPU benchmarks with --smoke (gemm_gpu also --sweep),
+#                 then with --profile, on the CUDA emulator: every path of the programs runs
 #                 (checks, timing, tables to $(BUILD)/emu/bench-smoke/); the
 #                 timings mean nothing.
 .PHONY: emu-bench
@@ -443,8 +443,10 @@ emu-bench:
 	@set -e; for b in $(EMU_BENCHES); do a=--smoke; \
 	    case $$b in */gemm_gpu) a="--smoke --sweep";; esac; \
 	    echo "== $$b $$a on the CUDA emulator"; $$b $$a --out $(BUILD)/emu/bench-smoke; done; \
-	echo "== gemm_gpu --smoke --profile 1,3 on the CUDA emulator (what gpu-run.sh --ncu runs)"; \
-	$(BUILD)/emu/bench/gemm_gpu --smoke --profile 1,3
+	echo "== gemm_gpu --smoke --profile 1,3 and train_gpu --profile digits:exact, digits:fp32"\
+	    "on the CUDA emulator (what gpu-run.sh --ncu runs)"; \
+	$(BUILD)/emu/bench/gemm_gpu --smoke --profile 1,3; \
+	$(BUILD)/emu/bench/train_gpu --profile digits:exact; $(BUILD)/emu/bench/train_gpu --profile digits:fp32
 
 # ------------------------------------------------------------------ install
 install: lib $(if $(filter 1,$(cuda)),$(BUILD)/lib/libpol_cuda.a)

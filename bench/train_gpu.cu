@@ -1,6 +1,7 @@
 /* train_gpu — training steps/s on the GPU, exact and tolerant, against the CPU.
  *
  *   train_gpu [--out DIR] [--quick | --smoke]
+ *   train_gpu --profile TASK:MODE
  *
  * Tasks (as bench/train.c):
  *   digits  examples/tasks/digits.json (MLP 64-128-10, batch 32, AdamW);
@@ -32,6 +33,12 @@
  * device. --quick: fewer mlp steps in the checks. --smoke: trains digits only, to
  * run the program's every path quickly (on the CUDA emulator: make
  * emu-bench); its timings are not results and the table says so.
+ *
+ * --profile TASK:MODE (TASK digits, mlp or wide; MODE exact, fp32, tf32 or
+ * bf16): for a profiler (scripts/gpu-run.sh --ncu runs it under ncu): one
+ * training step of the task on the GPU, exact or tolerant with that cuBLAS
+ * math, and nothing else on the GPU; an exact step is first checked (the
+ * same state hash as one step on the CPU). No table is written.
  *
  * Host code only (nvcc compiles it as C++ and links cuBLAS); everything goes
  * through the libpol API.
@@ -322,12 +329,34 @@ struct bench_task {
     int warm, min_steps;
 };
 
+/* --profile: one step of task_path on ctx (with gpu_math set to math); its
+ * state hash in *h */
+void one_step(pol_ctx *ctx, const std::string &task_path, pol_gpu_math math, pol_digest *h)
+{
+    pol_task task;
+    pol_dataset ds;
+    pol_trainer *t;
+    if (pol_task_load(task_path.c_str(), &task))
+        die("profile setup");
+    task.gpu_math = math;
+    if (pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
+                         task.sizes[task.n_layers], &ds) ||
+        pol_trainer_create(&t, ctx, &task, &ds))
+        die("profile setup");
+    if (pol_trainer_step(t, NULL) || pol_trainer_state_hash(t, h))
+        die("profiled step");
+    pol_trainer_destroy(t);
+    pol_dataset_free(&ds);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     const char *out = "bench/results";
-    int quick = 0, smoke = 0;
+    int quick = 0, smoke = 0, prof_task = -1;
+    pol_gpu_math prof_math = POL_GPU_MATH_FP32;
+    bool prof_exact = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out = argv[++i];
@@ -335,8 +364,27 @@ int main(int argc, char **argv)
             quick = 1;
         else if (!strcmp(argv[i], "--smoke"))
             smoke = 1;
-        else {
-            fprintf(stderr, "usage: train_gpu [--out DIR] [--quick | --smoke]\n");
+        else if (!strcmp(argv[i], "--profile") && i + 1 < argc) {
+            const std::string a = argv[++i];
+            const size_t c = a.find(':');
+            const std::string tn = a.substr(0, c), mode = c == std::string::npos ? "" : a.substr(c + 1);
+            prof_task = tn == "digits" ? 0 : tn == "mlp" ? 1 : tn == "wide" ? 2 : -2;
+            prof_exact = mode == "exact";
+            if (mode == "tf32")
+                prof_math = POL_GPU_MATH_TF32;
+            else if (mode == "bf16")
+                prof_math = POL_GPU_MATH_BF16;
+            else if (mode != "fp32" && !prof_exact)
+                prof_task = -2;
+            if (prof_task == -2) {
+                fprintf(stderr, "train_gpu: --profile %s: TASK:MODE expected, TASK digits, mlp "
+                                "or wide, MODE exact, fp32, tf32 or bf16\n", a.c_str());
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: train_gpu [--out DIR] [--quick | --smoke]\n"
+                            "       train_gpu --profile TASK:MODE   (TASK digits, mlp or wide; "
+                            "MODE exact, fp32, tf32 or bf16)\n");
             return 2;
         }
     }
@@ -372,6 +420,34 @@ int main(int argc, char **argv)
             die(tasks[ti].name);
     }
 
+    if (prof_task >= 0) { /* --profile: one step on the GPU, nothing else there */
+        const bench_task &b = tasks[prof_task];
+        pol_digest hg, hc;
+        if (prof_exact) {
+            pol_ctx *gpu = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_FAST, 1);
+            pol_ctx *cpu = make_ctx(POL_DEVICE_CPU, POL_KERNELS_FAST, threads);
+            one_step(gpu, b.exact, POL_GPU_MATH_FP32, &hg);
+            one_step(cpu, b.exact, POL_GPU_MATH_FP32, &hc);
+            pol_ctx_destroy(gpu);
+            pol_ctx_destroy(cpu);
+            if (!pol_digest_equal(&hg, &hc)) {
+                fprintf(stderr, "train_gpu: --profile: %s: FAILED: the exact GPU step's state "
+                                "hash differs from the CPU's\n", b.name);
+                return 1;
+            }
+            printf("train_gpu: --profile: %s: one exact step, the same state hash as on the "
+                   "CPU\n", b.name);
+        } else {
+            pol_ctx *blas = make_ctx(POL_DEVICE_CUDA, POL_KERNELS_BLAS, 1);
+            one_step(blas, b.tolerant, prof_math, &hg);
+            pol_ctx_destroy(blas);
+            printf("train_gpu: --profile: %s: one tolerant step, cuBLAS %s (not checked: "
+                   "the benchmark checks its distance)\n", b.name,
+                   prof_math == POL_GPU_MATH_TF32 ? "TF32" : prof_math == POL_GPU_MATH_BF16 ? "BF16"
+                                                                                         : "FP32");
+        }
+        return 0;
+    }
     const int n_tasks = smoke ? 1 : 3;
     emit("# Training steps/s: exact GPU vs tolerant cuBLAS vs CPU\n\n");
     if (smoke)

@@ -6,7 +6,7 @@
 #
 #   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench]
 #                      [--bench NAME] [--quick] [--sanitize] [--sanitize-limit S]
-#                      [--ncu] [--ncu-shapes LIST] [--ncu-limit S]
+#                      [--ncu] [--ncu-shapes LIST] [--ncu-train LIST] [--ncu-limit S]
 #
 #   --out DIR      where the results go (default bench/results):
 #                    DIR/gpu-test.md   the device, the commit, pol-gpu-test's
@@ -37,9 +37,10 @@
 #                  training runs' pol-solver processes too);
 #   --sanitize-limit S   seconds each of the four may take (default 150);
 #                  one that takes longer is stopped and counts as failed;
-#   --ncu          also profile the GEMM kernels with Nsight Compute (ncu,
-#                  clocks left alone), after the sanitizer, before the
-#                  benchmarks: `gemm_gpu --profile N` (each kernel once:
+#   --ncu          also profile the GEMM kernels (and training steps, see
+#                  --ncu-train) with Nsight Compute (ncu, clocks left alone),
+#                  after the sanitizer, before the benchmarks:
+#                  `gemm_gpu --profile N` (each kernel once:
 #                  the exact GEMM under every launch configuration, cuBLAS
 #                  fp32 and TF32) for each shape N of --ncu-shapes, into
 #                  DIR/ncu/shape-N.ncu-rep and .csv (ncu's raw page) and a
@@ -51,7 +52,12 @@
 #                  the round; an exact output that differs does;
 #   --ncu-shapes LIST   gemm_gpu's shape numbers (gemm_gpu --help; default
 #                  3,6,11: 4096^3 and two GEMMs of the MLP's training step);
-#   --ncu-limit S  seconds each shape's profile may take (default 240).
+#   --ncu-train LIST   after the GEMMs, one training step a profile:
+#                  `train_gpu --profile TASK:MODE` for each of LIST (default
+#                  mlp:exact,mlp:fp32: the MLP's step exact and with cuBLAS
+#                  FP32; "" for none), each tabled with the sum of its
+#                  kernels' times;
+#   --ncu-limit S  seconds each profile may take (default 240).
 #
 # Exit status: 0 when every part that ran passed, 1 when one failed, 77 when
 # there is no usable CUDA device (nothing is written then but gpu-test.md,
@@ -61,7 +67,7 @@ set -u
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
 run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150
-ncu=0 ncu_shapes=3,6,11 ncu_limit=240
+ncu=0 ncu_shapes=3,6,11 ncu_limit=240 ncu_train=mlp:exact,mlp:fp32
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -85,6 +91,9 @@ while [ $# -gt 0 ]; do
     --ncu-limit)
         case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --ncu-limit needs a number of seconds" >&2; exit 2 ;; esac
         ncu_limit=$2; shift 2 ;;
+    --ncu-train)
+        case "${2:-}" in *[!a-z0-9:,]*) echo "gpu-run: --ncu-train needs TASK:MODE,... (train_gpu --profile), or nothing" >&2; exit 2 ;; esac
+        ncu_train=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -u$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-run: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -261,8 +270,8 @@ smsp__average_warps_issue_stalled_wait_per_issue_active.ratio:stall wait"
 # columns; gemm_tile_kernel's template arguments are spelt as in
 # scripts/gemm-sass.sh (128x128 k16 8x8 NN, split, lean), other kernels by
 # the start of their name.
-ncu_table() { # CSV
-    printf '%s\n' "$NCU_METRICS" | awk -v csv="$1" '
+ncu_table() { # CSV [total]: with "total", a last row sums the kernels' times
+    printf '%s\n' "$NCU_METRICS" | awk -v csv="$1" -v total="${2:-}" '
     function unq(l) { sub(/^"/, "", l); sub(/"\r?$/, "", l); return l }
     function kname(k,   m, a, n) {
         if (match(k, /gemm_tile_kernelIL[^E]*E(L[^E]*E)+/)) { # mangled
@@ -288,6 +297,7 @@ ncu_table() { # CSV
             if (r == 2) { for (i = 1; i <= n; i++) unit[i] = f[i]; continue }
             rows[r] = kname(f[col["Kernel Name"]]) " | " f[col["Grid Size"]] " | " f[col["Block Size"]]
             for (w = 1; w <= nw; w++) rows[r] = rows[r] " | " ((want[w] in col) ? f[col[want[w]]] : "-")
+            if ("gpu__time_duration.sum" in col) { v = f[col["gpu__time_duration.sum"]]; gsub(/,/, "", v); sum += v }
         }
         if (r < 3) { print "(no kernel in the report)"; exit }
         h = "| kernel | grid | block"; u = "|---|---|---"
@@ -297,6 +307,11 @@ ncu_table() { # CSV
         }
         print h " |"; print u "|"
         for (i = 3; i <= r; i++) print "| " rows[i] " |"
+        if (total != "" && ("gpu__time_duration.sum" in col)) {
+            t = "| all " (r - 2) " kernels | | | " sprintf("%.0f", sum)
+            for (w = 2; w <= nw; w++) t = t " |"
+            print t " |"
+        }
     }'
 }
 
@@ -322,32 +337,39 @@ ncu_round() {
       printf 'ncu: %s (%s)\n\n' "$nc" "$("$nc" --version 2>&1 | tail -n 1)"
       printf 'Each shape: `ncu --clock-control none --metrics ... gemm_gpu --profile N`, each\n'
       printf 'kernel once (the exact GEMM under every launch configuration, cuBLAS fp32 and\n'
-      printf 'TF32; gemm_gpu --help lists the shapes), at most %s s. Profiled times are\n' "$ncu_limit"
-      printf 'not benchmark results (the caches are flushed between passes); see gemm_gpu.md.\n'
+      printf 'TF32; gemm_gpu --help lists the shapes); each training step: `train_gpu\n'
+      printf -- '--profile TASK:MODE`, one step; at most %s s each. Profiled times are not\n' "$ncu_limit"
+      printf 'benchmark results (the caches are flushed between passes); see gemm_gpu.md and\n'
+      printf 'train_gpu.md.\n'
       printf 'Stall columns: warps stalled for that reason per instruction issued.\n'
       [ -n "$missing" ] && printf '\nNot offered by this ncu (left out):%s\n' "$missing"
       [ -z "$metrics" ] && printf '\nncu offers none of the metrics (or `--query-metrics` failed): nothing ran.\n'
     } >"$out/ncu.md"
     [ -n "$metrics" ] || return 0
     differ=0
-    for n in $(echo "$ncu_shapes" | tr , ' '); do
-        rep="$out/ncu/shape-$n" log=$(mktemp)
-        echo "gpu-run: ncu: gemm_gpu --profile $n"
+    for job in $(echo "$ncu_shapes" | tr , ' ' | sed 's/[^ ]*/gemm:&/g') $(echo "$ncu_train" | tr , ' '); do
+        case "$job" in
+        gemm:*) n=${job#gemm:} prog=gemm_gpu rep="$out/ncu/shape-$n" total=
+                title="shape $n: $("$bench/gemm_gpu" --help | awk -v n="$n" '$1 == n && !/--smoke/ {$1 = ""; print substr($0, 2); exit}')" ;;
+        *) n=$job prog=train_gpu rep="$out/ncu/train-$(echo "$job" | tr : -)" total=1
+           title="one training step: $job" ;;
+        esac
+        log=$(mktemp)
+        echo "gpu-run: ncu: $prog --profile $n"
         t0=$(date +%s)
         timeout -k 15 "$ncu_limit" "$nc" --clock-control none --target-processes all \
-            --metrics "$metrics" -f -o "$rep" "$bench/gemm_gpu" --profile "$n" >"$log" 2>&1
+            --metrics "$metrics" -f -o "$rep" "$bench/$prog" --profile "$n" >"$log" 2>&1
         rc=$?
         secs=$(($(date +%s) - t0))
-        grep '^gemm_gpu' "$log"
-        if grep -q 'FAILED: an output differed' "$log"; then differ=1; fi
+        grep "^$prog" "$log"
+        if grep -q 'FAILED' "$log"; then differ=1; fi
         if [ "$rc" = 77 ] || grep -q 'no CUDA device' "$log"; then
-            printf '\nNo usable CUDA device: gemm_gpu --profile ended with exit 77.\n' >>"$out/ncu.md"
+            printf '\nNo usable CUDA device: %s --profile ended with exit 77.\n' "$prog" >>"$out/ncu.md"
             rm -f "$log"; return 77
         fi
         verdict="exit $rc after $secs s"
         case "$rc" in 124|137) verdict="STOPPED at the limit of $ncu_limit s" ;; esac
-        { printf '\n## shape %s: %s\n\n' "$n" "$("$bench/gemm_gpu" --help | awk -v n="$n" '$1 == n && !/--smoke/ {$1 = ""; print substr($0, 2); exit}')"
-          printf 'ncu: %s\n\n' "$verdict"; } >>"$out/ncu.md"
+        printf '\n## %s\n\nncu: %s\n\n' "$title" "$verdict" >>"$out/ncu.md"
         # kernel names with their template arguments (the tile), base units;
         # an ncu without those print options gets asked more plainly
         if [ -f "$rep.ncu-rep" ] &&
@@ -356,15 +378,15 @@ ncu_round() {
               "$nc" --import "$rep.ncu-rep" --page raw --csv --print-kernel-base demangled \
                   >"$rep.csv" 2>"$log.imp" ||
               "$nc" --import "$rep.ncu-rep" --page raw --csv >"$rep.csv" 2>"$log.imp"; }; then
-            ncu_table "$rep.csv" >>"$out/ncu.md"
+            ncu_table "$rep.csv" $total >>"$out/ncu.md"
         else
             { echo "No report to read. The end of ncu's output:"; echo; echo '```'
               tail -n 25 "$log"; cat "$log.imp" 2>/dev/null; echo '```'; } >>"$out/ncu.md"
-            echo "gpu-run: ncu: shape $n gave no report ($verdict); see $out/ncu.md"
+            echo "gpu-run: ncu: $prog --profile $n gave no report ($verdict); see $out/ncu.md"
         fi
         rm -f "$log" "$log.imp"
     done
-    [ "$differ" = 0 ] || echo "gpu-run: ncu: an exact output differed under gemm_gpu --profile" >&2
+    [ "$differ" = 0 ] || echo "gpu-run: ncu: an exact output differed under a --profile run" >&2
     return $differ
 }
 

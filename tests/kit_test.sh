@@ -18,8 +18,9 @@
 #      found, and errors or a tool stopped at --sanitize-limit fail the round;
 #   5. gpu-run.sh --ncu's plumbing, with a stand-in for ncu that runs the
 #      program it is given and writes a report of made-up numbers in the
-#      form of ncu's raw CSV page: gemm_gpu --profile runs once a shape with
-#      the metrics this ncu offers, ncu.md tables each kernel by its tile and
+#      form of ncu's raw CSV page: gemm_gpu --profile runs once a shape, and
+#      train_gpu --profile once a training step, with the metrics this ncu
+#      offers, ncu.md tables each kernel by its tile (a step's with their sum) and
 #      names the metrics left out, a profiler that fails or is stopped at
 #      --ncu-limit is reported without failing the round, and a machine
 #      without a device ends it with 77, said in ncu.md.
@@ -186,23 +187,26 @@ ncu() { # MODE OUT [ARGS]: runs the round, leaves its exit status in rc
 }
 ncu pass "$work/ncu1" --ncu-shapes 3,6
 metrics=gpu__time_duration.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio
-printf 'gemm_gpu --profile 3 %s\ngemm_gpu --profile 6 %s\n' "$metrics" "$metrics" >"$work/want"
+printf 'gemm_gpu --profile 3 %s\ngemm_gpu --profile 6 %s\ntrain_gpu --profile mlp:exact %s\ntrain_gpu --profile mlp:fp32 %s\n' \
+    "$metrics" "$metrics" "$metrics" "$metrics" >"$work/want"
 [ "$rc" = 0 ] && cmp -s "$work/ncu.log" "$work/want" ||
-    { cat "$work/log" "$work/ncu.log" >&2; fail "gpu-run.sh --ncu did not profile gemm_gpu --profile 3 and 6 with the offered metrics (exit $rc)"; }
+    { cat "$work/log" "$work/ncu.log" >&2; fail "gpu-run.sh --ncu did not profile gemm_gpu --profile 3 and 6, then train_gpu --profile mlp:exact and mlp:fp32, with the offered metrics (exit $rc)"; }
 m=$work/ncu1/ncu.md
-[ "$(grep -c '^| 128x128 k16 8x8 NN | (32, 32, 1) | (256, 1, 1) | 3,210,456 | 255 | - | 71.5 |' "$m")" = 2 ] &&
+[ "$(grep -c '^| 128x128 k16 8x8 NN | (32, 32, 1) | (256, 1, 1) | 3,210,456 | 255 | - | 71.5 |' "$m")" = 4 ] &&
     grep -q '^| 128x128 k8 8x8 TN lean | .* | 128 | - | 80.25 |' "$m" &&
     grep -q '^| split-K chunk sums |' "$m" && grep -q '^| sm90_xmma_gemm_f32f32' "$m" &&
     grep -q '^| cutlass::Kernel2<cutlass_80_simt_sgemm_128x128_8x4_nn_align1> |' "$m" &&
     grep -q '^| kernel | grid | block | time (nsecond) | regs (register/thread) | occupancy | issue busy (%) |' "$m" &&
     grep -q '^## shape 6: mlp fwd l1 (NT+bias) 256x1024x1024$' "$m" &&
-    grep -q 'Not offered by this ncu (left out): sm__pipe_fma_cycles_active' "$m" ||
+    grep -q 'Not offered by this ncu (left out): sm__pipe_fma_cycles_active' "$m" &&
+    [ "$(grep -c '^| all 5 kernels | | | 8721465 |' "$m")" = 2 ] &&
+    grep -q '^## one training step: mlp:fp32$' "$m" ||
     { cat "$m" >&2; fail "ncu.md does not table the stand-in's kernels as it should"; }
 ncu fail "$work/ncu2"
-[ "$rc" = 0 ] && [ "$(grep -c '^No report to read' "$work/ncu2/ncu.md")" = 3 ] &&
+[ "$rc" = 0 ] && [ "$(grep -c '^No report to read' "$work/ncu2/ncu.md")" = 5 ] &&
     grep -q 'Failed to initialize the profiler' "$work/ncu2/ncu.md" ||
     { cat "$work/log" "$work/ncu2/ncu.md" >&2; fail "a failing profiler was not reported, or failed the round (exit $rc)"; }
-ncu slow "$work/ncu3" --ncu-shapes 3 --ncu-limit 1
+ncu slow "$work/ncu3" --ncu-shapes 3 --ncu-train '' --ncu-limit 1
 [ "$rc" = 0 ] && grep -q '^ncu: STOPPED at the limit of 1 s' "$work/ncu3/ncu.md" ||
     { cat "$work/log" "$work/ncu3/ncu.md" >&2; fail "a profile past --ncu-limit was not reported, or failed the round (exit $rc)"; }
 ncu nodev "$work/ncu4"
