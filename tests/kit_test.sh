@@ -89,7 +89,7 @@ ok "an archive that is not a kit is refused"
 mkdir -p "$work/cs" || exit 1
 cat >"$work/cs/compute-sanitizer" <<'EOF_CS'
 #!/bin/sh
-# stand-in for compute-sanitizer (tests/kit_test.sh): FAKE_CS=pass|errors|slow
+# stand-in for compute-sanitizer (tests/kit_test.sh): FAKE_MODE=pass|errors|slow
 case "$1" in
 --help) echo "--tool --error-exitcode --target-processes --print-limit --leak-check"; exit 0 ;;
 --version) echo "stand-in"; exit 0 ;;
@@ -102,26 +102,30 @@ while [ $# -gt 0 ]; do
     *) break ;;
     esac
 done
-echo "$tool $(basename "$1") ${2:-} ${3:-}" >>"$FAKE_CS_LOG"
-[ "$FAKE_CS" = slow ] && exec sleep 30
+echo "$tool $(basename "$1") ${2:-} ${3:-}" >>"$FAKE_LOG"
+[ "$FAKE_MODE" = slow ] && exec sleep 30
 "$@" >/dev/null 2>&1
 rc=$?
 [ "$rc" = 77 ] && rc=0
-[ "$FAKE_CS" = errors ] && [ "$tool" = racecheck ] && { echo "========= ERROR SUMMARY: 1 error"; exit 86; }
+[ "$FAKE_MODE" = errors ] && [ "$tool" = racecheck ] && { echo "========= ERROR SUMMARY: 1 error"; exit 86; }
 echo "========= ERROR SUMMARY: 0 errors"
 exit $rc
 EOF_CS
 chmod +x "$work/cs/compute-sanitizer" || exit 1
-sanitize() { # MODE OUT [ARGS]: runs the round, leaves its exit status in rc
-    mode=$1 o=$2; shift 2
-    rm -f "$work/cs.log"; rc=0
-    PATH="$work/cs:$PATH" FAKE_CS=$mode FAKE_CS_LOG=$work/cs.log \
-        scripts/gpu-run.sh --kit "$kit" --out "$o" --skip-test --skip-bench --sanitize "$@" >"$work/log" 2>&1 || rc=$?
+# DIR MODE OUT ARGS: gpu-run.sh --kit --skip-test --skip-bench ARGS with the
+# stand-in tool of DIR first on the PATH, told FAKE_MODE=MODE; leaves the
+# exit status in rc, the output in $work/log, the stand-in's in $work/tool.log
+stand_in() {
+    dir=$1 mode=$2 o=$3; shift 3
+    rm -f "$work/tool.log"; rc=0
+    PATH="$dir:$PATH" FAKE_MODE=$mode FAKE_LOG=$work/tool.log \
+        scripts/gpu-run.sh --kit "$kit" --out "$o" --skip-test --skip-bench "$@" >"$work/log" 2>&1 || rc=$?
 }
+sanitize() { m=$1 o=$2; shift 2; stand_in "$work/cs" "$m" "$o" --sanitize "$@"; }
 sanitize pass "$work/san1"
 printf 'racecheck pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels-only \ninitcheck pol-gpu-test --kernels-only \nmemcheck pol-gpu-test --mlp small\n' >"$work/want"
-[ "$rc" = 0 ] && cmp -s "$work/cs.log" "$work/want" ||
-    { cat "$work/log" "$work/cs.log" >&2; fail "gpu-run.sh --sanitize did not run the four tools as it should (exit $rc)"; }
+[ "$rc" = 0 ] && cmp -s "$work/tool.log" "$work/want" ||
+    { cat "$work/log" "$work/tool.log" >&2; fail "gpu-run.sh --sanitize did not run the four tools as it should (exit $rc)"; }
 [ "$(grep -c '^## [a-z]*check: no errors, the test passed' "$work/san1/sanitize.md")" = 4 ] ||
     fail "sanitize.md does not report four clean tools"
 sanitize errors "$work/san2"
@@ -132,7 +136,7 @@ sanitize slow "$work/san3" --sanitize-limit 1
     { cat "$work/log" >&2; fail "a tool past --sanitize-limit did not fail the round (exit $rc)"; }
 ok "gpu-run.sh --sanitize runs the four tools on their parts and fails on errors and time-outs"
 
-# 5. --ncu, with a stand-in ncu (FAKE_NCU=pass|fail|slow|nodev)
+# 5. --ncu, with a stand-in ncu (FAKE_MODE=pass|fail|slow|nodev)
 mkdir -p "$work/ncu" || exit 1
 cat >"$work/ncu/ncu" <<'EOF_NCU'
 #!/bin/sh
@@ -159,10 +163,10 @@ while [ $# -gt 0 ]; do
     *) break ;;
     esac
 done
-echo "$(basename "$1") $2 $3 $metrics" >>"$FAKE_NCU_LOG"
-[ "$FAKE_NCU" = fail ] && { echo "==ERROR== Failed to initialize the profiler"; exit 1; }
-[ "$FAKE_NCU" = slow ] && exec sleep 30
-[ "$FAKE_NCU" = nodev ] && exec "$@" # the program's own exit 77 (no GPU here)
+echo "$(basename "$1") $2 $3 $metrics" >>"$FAKE_LOG"
+[ "$FAKE_MODE" = fail ] && { echo "==ERROR== Failed to initialize the profiler"; exit 1; }
+[ "$FAKE_MODE" = slow ] && exec sleep 30
+[ "$FAKE_MODE" = nodev ] && exec "$@" # the program's own exit 77 (no GPU here)
 "$@" >/dev/null 2>&1
 rc=$?
 [ "$rc" = 77 ] && rc=0
@@ -179,18 +183,13 @@ EOF_CSV
 exit $rc
 EOF_NCU
 chmod +x "$work/ncu/ncu" || exit 1
-ncu() { # MODE OUT [ARGS]: runs the round, leaves its exit status in rc
-    mode=$1 o=$2; shift 2
-    rm -f "$work/ncu.log"; rc=0
-    PATH="$work/ncu:$PATH" FAKE_NCU=$mode FAKE_NCU_LOG=$work/ncu.log \
-        scripts/gpu-run.sh --kit "$kit" --out "$o" --skip-test --skip-bench --ncu "$@" >"$work/log" 2>&1 || rc=$?
-}
+ncu() { m=$1 o=$2; shift 2; stand_in "$work/ncu" "$m" "$o" --ncu "$@"; }
 ncu pass "$work/ncu1" --ncu-shapes 3,6
 metrics=gpu__time_duration.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio
 printf 'gemm_gpu --profile 3 %s\ngemm_gpu --profile 6 %s\ntrain_gpu --profile mlp:exact %s\ntrain_gpu --profile mlp:fp32 %s\n' \
     "$metrics" "$metrics" "$metrics" "$metrics" >"$work/want"
-[ "$rc" = 0 ] && cmp -s "$work/ncu.log" "$work/want" ||
-    { cat "$work/log" "$work/ncu.log" >&2; fail "gpu-run.sh --ncu did not profile gemm_gpu --profile 3 and 6, then train_gpu --profile mlp:exact and mlp:fp32, with the offered metrics (exit $rc)"; }
+[ "$rc" = 0 ] && cmp -s "$work/tool.log" "$work/want" ||
+    { cat "$work/log" "$work/tool.log" >&2; fail "gpu-run.sh --ncu did not profile gemm_gpu --profile 3 and 6, then train_gpu --profile mlp:exact and mlp:fp32, with the offered metrics (exit $rc)"; }
 m=$work/ncu1/ncu.md
 [ "$(grep -c '^| 128x128 k16 8x8 NN | (32, 32, 1) | (256, 1, 1) | 3,210,456 | 255 | - | 71.5 |' "$m")" = 4 ] &&
     grep -q '^| 128x128 k8 8x8 TN lean | .* | 128 | - | 80.25 |' "$m" &&
