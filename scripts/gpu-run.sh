@@ -166,24 +166,30 @@ else
     fi
 fi
 
-# compute-sanitizer: on the PATH, in CUDA's usual folders, else wherever
-# under /usr/local or /opt a program of that name is
-find_sanitizer() {
-    command -v compute-sanitizer 2>/dev/null && return 0
-    for d in ${CUDA_HOME:+"$CUDA_HOME/bin"} /usr/local/cuda/bin /usr/local/cuda/compute-sanitizer; do
-        [ -x "$d/compute-sanitizer" ] && { echo "$d/compute-sanitizer"; return 0; }
+# A CUDA tool (compute-sanitizer, ncu): on the PATH, in CUDA's usual
+# folders or EXTRA, else the last in version order of that name under
+# /usr/local or /opt (/opt/nvidia/nsight-compute/<version>/ncu, say)
+find_tool() { # NAME [EXTRA-FOLDER ...]
+    t=$1; shift
+    command -v "$t" 2>/dev/null && return 0
+    for d in ${CUDA_HOME:+"$CUDA_HOME/bin"} /usr/local/cuda/bin "$@"; do
+        [ -x "$d/$t" ] && { echo "$d/$t"; return 0; }
     done
-    find /usr/local /opt -maxdepth 7 -name compute-sanitizer -type f -perm -u+x 2>/dev/null | head -n 1
+    find /usr/local /opt -maxdepth 7 -name "$t" -type f -perm -u+x 2>/dev/null | sort | tail -n 1
+}
+# NAME FILE TITLE: says that tool NAME was not found, here and in $out/FILE
+tool_missing() {
+    echo "gpu-run: $1 is not found (add its folder to PATH or set CUDA_HOME)" >&2
+    { header "$3"; echo "$1 was not found on this machine: nothing ran."; } >"$out/$2"
 }
 
 # pol-gpu-test under each of compute-sanitizer's four tools, into
 # $out/sanitize.md. Returns 0 when every tool ran to its end with no error
 # and the test passed, 77 without a device, 1 otherwise.
 sanitize_round() {
-    cs=$(find_sanitizer)
+    cs=$(find_tool compute-sanitizer /usr/local/cuda/compute-sanitizer)
     if [ -z "$cs" ]; then
-        echo "gpu-run: compute-sanitizer is not found (add its folder to PATH or set CUDA_HOME)" >&2
-        { header "compute-sanitizer"; echo "compute-sanitizer was not found on this machine: nothing ran."; } >"$out/sanitize.md"
+        tool_missing compute-sanitizer sanitize.md compute-sanitizer
         return 1
     fi
     # the options this version has (an unknown one would end the run at once)
@@ -237,15 +243,6 @@ sanitize_round() {
     return $rcs
 }
 
-# Nsight Compute: on the PATH, in CUDA's usual folders, else wherever under
-# /usr/local or /opt a program of that name is (/opt/nvidia/nsight-compute/*)
-find_ncu() {
-    command -v ncu 2>/dev/null && return 0
-    for d in ${CUDA_HOME:+"$CUDA_HOME/bin"} /usr/local/cuda/bin; do
-        [ -x "$d/ncu" ] && { echo "$d/ncu"; return 0; }
-    done
-    find /usr/local /opt -maxdepth 5 -name ncu -type f -perm -u+x 2>/dev/null | sort | tail -n 1
-}
 
 # The metrics of ncu.md's tables: NAME:TITLE. Their values per kernel come
 # from ncu's raw page, where each is a column.
@@ -319,11 +316,10 @@ ncu_table() { # CSV [total]: with "total", a last row sums the kernels' times
 # $out/ncu.md. Returns 1 when an exact output differed, 77 without a
 # device, else 0 (a profiler that fails is reported, not a failure).
 ncu_round() {
-    nc=$(find_ncu)
+    nc=$(find_tool ncu)
     if [ -z "$nc" ]; then
-        echo "gpu-run: ncu (Nsight Compute) is not found (add its folder to PATH or set CUDA_HOME)" >&2
-        { header "Nsight Compute"; echo "ncu was not found on this machine: nothing ran."; } >"$out/ncu.md"
-        return 0
+        tool_missing ncu ncu.md "Nsight Compute"
+        return 0 # a diagnosis only: the round goes on
     fi
     mkdir -p "$out/ncu" || return 1
     # the metrics this ncu offers (an unknown one would end the run at once)
