@@ -618,6 +618,18 @@ static long ended(vstate *v)
     return n;
 }
 
+/* Ends a run: closes what v holds (each part may be missing), wipes its key,
+ * frees it and returns rc. */
+static int vstate_end(vstate *v, int rc)
+{
+    pol_role_challenger_destroy(v->ch);
+    pol_mirror_close(v->m);
+    pol_role_server_close(v->srv);
+    pol_keypair_clear(&v->kp);
+    free(v);
+    return rc;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -647,38 +659,42 @@ static int cmd_serve(int argc, char **argv)
         case 'd': v->data_dir = optarg; break;
         case 'c': if (!strcmp(optarg, "lazy")) v->lazy = 1;
                   else if (!strcmp(optarg, "reject")) v->reject = 1;
-                  else return usage_error("--cheat wants lazy or reject");
+                  else return vstate_end(v, usage_error("--cheat wants lazy or reject"));
                   break;
         case 'n': n = strtol(optarg, &end, 10);
-                  if (*end || n < 0 || n > 1000000) return usage_error("--samples wants 0..1000000");
+                  if (*end || n < 0 || n > 1000000)
+                      return vstate_end(v, usage_error("--samples wants 0..1000000"));
                   v->samples = (uint32_t)n; break;
-        case 'P': if (pol_role_peer_add(optarg)) return usage_error(pol_last_error());
+        case 'P': if (pol_role_peer_add(optarg))
+                      return vstate_end(v, usage_error(pol_last_error()));
                   break;
         case 't': tasks = strtol(optarg, &end, 10);
-                  if (*end || tasks < 0) return usage_error("--tasks wants a number >= 0");
+                  if (*end || tasks < 0)
+                      return vstate_end(v, usage_error("--tasks wants a number >= 0"));
                   break;
         case 'T': timeout = strtol(optarg, &end, 10);
-                  if (*end || timeout < 1) return usage_error("--timeout wants seconds >= 1");
+                  if (*end || timeout < 1)
+                      return vstate_end(v, usage_error("--timeout wants seconds >= 1"));
                   break;
         case 'v': verbose = 1; break;
-        case 'h': fputs(SERVE_USAGE, stdout); return 0;
-        default: return usage_error("unknown option");
+        case 'h': fputs(SERVE_USAGE, stdout); return vstate_end(v, 0);
+        default: return vstate_end(v, usage_error("unknown option"));
         }
     }
     if (optind != argc)
-        return usage_error("unexpected argument");
+        return vstate_end(v, usage_error("unexpected argument"));
     if (!referee || !key_path || !listen_addr || !v->work)
-        return usage_error("serve needs --referee, --key, --listen and --work");
+        return vstate_end(v, usage_error("serve needs --referee, --key, --listen and --work"));
     pol_status st;
     char blobs[4200], ep[80];
     snprintf(blobs, sizeof blobs, "%s/blobs", v->work);
     if ((st = pol_seckey_load(key_path, &v->kp)) || (st = pol_keypair_pubkey(&v->kp, v->me)) ||
         (st = pol_mkdir_p(v->work)) ||
         (st = pol_role_server_open(listen_addr, &v->kp, blobs, &v->srv)))
-        return fail(st);
+        return vstate_end(v, fail(st));
     if ((st = pol_mirror_open(referee, &v->kp, NULL, 10000, &v->m)) ||
         (st = pol_role_challenger_create(v->m, v->work, v->data_dir, &v->ch)))
-        return fail(st);
+        return vstate_end(v, fail(st));
     pol_role_server_set_served_fn(v->srv, pol_role_challenger_served_fn, v->ch);
     if (verbose)
         pol_mirror_set_log(v->m, role_game_line, NULL);
@@ -715,12 +731,7 @@ static int cmd_serve(int argc, char **argv)
             break;
     }
     role_print_served(v->srv);
-    pol_role_challenger_destroy(v->ch);
-    pol_mirror_close(v->m);
-    pol_role_server_close(v->srv);
-    pol_keypair_clear(&v->kp);
-    free(v);
-    return st ? fail(st) : 0;
+    return vstate_end(v, st ? fail(st) : 0);
 }
 
 int main(int argc, char **argv)

@@ -141,6 +141,18 @@ static long ended(wstate *w)
     return n;
 }
 
+/* Ends a run: closes what w holds (each part may be missing), wipes its key,
+ * frees it and returns rc. */
+static int wstate_end(wstate *w, int rc)
+{
+    pol_role_challenger_destroy(w->ch);
+    pol_mirror_close(w->m);
+    pol_role_server_close(w->srv);
+    pol_keypair_clear(&w->kp);
+    free(w);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -166,24 +178,28 @@ int main(int argc, char **argv)
         case 'l': listen_addr = optarg; break;
         case 'w': w->work = optarg; break;
         case 'd': w->data_dir = optarg; break;
-        case 'P': if (pol_role_peer_add(optarg)) return usage_error(pol_last_error());
+        case 'P': if (pol_role_peer_add(optarg))
+                      return wstate_end(w, usage_error(pol_last_error()));
                   break;
         case 't': tasks = strtol(optarg, &end, 10);
-                  if (*end || tasks < 0) return usage_error("--tasks wants a number >= 0");
+                  if (*end || tasks < 0)
+                      return wstate_end(w, usage_error("--tasks wants a number >= 0"));
                   break;
         case 'T': timeout = strtol(optarg, &end, 10);
-                  if (*end || timeout < 1) return usage_error("--timeout wants seconds >= 1");
+                  if (*end || timeout < 1)
+                      return wstate_end(w, usage_error("--timeout wants seconds >= 1"));
                   break;
         case 'v': verbose = 1; break;
-        case 'h': fputs(USAGE, stdout); return 0;
-        case 'V': printf("pol-whistleblower (libpol %s)\n", pol_version_string()); return 0;
-        default: return usage_error("unknown option");
+        case 'h': fputs(USAGE, stdout); return wstate_end(w, 0);
+        case 'V': printf("pol-whistleblower (libpol %s)\n", pol_version_string());
+                      return wstate_end(w, 0);
+        default: return wstate_end(w, usage_error("unknown option"));
         }
     }
     if (optind != argc)
-        return usage_error("unexpected argument");
+        return wstate_end(w, usage_error("unexpected argument"));
     if (!referee || !key_path || !listen_addr || !w->work)
-        return usage_error("--referee, --key, --listen and --work are required");
+        return wstate_end(w, usage_error("--referee, --key, --listen and --work are required"));
     pol_status st;
     char blobs[4200], ep[80], me_hex[65];
     snprintf(blobs, sizeof blobs, "%s/blobs", w->work);
@@ -192,7 +208,7 @@ int main(int argc, char **argv)
         (st = pol_role_server_open(listen_addr, &w->kp, blobs, &w->srv)) ||
         (st = pol_mirror_open(referee, &w->kp, NULL, 10000, &w->m)) ||
         (st = pol_role_challenger_create(w->m, w->work, w->data_dir, &w->ch)))
-        return fail(st);
+        return wstate_end(w, fail(st));
     pol_role_server_set_served_fn(w->srv, pol_role_challenger_served_fn, w->ch);
     if (verbose)
         pol_mirror_set_log(w->m, role_game_line, NULL);
@@ -229,10 +245,5 @@ int main(int argc, char **argv)
             break;
     }
     role_print_served(w->srv);
-    pol_role_challenger_destroy(w->ch);
-    pol_mirror_close(w->m);
-    pol_role_server_close(w->srv);
-    pol_keypair_clear(&w->kp);
-    free(w);
-    return st ? fail(st) : 0;
+    return wstate_end(w, st ? fail(st) : 0);
 }

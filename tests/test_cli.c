@@ -18,13 +18,14 @@
 
 #define TASK "spec/vectors/tiny/adamw-gelu.json"
 
-static char bin[512], vbin[512], dir[512], out_path[600], err_path[600];
+static char bin[512], vbin[512], wbin[512], dir[512], out_path[600], err_path[600];
 
 static int setup(void **st)
 {
     (void)st;
     tu_bin("pol-solver", bin, sizeof bin);
     tu_bin("pol-verifier", vbin, sizeof vbin);
+    tu_bin("pol-whistleblower", wbin, sizeof wbin);
     const char *d = tu_tmpdir();
     if (!d)
         return -1;
@@ -59,6 +60,16 @@ static int verifier(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     int rc = vrun(vbin, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Runs pol-whistleblower with args; returns the exit status. */
+static int whistleblower(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vrun(wbin, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -107,6 +118,32 @@ static void test_help_and_usage(void **st)
     assert_false(exists("x"));
     assert_int_equal(solver("train --help"), 0);
     assert_non_null(strstr(read_all(out_path), "gpu_math"));
+}
+
+/* The serving programs give their state back on every early exit: help,
+ * usage errors and a key that cannot be read (under `make asan-test` a
+ * leak would change the exit status). Nothing is written. */
+static void test_serve_usage(void **st)
+{
+    (void)st;
+    char common[1200];
+    snprintf(common, sizeof common, "--referee 127.0.0.1:1 --listen 127.0.0.1:0 --work %s/sw",
+             dir);
+    assert_int_equal(verifier("serve --help"), 0);
+    assert_non_null(strstr(read_all(out_path), "--referee"));
+    assert_int_equal(verifier("serve --cheat sloppy"), 2);
+    assert_non_null(strstr(read_all(err_path), "--cheat wants lazy or reject"));
+    assert_int_equal(verifier("serve --samples 12x %s --key k", common), 2);
+    assert_int_equal(verifier("serve --key k"), 2);
+    assert_non_null(strstr(read_all(err_path), "--listen"));
+    assert_int_equal(verifier("serve %s --key %s/no-such.key", common, dir), 1);
+    assert_int_equal(whistleblower("--help"), 0);
+    assert_int_equal(whistleblower("--version"), 0);
+    assert_int_equal(whistleblower("--timeout 0 %s --key k", common), 2);
+    assert_non_null(strstr(read_all(err_path), "--timeout wants seconds >= 1"));
+    assert_int_equal(whistleblower("%s", common), 2);
+    assert_int_equal(whistleblower("%s --key %s/no-such.key", common, dir), 1);
+    assert_false(exists("sw"));
 }
 
 static void test_train_json_and_inspect(void **st)
@@ -291,6 +328,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage),
+        cmocka_unit_test(test_serve_usage),
         cmocka_unit_test(test_train_json_and_inspect),
         cmocka_unit_test(test_bad_task),
         cmocka_unit_test(test_verifier_profile_gpu),

@@ -80,8 +80,12 @@ static pol_status open_msg(const Pol__V1__Envelope *m, uint32_t expected_type,
     if (m->signature.len != POL_SIG_LEN)
         return pol_errorf(POL_ERR_FORMAT, "envelope signature: %zu bytes, want %d",
                           m->signature.len, POL_SIG_LEN);
+    /* the type is known (it is expected_type): a failure here is the
+     * digest's own (out of memory), not the message's */
     if ((st = pol_envelope_digest(m->type, m->body.data, m->body.len, &d)) != POL_OK)
-        return pol_errorf(POL_ERR_FORMAT, "envelope: unknown message type %u", m->type);
+        return st == POL_ERR_INVALID_ARG
+                   ? pol_errorf(POL_ERR_FORMAT, "envelope: unknown message type %u", m->type)
+                   : st;
     st = pol_schnorr_verify(signer, d.b, m->signature.data);
     if (st == POL_ERR_SIGNATURE)
         return pol_errorf(st, "envelope: signature does not verify under the signer's key");
