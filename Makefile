@@ -3,10 +3,13 @@
 #   make            build/lib/libpol.{a,so}, build/bin/* (the programs)
 #   make test       dependency check, then every cmocka suite, the static
 #                   audit of nvcc's output for the CUDA kernels (make
-#                   kernel-audit), cppcheck (make lint) and the device kit
-#                   (make kit-test; it and the audit with CUDA only), then
-#                   the CUDA backend and the GPU benchmarks on the CUDA
-#                   emulator (make emu-test emu-bench; emu=0 skips them)
+#                   kernel-audit), cppcheck (make lint), the suites again
+#                   under ASan/UBSan/LSan (make asan-test), an installed
+#                   libpol linked by a program (make install-test) and the
+#                   device kit (make kit-test; it and the audit with CUDA
+#                   only), then the CUDA backend and the GPU benchmarks on
+#                   the CUDA emulator (make emu-test emu-bench; emu=0 skips
+#                   them)
 #   make kernel-audit  IEEE operations only, no float atomics, no spills in
 #                   the compiled kernels (scripts/kernel-audit.sh; no GPU)
 #   make lint       cppcheck over lib/ and examples/: any finding fails
@@ -14,6 +17,8 @@
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
 #   make install    PREFIX=/usr/local DESTDIR= : headers, libpol.a, libpol.so, libpol.pc
+#   make install-test  install into build/install-test and link a program
+#                   against it with pkg-config (shared, then static)
 #   make clean
 #
 # Exact-mode numerics depend on these flags: no contraction, no fast-math.
@@ -198,6 +203,8 @@ test: check-deps
 	@$(MAKE) --no-print-directory kernel-audit
 	@echo "== cppcheck"; $(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory asan-test
+	@echo "== make install, then a program built against it"; \
+	    $(MAKE) --no-print-directory install-test
 	@echo "== the device kit"; $(MAKE) --no-print-directory kit-test
 ifneq ($(emu),0)
 	@$(MAKE) --no-print-directory emu-test emu-bench
@@ -449,19 +456,33 @@ emu-bench:
 	$(BUILD)/emu/bench/train_gpu --profile digits:exact; $(BUILD)/emu/bench/train_gpu --profile digits:fp32
 
 # ------------------------------------------------------------------ install
-install: lib $(if $(filter 1,$(cuda)),$(BUILD)/lib/libpol_cuda.a)
+# The installed libpol.a holds the kernels too when built with CUDA: the
+# library and the kernels call each other, which as two archives would link
+# only in one order or inside --start-group (build/lib keeps them apart for
+# the build's own links). A program links it with pkg-config's flags alone;
+# make install-test checks that, shared and static.
+INSTALL_A := $(if $(filter 1,$(cuda)),$(BUILD)/install/libpol.a,$(BUILD)/lib/libpol.a)
+$(BUILD)/install/libpol.a: $(LIB_OBJ) $(CUDA_OBJ) $(CUDA_STAMP)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
+
+install: lib $(INSTALL_A)
 	install -d $(DESTDIR)$(PREFIX)/include/pol $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/pol/*.h $(DESTDIR)$(PREFIX)/include/pol/
-	install -m 644 $(BUILD)/lib/libpol.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(INSTALL_A) $(DESTDIR)$(PREFIX)/lib/libpol.a
 	install -m 755 $(BUILD)/lib/libpol.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libpol.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpol.so.$(VERSION_MAJOR)
 	ln -sf libpol.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpol.so
-ifeq ($(cuda),1)
-	install -m 644 $(BUILD)/lib/libpol_cuda.a $(DESTDIR)$(PREFIX)/lib/
-endif
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@PRIVATE@|$(if $(filter 1,$(cuda)),-lpol_cuda $(CUDA_LDLIBS) ,)$(LDLIBS)|' \
+	    -e 's|@PRIVATE@|$(CUDA_LDLIBS) $(LDLIBS)|' \
 	    libpol.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpol.pc
+
+# make install-test  installs into a scratch DESTDIR and builds a program
+#             against it with pkg-config, linked with libpol.so and, again,
+#             with libpol.a alone (tests/install_test.sh). Part of make test.
+.PHONY: install-test
+install-test: lib $(INSTALL_A)
+	@tests/install_test.sh $(BUILD)/install-test
 
 clean:
 	rm -rf $(BUILD)
