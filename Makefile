@@ -4,12 +4,12 @@
 #   make test       dependency check, then every cmocka suite, the static
 #                   audit of nvcc's output for the CUDA kernels (make
 #                   kernel-audit), cppcheck (make lint), the suites again
-#                   under ASan/UBSan/LSan (make asan-test), an installed
-#                   libpol linked by a program (make install-test) and the
-#                   device kit (make kit-test; it and the audit with CUDA
-#                   only), then the CUDA backend and the GPU benchmarks on
-#                   the CUDA emulator (make emu-test emu-bench; emu=0 skips
-#                   them)
+#                   under ASan/UBSan/LSan and under TSan (make asan-test
+#                   tsan-test), an installed libpol linked by a program
+#                   (make install-test) and the device kit (make kit-test;
+#                   it and the audit with CUDA only), then the CUDA backend
+#                   and the GPU benchmarks on the CUDA emulator (make
+#                   emu-test emu-bench; emu=0 skips them)
 #   make kernel-audit  IEEE operations only, no float atomics, no spills in
 #                   the compiled kernels (scripts/kernel-audit.sh; no GPU)
 #   make lint       cppcheck over lib/ and examples/: any finding fails
@@ -203,6 +203,7 @@ test: check-deps
 	@$(MAKE) --no-print-directory kernel-audit
 	@echo "== cppcheck"; $(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory asan-test
+	@$(MAKE) --no-print-directory tsan-test
 	@echo "== make install, then a program built against it"; \
 	    $(MAKE) --no-print-directory install-test
 	@echo "== the device kit"; $(MAKE) --no-print-directory kit-test
@@ -225,6 +226,22 @@ asan-test:
 	    all $(ASAN_TESTS)
 	@set -e; for t in $(ASAN_TESTS); do echo "== $$t (ASan, UBSan, LSan)"; \
 	    POL_BIN=$(BUILD)/asan/bin ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+# make tsan-test  every CPU test suite again, the library, programs and tests
+#             built with ThreadSanitizer (cuda=0, into $(BUILD)/tsan): a data
+#             race between libpol's threads (the pool, the background
+#             checkpoint writer, servers), in a test or in a program a test
+#             runs, fails it. OpenBLAS's own threads are out of its sight
+#             (tests/tsan.supp says why). Part of make test.
+TSAN_CFLAGS := -O1 -g -fsanitize=thread
+TSAN_TESTS = $(TESTS:$(BUILD)/%=$(BUILD)/tsan/%)
+.PHONY: tsan-test
+tsan-test:
+	@$(MAKE) --no-print-directory cuda=0 BUILD=$(BUILD)/tsan CFLAGS="$(TSAN_CFLAGS)" \
+	    all $(TSAN_TESTS)
+	@set -e; for t in $(TSAN_TESTS); do echo "== $$t (TSan)"; \
+	    POL_BIN=$(BUILD)/tsan/bin TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	    $$t; done
 
 # make lint   cppcheck's warning and portability checks over the library and
 #             the programs (lib/, examples/): any finding fails. Part of make
