@@ -618,14 +618,11 @@ static long ended(vstate *v)
     return n;
 }
 
-/* Ends a run: closes what v holds (each part may be missing), wipes its key,
- * frees it and returns rc. */
+/* Ends a run: closes what v holds (role_challenger_close), frees it and
+ * returns rc. */
 static int vstate_end(vstate *v, int rc)
 {
-    pol_role_challenger_destroy(v->ch);
-    pol_mirror_close(v->m);
-    pol_role_server_close(v->srv);
-    pol_keypair_clear(&v->kp);
+    role_challenger_close(v->ch, v->m, v->srv, &v->kp);
     free(v);
     return rc;
 }

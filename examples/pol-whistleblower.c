@@ -141,14 +141,11 @@ static long ended(wstate *w)
     return n;
 }
 
-/* Ends a run: closes what w holds (each part may be missing), wipes its key,
- * frees it and returns rc. */
+/* Ends a run: closes what w holds (role_challenger_close), frees it and
+ * returns rc. */
 static int wstate_end(wstate *w, int rc)
 {
-    pol_role_challenger_destroy(w->ch);
-    pol_mirror_close(w->m);
-    pol_role_server_close(w->srv);
-    pol_keypair_clear(&w->kp);
+    role_challenger_close(w->ch, w->m, w->srv, &w->kp);
     free(w);
     return rc;
 }

@@ -54,4 +54,16 @@ static inline void role_print_served(const pol_role_server *srv)
            (unsigned long long)ss.blobs, (unsigned long long)ss.bytes_blobs);
 }
 
+/* Closes what a challenging party (pol-verifier serve, pol-whistleblower)
+ * holds, in the order each part depends on the next; any may be NULL (not
+ * opened yet). Wipes its key. */
+static inline void role_challenger_close(pol_role_challenger *ch, pol_mirror *m,
+                                         pol_role_server *srv, pol_keypair *kp)
+{
+    pol_role_challenger_destroy(ch);
+    pol_mirror_close(m);
+    pol_role_server_close(srv);
+    pol_keypair_clear(kp);
+}
+
 #endif

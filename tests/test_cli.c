@@ -35,44 +35,21 @@ static int setup(void **st)
     return 0;
 }
 
-/* Runs program prog with args; returns the exit status. */
-static int vrun(const char *prog, const char *fmt, va_list ap)
+/* Runs program prog with args (a printf format and its values); returns the
+ * exit status. */
+static int run_prog(const char *prog, const char *fmt, ...)
 {
     char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
     snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", prog, args, out_path, err_path);
     return tu_system(cmd);
 }
-
-/* Runs pol-solver with args; returns the exit status. */
-static int solver(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = vrun(bin, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* Runs pol-verifier with args; returns the exit status. */
-static int verifier(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = vrun(vbin, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* Runs pol-whistleblower with args; returns the exit status. */
-static int whistleblower(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = vrun(wbin, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define solver(...) run_prog(bin, __VA_ARGS__)
+#define verifier(...) run_prog(vbin, __VA_ARGS__)
+#define whistleblower(...) run_prog(wbin, __VA_ARGS__)
 
 /* 1 if <dir>/name exists. */
 static int exists(const char *name)
