@@ -3,6 +3,7 @@
  * cheat was made named. The cheater here is consistent: after its cheat it
  * trains on honestly from the state it produced, and its certificate
  * commits to the states it really holds. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "pol/safetensors.h"
 #include "pol/train.h"
 #include "pol/verify.h"
+#include "pol/version.h"
 #include "testutil.h"
 
 #define TASK "spec/vectors/tiny/adamw-gelu.json" /* 14 steps, k = 4: 4 intervals */
@@ -253,6 +255,80 @@ static void test_bad_certificates(void **st)
     free(dir);
 }
 
+/* A consistent certificate of 4 checkpoints: k = 4, 10 steps, so steps 0, 4,
+ * 8 and 10 (the last need not be a multiple of k). */
+static void small_cert(pol_cert *c)
+{
+    static const uint64_t steps[4] = { 0, 4, 8, 10 };
+    assert_int_equal(pol_cert_alloc(c, 4), POL_OK);
+    c->mode = POL_MODE_EXACT, c->spec_version = POL_SPEC_VERSION;
+    c->checkpoint_every = 4, c->steps = 10;
+    snprintf(c->device, sizeof c->device, "cpu");
+    for (size_t i = 0; i < 4; i++) {
+        c->ckpt_steps[i] = steps[i];
+        memset(c->ckpt_hashes[i].b, (int)(0x11 * (i + 1)), 32);
+        if (i < 3)
+            c->update_norms[i] = 0.5 * (double)(i + 1);
+    }
+    assert_int_equal(pol_merkle_root(c->ckpt_hashes, 4, &c->ckpt_root), POL_OK);
+    c->final_state_hash = c->ckpt_hashes[3];
+}
+
+/* pol_cert_check refuses each inconsistency of [C-CERT] with FORMAT and a
+ * message naming it; the same certificate, unchanged, passes. */
+static void test_cert_check(void **st)
+{
+    (void)st;
+    static const char *const want[] = {
+        "missing checkpoint arrays",
+        "certificate: 1 checkpoints",
+        "unknown mode 3",
+        "k and steps must be positive",
+        "k and steps must be positive",
+        "device text not terminated",
+        "last checkpoint at step 10, the task has 12",
+        "starts at step 2 without a parent certificate",
+        "checkpoint steps not increasing at 1",
+        "checkpoint 1 at step 5 is not a multiple of k",
+        "update norm 1 is not finite and >= 0",
+        "update norm 2 is not finite and >= 0",
+        "update norm 0 is not finite and >= 0",
+        "checkpoint root does not match the hashes",
+        "final state hash is not the last checkpoint's",
+    };
+    pol_cert c;
+    small_cert(&c);
+    assert_int_equal(pol_cert_check(&c), POL_OK);
+    c.ckpt_steps[0] = 2, c.has_parent = 1; /* a continued run may start anywhere */
+    assert_int_equal(pol_cert_check(&c), POL_OK);
+    pol_cert_free(&c);
+    for (size_t m = 0; m < sizeof want / sizeof want[0]; m++) {
+        small_cert(&c);
+        switch (m) {
+        case 0: free(c.update_norms), c.update_norms = NULL; break;
+        case 1: c.n_checkpoints = 1; break;
+        case 2: c.mode = 3; break;
+        case 3: c.checkpoint_every = 0; break;
+        case 4: c.steps = 0; break;
+        case 5: memset(c.device, 'x', sizeof c.device); break;
+        case 6: c.steps = 12; break;
+        case 7: c.ckpt_steps[0] = 2; break;
+        case 8: c.ckpt_steps[2] = 4; break;
+        case 9: c.ckpt_steps[1] = 5; break;
+        case 10: c.update_norms[1] = NAN; break;
+        case 11: c.update_norms[2] = -0.25; break;
+        case 12: c.update_norms[0] = INFINITY; break;
+        case 13: c.ckpt_root.b[31] ^= 1; break;
+        case 14: c.final_state_hash.b[0] ^= 1; break;
+        }
+        const pol_status got = pol_cert_check(&c);
+        if (got != POL_ERR_FORMAT || !strstr(pol_last_error(), want[m]))
+            fail_msg("case %zu: want FORMAT and \"%s\", got %s (%s)", m, want[m],
+                     pol_strerror(got), got ? pol_last_error() : "accepted");
+        pol_cert_free(&c);
+    }
+}
+
 static void test_sampling(void **st)
 {
     (void)st;
@@ -296,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_honest_accepted),
         cmocka_unit_test(test_cheats_rejected),
         cmocka_unit_test(test_bad_certificates),
+        cmocka_unit_test(test_cert_check),
         cmocka_unit_test(test_sampling),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
