@@ -13,6 +13,7 @@
 #   make kernel-audit  IEEE operations only, no float atomics, no spills in
 #                   the compiled kernels (scripts/kernel-audit.sh; no GPU)
 #   make lint       cppcheck over lib/ and examples/: any finding fails
+#   make coverage   lib/'s line coverage by the CPU test suites (gcov)
 #   make demo       dependency check, then the digits demo and the game demo
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
@@ -242,6 +243,21 @@ tsan-test:
 	@set -e; for t in $(TSAN_TESTS); do echo "== $$t (TSan)"; \
 	    POL_BIN=$(BUILD)/tsan/bin TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	    $$t; done
+
+# make coverage  every CPU test suite with a --coverage build (cuda=0, into
+#             $(BUILD)/cov; the programs the tests run count too), then
+#             lib/'s line coverage, least covered file first
+#             (scripts/coverage.sh), also into $(BUILD)/cov/coverage.md. Not
+#             part of make test: a reading, not a gate.
+COV_TESTS = $(TESTS:$(BUILD)/%=$(BUILD)/cov/%)
+.PHONY: coverage
+coverage:
+	@$(MAKE) --no-print-directory cuda=0 BUILD=$(BUILD)/cov CFLAGS="-O0 -g --coverage" \
+	    all $(COV_TESTS)
+	@find $(BUILD)/cov -name '*.gcda' -delete
+	@set -e; for t in $(COV_TESTS); do echo "== $$t (coverage)"; \
+	    POL_BIN=$(BUILD)/cov/bin $$t >/dev/null; done
+	@scripts/coverage.sh $(BUILD)/cov | tee $(BUILD)/cov/coverage.md
 
 # make lint   cppcheck's warning and portability checks over the library and
 #             the programs (lib/, examples/): any finding fails. Part of make
