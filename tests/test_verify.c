@@ -243,6 +243,54 @@ static void test_bad_certificates(void **st)
     verify_all(&c, store);
     assert_false(res.accept);
     c.ckpt_root.b[0] ^= 1;
+    /* a certificate whose spec version or mode is not the task's */
+    c.spec_version = POL_SPEC_VERSION + 1;
+    verify_all(&c, store);
+    assert_false(res.accept);
+    assert_non_null(strstr(res.reason, "spec version, mode, k or steps differ from the task's"));
+    c.spec_version = POL_SPEC_VERSION, c.mode = POL_MODE_TOLERANT;
+    verify_all(&c, store);
+    assert_false(res.accept);
+    assert_non_null(strstr(res.reason, "spec version, mode, k or steps differ from the task's"));
+    c.mode = POL_MODE_EXACT;
+    /* a checkpoint left out: steps 0, 8, 12, 14 are multiples of k (consistent
+     * by themselves) but 8 is not the next one after 0 */
+    pol_cert d;
+    assert_int_equal(pol_cert_alloc(&d, c.n_checkpoints - 1), POL_OK);
+    d.task_id = c.task_id, d.mode = c.mode, d.spec_version = c.spec_version;
+    d.checkpoint_every = c.checkpoint_every, d.steps = c.steps;
+    d.final_state_hash = c.final_state_hash;
+    for (size_t i = 0, j = 0; i < c.n_checkpoints; i++) {
+        if (i == 1)
+            continue;
+        d.ckpt_steps[j] = c.ckpt_steps[i], d.ckpt_hashes[j] = c.ckpt_hashes[i];
+        if (j > 0)
+            d.update_norms[j - 1] = 1.0;
+        j++;
+    }
+    assert_int_equal(pol_merkle_root(d.ckpt_hashes, d.n_checkpoints, &d.ckpt_root), POL_OK);
+    assert_int_equal(pol_cert_check(&d), POL_OK);
+    verify_all(&d, store);
+    assert_false(res.accept);
+    assert_int_equal(res.failed_interval, 0);
+    assert_non_null(strstr(res.reason, "checkpoint 1 is not the next multiple of k"));
+    pol_cert_free(&d);
+    /* interval 1 said to start at step 4 from the state of step 8; only that
+     * interval re-run (the largest update, no random sample) */
+    const pol_digest h4 = c.ckpt_hashes[1];
+    c.ckpt_hashes[1] = c.ckpt_hashes[2];
+    assert_int_equal(pol_merkle_root(c.ckpt_hashes, c.n_checkpoints, &c.ckpt_root), POL_OK);
+    c.update_norms[1] = 100.0;
+    pol_verify_opts o1 = { 0 };
+    o1.task_path = TASK, o1.store_dir = store, o1.samples = 0, o1.top_q = 1;
+    assert_int_equal(pol_verify(ctx, &c, &o1, &res), POL_OK);
+    assert_false(res.accept);
+    assert_int_equal(res.failed_interval, 1);
+    assert_non_null(strstr(res.reason, "the start checkpoint is at step 8, the certificate says 4"));
+    c.ckpt_hashes[1] = h4, c.update_norms[1] = 2.0;
+    assert_int_equal(pol_merkle_root(c.ckpt_hashes, c.n_checkpoints, &c.ckpt_root), POL_OK);
+    verify_all(&c, store);
+    assert_true(res.accept);
     /* a checkpoint missing from the store is an error, not a verdict */
     char hex[65], p[1300];
     pol_digest_to_hex(&c.ckpt_hashes[2], hex);
