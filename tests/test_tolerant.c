@@ -625,6 +625,58 @@ static void noisy(size_t bad, double eps, pol_cert *c, char *task_path, char *st
     assert_int_equal(pol_merkle_root(hashes, n, &c->ckpt_root), POL_OK);
 }
 
+/* Interval 0 of seed 1's honest run, re-run alone (its declared update made
+ * the largest) against a copy of its store whose end checkpoint is replaced:
+ * by another checkpoint (not the committed state), then by a truncated file
+ * (unreadable). Each is a reject at interval 0 naming the stored end
+ * checkpoint, not an error; the untouched copy is accepted. */
+static void test_bad_end_checkpoint(void **st)
+{
+    (void)st;
+    assert_non_null(thr); /* from test_honest_accepted_across_backends */
+    char task_path[1300], run[1300], store[1300], cmd[4000], p1[1500], p2[1500], hex[65];
+    snprintf(task_path, sizeof task_path, "%s/s1-2-1/task.json", dir);
+    snprintf(run, sizeof run, "%s/s1-2-1/run", dir);
+    snprintf(store, sizeof store, "%s/bad-end-store", dir);
+    snprintf(cmd, sizeof cmd, "cp -r %s/s1-2-1/store %s", dir, store);
+    assert_int_equal(tu_system(cmd), 0);
+    pol_cert c;
+    assert_int_equal(pol_cert_from_run(run, task_path, &c), POL_OK);
+    c.update_norms[0] = 1e9;
+    pol_digest_to_hex(&c.ckpt_hashes[1], hex);
+    snprintf(p1, sizeof p1, "%s/%s.safetensors", store, hex);
+    pol_digest_to_hex(&c.ckpt_hashes[2], hex);
+    snprintf(p2, sizeof p2, "%s/%s.safetensors", store, hex);
+    pol_verify_opts o = { 0 };
+    o.task_path = task_path, o.store_dir = store, o.samples = 0, o.top_q = 1;
+    o.thresholds = thr, o.n_thresholds = n_thr;
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+    if (!res.accept)
+        fail_msg("the store's copy was rejected: %s", res.reason);
+    assert_int_equal(res.n_picked, 1);
+    uint8_t *good, *other;
+    size_t n_good, n_other;
+    assert_int_equal(pol_read_file(p1, 1 << 24, &good, &n_good), POL_OK);
+    assert_int_equal(pol_read_file(p2, 1 << 24, &other, &n_other), POL_OK);
+    const char *const want[2] = { "the stored end checkpoint is not the committed state",
+                                  "the stored end checkpoint is unreadable" };
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(m ? pol_write_file_atomic(p1, good, n_good / 2, 1)
+                           : pol_write_file_atomic(p1, other, n_other, 1),
+                         POL_OK);
+        assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+        if (res.accept || res.failed_interval != 0 || !strstr(res.reason, want[m]))
+            fail_msg("case %d: want a reject at interval 0 saying \"%s\"; got %s at %lld: %s", m,
+                     want[m], res.accept ? "accept" : "reject", (long long)res.failed_interval,
+                     res.reason);
+    }
+    free(good);
+    free(other);
+    pol_ctx_destroy(ctx);
+    pol_cert_free(&c);
+}
+
 static void test_noise_rejected(void **st)
 {
     (void)st;
@@ -739,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_honest_accepted_across_backends),
         cmocka_unit_test(test_profile_gpu_sources),
         cmocka_unit_test(test_gpu_math_on_cpu),
+        cmocka_unit_test(test_bad_end_checkpoint),
         cmocka_unit_test(test_noise_rejected),
         cmocka_unit_test(test_false_reject_rate),
     };
