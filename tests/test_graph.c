@@ -5,6 +5,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -200,6 +201,101 @@ static void test_graph_rejects(void **st)
     pol_graph_destroy(g);
 }
 
+/* pol_node_check, the referee's guard before it evaluates one node from
+ * inputs a dispute handed it: every op accepts inputs of the right shapes
+ * and dtypes with an output of the shape it infers, and refuses each wrong
+ * shape or dtype (SHAPE), a wrong output shape (SHAPE), an unknown op, a
+ * wrong input count or a missing input (INVALID_ARG). pol_node_eval refuses
+ * the same and leaves its output untouched. */
+static void test_node_check(void **st)
+{
+    (void)st;
+    enum { X, X2, XI, W, WBAD, B4, B5, V6, LAB, LAB3, LABF, H, H5, O23, O24, O3, O0, O42, N_T };
+    static const struct { const char *name; pol_dtype dt; int nd; int64_t s0, s1; } spec[N_T] = {
+        [X] = { "x", POL_F32, 2, 2, 3 },      [X2] = { "x2", POL_F32, 2, 2, 3 },
+        [XI] = { "xi", POL_I32, 2, 2, 3 },    [W] = { "w", POL_F32, 2, 4, 3 },
+        [WBAD] = { "wbad", POL_F32, 2, 4, 5 }, [B4] = { "b4", POL_F32, 1, 4, 0 },
+        [B5] = { "b5", POL_F32, 1, 5, 0 },    [V6] = { "v6", POL_F32, 1, 6, 0 },
+        [LAB] = { "lab", POL_I32, 1, 2, 0 },  [LAB3] = { "lab3", POL_I32, 1, 3, 0 },
+        [LABF] = { "labf", POL_F32, 1, 2, 0 },
+        [H] = { "h", POL_F32, 1, POL_HYPER_LEN, 0 }, [H5] = { "h5", POL_F32, 1, 5, 0 },
+        [O23] = { "o23", POL_F32, 2, 2, 3 },  [O24] = { "o24", POL_F32, 2, 2, 4 },
+        [O3] = { "o3", POL_F32, 1, 3, 0 },    [O0] = { "o0", POL_F32, 0, 0, 0 },
+        [O42] = { "o42", POL_F32, 2, 4, 2 },
+    };
+    pol_tensor t[N_T];
+    for (int i = 0; i < N_T; i++)
+        assert_int_equal(pol_tensor_alloc(&t[i], spec[i].name, spec[i].dt, spec[i].nd,
+                                          (int64_t[]){ spec[i].s0, spec[i].s1 }),
+                         POL_OK);
+    static const struct {
+        pol_op op;
+        int trans_b, n_in, in[4], out;
+        pol_status want;
+    } cases[] = {
+        /* accepted */
+        { POL_OP_LINEAR, 0, 3, { X, W, B4 }, O24, POL_OK },
+        { POL_OP_MATMUL, 1, 2, { X, W }, O24, POL_OK },
+        { POL_OP_BIAS_GRAD, 0, 1, { X }, O3, POL_OK },
+        { POL_OP_RELU, 0, 1, { X }, O23, POL_OK },
+        { POL_OP_GELU_BWD, 0, 2, { X, X2 }, O23, POL_OK },
+        { POL_OP_XENT_LOSS, 0, 2, { X, LAB }, O0, POL_OK },
+        { POL_OP_XENT_BWD, 0, 2, { X, LAB }, O23, POL_OK },
+        { POL_OP_ADAM_V, 0, 2, { X, X2 }, O23, POL_OK },
+        { POL_OP_ADAMW_PARAM, 0, 4, { X, X2, X, H }, O23, POL_OK },
+        { POL_OP_SGD_BUF, 0, 3, { X, X2, X }, O23, POL_OK },
+        { POL_OP_SGD_PARAM, 0, 3, { X, X2, H }, O23, POL_OK },
+        /* wrong inputs */
+        { POL_OP_LINEAR, 0, 3, { X, WBAD, B4 }, O24, POL_ERR_SHAPE },
+        { POL_OP_LINEAR, 0, 3, { X, W, B5 }, O24, POL_ERR_SHAPE },
+        { POL_OP_LINEAR, 0, 3, { XI, W, B4 }, O24, POL_ERR_SHAPE },
+        { POL_OP_MATMUL, 0, 2, { X, W }, O24, POL_ERR_SHAPE }, /* inner 3 != 4 */
+        { POL_OP_MATMUL, 0, 2, { X, V6 }, O24, POL_ERR_SHAPE },
+        { POL_OP_BIAS_GRAD, 0, 1, { V6 }, O3, POL_ERR_SHAPE },
+        { POL_OP_RELU, 0, 1, { XI }, O23, POL_ERR_SHAPE },
+        { POL_OP_RELU_BWD, 0, 2, { X, W }, O23, POL_ERR_SHAPE },
+        { POL_OP_ADAM_M, 0, 2, { X, XI }, O23, POL_ERR_SHAPE },
+        { POL_OP_XENT_LOSS, 0, 2, { X, LAB3 }, O0, POL_ERR_SHAPE },
+        { POL_OP_XENT_BWD, 0, 2, { X, LABF }, O23, POL_ERR_SHAPE }, /* labels not I32 */
+        { POL_OP_ADAMW_PARAM, 0, 4, { X, X2, X, H5 }, O23, POL_ERR_SHAPE },
+        { POL_OP_ADAMW_PARAM, 0, 4, { X, W, X, H }, O23, POL_ERR_SHAPE },
+        { POL_OP_SGD_BUF, 0, 3, { X, X2, W }, O23, POL_ERR_SHAPE },
+        { POL_OP_SGD_PARAM, 0, 3, { XI, XI, H }, O23, POL_ERR_SHAPE },
+        /* wrong output */
+        { POL_OP_LINEAR, 0, 3, { X, W, B4 }, O42, POL_ERR_SHAPE },
+        { POL_OP_XENT_LOSS, 0, 2, { X, LAB }, O3, POL_ERR_SHAPE },
+        /* not an op, or the wrong number of inputs */
+        { (pol_op)0, 0, 1, { X }, O23, POL_ERR_INVALID_ARG },
+        { (pol_op)15, 0, 1, { X }, O23, POL_ERR_INVALID_ARG },
+        { POL_OP_RELU, 0, 2, { X, X2 }, O23, POL_ERR_INVALID_ARG },
+        { POL_OP_LINEAR, 0, 2, { X, W }, O24, POL_ERR_INVALID_ARG },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const pol_tensor *in[4] = { 0 };
+        for (int i = 0; i < cases[c].n_in; i++)
+            in[i] = &t[cases[c].in[i]];
+        pol_node_params p = { 0 };
+        p.trans_b = cases[c].trans_b;
+        pol_tensor *out = &t[cases[c].out];
+        const pol_status got = pol_node_check(cases[c].op, &p, in, cases[c].n_in, out);
+        if (got != cases[c].want)
+            fail_msg("case %zu (op %d): want %s, got %s (%s)", c, (int)cases[c].op,
+                     pol_strerror(cases[c].want), pol_strerror(got), got ? pol_last_error() : "");
+        if (got == POL_OK)
+            continue;
+        memset(out->data, 0x5a, out->nbytes);
+        assert_int_equal(pol_node_eval(cases[c].op, &p, in, cases[c].n_in, out, POL_KERNELS_REF, NULL),
+                         got);
+        for (size_t b = 0; b < out->nbytes; b++)
+            assert_int_equal(((const uint8_t *)out->data)[b], 0x5a);
+    }
+    /* a missing input */
+    const pol_tensor *in1[1] = { NULL };
+    assert_int_equal(pol_node_check(POL_OP_RELU, NULL, in1, 1, &t[O23]), POL_ERR_INVALID_ARG);
+    for (int i = 0; i < N_T; i++)
+        pol_tensor_free(&t[i]);
+}
+
 /* pol_graph_gather_rows on the host (ctx NULL): the named rows, in order;
  * bad requests refused with the tensor unchanged. The CUDA path is checked
  * by pol-gpu-test (training on the device gathers every batch). */
@@ -255,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_single_node_replay),
         cmocka_unit_test(test_graph_gradients),
         cmocka_unit_test(test_graph_rejects),
+        cmocka_unit_test(test_node_check),
         cmocka_unit_test(test_gather_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
