@@ -1,6 +1,6 @@
 /* The network layer: Request/Response codecs, framing, the client call and
- * the poll-driven server over 127.0.0.1 (spec/net.md). Test names cite the
- * spec ids they prove. */
+ * the poll-driven server over 127.0.0.1 (spec/net.md), and a party's mirror
+ * of the referee's log over it. Test names cite the spec ids they prove. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "net.pb-c.h"
+#include "pol/game.h"
 #include "pol/net.h"
+#include "pol/roles.h"
 #include "testutil.h"
 
 static tu_rng R;
@@ -507,19 +509,28 @@ static void *serve(void *arg)
 
 static size_t g_max_queued; /* pol_net_server_opts.max_queued of server_start */
 
-static server_thread *server_start(int io_timeout_ms, size_t max_frame)
+/* A server signed by KS answering with fn (ctx NULL: the test store's
+ * handler), polled by a thread of its own. */
+static server_thread *server_start_with(pol_net_handler fn, void *ctx, int io_timeout_ms,
+                                        size_t max_frame)
 {
     server_thread *t = calloc(1, sizeof *t);
     assert_non_null(t);
     fill(t->st.blob, sizeof t->st.blob);
     assert_int_equal(pol_sha256(t->st.blob, sizeof t->st.blob, &t->st.blob_hash), POL_OK);
     pol_net_server_opts o = {io_timeout_ms, max_frame, 0, g_max_queued};
-    assert_int_equal(pol_net_server_open("127.0.0.1:0", &KS, handler, &t->st, &o, &t->srv),
+    assert_int_equal(pol_net_server_open("127.0.0.1:0", &KS, fn ? fn : handler, fn ? ctx : &t->st,
+                                         &o, &t->srv),
                      POL_OK);
     assert_int_not_equal(pol_net_server_port(t->srv), 0);
     snprintf(t->addr, sizeof t->addr, "127.0.0.1:%u", pol_net_server_port(t->srv));
     assert_int_equal(pthread_create(&t->th, NULL, serve, t), 0);
     return t;
+}
+
+static server_thread *server_start(int io_timeout_ms, size_t max_frame)
+{
+    return server_start_with(NULL, NULL, io_timeout_ms, max_frame);
 }
 
 static void server_stop(server_thread *t)
@@ -1165,6 +1176,100 @@ static void test_blob_checks(void **st)
 }
 
 /* [N-ADDR-2]: nobody listening gives POL_ERR_NETWORK. */
+/* --------------------------------------------- a party's mirror (roles) */
+
+/* A referee that lies in one way (mode) to a party's mirror
+ * (pol/roles.h): its log is a genesis and one event. */
+typedef enum { REF_HONEST, REF_GENESIS_OTHER, REF_SEQ_GAP, REF_BAD_EVENT } ref_mode;
+typedef struct fake_referee {
+    ref_mode mode;
+    uint8_t *genesis; /* names KS, or KO for REF_GENESIS_OTHER */
+    size_t genesis_len;
+} fake_referee;
+
+static pol_status fake_referee_handler(void *ctx, const uint8_t signer[32],
+                                       const pol_net_request *req, const pol_digest *request_id,
+                                       pol_net_response *resp)
+{
+    const fake_referee *f = ctx;
+    (void)signer, (void)request_id;
+    resp->kind = req->kind;
+    if (req->kind != POL_NET_EVENTS)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "this referee only tells its log");
+    resp->head_seq = f->mode == REF_SEQ_GAP ? 2 : 1;
+    if (req->events_from > 1)
+        return POL_OK;
+    if (!(resp->events = calloc(1, sizeof *resp->events)))
+        return pol_errorf(POL_ERR_NOMEM, "events");
+    resp->n_events = 1;
+    resp->events[0].seq = f->mode == REF_SEQ_GAP ? 2 : 1; /* SEQ_GAP: event 1 left out */
+    resp->events[0].time_ms = 5000; /* a tick, or an action that is no envelope */
+    if (f->mode == REF_BAD_EVENT) {
+        if (!(resp->events[0].action = malloc(3)))
+            return pol_errorf(POL_ERR_NOMEM, "action");
+        memcpy(resp->events[0].action, "xyz", 3);
+        resp->events[0].action_len = 3;
+    }
+    if (req->events_from == 0) {
+        if (!(resp->genesis = malloc(f->genesis_len)))
+            return pol_errorf(POL_ERR_NOMEM, "genesis");
+        memcpy(resp->genesis, f->genesis, f->genesis_len);
+        resp->genesis_len = f->genesis_len;
+    }
+    return POL_OK;
+}
+
+/* A mirror takes nothing on the referee's word: it opens on an honest log
+ * (the tick applied) and refuses a genesis that names another referee than
+ * the signer, a referee other than the one it was told, a log that leaves
+ * out an event and an event its own game refuses. */
+static void test_mirror_refuses_a_lying_referee(void **st)
+{
+    (void)st;
+    pol_genesis_account acct = { .balance = 1000 };
+    memcpy(acct.key, PC, 32);
+    pol_genesis g = { .n_accounts = 1, .accounts = &acct, .solve_window_ms = 60000,
+                      .verify_window_ms = 60000, .challenge_window_ms = 60000,
+                      .reveal_window_ms = 60000, .dispute_window_ms = 60000,
+                      .genesis_time_ms = 1000 };
+    static const struct {
+        ref_mode mode;
+        int tell_key; /* the mirror is told the referee's key: 1 KS, 2 KO (wrong) */
+        pol_status want;
+        const char *msg;
+    } cases[] = {
+        { REF_HONEST, 0, POL_OK, NULL },
+        { REF_HONEST, 1, POL_OK, NULL },
+        { REF_HONEST, 2, POL_ERR_SIGNATURE, NULL },
+        { REF_GENESIS_OTHER, 0, POL_ERR_SIGNATURE, "genesis names another referee" },
+        { REF_SEQ_GAP, 0, POL_ERR_MISMATCH, NULL },
+        { REF_BAD_EVENT, 0, POL_ERR_MISMATCH, "does not apply here" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fake_referee f = { .mode = cases[c].mode };
+        memcpy(g.referee_key, cases[c].mode == REF_GENESIS_OTHER ? PO : PS, 32);
+        assert_int_equal(pol_genesis_encode(&g, &f.genesis, &f.genesis_len), POL_OK);
+        server_thread *t = server_start_with(fake_referee_handler, &f, 2000, 0);
+        pol_mirror *m = NULL;
+        const uint8_t *key = cases[c].tell_key == 1 ? PS : cases[c].tell_key == 2 ? PO : NULL;
+        const pol_status got = pol_mirror_open(t->addr, &KC, key, 2000, &m);
+        if (got != cases[c].want || (cases[c].msg && !strstr(pol_last_error(), cases[c].msg)))
+            fail_msg("case %zu: want %s%s%s, got %s (%s)", c, pol_strerror(cases[c].want),
+                     cases[c].msg ? " saying " : "", cases[c].msg ? cases[c].msg : "",
+                     pol_strerror(got), got ? pol_last_error() : "");
+        if (got == POL_OK) {
+            assert_int_equal(pol_mirror_head(m), 1);
+            assert_int_equal(pol_mirror_sync(m, NULL), POL_OK); /* nothing new */
+            assert_int_equal(pol_mirror_head(m), 1);
+        } else {
+            assert_null(m);
+        }
+        pol_mirror_close(m);
+        server_stop(t);
+        free(f.genesis);
+    }
+}
+
 static void test_connection_refused(void **st)
 {
     (void)st;
@@ -1200,6 +1305,7 @@ int main(void)
         cmocka_unit_test(test_queued_cap),
         cmocka_unit_test(test_blob_checks),
         cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_mirror_refuses_a_lying_referee),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
