@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "pol/dataset.h"
 #include "pol/fileio.h"
 #include "pol/safetensors.h"
 #include "testutil.h"
@@ -886,6 +887,101 @@ static void test_mkdir_p(void **st)
     rm_rf(dir);
 }
 
+/* ----------------------------------------------------------- datasets -- */
+
+/* Writes a dataset file of the given tensors (NULL entries left out). */
+static void write_dataset(const char *path, pol_tensor *const *ts, size_t n)
+{
+    const pol_tensor *keep[4];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ts[i])
+            keep[k++] = ts[i];
+    assert_int_equal(pol_st_save(path, keep, k, NULL, 0, 1), POL_OK);
+}
+
+/* pol_dataset_load takes a dataset only when its splits agree with each
+ * other and with the model: features F32 (N, dim), labels I32 (N) each in
+ * [0, classes). Labels out of range would index past a row of logits, so
+ * each refusal is checked, with *ds left zeroed. */
+static void test_dataset_rejects(void **st)
+{
+    (void)st;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ds.safetensors", tu_tmpdir());
+    pol_tensor tx, ty, vx, vy, tx_i, ty_short, vx_dim2, tx_empty, ty_empty;
+    assert_int_equal(pol_tensor_alloc(&tx, "train_x", POL_F32, 2, (int64_t[]){ 5, 3 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&ty, "train_y", POL_I32, 1, (int64_t[]){ 5 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&vx, "test_x", POL_F32, 2, (int64_t[]){ 2, 3 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&vy, "test_y", POL_I32, 1, (int64_t[]){ 2 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&tx_i, "train_x", POL_I32, 2, (int64_t[]){ 5, 3 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&ty_short, "train_y", POL_I32, 1, (int64_t[]){ 4 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&vx_dim2, "test_x", POL_F32, 2, (int64_t[]){ 2, 2 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&tx_empty, "train_x", POL_F32, 2, (int64_t[]){ 0, 3 }), POL_OK);
+    assert_int_equal(pol_tensor_alloc(&ty_empty, "train_y", POL_I32, 1, (int64_t[]){ 0 }), POL_OK);
+    for (int i = 0; i < 5; i++) pol_i32(&ty)[i] = i % 4;
+    for (int i = 0; i < 2; i++) pol_i32(&vy)[i] = 3 - i;
+    pol_dataset ds;
+    /* accepted, with and without a test split */
+    write_dataset(path, (pol_tensor *[]){ &tx, &ty, &vx, &vy }, 4);
+    assert_int_equal(pol_dataset_load(path, NULL, 3, 4, &ds), POL_OK);
+    assert_int_equal(ds.n_train, 5);
+    assert_int_equal(ds.n_test, 2);
+    assert_int_equal(ds.dim, 3);
+    pol_dataset_free(&ds);
+    write_dataset(path, (pol_tensor *[]){ &tx, &ty }, 2);
+    assert_int_equal(pol_dataset_load(path, NULL, 0, 4, &ds), POL_OK);
+    assert_int_equal(ds.n_test, 0);
+    assert_null(ds.test_x.data);
+    pol_dataset_free(&ds);
+    static const struct {
+        int set; /* which tensors: see the switch */
+        int64_t dim, classes;
+        int label; /* >= 0: train_y[2] = label - 1 (so 0 is -1) */
+        pol_status want;
+        const char *msg;
+    } cases[] = {
+        { 0, 3, 4, -1, POL_ERR_FORMAT, "no tensor train_y" },
+        { 1, 3, 4, -1, POL_ERR_SHAPE, "train_x must be F32 with 2 dimensions" },
+        { 2, 3, 4, -1, POL_ERR_SHAPE, "train has 5 samples but 4 labels" },
+        { 3, 4, 4, -1, POL_ERR_SHAPE, "train features have dimension 3, the model wants 4" },
+        { 3, 3, 4, 5, POL_ERR_FORMAT, "train label 4 at 2 not in [0, 4)" },
+        { 3, 3, 4, 0, POL_ERR_FORMAT, "train label -1 at 2 not in [0, 4)" },
+        { 4, 3, 4, -1, POL_ERR_SHAPE, "test features have dimension 2, the model wants 3" },
+        { 5, 3, 4, -1, POL_ERR_FORMAT, "no tensor test_y" },
+        { 6, 3, 4, -1, POL_ERR_FORMAT, "no training samples" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        pol_tensor *set[4] = { 0 };
+        switch (cases[c].set) {
+        case 0: set[0] = &tx; break;
+        case 1: set[0] = &tx_i, set[1] = &ty; break;
+        case 2: set[0] = &tx, set[1] = &ty_short; break;
+        case 3: set[0] = &tx, set[1] = &ty; break;
+        case 4: set[0] = &tx, set[1] = &ty, set[2] = &vx_dim2, set[3] = &vy; break;
+        case 5: set[0] = &tx, set[1] = &ty, set[2] = &vx; break;
+        case 6: set[0] = &tx_empty, set[1] = &ty_empty; break;
+        }
+        const int32_t keep = pol_i32(&ty)[2];
+        if (cases[c].label >= 0)
+            pol_i32(&ty)[2] = cases[c].label - 1;
+        write_dataset(path, set, 4);
+        pol_i32(&ty)[2] = keep;
+        memset(&ds, 0x5a, sizeof ds);
+        const pol_status got = pol_dataset_load(path, NULL, cases[c].dim, cases[c].classes, &ds);
+        if (got != cases[c].want || !strstr(pol_last_error(), cases[c].msg))
+            fail_msg("case %zu: want %s saying \"%s\", got %s (%s)", c,
+                     pol_strerror(cases[c].want), cases[c].msg, pol_strerror(got),
+                     got ? pol_last_error() : "");
+        assert_null(ds.train_x.data);
+        assert_null(ds.train_y.data);
+        assert_int_equal(ds.n_train, 0);
+    }
+    pol_tensor *all[] = { &tx, &ty, &vx, &vy, &tx_i, &ty_short, &vx_dim2, &tx_empty, &ty_empty };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        pol_tensor_free(all[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_mkdir_p),
+        cmocka_unit_test(test_dataset_rejects),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
