@@ -1,4 +1,5 @@
-/* Safetensors writer and reader, and the file helpers under them.
+/* Safetensors writer and reader, the file helpers under them, and dataset
+ * files (safetensors with train and test splits).
  *
  * Round trips; the exact bytes of the golden file in
  * spec/vectors/encoding.json; every class of corrupt file refused with the
