@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "net.pb-c.h"
+#include "pol/fileio.h"
 #include "pol/game.h"
 #include "pol/net.h"
 #include "pol/roles.h"
+#include "pol/safetensors.h"
 #include "testutil.h"
 
 static tu_rng R;
@@ -1270,6 +1272,79 @@ static void test_mirror_refuses_a_lying_referee(void **st)
     }
 }
 
+/* A party server that answers every BLOB request with the same bytes. */
+typedef struct fixed_blob {
+    uint8_t *bytes;
+    size_t len;
+} fixed_blob;
+
+static pol_status fixed_blob_handler(void *ctx, const uint8_t signer[32],
+                                     const pol_net_request *req, const pol_digest *request_id,
+                                     pol_net_response *resp)
+{
+    const fixed_blob *b = ctx;
+    (void)signer, (void)request_id;
+    if (req->kind != POL_NET_BLOB)
+        return pol_errorf(POL_ERR_UNSUPPORTED, "this party only serves blobs");
+    if (!(resp->data = malloc(b->len)))
+        return pol_errorf(POL_ERR_NOMEM, "blob");
+    memcpy(resp->data, b->bytes, b->len);
+    resp->data_len = b->len;
+    resp->kind = POL_NET_BLOB;
+    return POL_OK;
+}
+
+/* A checkpoint is fetched by its state hash (pol_role_fetch_checkpoint):
+ * bytes that hold another state are refused and nothing is stored; the
+ * right ones are stored under the state hash, and a second fetch is
+ * answered from the store. */
+static void test_fetch_checkpoint_checks_the_state(void **st)
+{
+    (void)st;
+    char dir[1100], path[1300], hex[65];
+    snprintf(dir, sizeof dir, "%s/fetched", tu_tmpdir());
+    pol_tensor w;
+    assert_int_equal(pol_tensor_alloc(&w, "l1.W", POL_F32, 2, (int64_t[]){ 2, 2 }), POL_OK);
+    pol_digest want;
+    const pol_tensor *ts[1] = { &w };
+    uint8_t *right, *wrong;
+    size_t n_right, n_wrong;
+    pol_f32(&w)[3] = 1.5f;
+    assert_int_equal(pol_state_hash(ts, 1, &want), POL_OK);
+    assert_int_equal(pol_st_serialize(ts, 1, NULL, 0, &right, &n_right), POL_OK);
+    pol_f32(&w)[3] = 2.5f;
+    assert_int_equal(pol_st_serialize(ts, 1, NULL, 0, &wrong, &n_wrong), POL_OK);
+    pol_tensor_free(&w);
+    pol_digest_to_hex(&want, hex);
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, hex);
+    for (int honest = 0; honest < 2; honest++) {
+        fixed_blob b = { honest ? right : wrong, honest ? n_right : n_wrong };
+        server_thread *t = server_start_with(fixed_blob_handler, &b, 2000, 0);
+        pol_net_conn *c;
+        assert_int_equal(pol_net_connect(t->addr, 2000, 0, PS, &c), POL_OK);
+        const pol_status got = pol_role_fetch_checkpoint(c, &KC, &want, dir);
+        pol_net_close(c);
+        server_stop(t);
+        if (!honest) {
+            assert_int_equal(got, POL_ERR_HASH_MISMATCH);
+            assert_non_null(strstr(pol_last_error(), "the bytes received hold another state"));
+            assert_int_equal(access(path, F_OK), -1);
+            continue;
+        }
+        assert_int_equal(got, POL_OK);
+        uint8_t *stored;
+        size_t n_stored;
+        assert_int_equal(pol_read_file(path, 1 << 20, &stored, &n_stored), POL_OK);
+        assert_int_equal(n_stored, n_right);
+        assert_memory_equal(stored, right, n_right);
+        free(stored);
+        /* there already: no call is made (the closed connection is not used) */
+        assert_int_equal(pol_role_fetch_checkpoint(NULL, &KC, &want, dir), POL_OK);
+    }
+    free(right);
+    free(wrong);
+}
+
 static void test_connection_refused(void **st)
 {
     (void)st;
@@ -1306,6 +1381,7 @@ int main(void)
         cmocka_unit_test(test_blob_checks),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_mirror_refuses_a_lying_referee),
+        cmocka_unit_test(test_fetch_checkpoint_checks_the_state),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
