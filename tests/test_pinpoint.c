@@ -317,7 +317,14 @@ typedef struct wrap {
     long dn;
     int mute, after, calls;
     int corrupt_end; /* flips a bit of the opened `end` tensor */
+    int bend;        /* BEND_*: how the opening of a node is bent (0: not) */
 } wrap;
+
+/* Ways to bend an otherwise honest opening of a node leaf: a bit of an
+ * input's data, of its Merkle path, its leaf index, the producer record's
+ * output hash of an input that a node made, and a counter of the start
+ * state. */
+enum { BEND_NONE, BEND_IN_DATA, BEND_IN_PATH, BEND_IN_INDEX, BEND_PRODUCER, BEND_COUNTER, N_BEND };
 
 static pol_status gone(wrap *w, int q)
 {
@@ -365,6 +372,35 @@ static pol_status w_open(void *self, uint64_t s, int tree, uint64_t index, pol_p
     pol_status st = gone(w, Q_OPEN) ? POL_ERR_TIMEOUT : w->in.open(w->in.self, s, tree, index, o);
     if (!st && w->corrupt_end && o->end.nbytes)
         ((uint8_t *)o->end.data)[0] ^= 0x01;
+    if (st || tree != POL_TREE_NODES || !w->bend)
+        return st;
+    /* the first input with what the bend needs: data, a path, a producer */
+    for (int k = 0; k < o->n_in; k++) {
+        pol_pin_proof *p = &o->in[k];
+        const int made = p->path_len > 0 && p->rec.op != 0; /* a node's output */
+        switch (w->bend) {
+        case BEND_IN_DATA:
+            if (!p->t.nbytes) continue;
+            ((uint8_t *)p->t.data)[p->t.nbytes - 1] ^= 0x10;
+            return st;
+        case BEND_IN_PATH:
+            if (!p->path_len) continue;
+            p->path[0].b[7] ^= 0x01;
+            return st;
+        case BEND_IN_INDEX:
+            if (!p->path_len) continue;
+            p->index ^= 1;
+            return st;
+        case BEND_PRODUCER:
+            if (!made) continue;
+            p->rec.out.b[0] ^= 0x01;
+            return st;
+        }
+    }
+    if (w->bend == BEND_COUNTER && o->counters[0].t.nbytes)
+        ((uint8_t *)o->counters[0].t.data)[0] ^= 0x01;
+    else if (w->bend != BEND_COUNTER)
+        fail_msg("no input of node %llu to bend (bend %d)", (unsigned long long)index, w->bend);
     return st;
 }
 
@@ -372,6 +408,7 @@ static pol_party wrapped(wrap *w, const pol_party *in, const char *name, long dn
                          int after)
 {
     w->in = *in, w->dn = dn, w->mute = mute, w->after = after, w->calls = 0, w->corrupt_end = 0;
+    w->bend = BEND_NONE;
     pol_party p = { w, name, w_commit, w_ckpt, w_state, w_roots, w_subtree, w_open };
     return p;
 }
@@ -488,6 +525,33 @@ static void test_lying_challenger(void **st)
     assert_int_equal(res.reason, POL_DISPUTE_REFUTED);
     expect_pin(POL_PIN_NODE, 9, 17);
     pol_replayer_destroy(t);
+}
+
+/* A solver that computed right but bends the proofs of its opening loses
+ * with INVALID_PROOF (P-LOSE-1 b): each input must be the committed leaf of
+ * the start state or its producer's output, and the start state's counters
+ * must be proven too. The unbent opening wins (control). */
+static void test_bent_openings(void **st)
+{
+    (void)st;
+    pol_replayer *c = cheater(POL_CHEAT_TAMPER_NODE, 6, 19);
+    pol_party cp = pol_replayer_party(c, "tamper");
+    for (int bend = BEND_NONE; bend < N_BEND; bend++) {
+        wrap w;
+        pol_party bent = wrapped(&w, &honest_party, "bent", 0, Q_NONE, 0);
+        w.bend = bend;
+        dispute(&bent, &cp, 2);
+        print_message("    bend %d: %s\n", bend, res.why);
+        expect_pin(POL_PIN_NODE, 6, 19);
+        if (bend == BEND_NONE) {
+            assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+            assert_int_equal(res.reason, POL_DISPUTE_REFUTED);
+        } else if (res.loser != POL_PARTY_SOLVER || res.reason != POL_DISPUTE_INVALID_PROOF) {
+            fail_msg("bend %d: %s loses, %s: %s", bend, res.loser ? "challenger" : "solver",
+                     pol_dispute_reason_name(res.reason), res.why);
+        }
+    }
+    pol_replayer_destroy(c);
 }
 
 /* P-TOL: the tolerant referee. The tampered output of node `node` is at
@@ -922,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_wrong_init),
         cmocka_unit_test(test_no_answer),
         cmocka_unit_test(test_lying_challenger),
+        cmocka_unit_test(test_bent_openings),
         cmocka_unit_test(test_tolerant),
         cmocka_unit_test(test_transition_honest_blas),
         cmocka_unit_test(test_transition_blas_cheat),
