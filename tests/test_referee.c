@@ -205,6 +205,30 @@ static uint32_t post(const referee_proc *p, const uint8_t *env, size_t len, uint
     return status;
 }
 
+/* Sends one request of `kind`, a PIN with one byte of query or a BLOB by
+ * hash; returns the referee's status. */
+static uint32_t ask_status(const referee_proc *p, uint32_t kind, const pol_digest *blob)
+{
+    pol_net_conn *c;
+    assert_int_equal(pol_net_connect(p->addr, 10000, 0, pub[REF], &c), POL_OK);
+    pol_net_request req = { 0 };
+    uint8_t q = 1;
+    req.id = 3;
+    req.time_ms = wall_ms();
+    req.kind = kind;
+    if (kind == POL_NET_BLOB)
+        req.blob_hash = *blob;
+    else
+        req.data = &q, req.data_len = 1;
+    pol_net_response resp;
+    uint8_t signer[POL_PUBKEY_LEN];
+    assert_int_equal(pol_net_call(c, &kp[VER], &req, &resp, signer), POL_OK);
+    pol_net_close(c);
+    const uint32_t status = resp.status;
+    pol_net_response_free(&resp);
+    return status;
+}
+
 static void events(const referee_proc *p, uint64_t from, pol_net_response *resp)
 {
     pol_net_conn *c;
@@ -485,6 +509,14 @@ static void test_actions_and_restart(void **st)
     assert_null(r.genesis);
     assert_int_equal(r.n_events, 2);
     assert_int_equal(r.events[0].seq, 2);
+    pol_net_response_free(&r);
+    /* what a referee does not serve: a pinpoint query (the parties answer
+     * those), a blob it does not hold; it goes on serving */
+    assert_int_equal(ask_status(&p, POL_NET_PIN, NULL), POL_ERR_UNSUPPORTED);
+    const pol_digest nothing = { { 0x42 } };
+    assert_int_equal(ask_status(&p, POL_NET_BLOB, &nothing), POL_ERR_NOT_FOUND);
+    events(&p, 3, &r);
+    assert_int_equal(r.n_events, 1);
     pol_net_response_free(&r);
     stop(&p, SIGTERM);
 
