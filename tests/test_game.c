@@ -373,6 +373,11 @@ static int claim_want(fx *f, int who, const pol_digest *tid, int want)
     return tries;
 }
 
+/* How cert_env bends the certificate it makes (CERT_FITS: not at all). */
+enum { CERT_FITS, CERT_INCONSISTENT, CERT_OTHER_TASK, CERT_OTHER_SOLVER, CERT_OTHER_STEPS,
+       CERT_OTHER_MODE, N_CERT_BENDS };
+static int cert_bend;
+
 static void cert_env(fx *f, int who, const pol_digest *tid, uint8_t **env, size_t *len)
 {
     pol_cert c;
@@ -391,6 +396,13 @@ static void cert_env(fx *f, int who, const pol_digest *tid, uint8_t **env, size_
     assert_int_equal(pol_merkle_root(c.ckpt_hashes, 2, &c.ckpt_root), POL_OK);
     c.final_state_hash = c.ckpt_hashes[1];
     c.update_norms[0] = 1.5;
+    switch (cert_bend) {
+    case CERT_INCONSISTENT: c.final_state_hash.b[0] ^= 1; break;
+    case CERT_OTHER_TASK: c.task_id.b[0] ^= 1; break;
+    case CERT_OTHER_SOLVER: memcpy(c.solver_key, f->pt[V].pub, 32); break;
+    case CERT_OTHER_STEPS: c.steps = c.ckpt_steps[1] = 20, c.checkpoint_every = 20; break;
+    case CERT_OTHER_MODE: c.mode = c.mode == POL_MODE_EXACT ? POL_MODE_TOLERANT : POL_MODE_EXACT; break;
+    }
     uint8_t *body;
     size_t body_len;
     assert_int_equal(pol_cert_encode(&c, &body, &body_len), POL_OK);
@@ -1297,6 +1309,41 @@ static void test_ticks_do_not_matter(void **st)
     fx_free(&a);
 }
 
+/* submit_cert takes only a certificate that fits the claimed task: one that
+ * is consistent, for this task, naming its signer as the solver, with the
+ * task's steps, k and mode. Each misfit is refused (RULES) and changes
+ * nothing: the fitting one is taken after them. */
+static void test_submit_cert_fits(void **st)
+{
+    (void)st;
+    static const char *const why[N_CERT_BENDS] = {
+        [CERT_INCONSISTENT] = "final state hash is not the last checkpoint's",
+        [CERT_OTHER_TASK] = "certificate is for task",
+        [CERT_OTHER_SOLVER] = "certificate names solver",
+        [CERT_OTHER_STEPS] = "steps, checkpoint interval or mode differ from the task's",
+        [CERT_OTHER_MODE] = "steps, checkpoint interval or mode differ from the task's",
+    };
+    fx f;
+    fx_init(&f, 0);
+    pol_digest tid, before, after;
+    assert_int_equal(post(&f, S, 5, &tid), POL_OK);
+    claim_want(&f, P, &tid, 0); /* with the referee's beacon: no forced error */
+    pol_game_chain(f.g, &before);
+    for (int b = CERT_FITS + 1; b < N_CERT_BENDS; b++) {
+        cert_bend = b;
+        const pol_status got = submit(&f, &tid);
+        cert_bend = CERT_FITS;
+        if (got != POL_ERR_RULES || !strstr(pol_last_error(), why[b]))
+            fail_msg("bend %d: want RULES saying \"%s\", got %s (%s)", b, why[b],
+                     pol_strerror(got), got ? pol_last_error() : "taken");
+        pol_game_chain(f.g, &after);
+        assert_memory_equal(after.b, before.b, 32);
+        assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_CLAIMED);
+    }
+    assert_int_equal(submit(&f, &tid), POL_OK);
+    assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SUBMITTED);
+}
+
 static void test_hostile_actions(void **st) /* [G-APPLY-1 .. G-APPLY-4] */
 {
     (void)st;
@@ -2082,6 +2129,7 @@ int main(void)
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_no_report_settles),
         cmocka_unit_test(test_ticks_do_not_matter),
+        cmocka_unit_test(test_submit_cert_fits),
         cmocka_unit_test(test_hostile_actions),
         cmocka_unit_test(test_refused_after_changes),
         cmocka_unit_test(test_index_after_refusal),
