@@ -18,7 +18,7 @@
 #   make bench      CPU benchmarks; tables go to bench/results/
 #   make deps       install the Debian packages the build needs
 #   make install    PREFIX=/usr/local DESTDIR= : headers, libpol.a, libpol.so, libpol.pc
-#   make install-test  install into build/install-test and link a program
+#   make install-test  install into a scratch prefix and link a program
 #                   against it with pkg-config (shared, then static)
 #   make clean
 #
@@ -510,12 +510,14 @@ install: lib $(INSTALL_A)
 	    -e 's|@PRIVATE@|$(CUDA_LDLIBS) $(LDLIBS)|' \
 	    libpol.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpol.pc
 
-# make install-test  installs into a scratch DESTDIR and builds a program
-#             against it with pkg-config, linked with libpol.so and, again,
-#             with libpol.a alone (tests/install_test.sh). Part of make test.
+# make install-test  installs into a scratch prefix ($(BUILD)/install-test/
+#             prefix) and builds a program against it with pkg-config,
+#             linked with libpol.so and, again, with libpol.a alone
+#             (tests/install_test.sh, which runs make install with this
+#             BUILD and cuda). Part of make test.
 .PHONY: install-test
 install-test: lib $(INSTALL_A)
-	@tests/install_test.sh $(BUILD)/install-test
+	@BUILD=$(BUILD) cuda=$(cuda) tests/install_test.sh $(BUILD)/install-test
 
 clean:
 	rm -rf $(BUILD)

@@ -3,8 +3,9 @@
 # tests/install_consumer.c outside the tree with nothing but pkg-config's
 # flags for libpol, twice: linked with libpol.so, then (the shared library
 # taken away) with libpol.a. Each program must run and print the version
-# that pkg-config reports. Run by `make install-test` (part of make test).
-# Exit status: 0 passed, 1 failed.
+# that pkg-config reports. Run by `make install-test` (part of make test),
+# which passes its BUILD and cuda in the environment (make install reads
+# them from there). Exit status: 0 passed, 1 failed.
 set -u
 dir=${1:?usage: tests/install_test.sh DIR}
 cd "$(dirname "$0")/.." || exit 1
