@@ -24,7 +24,6 @@ cc=${CC:-cc}
 # NAME FLAGS...: builds and runs the consumer, checks what it printed
 consumer() {
     name=$1; shift
-    # shellcheck disable=SC2086 # pkg-config's flags are words
     "$cc" -std=c17 -Wall -Werror tests/install_consumer.c -o "$dir/$name" "$@" \
         2>"$dir/$name.log" || { cat "$dir/$name.log" >&2; fail "$name: the build failed"; }
     out=$(LD_LIBRARY_PATH="$prefix/lib" "$dir/$name" 2>&1) || { echo "$out" >&2; fail "$name: the program failed"; }
