@@ -2,6 +2,7 @@
  *
  *   pol-keygen --out PREFIX     writes PREFIX.key (secret, mode 0600) and
  *                               PREFIX.pub (public key); never overwrites
+ *   pol-keygen --version
  *
  * Key file formats: spec/wire.md, "Key files". */
 #include <stdio.h>
@@ -9,10 +10,12 @@
 #include <unistd.h>
 
 #include "pol/keys.h"
+#include "pol/version.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pol-keygen --out PREFIX\n"
+               "       pol-keygen --version\n"
                "  writes PREFIX.key (secret key, mode 0600) and PREFIX.pub (public key);\n"
                "  refuses to overwrite existing files\n");
 }
@@ -23,6 +26,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("pol-keygen (libpol %s)\n", pol_version_string());
             return 0;
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             prefix = argv[++i];

@@ -19,6 +19,7 @@
 #include "pol/fileio.h"
 #include "pol/game.h"
 #include "pol/keys.h"
+#include "pol/version.h"
 #include "pol/referee.h"
 
 static void usage(FILE *f)
@@ -40,7 +41,8 @@ static void usage(FILE *f)
             "         line per game event; disputes are run against the parties' endpoints\n"
             "         (--party gives one where the game has none); tasks' datasets are found\n"
             "         under --data-dir (default .); --log-every also prints each ledger event;\n"
-            "         SIGINT or SIGTERM stops it cleanly\n");
+            "         SIGINT or SIGTERM stops it cleanly\n"
+            "       pol-referee --version\n");
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -370,6 +372,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("pol-referee (libpol %s, spec %d)\n", pol_version_string(), POL_SPEC_VERSION);
         return 0;
     }
     if (!strcmp(argv[1], "genesis"))

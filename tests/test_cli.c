@@ -123,6 +123,27 @@ static void test_serve_usage(void **st)
     assert_false(exists("sw"));
 }
 
+/* Every program answers --help and --version (exit 0, on stdout) and an
+ * unknown option with exit 2. */
+static void test_every_program_help_version(void **st)
+{
+    (void)st;
+    static const char *const progs[] = { "pol-keygen",  "pol-referee", "pol-solver",
+                                         "pol-submit",  "pol-verifier", "pol-whistleblower" };
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        char path[512], want[64];
+        tu_bin(progs[i], path, sizeof path);
+        if (run_prog(path, "--help") != 0 || !strstr(read_all(out_path), "usage:"))
+            fail_msg("%s --help: no usage on stdout with exit 0", progs[i]);
+        snprintf(want, sizeof want, "%s (libpol ", progs[i]);
+        if (run_prog(path, "--version") != 0 || strncmp(read_all(out_path), want, strlen(want)))
+            fail_msg("%s --version: want \"%s...\" with exit 0, got \"%s\"", progs[i], want,
+                     read_all(out_path));
+        if (run_prog(path, "--no-such-option") != 2)
+            fail_msg("%s --no-such-option: want exit 2", progs[i]);
+    }
+}
+
 static void test_train_json_and_inspect(void **st)
 {
     (void)st;
@@ -306,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test(test_serve_usage),
+        cmocka_unit_test(test_every_program_help_version),
         cmocka_unit_test(test_train_json_and_inspect),
         cmocka_unit_test(test_bad_task),
         cmocka_unit_test(test_verifier_profile_gpu),
