@@ -1342,6 +1342,7 @@ static void test_submit_cert_fits(void **st)
     }
     assert_int_equal(submit(&f, &tid), POL_OK);
     assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SUBMITTED);
+    fx_free(&f);
 }
 
 static void test_hostile_actions(void **st) /* [G-APPLY-1 .. G-APPLY-4] */
