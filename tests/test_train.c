@@ -279,6 +279,97 @@ static void test_resume_after_interruption(void **st)
     json_decref(root);
 }
 
+/* Copies run `a`'s first `keep` checkpoints into `b` with a trace cut to
+ * them; returns a's trace entries (json_decref) for the file names. */
+static json_t *cut_run(const char *a, const char *b, size_t keep)
+{
+    char p[1100], q[1100];
+    cat_path(p, sizeof p, a, "trace.json");
+    char *full = slurp(p);
+    json_t *root = json_loads(full, 0, NULL), *all = json_deep_copy(root);
+    free(full);
+    json_t *arr = json_object_get(root, "checkpoints");
+    while (json_array_size(arr) > keep)
+        json_array_remove(arr, json_array_size(arr) - 1);
+    for (size_t i = 0; i < keep; i++) {
+        const char *f = json_string_value(json_object_get(json_array_get(arr, i), "file"));
+        cat_path(p, sizeof p, a, f);
+        cat_path(q, sizeof q, b, f);
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(pol_read_file(p, 1 << 26, &buf, &len), POL_OK);
+        spit(q, buf, len);
+        free(buf);
+    }
+    char *cut = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    cat_path(q, sizeof q, b, "trace.json");
+    spit(q, cut, strlen(cut));
+    free(cut);
+    json_decref(root);
+    return all;
+}
+
+/* The name of checkpoint i in a trace made by cut_run. */
+static const char *ckpt_file(json_t *all, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(all, "checkpoints"), i), "file"));
+}
+
+/* --resume guards what is on disk ([C-WHEN-2], [C-RUN-2]): a checkpoint
+ * written before an interruption cut the trace is taken when it holds this
+ * run's state, and the run ends as an uninterrupted one; a foreign file at
+ * a checkpoint's name stops the run (EXISTS) and stays as it was; a folder
+ * without a trace, or with another task's, is refused and left untouched. */
+static void test_resume_guards(void **st)
+{
+    (void)st;
+    char *a = mkdir_tmp(), *b = mkdir_tmp(), *c = mkdir_tmp(), *d = mkdir_tmp();
+    char p[1100], q[1100];
+    run(TASKS[0], a, 1, POL_KERNELS_FAST, 0, NULL, POL_OK, NULL);
+    cat_path(p, sizeof p, a, "trace.json");
+    char *full = slurp(p);
+    /* b: checkpoints 0 and 4 in the trace, checkpoint 8 written but not traced */
+    json_t *all = cut_run(a, b, 2);
+    assert_non_null(all);
+    cat_path(p, sizeof p, a, ckpt_file(all, 2));
+    cat_path(q, sizeof q, b, ckpt_file(all, 2));
+    char *c8 = slurp(p);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    spit(q, c8, (size_t)sb.st_size);
+    free(c8);
+    run(TASKS[0], b, 1, POL_KERNELS_FAST, 1, NULL, POL_OK, NULL);
+    cat_path(q, sizeof q, b, "trace.json");
+    char *resumed = slurp(q);
+    assert_string_equal(resumed, full);
+    free(resumed);
+    /* c: the same, but the file at checkpoint 8's name holds checkpoint 0 */
+    json_decref(cut_run(a, c, 2));
+    cat_path(p, sizeof p, a, ckpt_file(all, 0));
+    cat_path(q, sizeof q, c, ckpt_file(all, 2));
+    char *c0 = slurp(p);
+    assert_int_equal(stat(p, &sb), 0);
+    const size_t n0 = (size_t)sb.st_size;
+    spit(q, c0, n0);
+    pol_digest before, after;
+    dir_digest(c, &before);
+    run(TASKS[0], c, 1, POL_KERNELS_FAST, 1, NULL, POL_ERR_EXISTS, NULL);
+    assert_non_null(strstr(pol_last_error(), "does not hold this run's state at step 8"));
+    dir_digest(c, &after);
+    assert_memory_equal(after.b, before.b, 32); /* the foreign file, the trace: as they were */
+    free(c0);
+    /* d: no trace; b: another task's run */
+    run(TASKS[0], d, 1, POL_KERNELS_FAST, 1, NULL, POL_ERR_NOT_FOUND, NULL);
+    dir_digest(b, &before);
+    run(TASKS[1], b, 1, POL_KERNELS_FAST, 1, NULL, POL_ERR_MISMATCH, NULL);
+    assert_non_null(strstr(pol_last_error(), "belongs to another task"));
+    dir_digest(b, &after);
+    assert_memory_equal(after.b, before.b, 32);
+    json_decref(all);
+    free(full), free(a), free(b), free(c), free(d);
+}
+
 /* Each trace entry after the first records the L2 norm of the parameter
  * change since the previous checkpoint (C-TRACE-1): recomputed here from the
  * two checkpoint files, in double, parameters in name order. */
@@ -641,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_background_writer_failure),
         cmocka_unit_test(test_resume_from_every_checkpoint),
         cmocka_unit_test(test_resume_after_interruption),
+        cmocka_unit_test(test_resume_guards),
         cmocka_unit_test(test_update_norms),
         cmocka_unit_test(test_golden_traces),
         cmocka_unit_test(test_bad_checkpoints),
