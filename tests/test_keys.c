@@ -359,6 +359,21 @@ static void test_keyfiles(void **st)
     assert_int_equal(pol_seckey_load(bad, &back), POL_ERR_INVALID_ARG);
     assert_non_null(strstr(pol_last_error(), "not a regular file"));
     assert_int_equal(pol_pubkey_load(bad, pub_back), POL_ERR_INVALID_ARG);
+    /* a key file larger than the cap is refused: a megabyte of hex digits,
+     * as a public key and (mode 0600) as a secret one */
+    char huge_pub[512], huge_key[512];
+    snprintf(huge_pub, sizeof huge_pub, "%s/huge.pub", dir);
+    snprintf(huge_key, sizeof huge_key, "%s/huge.key", dir);
+    f = fopen(huge_pub, "w");
+    assert_non_null(f);
+    for (int i = 0; i < (1 << 20) / 64; i++)
+        fputs("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", f);
+    fclose(f);
+    assert_int_equal(pol_pubkey_load(huge_pub, pub_back), POL_ERR_TOO_LARGE);
+    assert_non_null(strstr(pol_last_error(), "exceeds the cap"));
+    assert_int_equal(rename(huge_pub, huge_key), 0);
+    assert_int_equal(chmod(huge_key, 0600), 0);
+    assert_int_equal(pol_seckey_load(huge_key, &back), POL_ERR_TOO_LARGE);
     /* hex helpers */
     char hex[65];
     pol_pubkey_to_hex(pub, hex);
