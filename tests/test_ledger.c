@@ -586,6 +586,54 @@ static void test_refuse_foreign(void **st)
                      SQLITE_OK);
     refuse_unchanged(path, POL_ERR_FORMAT);
     assert_non_null(strstr(pol_last_error(), "newer"));
+
+    /* a ledger whose schema_version is no positive integer, or whose meta
+     * lost the genesis (hand edits) */
+    snprintf(path, sizeof path, "%s", fresh_path("badver.db"));
+    l = open_new(path, (const uint8_t *)"g", 1);
+    pol_ledger_close(l);
+    assert_int_equal(raw_sql(path, "UPDATE meta SET value = 'one' WHERE name = 'schema_version'"),
+                     SQLITE_OK);
+    refuse_unchanged(path, POL_ERR_FORMAT);
+    assert_non_null(strstr(pol_last_error(), "bad schema_version"));
+    snprintf(path, sizeof path, "%s", fresh_path("nogenesis.db"));
+    l = open_new(path, (const uint8_t *)"g", 1);
+    pol_ledger_close(l);
+    assert_int_equal(raw_sql(path, "DELETE FROM meta WHERE name = 'genesis'"), SQLITE_OK);
+    refuse_unchanged(path, POL_ERR_FORMAT);
+    assert_non_null(strstr(pol_last_error(), "lacks schema_version or genesis"));
+}
+
+static pol_status count_event(void *ctx, uint64_t seq, uint64_t time_ms, const uint8_t *action,
+                              size_t action_len, const pol_digest *id)
+{
+    (void)seq, (void)time_ms, (void)action, (void)action_len, (void)id;
+    ++*(uint64_t *)ctx;
+    return POL_OK;
+}
+
+/* An event deleted by a hand edit that first dropped the append-only
+ * trigger: the log has a gap, and reading it stops there (FORMAT) after the
+ * events before it [L-EV-5]. */
+static void test_refuse_gap(void **st)
+{
+    (void)st;
+    char path[600];
+    snprintf(path, sizeof path, "%s", fresh_path("gap.db"));
+    pol_ledger *l = open_new(path, (const uint8_t *)"g", 1);
+    pol_digest id;
+    for (int i = 0; i < 3; i++)
+        append_random(l, 1000 + (uint64_t)i, 40, &id);
+    pol_ledger_close(l);
+    assert_int_equal(raw_sql(path, "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 2"),
+                     SQLITE_OK);
+    assert_int_equal(pol_ledger_open(path, NULL, 0, &l), POL_OK);
+    uint64_t seen = 0, n = 0;
+    assert_int_equal(pol_ledger_events(l, 1, 0, count_event, &seen, &n), POL_ERR_FORMAT);
+    assert_non_null(strstr(pol_last_error(), "event 2 missing (next is 3)"));
+    assert_int_equal(seen, 1);
+    assert_int_equal(n, 1);
+    pol_ledger_close(l);
 }
 
 /* ------------------------------------------------------- dispute journal */
@@ -1003,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_append_only_triggers),
         cmocka_unit_test(test_reopen_genesis),
         cmocka_unit_test(test_refuse_foreign),
+        cmocka_unit_test(test_refuse_gap),
         cmocka_unit_test(test_journal),
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_crash),
