@@ -550,6 +550,19 @@ static void refuse_unchanged(const char *path, pol_status want)
 }
 
 /* [L-FILE-1] [L-FILE-2] [L-FILE-4] foreign files are refused and untouched */
+/* A new ledger `name`, edited by hand with `sql`, is refused (FORMAT, with
+ * `msg` in the message) and left as it was. */
+static void refuse_edited(const char *name, const char *sql, const char *msg)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s", fresh_path(name));
+    pol_ledger *l = open_new(path, (const uint8_t *)"g", 1);
+    pol_ledger_close(l);
+    assert_int_equal(raw_sql(path, sql), SQLITE_OK);
+    refuse_unchanged(path, POL_ERR_FORMAT);
+    assert_non_null(strstr(pol_last_error(), msg));
+}
+
 static void test_refuse_foreign(void **st)
 {
     (void)st;
@@ -579,37 +592,13 @@ static void test_refuse_foreign(void **st)
     refuse_unchanged(path, POL_ERR_FORMAT);
 
     /* a ledger from a newer libpol */
-    snprintf(path, sizeof path, "%s", fresh_path("newer.db"));
-    pol_ledger *l = open_new(path, (const uint8_t *)"g", 1);
-    pol_ledger_close(l);
-    assert_int_equal(raw_sql(path, "UPDATE meta SET value = 2 WHERE name = 'schema_version'"),
-                     SQLITE_OK);
-    refuse_unchanged(path, POL_ERR_FORMAT);
-    assert_non_null(strstr(pol_last_error(), "newer"));
-
+    refuse_edited("newer.db", "UPDATE meta SET value = 2 WHERE name = 'schema_version'", "newer");
     /* a ledger whose schema_version is no positive integer, or whose meta
      * lost the genesis (hand edits) */
-    snprintf(path, sizeof path, "%s", fresh_path("badver.db"));
-    l = open_new(path, (const uint8_t *)"g", 1);
-    pol_ledger_close(l);
-    assert_int_equal(raw_sql(path, "UPDATE meta SET value = 'one' WHERE name = 'schema_version'"),
-                     SQLITE_OK);
-    refuse_unchanged(path, POL_ERR_FORMAT);
-    assert_non_null(strstr(pol_last_error(), "bad schema_version"));
-    snprintf(path, sizeof path, "%s", fresh_path("nogenesis.db"));
-    l = open_new(path, (const uint8_t *)"g", 1);
-    pol_ledger_close(l);
-    assert_int_equal(raw_sql(path, "DELETE FROM meta WHERE name = 'genesis'"), SQLITE_OK);
-    refuse_unchanged(path, POL_ERR_FORMAT);
-    assert_non_null(strstr(pol_last_error(), "lacks schema_version or genesis"));
-}
-
-static pol_status count_event(void *ctx, uint64_t seq, uint64_t time_ms, const uint8_t *action,
-                              size_t action_len, const pol_digest *id)
-{
-    (void)seq, (void)time_ms, (void)action, (void)action_len, (void)id;
-    ++*(uint64_t *)ctx;
-    return POL_OK;
+    refuse_edited("badver.db", "UPDATE meta SET value = 'one' WHERE name = 'schema_version'",
+                  "bad schema_version");
+    refuse_edited("nogenesis.db", "DELETE FROM meta WHERE name = 'genesis'",
+                  "lacks schema_version or genesis");
 }
 
 /* An event deleted by a hand edit that first dropped the append-only
@@ -628,10 +617,11 @@ static void test_refuse_gap(void **st)
     assert_int_equal(raw_sql(path, "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 2"),
                      SQLITE_OK);
     assert_int_equal(pol_ledger_open(path, NULL, 0, &l), POL_OK);
-    uint64_t seen = 0, n = 0;
-    assert_int_equal(pol_ledger_events(l, 1, 0, count_event, &seen, &n), POL_ERR_FORMAT);
+    walk w = { 0 };
+    uint64_t n = 0;
+    assert_int_equal(pol_ledger_events(l, 1, 0, walk_fn, &w, &n), POL_ERR_FORMAT);
     assert_non_null(strstr(pol_last_error(), "event 2 missing (next is 3)"));
-    assert_int_equal(seen, 1);
+    assert_int_equal(w.n, 1);
     assert_int_equal(n, 1);
     pol_ledger_close(l);
 }
