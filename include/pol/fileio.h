@@ -50,7 +50,8 @@ typedef struct pol_iovec {
  *      it into place only if `path` does not exist (renameat2 with
  *      RENAME_NOREPLACE, or link() where the file system lacks it, so no
  *      file that appears meanwhile is ever clobbered);
- *   4. fsync the directory so the rename itself is durable.
+ *   4. fsync the directory so the rename itself is durable (a file system
+ *      that cannot, EINVAL, is taken as done).
  * Returns: POL_OK;
  *          POL_ERR_EXISTS when overwrite == 0 and `path` exists (it is
  *          left untouched);

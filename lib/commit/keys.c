@@ -246,19 +246,21 @@ static pol_status fsync_parent(const char *path)
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return pol_errorf(POL_ERR_IO, "open directory %s: %s", dir, strerror(errno));
+        return pol_errorf(POL_ERR_IO, "open directory %s of %s: %s", dir, path, strerror(errno));
     int rc = fsync(fd);
     int e = errno;
     close(fd);
-    if (rc != 0)
-        return pol_errorf(POL_ERR_IO, "fsync directory %s: %s", dir, strerror(e));
+    /* EINVAL: the file system does not sync directories; nothing to do. */
+    if (rc != 0 && e != EINVAL)
+        return pol_errorf(POL_ERR_IO, "fsync directory %s of %s: %s", dir, path, strerror(e));
     return POL_OK;
 }
 
 /* Writes a new file with exactly `mode`, never replacing an existing one:
  * temporary file (mkstemp: 0600 from its creation), fsync, link into place
  * (fails with EEXIST if the target appeared), unlink the temporary name,
- * directory fsync. */
+ * directory fsync. When only the directory fsync fails, the file just linked
+ * is removed again: a failure leaves no file (keys.h). */
 static pol_status write_new_file(const char *path, const void *data, size_t len, mode_t mode)
 {
     char tmp[PATH_MAX];
@@ -301,7 +303,10 @@ static pol_status write_new_file(const char *path, const void *data, size_t len,
     unlink(tmp);
     if (st != POL_OK)
         return st;
-    return fsync_parent(path);
+    st = fsync_parent(path);
+    if (st != POL_OK)
+        unlink(path); /* ours: link() made it and never replaces */
+    return st;
 }
 
 /* Reads a small key file; with `secret`, refuses one that group or others

@@ -205,11 +205,12 @@ static pol_status sync_parent(const char *path)
     pol_status st = POL_OK;
     int fd = open_retry(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        st = pol_errorf(POL_ERR_IO, "open directory %s: %s", dir, strerror(errno));
+        st = pol_errorf(POL_ERR_IO, "open directory %s of %s: %s", dir, path, strerror(errno));
     } else {
         /* EINVAL: the file system does not sync directories; nothing to do. */
         if (fsync(fd) != 0 && errno != EINVAL)
-            st = pol_errorf(POL_ERR_IO, "fsync directory %s: %s", dir, strerror(errno));
+            st = pol_errorf(POL_ERR_IO, "fsync directory %s of %s: %s", dir, path,
+                            strerror(errno));
         close(fd);
     }
     free(dir);
