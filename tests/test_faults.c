@@ -1,20 +1,23 @@
 /* Failing system calls: what libpol's file writers leave behind when the disk
  * fills, fsync reports an I/O error, a rename is refused or another writer
- * races them.
+ * races them; and whether its network frames survive sockets that move a
+ * few bytes at a time.
  *
  * The suite defines write, pwrite, pwrite64, fsync, fdatasync, close,
- * fchmod, mkstemp, mkostemp, rename, renameat2 and link itself. Its libpol
- * is linked in statically and the executable's definitions come first for
- * the shared libraries too (SQLite writes the ledger with pwrite and
- * fdatasync), so these calls reach the definitions below; each passes the
- * call on to the C library (dlsym RTLD_NEXT) unless a fault is armed for
- * it. A fault acts on
- * the nth call of its function counted from the moment it is armed:
+ * fchmod, mkstemp, mkostemp, rename, renameat2, link, send, sendmsg and recv
+ * itself. Its libpol is linked in statically, and the executable's
+ * definitions come first for the shared libraries too (SQLite writes the
+ * ledger with pwrite and fdatasync), so these calls reach the definitions
+ * below; each passes the call on to the C library (dlsym RTLD_NEXT) unless a
+ * fault is armed for it. A fault acts on the nth call of its function
+ * counted from the moment it is armed:
  *   STICKY  that call and every later one fail with the fault's errno (a
  *           full disk stays full);
  *   ONCE    that call alone fails (EINTR, a transient error);
  *   SHORT   that call writes half of what it was asked (a short write);
- *   RACE    a racing writer creates the target just before that call.
+ *   RACE    a racing writer creates the target just before that call;
+ *   DRIBBLE (sockets) that call and every later one move at most a few
+ *           bytes, and every fourth one fails with EINTR first.
  * Most cases sweep n over every call the operation makes.
  *
  * What is checked, against the contracts of include/pol/fileio.h, keys.h,
@@ -24,11 +27,14 @@
  * old content, or none, or the whole new content, as the contract says; no
  * temporary file stays; a training run stopped by any fault and then resumed
  * ends on the very files of an undisturbed run; a ledger event whose commit
- * fails is not in the ledger. */
+ * fails is not in the ledger; a client and a server on dribbling sockets
+ * exchange the very bytes they would on good ones (spec/net.md
+ * [N-FRAME-1]). */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,13 +42,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "pol/fileio.h"
+#include "pol/hash.h"
 #include "pol/keys.h"
 #include "pol/ledger.h"
+#include "pol/net.h"
 #include "pol/train.h"
 #include "testutil.h"
 
@@ -50,13 +59,13 @@
 
 enum {
     F_WRITE, F_PWRITE, F_FSYNC, F_FDATASYNC, F_CLOSE, F_FCHMOD, F_MKSTEMP, F_RENAME,
-    F_RENAMEAT2, F_LINK, F_N
+    F_RENAMEAT2, F_LINK, F_SEND, F_RECV, F_N
 };
-static const char *const FN_NAME[F_N] = { "write",  "pwrite",   "fsync",     "fdatasync",
-                                          "close",  "fchmod",   "mkstemp",   "rename",
-                                          "renameat2", "link" };
+static const char *const FN_NAME[F_N] = { "write",     "pwrite", "fsync",     "fdatasync",
+                                          "close",     "fchmod", "mkstemp",   "rename",
+                                          "renameat2", "link",   "send/sendmsg", "recv" };
 
-enum { OFF, STICKY, ONCE, SHORT, RACE };
+enum { OFF, STICKY, ONCE, SHORT, RACE, DRIBBLE };
 
 typedef struct {
     int fn, mode;
@@ -81,6 +90,9 @@ static int (*real_mkostemp)(char *, int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat2)(int, const char *, int, const char *, unsigned);
 static int (*real_link)(const char *, const char *);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static ssize_t (*real_recv)(int, void *, size_t, int);
 
 /* Called before the first thread starts (from main, or from the first
  * interposed call, whichever comes first). */
@@ -101,10 +113,13 @@ static void resolve(void)
     RESOLVE(real_rename, "rename");
     RESOLVE(real_renameat2, "renameat2");
     RESOLVE(real_link, "link");
+    RESOLVE(real_send, "send");
+    RESOLVE(real_sendmsg, "sendmsg");
+    RESOLVE(real_recv, "recv");
 #undef RESOLVE
     if (!real_write || !real_pwrite || !real_pwrite64 || !real_fsync || !real_fdatasync ||
         !real_close || !real_fchmod || !real_mkstemp || !real_mkostemp || !real_rename ||
-        !real_renameat2 || !real_link)
+        !real_renameat2 || !real_link || !real_send || !real_sendmsg || !real_recv)
         abort();
 }
 
@@ -116,7 +131,8 @@ static int hit(int fn)
     resolve();
     long n = __atomic_add_fetch(&CALLS[fn], 1, __ATOMIC_SEQ_CST);
     int mode = __atomic_load_n(&ARMED[fn].mode, __ATOMIC_SEQ_CST);
-    if (mode == OFF || n < ARMED[fn].nth || (mode != STICKY && n != ARMED[fn].nth))
+    int from_nth = mode == STICKY || mode == DRIBBLE;
+    if (mode == OFF || n < ARMED[fn].nth || (!from_nth && n != ARMED[fn].nth))
         return OFF;
     if (mode == RACE) {
         FILE *f = fopen(RACE_PATH, "wx");
@@ -191,6 +207,58 @@ int link(const char *a, const char *b) { return fails(F_LINK) ? -1 : real_link(a
 int renameat2(int da, const char *a, int db, const char *b, unsigned flags)
 {
     return fails(F_RENAMEAT2) ? -1 : real_renameat2(da, a, db, b, flags);
+}
+
+/* What a dribbling socket makes of a transfer of *n bytes: -1 (EINTR), or
+ * 0 with *n cut to 1..13 bytes (by the call's count). */
+static int dribble(int fn, size_t *n)
+{
+    if (hit(fn) != DRIBBLE)
+        return 0;
+    long k = __atomic_load_n(&CALLS[fn], __ATOMIC_SEQ_CST);
+    if (k % 4 == 0) {
+        errno = EINTR;
+        return -1;
+    }
+    size_t most = (size_t)(k % 13) + 1;
+    if (*n > most)
+        *n = most;
+    return 0;
+}
+
+ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    return dribble(F_SEND, &n) ? -1 : real_send(fd, buf, n, flags);
+}
+
+ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    return dribble(F_RECV, &n) ? -1 : real_recv(fd, buf, n, flags);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++)
+        total += m->msg_iov[i].iov_len;
+    size_t n = total;
+    if (dribble(F_SEND, &n))
+        return -1;
+    if (n == total)
+        return real_sendmsg(fd, m, flags);
+    /* the first n bytes of the message: its pieces cut there */
+    struct iovec iov[8];
+    struct msghdr cut = *m;
+    size_t k = 0;
+    for (size_t i = 0; i < m->msg_iovlen && n > 0 && k < 8; i++, k++) {
+        iov[k] = m->msg_iov[i];
+        if (iov[k].iov_len > n)
+            iov[k].iov_len = n;
+        n -= iov[k].iov_len;
+    }
+    cut.msg_iov = iov;
+    cut.msg_iovlen = k;
+    return real_sendmsg(fd, &cut, flags);
 }
 
 /* Arms the faults f (n of them; nth from 1) and zeroes every counter. */
@@ -716,6 +784,113 @@ static void test_ledger_append(void **st)
     }
 }
 
+/* ----------------------------------------------------------- network -- */
+
+static uint8_t BLOB[300007];
+static pol_digest BLOB_HASH;
+
+/* BLOB: the test blob; PIN: the query reversed. */
+static pol_status net_handler(void *ctx, const uint8_t signer[POL_PUBKEY_LEN],
+                              const pol_net_request *req, const pol_digest *request_id,
+                              pol_net_response *resp)
+{
+    (void)ctx, (void)signer, (void)request_id;
+    const uint8_t *src = req->kind == POL_NET_BLOB ? BLOB : req->data;
+    size_t n = req->kind == POL_NET_BLOB ? sizeof BLOB : req->data_len;
+    if (!(resp->data = malloc(n ? n : 1)))
+        return pol_errorf(POL_ERR_NOMEM, "answer");
+    for (size_t i = 0; i < n; i++)
+        resp->data[i] = req->kind == POL_NET_BLOB ? src[i] : src[n - 1 - i];
+    resp->data_len = n;
+    resp->kind = req->kind;
+    return POL_OK;
+}
+
+typedef struct {
+    pol_net_server *srv;
+    int stop;
+} net_server;
+
+static void *net_serve(void *arg)
+{
+    net_server *t = arg;
+    while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST))
+        if (pol_net_server_poll(t->srv, 20) != POL_OK)
+            break;
+    return NULL;
+}
+
+/* Sockets that move a few bytes a call and are interrupted now and then,
+ * on both sides (the client's send_all and recv_all, the server's conn_read
+ * and conn_write): every frame still arrives whole, a header split
+ * anywhere included [N-FRAME-1], and the answers are the very bytes of the
+ * handler. */
+static void test_network_dribble(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < sizeof BLOB; i++)
+        BLOB[i] = (uint8_t)(i * 31 + (i >> 8));
+    assert_int_equal(pol_sha256(BLOB, sizeof BLOB, &BLOB_HASH), POL_OK);
+    uint8_t s1[32], s2[32], pub[POL_PUBKEY_LEN];
+    for (int i = 0; i < 32; i++)
+        s1[i] = (uint8_t)(i + 1), s2[i] = (uint8_t)(i + 2);
+    pol_keypair ks, kc;
+    assert_int_equal(pol_keypair_from_secret(s1, &ks), POL_OK);
+    assert_int_equal(pol_keypair_from_secret(s2, &kc), POL_OK);
+    assert_int_equal(pol_keypair_pubkey(&ks, pub), POL_OK);
+
+    net_server t = { 0 };
+    assert_int_equal(pol_net_server_open("127.0.0.1:0", &ks, net_handler, NULL, NULL, &t.srv),
+                     POL_OK);
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", pol_net_server_port(t.srv));
+    const fault f[2] = { { F_SEND, DRIBBLE, 1, 0 }, { F_RECV, DRIBBLE, 1, 0 } };
+    arm(f, 2);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, net_serve, &t), 0);
+
+    pol_net_conn *c;
+    assert_int_equal(pol_net_connect(addr, 20000, 0, pub, &c), POL_OK);
+    for (int round = 0; round < 3; round++) {
+        uint8_t q[1000 + 37];
+        size_t qn = 1 + (size_t)round * 518;
+        for (size_t i = 0; i < qn; i++)
+            q[i] = (uint8_t)(i ^ (size_t)round);
+        pol_net_request req = { .id = 10 + (uint64_t)round, .kind = POL_NET_PIN, .data = q,
+                                .data_len = qn };
+        pol_net_response r;
+        uint8_t signer[POL_PUBKEY_LEN];
+        pol_status s = pol_net_call(c, &kc, &req, &r, signer);
+        if (s)
+            fail_msg("round %d: pin call: %d (%s)", round, s, pol_last_error());
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.data_len, qn);
+        for (size_t i = 0; i < qn; i++)
+            assert_int_equal(r.data[i], q[qn - 1 - i]);
+        pol_net_response_free(&r);
+    }
+    uint8_t *blob;
+    size_t len;
+    pol_status s = pol_net_fetch_blob(c, &kc, &BLOB_HASH, sizeof BLOB, &blob, &len);
+    if (s)
+        fail_msg("blob: %d (%s)", s, pol_last_error());
+    assert_int_equal(len, sizeof BLOB);
+    assert_memory_equal(blob, BLOB, len);
+    free(blob);
+    pol_net_close(c);
+
+    __atomic_store_n(&t.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    disarm();
+    pol_net_server_close(t.srv);
+    /* the blob alone took tens of thousands of calls: the dribble was real */
+    printf("  %ld sends, %ld receives\n", CALLS[F_SEND], CALLS[F_RECV]);
+    assert_true(CALLS[F_SEND] > (long)(sizeof BLOB / 13));
+    assert_true(CALLS[F_RECV] > (long)(sizeof BLOB / 13));
+    pol_keypair_clear(&ks);
+    pol_keypair_clear(&kc);
+}
+
 int main(void)
 {
     resolve();
@@ -726,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_training_run),
         cmocka_unit_test(test_ledger_create),
         cmocka_unit_test(test_ledger_append),
+        cmocka_unit_test(test_network_dribble),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
