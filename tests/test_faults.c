@@ -277,7 +277,7 @@ static void disarm(void)
 
 /* ---------------------------------------------------------- helpers -- */
 
-/* The names of the regular files in dir, sorted, joined by spaces. */
+/* The names in dir that do not begin with a dot, sorted, joined by spaces. */
 static void listing(const char *dir, char *out, size_t cap)
 {
     struct dirent **ents;
