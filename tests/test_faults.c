@@ -4,8 +4,8 @@
  * few bytes at a time.
  *
  * The suite defines write, pwrite, pwrite64, fsync, fdatasync, close,
- * fchmod, mkstemp, mkostemp, rename, renameat2, link, send, sendmsg and recv
- * itself. Its libpol is linked in statically, and the executable's
+ * fchmod, mkstemp, mkostemp, rename, renameat2, link, read, send, sendmsg
+ * and recv itself. Its libpol is linked in statically, and the executable's
  * definitions come first for the shared libraries too (SQLite writes the
  * ledger with pwrite and fdatasync), so these calls reach the definitions
  * below; each passes the call on to the C library (dlsym RTLD_NEXT) unless a
@@ -59,11 +59,12 @@
 
 enum {
     F_WRITE, F_PWRITE, F_FSYNC, F_FDATASYNC, F_CLOSE, F_FCHMOD, F_MKSTEMP, F_RENAME,
-    F_RENAMEAT2, F_LINK, F_SEND, F_RECV, F_N
+    F_RENAMEAT2, F_LINK, F_SEND, F_RECV, F_READ, F_N
 };
 static const char *const FN_NAME[F_N] = { "write",     "pwrite", "fsync",     "fdatasync",
                                           "close",     "fchmod", "mkstemp",   "rename",
-                                          "renameat2", "link",   "send/sendmsg", "recv" };
+                                          "renameat2", "link",   "send/sendmsg", "recv",
+                                          "read" };
 
 enum { OFF, STICKY, ONCE, SHORT, RACE, DRIBBLE };
 
@@ -93,6 +94,7 @@ static int (*real_link)(const char *, const char *);
 static ssize_t (*real_send)(int, const void *, size_t, int);
 static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
 static ssize_t (*real_recv)(int, void *, size_t, int);
+static ssize_t (*real_read)(int, void *, size_t);
 
 /* Called before the first thread starts (from main, or from the first
  * interposed call, whichever comes first). */
@@ -116,10 +118,12 @@ static void resolve(void)
     RESOLVE(real_send, "send");
     RESOLVE(real_sendmsg, "sendmsg");
     RESOLVE(real_recv, "recv");
+    RESOLVE(real_read, "read");
 #undef RESOLVE
     if (!real_write || !real_pwrite || !real_pwrite64 || !real_fsync || !real_fdatasync ||
         !real_close || !real_fchmod || !real_mkstemp || !real_mkostemp || !real_rename ||
-        !real_renameat2 || !real_link || !real_send || !real_sendmsg || !real_recv)
+        !real_renameat2 || !real_link || !real_send || !real_sendmsg || !real_recv ||
+        !real_read)
         abort();
 }
 
@@ -154,8 +158,8 @@ static int fails(int fn)
     return 0;
 }
 
-/* What a write fault makes of a write of *n bytes: -1 (fail, errno set),
- * or 0 with *n the bytes to pass on. */
+/* What a fault makes of a write (or read) of *n bytes: -1 (fail, errno
+ * set), or 0 with *n the bytes to pass on. */
 static int write_fault(int fn, size_t *n)
 {
     int m = hit(fn);
@@ -171,6 +175,12 @@ static int write_fault(int fn, size_t *n)
 ssize_t write(int fd, const void *buf, size_t n)
 {
     return write_fault(F_WRITE, &n) ? -1 : real_write(fd, buf, n);
+}
+
+/* A short read gives half of what was asked, as a write does. */
+ssize_t read(int fd, void *buf, size_t n)
+{
+    return write_fault(F_READ, &n) ? -1 : real_read(fd, buf, n);
 }
 
 /* SQLite's (the ledger's) writes, whichever of the two its build uses */
@@ -338,6 +348,55 @@ static void expect_file(const char *path, const void *want, size_t want_len)
         fail_msg("%s holds other bytes than expected (%zu bytes, want %zu)", path, len,
                  want_len);
     free(b);
+}
+
+/* --------------------------------------------------------- pol_read_file -- */
+
+/* A read that fails at any call is POL_ERR_IO naming the file, with no
+ * buffer; short and interrupted reads anywhere still give the whole file. */
+static void test_read_file(void **st)
+{
+    (void)st;
+    static uint8_t data[70001];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 17 + 3);
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(path, sizeof path, "%s/f", dir);
+    assert_int_equal(pol_write_file_atomic(path, data, sizeof data, 0), POL_OK);
+    static const fault cases[] = {
+        { F_READ, STICKY, 1, EIO }, { F_READ, SHORT, 1, 0 }, { F_READ, ONCE, 1, EINTR } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        long nth = 1;
+        for (;; nth++) {
+            fault f = cases[k];
+            f.nth = nth;
+            arm(&f, 1);
+            uint8_t *buf;
+            size_t len;
+            pol_status s = pol_read_file(path, sizeof data, &buf, &len);
+            disarm();
+            if (CALLS[F_READ] < nth) {
+                assert_int_equal(s, POL_OK);
+                free(buf);
+                break;
+            }
+            if (f.mode == STICKY) {
+                if (s != POL_ERR_IO || buf || len || !strstr(pol_last_error(), path))
+                    fail_msg("read fails at call %ld: status %d (%s)", nth, s, pol_last_error());
+                continue;
+            }
+            if (s != POL_OK)
+                fail_msg("%s read at call %ld: status %d (%s)",
+                         f.mode == SHORT ? "a short" : "an interrupted", nth, s,
+                         pol_last_error());
+            assert_int_equal(len, sizeof data);
+            assert_memory_equal(buf, data, len);
+            free(buf);
+        }
+        assert_true(nth > 2); /* the sweep met the read and the end-of-file probe */
+    }
+    remove_dir(dir);
 }
 
 /* ------------------------------------------- pol_write_file_atomicv -- */
@@ -896,6 +955,7 @@ int main(void)
     resolve();
     (void)tu_seed(); /* nothing here is random; printed for uniformity */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_key_file),
         cmocka_unit_test(test_training_run),
