@@ -16,6 +16,7 @@
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
 
+#include "../io/fileio_int.h"
 #include "keys_internal.h"
 
 _Static_assert(sizeof(secp256k1_keypair) == sizeof(pol_keypair), "pol_keypair size");
@@ -229,33 +230,6 @@ pol_status pol_schnorr_verify(const uint8_t pub[POL_PUBKEY_LEN], const uint8_t m
 
 /* -------------------------------------------------------------- key files */
 
-static pol_status fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return pol_errorf(POL_ERR_IO, "%s: path too long", path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return pol_errorf(POL_ERR_IO, "open directory %s of %s: %s", dir, path, strerror(errno));
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    /* EINVAL: the file system does not sync directories; nothing to do. */
-    if (rc != 0 && e != EINVAL)
-        return pol_errorf(POL_ERR_IO, "fsync directory %s of %s: %s", dir, path, strerror(e));
-    return POL_OK;
-}
-
 /* Writes a new file with exactly `mode`, never replacing an existing one:
  * temporary file (mkstemp: 0600 from its creation), fsync, link into place
  * (fails with EEXIST if the target appeared), unlink the temporary name,
@@ -303,7 +277,7 @@ static pol_status write_new_file(const char *path, const void *data, size_t len,
     unlink(tmp);
     if (st != POL_OK)
         return st;
-    st = fsync_parent(path);
+    st = pol_fsync_parent(path);
     if (st != POL_OK)
         unlink(path); /* ours: link() made it and never replaces */
     return st;

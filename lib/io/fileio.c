@@ -1,5 +1,6 @@
 /* Whole-file reads, crash-safe atomic writes, mkdir -p. */
 #include "pol/fileio.h"
+#include "fileio_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,8 +188,8 @@ static pol_status rename_noreplace(const char *tmp, const char *path)
     return POL_OK;
 }
 
-/* fsyncs the directory holding `path` so a completed rename is durable. */
-static pol_status sync_parent(const char *path)
+/* See fileio_int.h. */
+pol_status pol_fsync_parent(const char *path)
 {
     size_t n = strlen(path);
     char *dir = malloc(n + 2);
@@ -272,7 +273,7 @@ pol_status pol_write_file_atomicv(const char *path, const pol_iovec *parts, size
         return st;
     }
     free(tmp);
-    return sync_parent(path);
+    return pol_fsync_parent(path);
 }
 
 pol_status pol_write_file_atomic(const char *path, const void *data, size_t len, int overwrite)

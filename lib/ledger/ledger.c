@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pol/wire.h"
+#include "../io/fileio_int.h"
 
 _Static_assert(POL_LEDGER_MAX_ACTION >= POL_WIRE_MAX_ENVELOPE, "an action is any envelope");
 
@@ -191,29 +192,6 @@ static void tx_rollback(sqlite3 *db)
 
 /* ---------------------------------------------------------------- open */
 
-static pol_status sync_dir_of(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return pol_errorf(POL_ERR_NOMEM, "ledger: path copy");
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
-    }
-    pol_status st = POL_OK;
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0)
-        st = pol_errorf(POL_ERR_IO, "ledger: fsync directory %s: %s", d, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return st;
-}
-
 static pol_status fsync_file(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -304,7 +282,7 @@ static pol_status create_file(const char *path, const uint8_t *genesis, size_t g
     unlink(tmp);
     unlink(tmp_journal);
     if (!s)
-        s = sync_dir_of(path);
+        s = pol_fsync_parent(path);
     free(tmp);
     free(tmp_journal);
     return s;
