@@ -30,7 +30,6 @@
  * fails is not in the ledger; a client and a server on dribbling sockets
  * exchange the very bytes they would on good ones (spec/net.md
  * [N-FRAME-1]). */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -287,40 +286,6 @@ static void disarm(void)
 
 /* ---------------------------------------------------------- helpers -- */
 
-/* The names in dir that do not begin with a dot, sorted, joined by spaces. */
-static void listing(const char *dir, char *out, size_t cap)
-{
-    struct dirent **ents;
-    int n = scandir(dir, &ents, NULL, alphasort);
-    assert_true(n >= 0);
-    out[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (ents[i]->d_name[0] != '.') {
-            size_t l = strlen(out);
-            snprintf(out + l, cap - l, "%s%s", l ? " " : "", ents[i]->d_name);
-        }
-        free(ents[i]);
-    }
-    free(ents);
-}
-
-/* Removes every file in dir, and dir itself. */
-static void remove_dir(const char *dir)
-{
-    struct dirent **ents;
-    int n = scandir(dir, &ents, NULL, alphasort);
-    assert_true(n >= 0);
-    for (int i = 0; i < n; i++) {
-        char p[1200];
-        snprintf(p, sizeof p, "%s/%s", dir, ents[i]->d_name);
-        if (ents[i]->d_name[0] != '.')
-            assert_int_equal(unlink(p), 0);
-        free(ents[i]);
-    }
-    free(ents);
-    assert_int_equal(rmdir(dir), 0);
-}
-
 /* The bytes of path; NULL (and *len 0) when it does not exist. */
 static uint8_t *contents(const char *path, size_t *len)
 {
@@ -396,7 +361,7 @@ static void test_read_file(void **st)
         }
         assert_true(nth > 2); /* the sweep met the read and the end-of-file probe */
     }
-    remove_dir(dir);
+    tu_dir_remove(dir);
 }
 
 /* ------------------------------------------- pol_write_file_atomicv -- */
@@ -482,7 +447,7 @@ static void test_atomic_write(void **st)
             disarm();
             reached = CALLS[f[0].fn];
             if (tc->sweep && reached < nth) { /* the operation ended before the fault */
-                remove_dir(dir);
+                tu_dir_remove(dir);
                 break;
             }
             if (s != tc->want)
@@ -497,12 +462,12 @@ static void test_atomic_write(void **st)
                 expect_file(path, RACER, sizeof RACER - 1);
             else
                 expect_file(path, tc->overwrite ? old : NULL, sizeof old - 1);
-            listing(dir, names, sizeof names);
+            tu_dir_list(dir, names, sizeof names);
             const char *want_names = tc->content == KEEP_OLD && !tc->overwrite ? "" : "f";
             if (strcmp(names, want_names))
                 fail_msg("%s (call %ld): the directory holds \"%s\", want \"%s\"", tc->what,
                          f[0].nth, names, want_names);
-            remove_dir(dir);
+            tu_dir_remove(dir);
             if (!tc->sweep)
                 break;
         }
@@ -559,13 +524,13 @@ static void test_key_file(void **st)
             pol_status s = pol_seckey_save(path, &kp);
             disarm();
             if (tc->sweep && CALLS[f.fn] < nth) {
-                remove_dir(dir);
+                tu_dir_remove(dir);
                 break;
             }
             if (s != tc->want)
                 fail_msg("%s (call %ld): status %d (%s), want %d", tc->what, f.nth, s,
                          pol_last_error(), tc->want);
-            listing(dir, names, sizeof names);
+            tu_dir_list(dir, names, sizeof names);
             if (s == POL_OK) {
                 struct stat sb;
                 assert_int_equal(stat(path, &sb), 0);
@@ -587,7 +552,7 @@ static void test_key_file(void **st)
             if (strcmp(names, want_names))
                 fail_msg("%s (call %ld): the directory holds \"%s\", want \"%s\"", tc->what,
                          f.nth, names, want_names);
-            remove_dir(dir);
+            tu_dir_remove(dir);
             if (!tc->sweep)
                 break;
         }
@@ -612,30 +577,6 @@ static pol_status train(const char *dir, int resume, int sync, pol_digest *final
     if (!s && final)
         *final = r.final_state_hash;
     return s;
-}
-
-/* The bytes of every file in dir, in name order, names included. */
-static char *snapshot(const char *dir, size_t *len)
-{
-    char names[4096], *save = NULL, *out = NULL;
-    listing(dir, names, sizeof names);
-    size_t n = 0;
-    for (char *name = strtok_r(names, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
-        char p[1200];
-        snprintf(p, sizeof p, "%s/%s", dir, name);
-        size_t l;
-        uint8_t *b = contents(p, &l);
-        assert_non_null(b);
-        out = realloc(out, n + strlen(name) + 1 + l);
-        assert_non_null(out);
-        memcpy(out + n, name, strlen(name) + 1);
-        n += strlen(name) + 1;
-        memcpy(out + n, b, l);
-        n += l;
-        free(b);
-    }
-    *len = n;
-    return out;
 }
 
 typedef struct {
@@ -668,8 +609,8 @@ static void test_training_run(void **st)
     long clean[F_N];
     memcpy(clean, CALLS, sizeof clean);
     size_t ref_len;
-    char *ref_files = snapshot(ref, &ref_len);
-    remove_dir(ref);
+    char *ref_files = tu_dir_snapshot(ref, &ref_len);
+    tu_dir_remove(ref);
 
     long runs = 0;
     for (int sync = 0; sync < 2; sync++) {
@@ -699,7 +640,7 @@ static void test_training_run(void **st)
                                  tc->what, nth, clean[tc->f.fn], sync ? "sync" : "background",
                                  s, pol_last_error(), dir);
                     char names[4096];
-                    listing(dir, names, sizeof names);
+                    tu_dir_list(dir, names, sizeof names);
                     if (strstr(names, ".tmp-"))
                         fail_msg("%s (call %ld): a temporary file stayed: %s", tc->what, nth,
                                  names);
@@ -715,13 +656,13 @@ static void test_training_run(void **st)
                     assert_memory_equal(got.b, want.b, 32);
                 }
                 size_t len;
-                char *files = snapshot(dir, &len);
+                char *files = tu_dir_snapshot(dir, &len);
                 if (len != ref_len || memcmp(files, ref_files, len))
                     fail_msg("%s (call %ld, %s writer): the run directory differs from an "
                              "undisturbed run's",
                              tc->what, nth, sync ? "sync" : "background");
                 free(files);
-                remove_dir(dir);
+                tu_dir_remove(dir);
             }
         }
     }
@@ -769,10 +710,10 @@ static void test_ledger_create(void **st)
             pol_ledger_close(l);
             if (reached < nth) {
                 assert_int_equal(s, POL_OK);
-                remove_dir(dir);
+                tu_dir_remove(dir);
                 break;
             }
-            listing(dir, names, sizeof names);
+            tu_dir_list(dir, names, sizeof names);
             if (f.mode == RACE) {
                 if (s != POL_ERR_FORMAT || strcmp(names, "l.db"))
                     fail_msg("a racing writer: status %d (%s), files \"%s\"", s,
@@ -789,7 +730,7 @@ static void test_ledger_create(void **st)
                 assert_int_equal(head, s ? 0 : 1);
                 pol_ledger_close(l);
             }
-            remove_dir(dir);
+            tu_dir_remove(dir);
         }
         if (nth == 1)
             fail_msg("creating a ledger never called %s", FN_NAME[cases[k].fn]);
@@ -834,7 +775,7 @@ static void test_ledger_append(void **st)
             assert_int_equal(pol_ledger_append(l, 3, NULL, 0, NULL, NULL, 0, &seq), POL_OK);
             assert_int_equal(seq, head + 1);
             pol_ledger_close(l);
-            remove_dir(dir);
+            tu_dir_remove(dir);
             if (!reached)
                 break;
         }

@@ -1,5 +1,8 @@
 #include "testutil.h"
 
+#include "pol/fileio.h"
+
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,4 +105,73 @@ int tu_system(const char *cmd)
     if (rc == -1 || !WIFEXITED(rc))
         return -1;
     return WEXITSTATUS(rc);
+}
+
+/* Ends the suite: the helpers below serve every suite, with or without
+ * cmocka's asserts at hand. */
+static void tu_die(const char *what, const char *path)
+{
+    fprintf(stderr, "testutil: %s %s failed\n", what, path);
+    exit(1);
+}
+
+void tu_dir_list(const char *dir, char *out, size_t cap)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    if (n < 0)
+        tu_die("listing", dir);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (ents[i]->d_name[0] != '.') {
+            size_t l = strlen(out);
+            snprintf(out + l, cap - l, "%s%s", l ? " " : "", ents[i]->d_name);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+}
+
+void tu_dir_remove(const char *dir)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    if (n < 0)
+        tu_die("listing", dir);
+    for (int i = 0; i < n; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", dir, ents[i]->d_name);
+        if (ents[i]->d_name[0] != '.' && unlink(p))
+            tu_die("removing", p);
+        free(ents[i]);
+    }
+    free(ents);
+    if (rmdir(dir))
+        tu_die("removing", dir);
+}
+
+char *tu_dir_snapshot(const char *dir, size_t *len)
+{
+    char names[4096], *save = NULL, *out = NULL;
+    tu_dir_list(dir, names, sizeof names);
+    size_t n = 0;
+    for (char *name = strtok_r(names, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        uint8_t *b;
+        size_t l;
+        if (pol_read_file(p, 1u << 26, &b, &l))
+            tu_die("reading", p);
+        char *grown = realloc(out, n + strlen(name) + 1 + l);
+        if (!grown)
+            tu_die("a snapshot of", dir);
+        out = grown;
+        memcpy(out + n, name, strlen(name) + 1);
+        n += strlen(name) + 1;
+        memcpy(out + n, b, l);
+        n += l;
+        free(b);
+    }
+    *len = n;
+    return out;
 }

@@ -31,6 +31,20 @@ long tu_first_bit_diff(const float *a, const float *b, size_t n);
  * returned string is static storage until the next call. */
 const char *tu_tmpdir(void);
 
+/* The names in dir (those starting with '.' left out), in name order,
+ * separated by single spaces, into out (cap bytes). Ends the suite with a
+ * message when dir cannot be read. */
+void tu_dir_list(const char *dir, char *out, size_t cap);
+
+/* Removes every file in dir (a directory without subdirectories), then dir.
+ * Ends the suite with a message on failure. */
+void tu_dir_remove(const char *dir);
+
+/* The bytes of every file in dir, in name order, each preceded by its name
+ * and a NUL: two directories hold the same files when their snapshots are
+ * equal. malloc'd; *len: its length. Ends the suite on failure. */
+char *tu_dir_snapshot(const char *dir, size_t *len);
+
 /* Path of a program in build/bin ($POL_BIN, default build/bin). */
 const char *tu_bin(const char *prog, char *buf, size_t cap);
 
