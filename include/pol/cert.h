@@ -57,7 +57,8 @@ void pol_cert_free(pol_cert *c);
  * ending at `steps`, interior checkpoints on multiples of k, the root equal
  * to the Merkle root of the hashes, the final hash equal to the last one,
  * norms finite and >= 0, device NUL-terminated.
- * Returns: POL_OK or POL_ERR_FORMAT naming the first problem. */
+ * Returns: POL_OK; POL_ERR_FORMAT naming the first problem; POL_ERR_NOMEM
+ *          (no memory to hash the root: no verdict on the certificate). */
 POL_WARN_UNUSED pol_status pol_cert_check(const pol_cert *c);
 
 /* Builds a certificate (without the solver key) from a finished run
@@ -87,7 +88,7 @@ struct pol_keypair; /* pol/keys.h */
  * key as solver_key, `device` (NULL: "") and the parent certificate's id
  * (NULL: none), encoded (pol/wire.h), sealed in an envelope of type
  * POL_MSG_CERTIFICATE signed by kp, and written atomically to out_path,
- * which must not exist.
+ * which must not exist; on failure there is no file there.
  * Returns: POL_OK; POL_ERR_EXISTS; errors of the run readers, the encoder
  *          and the file writer. Out: *id (may be NULL), the envelope id. */
 POL_WARN_UNUSED pol_status pol_cert_issue(const char *run_dir, const char *task_path,

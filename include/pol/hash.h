@@ -14,6 +14,11 @@
  *    describes (usually zeroed), never half-written.
  *  - Digests are plain 32-byte values that callers may copy and compare with
  *    memcmp or pol_digest_equal.
+ *  - SHA-256 comes from OpenSSL, whose EVP calls allocate (a context, the
+ *    provider's state) and fail only when that allocation does: every
+ *    failure of OpenSSL is POL_ERR_NOMEM. A status other than POL_OK and
+ *    the ones a function names for its inputs is therefore never a verdict
+ *    on those inputs (pol_merkle_verify's POL_ERR_HASH_MISMATCH is one).
  */
 #ifndef POL_HASH_H
 #define POL_HASH_H
@@ -43,7 +48,7 @@ typedef struct pol_digest {
 /* ------------------------------------------------------------- SHA-256 */
 
 /* SHA-256 of one buffer.
- * Returns: POL_OK; POL_ERR_INTERNAL if the crypto library fails.
+ * Returns: POL_OK; POL_ERR_NOMEM.
  * Out:     *out: the digest; zeroed on failure.
  * In:      data, len: the message (data may be NULL when len is 0). */
 POL_WARN_UNUSED pol_status pol_sha256(const void *data, size_t len, pol_digest *out);
@@ -54,23 +59,23 @@ POL_WARN_UNUSED pol_status pol_sha256(const void *data, size_t len, pol_digest *
 typedef struct pol_sha256_ctx pol_sha256_ctx;
 
 /* Creates a context ready to hash a message.
- * Returns: POL_OK; POL_ERR_NOMEM; POL_ERR_INTERNAL.
+ * Returns: POL_OK; POL_ERR_NOMEM.
  * Out:     *ctx: the context; NULL on failure. */
 POL_WARN_UNUSED pol_status pol_sha256_new(pol_sha256_ctx **ctx);
 
 /* Discards any partial message; the context is ready for a new one.
- * Returns: POL_OK; POL_ERR_INTERNAL. */
+ * Returns: POL_OK; POL_ERR_NOMEM. */
 POL_WARN_UNUSED pol_status pol_sha256_reset(pol_sha256_ctx *ctx);
 
 /* Appends bytes to the message. Large buffers are best passed whole (one
  * call per buffer lets the crypto library use its widest code path).
- * Returns: POL_OK; POL_ERR_INTERNAL.
+ * Returns: POL_OK; POL_ERR_NOMEM.
  * Args:    ctx: a context.
  * In:      data, len: the bytes (data may be NULL when len is 0). */
 POL_WARN_UNUSED pol_status pol_sha256_update(pol_sha256_ctx *ctx, const void *data, size_t len);
 
 /* Finishes the message and resets the context for the next one.
- * Returns: POL_OK; POL_ERR_INTERNAL.
+ * Returns: POL_OK; POL_ERR_NOMEM.
  * Args:    ctx: a context.
  * Out:     *out: the digest of everything appended since the last reset or
  *          final; zeroed on failure. */
@@ -107,7 +112,7 @@ int pol_digest_equal(const pol_digest *a, const pol_digest *b);
  *          name, unknown dtype, ndim outside 0..POL_MAX_DIMS, a negative
  *          dimension, nbytes != numel * dtype size, NULL data with
  *          nbytes > 0);
- *          POL_ERR_NOMEM; POL_ERR_INTERNAL.
+ *          POL_ERR_NOMEM.
  * Out:     *out: the leaf hash; zeroed on failure.
  * In:      t: the tensor. */
 POL_WARN_UNUSED pol_status pol_tensor_hash(const pol_tensor *t, pol_digest *out);
@@ -118,7 +123,7 @@ POL_WARN_UNUSED pol_status pol_tensor_hash(const pol_tensor *t, pol_digest *out)
  * .. E-MERKLE-3]: n == 0 gives SHA-256 of the empty string, n == 1 gives
  * leaves[0], otherwise SHA-256(0x01 || root(first k) || root(rest)) with k
  * the largest power of two below n.
- * Returns: POL_OK; POL_ERR_NOMEM; POL_ERR_INTERNAL.
+ * Returns: POL_OK; POL_ERR_NOMEM.
  * Out:     *out: the root; zeroed on failure.
  * In:      leaves, n: the leaf hashes in order. */
 POL_WARN_UNUSED pol_status pol_merkle_root(const pol_digest *leaves, size_t n, pol_digest *out);
@@ -128,7 +133,7 @@ POL_WARN_UNUSED pol_status pol_merkle_root(const pol_digest *leaves, size_t n, p
  * Returns: POL_OK;
  *          POL_ERR_INVALID_ARG when index >= n or the capacity is too
  *          small (POL_MERKLE_PATH_MAX entries always suffice);
- *          POL_ERR_NOMEM; POL_ERR_INTERNAL.
+ *          POL_ERR_NOMEM.
  * Out:     path: the proof entries, deepest first.
  * In/Out:  *path_len: on entry the capacity of `path` in digests; on
  *          return the number of entries written (0 on failure).
@@ -141,7 +146,7 @@ POL_WARN_UNUSED pol_status pol_merkle_proof(const pol_digest *leaves, size_t n, 
  * malformed proof (index >= n, a path too long or too short, any wrong
  * byte) is answered with POL_ERR_HASH_MISMATCH, never a crash.
  * Returns: POL_OK when the proof holds; POL_ERR_HASH_MISMATCH when it does
- *          not; POL_ERR_NOMEM; POL_ERR_INTERNAL.
+ *          not; POL_ERR_NOMEM.
  * In:      leaf: the leaf hash; index, n: its position and the tree size;
  *          path, path_len: the proof; root: the expected root. */
 POL_WARN_UNUSED pol_status pol_merkle_verify(const pol_digest *leaf, uint64_t index, uint64_t n,
@@ -155,8 +160,7 @@ POL_WARN_UNUSED pol_status pol_merkle_verify(const pol_digest *leaf, uint64_t in
  * order; `order` (optional, may be NULL) receives the tensors in the same
  * order, so a caller can find which leaf belongs to which tensor.
  * Returns: POL_OK; POL_ERR_INVALID_ARG for a malformed tensor or two
- *          tensors with the same name [E-STATE-2]; POL_ERR_NOMEM;
- *          POL_ERR_INTERNAL.
+ *          tensors with the same name [E-STATE-2]; POL_ERR_NOMEM.
  * Out:     leaves: n digests; order: n pointers or NULL. Contents are
  *          unspecified on failure.
  * In:      tensors, n: the state's tensors, in any order. */
@@ -165,7 +169,7 @@ POL_WARN_UNUSED pol_status pol_state_leaves(const pol_tensor *const *tensors, si
 
 /* Wraps a Merkle root of n state leaves into the state hash [E-STATE-3]:
  * SHA-256(0x02 || "libpol/state/v1" || 0x00 || u64le n || root).
- * Returns: POL_OK; POL_ERR_INTERNAL.
+ * Returns: POL_OK; POL_ERR_NOMEM.
  * Out:     *out: the state hash; zeroed on failure.
  * In:      n: the number of tensors; root: their Merkle root. */
 POL_WARN_UNUSED pol_status pol_state_hash_from_root(uint64_t n, const pol_digest *root,

@@ -2,6 +2,7 @@
  * the state hash. The encodings are normative in spec/encoding.md. */
 #include "pol/hash.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -50,9 +51,15 @@ static int md_final(EVP_MD_CTX *md, pol_digest *out)
     return md_init(md);
 }
 
+/* A failed OpenSSL call. With SHA-256 fetched from the default provider,
+ * the EVP calls fail only when an allocation of theirs does (a context, the
+ * provider's state); OpenSSL 3 does not say so reliably in its error queue
+ * (often empty then), so every failure is POL_ERR_NOMEM. The queue, which
+ * is per thread, is emptied so that nothing stale reaches later callers. */
 static pol_status crypto_fail(const char *what)
 {
-    return pol_errorf(POL_ERR_INTERNAL, "%s: OpenSSL SHA-256 failed", what);
+    ERR_clear_error();
+    return pol_errorf(POL_ERR_NOMEM, "%s: OpenSSL SHA-256 failed (out of memory)", what);
 }
 
 static pol_status md_new(EVP_MD_CTX **md, const char *what)

@@ -188,13 +188,14 @@ static pol_status rename_noreplace(const char *tmp, const char *path)
     return POL_OK;
 }
 
-/* See fileio_int.h. */
+/* See fileio_int.h. No allocation: it runs after the new file is in place,
+ * where running out of memory must not be reported as a failed write. */
 pol_status pol_fsync_parent(const char *path)
 {
+    char dir[PATH_MAX + 2];
     size_t n = strlen(path);
-    char *dir = malloc(n + 2);
-    if (!dir)
-        return pol_errorf(POL_ERR_NOMEM, "%s: out of memory", path);
+    if (n >= PATH_MAX) /* no system call takes it, so nothing was written under it */
+        return pol_errorf(POL_ERR_IO, "%s: path longer than %d bytes", path, PATH_MAX);
     memcpy(dir, path, n + 1);
     char *slash = strrchr(dir, '/');
     if (!slash)
@@ -214,7 +215,6 @@ pol_status pol_fsync_parent(const char *path)
                             strerror(errno));
         close(fd);
     }
-    free(dir);
     return st;
 }
 

@@ -8,8 +8,8 @@
 /* fsyncs the directory holding `path` ("." for a bare name, "/" for
  * "/name"), so that a rename or link to `path` survives a power loss. A
  * file system that cannot sync directories (EINVAL) counts as done.
- * Returns: POL_OK; POL_ERR_IO (the message names the directory and `path`);
- *          POL_ERR_NOMEM. */
+ * Returns: POL_OK; POL_ERR_IO (the message names the directory and `path`).
+ * Allocates nothing: it follows a file put in place. */
 pol_status pol_fsync_parent(const char *path);
 
 #endif

@@ -16,6 +16,7 @@ pol_status pol_json_read_file(const char *path, size_t cap, json_t **root)
     *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
     free(buf);
     if (!*root)
-        return pol_errorf(POL_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err.line, err.text);
+        return pol_errorf(pol_json_fail_status(&err), "%s: invalid JSON at line %d: %s", path,
+                          err.line, err.text);
     return POL_OK;
 }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+
+#include "json_file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,7 +603,8 @@ static pol_status parse_header(const char *src, const uint8_t *hdr, size_t hlen,
     json_error_t jerr;
     json_t *root = json_loadb((const char *)hdr, hlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) /* [E-ST-8] */
-        return pol_errorf(POL_ERR_FORMAT, "%s: header is not valid JSON: %s (line %d, column %d)",
+        return pol_errorf(pol_json_fail_status(&jerr),
+                          "%s: header is not valid JSON: %s (line %d, column %d)",
                           src, jerr.text, jerr.line, jerr.column);
     pol_status st = POL_OK;
     st_spec *sp = NULL;

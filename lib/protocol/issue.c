@@ -30,8 +30,8 @@ pol_status pol_cert_issue(const char *run_dir, const char *task_path, const pol_
     if (!(st = pol_keypair_pubkey(kp, c.solver_key)) && !(st = pol_cert_check(&c)) &&
         !(st = pol_cert_encode(&c, &body, &blen)) &&
         !(st = pol_envelope_seal(POL_MSG_CERTIFICATE, body, blen, kp, &env, &elen)) &&
-        !(st = pol_write_file_atomic(out_path, env, elen, 0)) && id)
-        st = pol_envelope_id(env, elen, id);
+        !(st = id ? pol_envelope_id(env, elen, id) : POL_OK)) /* before the file: on */
+        st = pol_write_file_atomic(out_path, env, elen, 0);      /* failure there is none */
     free(body);
     free(env);
     pol_cert_free(&c);

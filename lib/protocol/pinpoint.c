@@ -585,7 +585,33 @@ typedef struct referee {
     pol_dispute_result *res;
     const pol_party *p[2];
     const pol_pin_tolerance *tol; /* NULL: exact */
+    pol_status err;               /* the referee's own failure (out of memory), or POL_OK */
+    char err_msg[256];
 } referee;
+
+/* The status of a check the referee makes on a party's data: nonzero when
+ * the check fails. A failure of the referee's own (POL_ERR_NOMEM: its
+ * hashing or recomputation had no memory) is no verdict on the party; the
+ * first one is kept, the caller goes on deciding as for a failed check, and
+ * own_end() then discards that decision for the status [P-REF-4]. */
+static int own(referee *r, pol_status st)
+{
+    if (st == POL_ERR_NOMEM && !r->err) {
+        r->err = st;
+        snprintf(r->err_msg, sizeof r->err_msg, "%s", pol_last_error());
+    }
+    return st != POL_OK;
+}
+
+/* The status of a dispute that ended with st: the referee's own failure,
+ * if any, replaces a decision reached after it. */
+static pol_status own_end(referee *r, pol_status st)
+{
+    if (!st && r->err)
+        st = pol_errorf(r->err, "the referee could not decide: %s", r->err_msg);
+    r->err = POL_OK;
+    return st;
+}
 
 /* Ends the dispute: `who` loses. Returns 1 (so callers can `return lose(...)`). */
 static int lose(referee *r, int who, pol_dispute_reason why, const char *fmt, ...)
@@ -649,7 +675,7 @@ static int reveal_ckpt(referee *r, int who, size_t i, size_t n, const pol_digest
     if (r->p[who]->ckpt(r->p[who]->self, i, h, path, &len))
         return lose(r, who, POL_DISPUTE_NO_ANSWER, "no checkpoint %zu", i);
     *bytes += 8 + 32 + 32 * len;
-    if (len > POL_MERKLE_PATH_MAX || pol_merkle_verify(h, i, n, path, len, root))
+    if (len > POL_MERKLE_PATH_MAX || own(r, pol_merkle_verify(h, i, n, path, len, root)))
         return lose(r, who, POL_DISPUTE_INVALID_PROOF, "checkpoint %zu not under its root", i);
     return 0;
 }
@@ -691,19 +717,19 @@ static int refute(verdict *v, pol_dispute_reason why, const char *fmt, ...)
 }
 
 /* Start root and counters of an opening against the agreed start state. */
-static int check_start(const referee *r, const pol_digest *h_s, const pol_pin_opening *o,
+static int check_start(referee *r, const pol_digest *h_s, const pol_pin_opening *o,
                        uint64_t cnt[3], verdict *v)
 {
     pol_digest h;
-    if (pol_state_hash_from_root((uint64_t)r->n_state, &o->start_root, &h) || !digest_eq(&h, h_s))
+    if (own(r, pol_state_hash_from_root((uint64_t)r->n_state, &o->start_root, &h)) || !digest_eq(&h, h_s))
         return refute(v, POL_DISPUTE_INVALID_PROOF, "start-state root does not give the agreed state");
     for (int c = 0; c < 3; c++) {
         const pol_pin_proof *p = &o->counters[c];
         const int pos = state_pos(r, counter_names[c]);
         if (!same_layout(&p->t, counter_names[c], POL_U64, 1, one_dim) || p->index != (uint64_t)pos ||
-            p->path_len > POL_MERKLE_PATH_MAX || pol_tensor_hash(&p->t, &h) ||
-            pol_merkle_verify(&h, p->index, (uint64_t)r->n_state, p->path, p->path_len,
-                              &o->start_root))
+            p->path_len > POL_MERKLE_PATH_MAX || own(r, pol_tensor_hash(&p->t, &h)) ||
+            own(r, pol_merkle_verify(&h, p->index, (uint64_t)r->n_state, p->path, p->path_len,
+                              &o->start_root)))
             return refute(v, POL_DISPUTE_INVALID_PROOF, "%s not proven in the start state",
                           counter_names[c]);
         memcpy(&cnt[c], p->t.data, 8);
@@ -712,14 +738,14 @@ static int check_start(const referee *r, const pol_digest *h_s, const pol_pin_op
 }
 
 /* A node output proven by its producer's record under the node root. */
-static int check_node_proof(const referee *r, const pol_digest *node_root, const pol_pin_proof *p,
+static int check_node_proof(referee *r, const pol_digest *node_root, const pol_pin_proof *p,
                             int want_producer, verdict *v)
 {
     pol_digest h;
     if (want_producer < 0 || p->index != (uint64_t)want_producer)
         return refute(v, POL_DISPUTE_WRONG_INPUT, "input not from node %d", want_producer);
-    if (p->path_len > POL_MERKLE_PATH_MAX || pol_node_record_hash(&p->rec, &h) ||
-        pol_merkle_verify(&h, p->index, (uint64_t)r->n_nodes, p->path, p->path_len, node_root))
+    if (p->path_len > POL_MERKLE_PATH_MAX || own(r, pol_node_record_hash(&p->rec, &h)) ||
+        own(r, pol_merkle_verify(&h, p->index, (uint64_t)r->n_nodes, p->path, p->path_len, node_root)))
         return refute(v, POL_DISPUTE_INVALID_PROOF, "record of node %d not under the node root",
                       want_producer);
     return 0;
@@ -734,24 +760,26 @@ static int make_inputs(referee *r, const uint64_t cnt[3], verdict *v)
     if (cursor + (uint64_t)B > (uint64_t)N || epoch > UINT32_MAX || step >= r->task->steps)
         return refute(v, POL_DISPUTE_WRONG_INPUT, "counters out of range");
     uint32_t *perm = malloc((size_t)N * sizeof *perm);
-    if (!perm || pol_permutation(r->task->seed, (uint32_t)epoch, (uint32_t)N, perm)) {
+    if (!perm || own(r, pol_permutation(r->task->seed, (uint32_t)epoch, (uint32_t)N, perm))) {
+        if (!perm)
+            own(r, pol_errorf(POL_ERR_NOMEM, "referee: a permutation of %lld rows", (long long)N));
         free(perm);
         return refute(v, POL_DISPUTE_WRONG_INPUT, "permutation failed");
     }
     pol_status st = pol_step_inputs(r->task, r->ds, perm, cursor, step, &r->m);
     free(perm);
-    if (st)
+    if (own(r, st))
         return refute(v, POL_DISPUTE_WRONG_INPUT, "step inputs: %s", pol_last_error());
     return 0;
 }
 
 /* The verdict on node j once its reference output `out` (hash in want->out)
  * is computed; ev: the status of that evaluation. Exact, or P-TOL. */
-static void judge_output(const referee *r, int j, const pol_node *n, const pol_node_record *want,
+static void judge_output(referee *r, int j, const pol_node *n, const pol_node_record *want,
                          const pol_tensor *out, pol_status ev, const pol_pin_opening *o,
                          verdict *v)
 {
-    if (ev) { /* e.g. a label out of range: the inputs cannot be right */
+    if (own(r, ev)) { /* e.g. a label out of range: the inputs cannot be right */
         refute(v, POL_DISPUTE_WRONG_INPUT, "node %d cannot be evaluated on them", j);
         return;
     }
@@ -777,7 +805,7 @@ static void judge_output(const referee *r, int j, const pol_node *n, const pol_n
     /* P-TOL: the solver's output, proven by its record, against the reference */
     pol_digest h;
     if (!same_layout(&o->end, out->name, out->dtype, out->ndim, out->shape) ||
-        pol_tensor_hash(&o->end, &h) || !digest_eq(&h, &o->rec.out)) {
+        own(r, pol_tensor_hash(&o->end, &h)) || !digest_eq(&h, &o->rec.out)) {
         refute(v, POL_DISPUTE_INVALID_PROOF, "node %d: opened output is not the record's", j);
         return;
     }
@@ -805,7 +833,7 @@ static pol_status judge_node(referee *r, const pol_digest *h_s, const pol_digest
     const pol_node *n = pol_graph_node(r->g, j);
     uint64_t cnt[3];
     pol_digest h;
-    if (pol_node_record_hash(&o->rec, &h) || !digest_eq(&h, leaf))
+    if (own(r, pol_node_record_hash(&o->rec, &h)) || !digest_eq(&h, leaf))
         return refute(v, POL_DISPUTE_INVALID_PROOF, "opened record is not the committed leaf"), POL_OK;
     if (o->n_in != n->n_in)
         return refute(v, POL_DISPUTE_WRONG_INPUT, "node %d has %d inputs", j, n->n_in), POL_OK;
@@ -829,9 +857,9 @@ static pol_status judge_node(referee *r, const pol_digest *h_s, const pol_digest
         case POL_TENSOR_STATE:
             if (!same_layout(&p->t, gt->name, gt->dtype, gt->ndim, gt->shape) ||
                 p->index != (uint64_t)state_pos(r, gt->name) || p->path_len > POL_MERKLE_PATH_MAX ||
-                pol_tensor_hash(&p->t, &h) ||
-                pol_merkle_verify(&h, p->index, (uint64_t)r->n_state, p->path, p->path_len,
-                                  &o->start_root))
+                own(r, pol_tensor_hash(&p->t, &h)) ||
+                own(r, pol_merkle_verify(&h, p->index, (uint64_t)r->n_state, p->path, p->path_len,
+                                  &o->start_root)))
                 return refute(v, POL_DISPUTE_INVALID_PROOF, "%s not proven in the start state",
                               gt->name), POL_OK;
             in[k] = &p->t;
@@ -842,7 +870,7 @@ static pol_status judge_node(referee *r, const pol_digest *h_s, const pol_digest
             if (producer(r->g, id) >= j)
                 return refute(v, POL_DISPUTE_WRONG_INPUT, "input from a later node"), POL_OK;
             if (!same_layout(&p->t, gt->name, gt->dtype, gt->ndim, gt->shape) ||
-                pol_tensor_hash(&p->t, &h) || !digest_eq(&h, &p->rec.out))
+                own(r, pol_tensor_hash(&p->t, &h)) || !digest_eq(&h, &p->rec.out))
                 return refute(v, POL_DISPUTE_INVALID_PROOF, "%s is not its producer's output",
                               gt->name), POL_OK;
             in[k] = &p->t;
@@ -880,7 +908,7 @@ static pol_status judge_state(referee *r, const pol_digest *h_s, const pol_diges
     uint64_t cnt[3];
     if (!(cpos >= 0 ? same_layout(&o->end, name, POL_U64, 1, one_dim)
                     : gt && same_layout(&o->end, name, gt->dtype, gt->ndim, gt->shape)) ||
-        pol_tensor_hash(&o->end, &h) || !digest_eq(&h, leaf))
+        own(r, pol_tensor_hash(&o->end, &h)) || !digest_eq(&h, leaf))
         return refute(v, POL_DISPUTE_INVALID_PROOF, "opened %s is not the committed leaf", name),
                POL_OK;
     if (check_start(r, h_s, o, cnt, v))
@@ -917,9 +945,9 @@ static pol_status judge_state(referee *r, const pol_digest *h_s, const pol_diges
         const pol_pin_proof *p = &o->in[0];
         if (!same_layout(&p->t, name, o->end.dtype, o->end.ndim, o->end.shape) ||
             p->index != (uint64_t)i || p->path_len > POL_MERKLE_PATH_MAX ||
-            pol_tensor_hash(&p->t, &h) ||
-            pol_merkle_verify(&h, p->index, (uint64_t)r->n_state, p->path, p->path_len,
-                              &o->start_root))
+            own(r, pol_tensor_hash(&p->t, &h)) ||
+            own(r, pol_merkle_verify(&h, p->index, (uint64_t)r->n_state, p->path, p->path_len,
+                              &o->start_root)))
             return refute(v, POL_DISPUTE_INVALID_PROOF, "%s not proven in the start state", name),
                    POL_OK;
         if (memcmp(p->t.data, o->end.data, o->end.nbytes))
@@ -1061,7 +1089,7 @@ static int level3(referee *r, uint64_t s, const pol_digest ends[2], int *tree, u
         pol_digest h;
         if (r->p[w]->roots(r->p[w]->self, s, &nr[w], &sr[w]))
             return lose(r, w, POL_DISPUTE_NO_ANSWER, "no roots for step %" PRIu64, s);
-        if (pol_state_hash_from_root((uint64_t)r->n_state, &sr[w], &h) || !digest_eq(&h, &ends[w]))
+        if (own(r, pol_state_hash_from_root((uint64_t)r->n_state, &sr[w], &h)) || !digest_eq(&h, &ends[w]))
             return lose(r, w, POL_DISPUTE_CONTRADICTION, "state root of step %" PRIu64
                         " contradicts its state hash", s);
     }
@@ -1081,7 +1109,7 @@ static int level3(referee *r, uint64_t s, const pol_digest ends[2], int *tree, u
             if (r->p[w]->subtree(r->p[w]->self, s, *tree, lo, mid, &lr[w][0]) ||
                 r->p[w]->subtree(r->p[w]->self, s, *tree, mid, hi, &lr[w][1]))
                 return lose(r, w, POL_DISPUTE_NO_ANSWER, "no subtree roots");
-            if (pol_merkle_root(lr[w], 2, &h) || !digest_eq(&h, &cur[w]))
+            if (own(r, pol_merkle_root(lr[w], 2, &h)) || !digest_eq(&h, &cur[w]))
                 return lose(r, w, POL_DISPUTE_CONTRADICTION, "subtrees [%" PRIu64 ", %" PRIu64
                             ") do not hash to its earlier root", lo, hi);
         }
@@ -1203,6 +1231,7 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
     res->node = (int64_t)leaf;
     st = level4(r, s, tree, leaf, &h_s, &node_root, &leaf_h);
 out:
+    st = own_end(r, st);
     pol_model_free(&r->m);
     free(r->names);
     free(r);
@@ -1223,7 +1252,7 @@ static int reveal_trace(referee *r, const pol_party_tol *sp, size_t iv, uint64_t
         return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no trace hash at step %" PRIu64,
                     steps);
     *bytes += 8 + 32 + 32 * len;
-    if (len > POL_MERKLE_PATH_MAX || pol_merkle_verify(h, steps - a, n_tr, path, len, root))
+    if (len > POL_MERKLE_PATH_MAX || own(r, pol_merkle_verify(h, steps - a, n_tr, path, len, root)))
         return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_INVALID_PROOF,
                     "h(%" PRIu64 ") not under its trace root", steps);
     return 0;
@@ -1247,7 +1276,7 @@ static int prove_leaf(referee *r, uint64_t s, int tree, uint64_t index, uint64_t
             p->subtree(p->self, s, tree, mid, hi, &lr[1]))
             return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no subtree roots");
         *bytes += 64;
-        if (pol_merkle_root(lr, 2, &h) || !digest_eq(&h, &cur))
+        if (own(r, pol_merkle_root(lr, 2, &h)) || !digest_eq(&h, &cur))
             return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_CONTRADICTION, "subtrees [%" PRIu64
                         ", %" PRIu64 ") do not hash to its earlier root", lo, hi);
         if (index < mid)
@@ -1342,7 +1371,7 @@ static int td_level3(referee *r, const pol_party_tol *sp, const pol_tol_challeng
     pol_digest sr, h;
     if (sp->base.roots(sp->base.self, s, node_root, &sr))
         return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_NO_ANSWER, "no roots for step %" PRIu64, s);
-    if (pol_state_hash_from_root((uint64_t)r->n_state, &sr, &h) || !digest_eq(&h, h_e))
+    if (own(r, pol_state_hash_from_root((uint64_t)r->n_state, &sr, &h)) || !digest_eq(&h, h_e))
         return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_CONTRADICTION,
                     "state root of step %" PRIu64 " contradicts h(%" PRIu64 ")", s, s + 1);
     log_round(r, 0, 64);
@@ -1390,6 +1419,7 @@ pol_status pol_dispute_run_transition(const pol_task *task, const pol_dataset *d
     if (!st && !done && !td_level2(r, solver, challenger, iv, ends, &s, &h_s, &h_e) &&
         !td_level3(r, solver, challenger, s, &h_s, &h_e, &tree, &leaf, &leaf_h, &node_root))
         st = level4(r, s, tree, leaf, &h_s, &node_root, &leaf_h);
+    st = own_end(r, st);
     pol_model_free(&r->m);
     free(r->names);
     free(r);
@@ -1435,7 +1465,7 @@ static pol_status search_step(pol_tol_search *S, size_t iv, uint64_t s, const po
         for (uint64_t j = 0; j < n; j++)
             if (p->subtree(p->self, s, tree, j, j + 1, &S->leaves[j]))
                 return found_at(f, iv, s, tree, j, POL_DISPUTE_NO_ANSWER, "no leaf"), POL_OK;
-        if (pol_merkle_root(S->leaves, (size_t)n, &h) || !digest_eq(&h, root))
+        if (own(r, pol_merkle_root(S->leaves, (size_t)n, &h)) || !digest_eq(&h, root))
             return found_at(f, iv, s, tree, 0, POL_DISPUTE_CONTRADICTION,
                             "leaves do not hash to the root"), POL_OK;
         for (uint64_t j = 0; !st && !f->found && j < n; j++) {
@@ -1478,7 +1508,7 @@ static int search_trace(pol_tol_search *S, size_t iv, uint64_t steps, size_t n_t
     const uint64_t a = ckpt_step(S->r.task, iv);
     if (S->sp->trace(S->sp->base.self, iv, steps, h, path, &len))
         return found_at(f, iv, steps - (steps > a), 0, 0, POL_DISPUTE_NO_ANSWER, "no trace hash");
-    if (len > POL_MERKLE_PATH_MAX || pol_merkle_verify(h, steps - a, n_tr, path, len, root))
+    if (len > POL_MERKLE_PATH_MAX || own(&S->r, pol_merkle_verify(h, steps - a, n_tr, path, len, root)))
         return found_at(f, iv, steps - (steps > a), 0, 0, POL_DISPUTE_INVALID_PROOF,
                         "trace hash not under its root");
     return 0;
@@ -1504,7 +1534,7 @@ static pol_status search_interval(pol_tol_search *S, size_t iv, const pol_digest
             found_at(f, iv, s, 0, 0, POL_DISPUTE_NO_ANSWER, "no roots");
             break;
         }
-        if (pol_state_hash_from_root((uint64_t)S->r.n_state, &sr, &h) || !digest_eq(&h, &h_e)) {
+        if (own(&S->r, pol_state_hash_from_root((uint64_t)S->r.n_state, &sr, &h)) || !digest_eq(&h, &h_e)) {
             found_at(f, iv, s, 0, 0, POL_DISPUTE_CONTRADICTION, "state root contradicts h(s+1)");
             S->f_node_root = nr, S->f_state_root = sr;
             break;
@@ -1534,7 +1564,7 @@ pol_status pol_tol_search_run(pol_tol_search *S, pol_tol_finding *f)
             size_t len = POL_MERKLE_PATH_MAX;
             if (sp->base.ckpt(sp->base.self, iv + (size_t)e, &h[e], path, &len) ||
                 len > POL_MERKLE_PATH_MAX ||
-                pol_merkle_verify(&h[e], iv + (size_t)e, n, path, len, &root))
+                own(&S->r, pol_merkle_verify(&h[e], iv + (size_t)e, n, path, len, &root)))
                 found_at(f, iv, ckpt_step(S->r.task, iv), 0, 0, POL_DISPUTE_INVALID_PROOF,
                          "checkpoint not under its root");
         }
@@ -1556,7 +1586,7 @@ pol_status pol_tol_search_run(pol_tol_search *S, pol_tol_finding *f)
         }
         st = search_interval(S, iv, &tr, f);
     }
-    if (st)
+    if ((st = own_end(&S->r, st)))
         return st;
 done:
     S->f = *f;

@@ -207,29 +207,30 @@ static pol_status reject(pol_verify_result *r, int64_t interval, const pol_diges
     return POL_OK;
 }
 
-/* Task binding and consistency; 1 if the certificate may be re-run. */
-static int check_binding(const pol_cert *c, const pol_task *t, pol_verify_result *r)
+/* Task binding and consistency. POL_OK with *go = 1 when the certificate
+ * may be re-run, *go = 0 when it is rejected; any other status is the
+ * verifier's own failure (out of memory while hashing), not a verdict. */
+static pol_status check_binding(const pol_cert *c, const pol_task *t, pol_verify_result *r,
+                                int *go)
 {
-    if (!pol_digest_equal(&c->task_id, &t->id)) {
-        reject(r, -1, &t->id, &c->task_id, "the certificate is for another task");
-        return 0;
-    }
-    if (pol_cert_check(c)) {
-        reject(r, -1, NULL, NULL, "inconsistent certificate: %s", pol_last_error());
-        return 0;
-    }
+    *go = 0;
+    if (!pol_digest_equal(&c->task_id, &t->id))
+        return reject(r, -1, &t->id, &c->task_id, "the certificate is for another task");
+    pol_status st = pol_cert_check(c);
+    if (st == POL_ERR_FORMAT)
+        return reject(r, -1, NULL, NULL, "inconsistent certificate: %s", pol_last_error());
+    if (st)
+        return st;
     if (c->spec_version != POL_SPEC_VERSION || c->mode != (uint32_t)t->mode ||
-        c->checkpoint_every != t->checkpoint_every || c->steps != t->steps) {
-        reject(r, -1, NULL, NULL, "the certificate's spec version, mode, k or steps differ from "
-               "the task's");
-        return 0;
-    }
+        c->checkpoint_every != t->checkpoint_every || c->steps != t->steps)
+        return reject(r, -1, NULL, NULL, "the certificate's spec version, mode, k or steps differ "
+                      "from the task's");
     for (size_t i = 1; i + 1 < c->n_checkpoints; i++)
-        if (c->ckpt_steps[i] != c->ckpt_steps[i - 1] + c->checkpoint_every - c->ckpt_steps[i - 1] % c->checkpoint_every) {
-            reject(r, (int64_t)i - 1, NULL, NULL, "checkpoint %zu is not the next multiple of k", i);
-            return 0;
-        }
-    return 1;
+        if (c->ckpt_steps[i] != c->ckpt_steps[i - 1] + c->checkpoint_every - c->ckpt_steps[i - 1] % c->checkpoint_every)
+            return reject(r, (int64_t)i - 1, NULL, NULL, "checkpoint %zu is not the next "
+                          "multiple of k", i);
+    *go = 1;
+    return POL_OK;
 }
 
 /* The re-run state's hash, the evidence of a tolerant-mode reject (NULL if
@@ -365,8 +366,9 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                               "(a profile, spec/profiling.md)");
     }
     r->n_intervals = c->n_checkpoints >= 2 ? c->n_checkpoints - 1 : 0;
-    if (!check_binding(c, &task, r))
-        return POL_OK;
+    int go;
+    if ((st = check_binding(c, &task, r, &go)) || !go)
+        return st;
     if ((st = pol_verify_pick(c, o, r->picked, &r->n_picked)))
         return st;
     for (int q = 0; q < 3; q++)

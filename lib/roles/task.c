@@ -1,6 +1,8 @@
 /* A game's task made usable locally, and a certificate checked the way a
  * verifier does it. */
 #include <jansson.h>
+
+#include "../io/json_file.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,9 @@ static pol_status raw_dataset_path(const uint8_t *json, size_t len, char *out, s
     json_t *root = json_loadb((const char *)json, len, 0, &err);
     const char *p = json_string_value(json_object_get(json_object_get(root, "dataset"), "path"));
     pol_status st = POL_OK;
-    if (!p || strlen(p) >= cap || strstr(p, ".."))
+    if (!root && pol_json_fail_status(&err) == POL_ERR_NOMEM)
+        st = pol_errorf(POL_ERR_NOMEM, "task: %s", err.text);
+    else if (!p || strlen(p) >= cap || strstr(p, ".."))
         st = pol_errorf(POL_ERR_FORMAT, "task: no usable dataset.path");
     else
         strcpy(out, p);

@@ -1,6 +1,8 @@
 #include "pol/task.h"
 
 #include <jansson.h>
+
+#include "../io/json_file.h"
 #include <math.h> /* signbit only */
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,8 +263,8 @@ pol_status pol_task_parse(const uint8_t *buf, size_t len, const char *base_dir, 
     json_error_t err;
     json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return pol_errorf(POL_ERR_FORMAT, "task: invalid JSON at line %d column %d: %s", err.line,
-                          err.column, err.text);
+        return pol_errorf(pol_json_fail_status(&err), "task: invalid JSON at line %d column %d: %s",
+                          err.line, err.column, err.text);
     pol_status st = parse_root(root, base_dir, t);
     json_decref(root);
     if (st) {

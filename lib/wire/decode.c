@@ -10,7 +10,8 @@
 
 typedef struct budget {
     size_t left;
-    int exhausted;
+    int exhausted; /* a request went beyond the budget */
+    int nomem;     /* malloc failed: the input may be fine */
 } budget;
 
 static void *budget_alloc(void *data, size_t size)
@@ -21,7 +22,9 @@ static void *budget_alloc(void *data, size_t size)
         return NULL;
     }
     b->left -= size; /* never refunded: the budget bounds the total handed out */
-    return malloc(size ? size : 1);
+    void *p = malloc(size ? size : 1);
+    b->nomem |= !p;
+    return p;
 }
 
 static void budget_free(void *data, void *p)
@@ -105,7 +108,7 @@ pol_status pol__wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_
     if (!buf)
         buf = empty;
 
-    budget b = {factor * len + POL_WIRE_BUDGET_BASE, 0};
+    budget b = {factor * len + POL_WIRE_BUDGET_BASE, 0, 0};
     ProtobufCAllocator alloc = {budget_alloc, budget_free, &b};
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, len, buf);
     if (!m) {
@@ -113,6 +116,8 @@ pol_status pol__wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_
             return pol_errorf(POL_ERR_NOMEM, "%s: decoding needs more than the budget of %zu "
                               "bytes for %zu input bytes", what,
                               factor * len + POL_WIRE_BUDGET_BASE, len);
+        if (b.nomem)
+            return pol_errorf(POL_ERR_NOMEM, "%s: out of memory while decoding", what);
         return pol_errorf(POL_ERR_FORMAT, "%s: not a valid protobuf message", what);
     }
     if (has_unknown(m, 0)) {
