@@ -470,6 +470,11 @@ static void test_bad_checkpoints(void **st)
     pol_trainer *tr2;
     assert_int_equal(pol_trainer_create(&tr2, ctx, &other, &ds), POL_OK);
     assert_int_equal(pol_trainer_load(tr2, ck, NULL), POL_ERR_MISMATCH);
+    /* ... unless the state is named by its hash [C-LOAD-1] 5 */
+    pol_digest ck_hash;
+    assert_int_equal(pol_trainer_state_hash(tr, &ck_hash), POL_OK);
+    assert_int_equal(pol_trainer_load(tr2, ck, &ck_hash), POL_OK);
+    assert_int_equal(pol_trainer_steps_done(tr2), 4);
     pol_trainer_destroy(tr2);
     pol_trainer_destroy(tr);
     pol_ctx_destroy(ctx);

@@ -96,7 +96,10 @@ POL_WARN_UNUSED pol_status pol_state_save(const pol_tensor *const *ts, int n,
 /* Replaces the state with a checkpoint's. The file must hold exactly the
  * trainer's state tensors with matching shapes; its recomputed state hash
  * must equal its metadata's, and `expect` when non-NULL; its task_id must
- * equal the task's. On failure the trainer's state is unchanged.
+ * equal the task's when `expect` is NULL (a state named by its hash is the
+ * same state whichever task wrote the file: two tasks with one model and
+ * seed share their initial state). On failure the trainer's state is
+ * unchanged.
  * Returns: POL_OK; POL_ERR_IO; POL_ERR_FORMAT; POL_ERR_SHAPE;
  *          POL_ERR_HASH_MISMATCH; POL_ERR_MISMATCH (another task). */
 POL_WARN_UNUSED pol_status pol_trainer_load(pol_trainer *tr, const char *path,
