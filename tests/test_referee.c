@@ -434,6 +434,16 @@ static void test_cli(void **st)
     snprintf(cmd, sizeof cmd, "%s run --db %s/cli.db --listen 127.0.0.1:0 --key %s --genesis %s "
              "2>/dev/null", bin, dir, other, gen);
     assert_int_equal(tu_system(cmd), 1);
+    /* neither that nor a genesis that is not one creates the ledger file */
+    char db[700], junk[700];
+    snprintf(db, sizeof db, "%s/cli.db", dir);
+    assert_int_equal(access(db, F_OK), -1);
+    snprintf(junk, sizeof junk, "%s/junk.genesis", dir);
+    assert_int_equal(pol_write_file_atomic(junk, (const uint8_t *)"garbage\n", 8, 0), POL_OK);
+    snprintf(cmd, sizeof cmd, "%s run --db %s --listen 127.0.0.1:0 --key %s --genesis %s "
+             "2>/dev/null", bin, db, keyfile, junk);
+    assert_int_equal(tu_system(cmd), 1);
+    assert_int_equal(access(db, F_OK), -1);
 }
 
 /* Post, retry, refuse, read back, restart: same chain and balances. */

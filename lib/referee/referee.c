@@ -632,6 +632,19 @@ static pol_status finish_dispute(pol_referee *r)
 
 /* ---------------------------------------------------------------- API */
 
+/* r->g: the game of a genesis, whose referee key must be r's. */
+static pol_status game_of(pol_referee *r, const uint8_t *gen, size_t gen_len)
+{
+    pol_status st = pol_game_create(gen, gen_len, &r->g);
+    if (st)
+        return st;
+    uint8_t rk[POL_PUBKEY_LEN];
+    pol_game_referee(r->g, rk);
+    if (memcmp(rk, r->pub, POL_PUBKEY_LEN) != 0)
+        return pol_errorf(POL_ERR_MISMATCH, "referee: this key is not the genesis referee key");
+    return POL_OK;
+}
+
 pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, pol_referee **out)
 {
     *out = NULL;
@@ -663,18 +676,18 @@ pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, po
     }
     if ((st = pol_keypair_pubkey(kp, r->pub)))
         goto fail;
+    /* a given genesis is checked before the ledger is opened: one that is
+     * no game's, or another referee's, never becomes a new ledger file */
+    if (o->genesis && (st = game_of(r, o->genesis, o->genesis_len)))
+        goto fail;
     if ((st = pol_ledger_open(o->db_path, o->genesis, o->genesis_len, &r->l)))
         goto fail;
-    const uint8_t *gen;
-    size_t gen_len;
-    pol_ledger_genesis(r->l, &gen, &gen_len);
-    if ((st = pol_game_create(gen, gen_len, &r->g)))
-        goto fail;
-    uint8_t rk[POL_PUBKEY_LEN];
-    pol_game_referee(r->g, rk);
-    if (memcmp(rk, r->pub, POL_PUBKEY_LEN) != 0) {
-        st = pol_errorf(POL_ERR_MISMATCH, "referee: this key is not the genesis referee key");
-        goto fail;
+    if (!r->g) {
+        const uint8_t *gen;
+        size_t gen_len;
+        pol_ledger_genesis(r->l, &gen, &gen_len);
+        if ((st = game_of(r, gen, gen_len)))
+            goto fail;
     }
     /* [R-OPEN-1]: replay every event with its stored time, then check. */
     uint64_t n;
