@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -340,6 +341,14 @@ static void test_keyfiles(void **st)
     assert_int_equal(pol_seckey_load(skp, &back), POL_ERR_INVALID_ARG);
     assert_int_equal(chmod(skp, 0400), 0);
     assert_int_equal(pol_seckey_load(skp, &back), POL_OK);
+    /* a public key file never reads as a secret, whatever its mode */
+    assert_int_equal(chmod(pkp, 0600), 0);
+    assert_int_equal(pol_seckey_load(pkp, &back), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "public key file (.pub)"));
+    char other_pub[600];
+    snprintf(other_pub, sizeof other_pub, "%s/other.pub", dir);
+    assert_int_equal(pol_seckey_save(other_pub, &kp), POL_ERR_INVALID_ARG);
+    assert_int_equal(access(other_pub, F_OK), -1);
     /* malformed files */
     char bad[512];
     snprintf(bad, sizeof bad, "%s/bad.pub", dir);

@@ -82,16 +82,21 @@ POL_WARN_UNUSED pol_status pol_schnorr_verify(const uint8_t pub[POL_PUBKEY_LEN],
  * newline, mode 0600, written atomically (temporary file, fsync, link into
  * place, directory fsync) and never over an existing file. [W-KEYFILE-1]
  * Returns: POL_OK; POL_ERR_EXISTS when `path` exists (untouched);
- *          POL_ERR_IO; POL_ERR_INTERNAL. On failure no file is left.
+ *          POL_ERR_INVALID_ARG when `path` ends in ".pub", the name of a
+ *          public key file; POL_ERR_IO; POL_ERR_INTERNAL. On failure no
+ *          file is left.
  * In:      path: the file; kp: the keypair. */
 POL_WARN_UNUSED pol_status pol_seckey_save(const char *path, const pol_keypair *kp);
 
 /* Reads a secret key file. The file must be a regular file that neither
  * group nor others can read or write (mode & 077 == 0) [W-KEYFILE-2], and
  * hold exactly 64 lowercase hex digits, optionally followed by one newline.
+ * A path ending in ".pub" is refused unread: a public key file has the same
+ * content format and would otherwise read as a (known) secret.
  * Returns: POL_OK; POL_ERR_NOT_FOUND; POL_ERR_IO;
  *          POL_ERR_INVALID_ARG when the file's permissions are too open
- *          (the message gives the mode and the fix);
+ *          (the message gives the mode and the fix), or the path ends in
+ *          ".pub";
  *          POL_ERR_TOO_LARGE; POL_ERR_FORMAT (bad hex, invalid scalar).
  * Out:     *kp: the keypair; zeroed on failure. */
 POL_WARN_UNUSED pol_status pol_seckey_load(const char *path, pol_keypair *kp);

@@ -306,6 +306,7 @@ static pol_status read_key_file(const char *path, int secret, char buf[POL_KEYFI
     } else if (secret && (sb.st_mode & 077) != 0) {
         st = pol_errorf(POL_ERR_INVALID_ARG,
                         "secret key file %s is accessible by group or others (mode %04o); "
+                        "if it is a secret key (pol-keygen's NAME.key, not a public key), "
                         "run: chmod 600 %s",
                         path, (unsigned)(sb.st_mode & 07777), path);
     } else if (sb.st_size > POL_KEYFILE_MAX) {
@@ -335,13 +336,24 @@ static pol_status read_key_file(const char *path, int secret, char buf[POL_KEYFI
     return st;
 }
 
+/* [W-KEYFILE-2] Both files hold 64 hex digits, so a public key file would
+ * read as a secret: the .pub name pol-keygen gives it is refused. */
+static pol_status not_pub_name(const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    if (n >= 4 && !strcmp(path + n - 4, ".pub"))
+        return pol_errorf(POL_ERR_INVALID_ARG, "%s is named as a public key file (.pub), not a "
+                          "secret key; pol-keygen --out NAME writes the secret to NAME.key", path);
+    return POL_OK;
+}
+
 pol_status pol_seckey_save(const char *path, const pol_keypair *kp)
 {
     const secp256k1_context *ctx;
     uint8_t sk[32];
     char text[66];
     pol_status st = get_ctx(&ctx);
-    if (st != POL_OK)
+    if (st != POL_OK || (st = not_pub_name(path)) != POL_OK)
         return st;
     if (!secp256k1_keypair_sec(ctx, sk, (const secp256k1_keypair *)kp->opaque))
         return pol_errorf(POL_ERR_INTERNAL, "keypair: cannot read the secret key");
@@ -359,7 +371,10 @@ pol_status pol_seckey_load(const char *path, pol_keypair *kp)
     uint8_t sk[32];
     size_t len;
     memset(kp, 0, sizeof *kp);
-    pol_status st = read_key_file(path, 1, buf, &len);
+    pol_status st = not_pub_name(path);
+    if (st != POL_OK)
+        return st;
+    st = read_key_file(path, 1, buf, &len);
     if (st != POL_OK)
         return st;
     if (!parse_hex32(buf, len, sk)) {
