@@ -20,6 +20,13 @@ static void usage(FILE *f)
                "  refuses to overwrite existing files\n");
 }
 
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "pol-keygen: %s%s\n", msg, arg ? arg : "");
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *prefix = NULL;
@@ -32,15 +39,15 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             prefix = argv[++i];
+        } else if (!strcmp(argv[i], "--out")) {
+            return usage_error("--out wants a PREFIX", NULL);
         } else {
-            usage(stderr);
-            return 2;
+            return usage_error(argv[i][0] == '-' ? "unknown option " : "unexpected argument ",
+                               argv[i]);
         }
     }
-    if (!prefix || !*prefix) {
-        usage(stderr);
-        return 2;
-    }
+    if (!prefix || !*prefix)
+        return usage_error("--out PREFIX is required", NULL);
     char kpath[4096], ppath[4096];
     if ((size_t)snprintf(kpath, sizeof kpath, "%s.key", prefix) >= sizeof kpath ||
         (size_t)snprintf(ppath, sizeof ppath, "%s.pub", prefix) >= sizeof ppath) {

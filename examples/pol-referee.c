@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_num.h"
 #include "pol/fileio.h"
 #include "pol/game.h"
 #include "pol/keys.h"
@@ -41,7 +42,10 @@ static void usage(FILE *f)
             "         line per game event; disputes are run against the parties' endpoints\n"
             "         (--party gives one where the game has none); tasks' datasets are found\n"
             "         under --data-dir (default .); --log-every also prints each ledger event;\n"
-            "         SIGINT or SIGTERM stops it cleanly\n"
+            "         SIGINT or SIGTERM stops it cleanly. Disputes: --answer-timeout, the ms a\n"
+            "         party has for one answer or blob (default 10000); --party-clock, its ms\n"
+            "         for a whole dispute (default 300000); --arity, the split of the\n"
+            "         pinpoint protocol's second level, 2..16 (default 2)\n"
             "       pol-referee --version\n");
 }
 
@@ -51,20 +55,6 @@ static int bad(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n");
     return 2;
-}
-
-/* A decimal u64 with nothing after it. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static uint64_t wall_ms(void)
@@ -120,23 +110,23 @@ static int cmd_genesis(int argc, char **argv)
                 goto done;
             }
             pol_genesis_account *acc = &gen.accounts[gen.n_accounts];
-            if (pol_pubkey_from_hex(hex, acc->key) || parse_u64(eq + 1, &acc->balance)) {
+            if (pol_pubkey_from_hex(hex, acc->key) || cli_u64(eq + 1, 0, UINT64_MAX, &acc->balance)) {
                 rc = bad("--fund: bad key or amount in %s", val);
                 goto done;
             }
             gen.n_accounts++;
         } else if (!strcmp(a, "--jackpot")) {
-            if (parse_u64(val, &gen.jackpot)) {
+            if (cli_u64(val, 0, UINT64_MAX, &gen.jackpot)) {
                 rc = bad("--jackpot: not a number: %s", val);
                 goto done;
             }
         } else if (!strcmp(a, "--jackpot-payout")) {
-            if (parse_u64(val, &gen.jackpot_payout)) {
+            if (cli_u64(val, 0, UINT64_MAX, &gen.jackpot_payout)) {
                 rc = bad("--jackpot-payout: not a number: %s", val);
                 goto done;
             }
         } else if (!strcmp(a, "--forced-error-ppm") || !strcmp(a, "--jackpot-tax-ppm")) {
-            if (parse_u64(val, &v) || v > POL_GAME_PPM) {
+            if (cli_u64(val, 0, UINT64_MAX, &v) || v > POL_GAME_PPM) {
                 rc = bad("ppm values are 0..1000000, got %s", val);
                 goto done;
             }
@@ -150,7 +140,7 @@ static int cmd_genesis(int argc, char **argv)
             char *save = NULL, *tok = strtok_r(buf, ",", &save);
             int n = 0;
             for (; tok && n < 5; tok = strtok_r(NULL, ",", &save))
-                if (parse_u64(tok, &w[n++]) || w[n - 1] == 0)
+                if (cli_u64(tok, 0, UINT64_MAX, &w[n++]) || w[n - 1] == 0)
                     break;
             if (n != 5 || tok || w[n - 1] == 0) {
                 rc = bad("--windows: want five positive millisecond values "
@@ -158,7 +148,7 @@ static int cmd_genesis(int argc, char **argv)
                 goto done;
             }
         } else if (!strcmp(a, "--genesis-time")) {
-            if (parse_u64(val, &gen.genesis_time_ms)) {
+            if (cli_u64(val, 0, UINT64_MAX, &gen.genesis_time_ms)) {
                 rc = bad("--genesis-time: not a number: %s", val);
                 goto done;
             }
@@ -280,7 +270,7 @@ static int cmd_run(int argc, char **argv)
             o.n_endpoints++;
         } else if (!strcmp(a, "--answer-timeout") || !strcmp(a, "--party-clock") ||
                    !strcmp(a, "--arity")) {
-            if (parse_u64(val, &v) || v == 0 || v > 86400000u) {
+            if (cli_u64(val, 0, UINT64_MAX, &v) || v == 0 || v > 86400000u) {
                 rc = bad("%s: want a positive number", a);
                 goto done;
             }

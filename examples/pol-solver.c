@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_num.h"
 #include "pol/cert.h"
 #include "pol/context.h"
 #include "pol/cuda.h"
@@ -60,7 +61,10 @@ static const char USAGE[] =
     "  --json           print one JSON object with the result at the end\n"
     "  --key FILE       sign a certificate of the finished run with this secret key\n"
     "                   (pol-keygen) and write it to DIR/certificate.pol\n"
-    "  --parent ID      the run continues a checkpoint proven by certificate ID\n"
+    "  --parent CERT    with --key: the run continues (--from, or --resume of such a\n"
+    "                   run) a checkpoint proven by the certificate file CERT; the\n"
+    "                   start checkpoint must be one of CERT's (checked before training),\n"
+    "                   and the certificate names CERT's id as its parent\n"
     "  --store DIR      also put every checkpoint into this content-addressed store\n"
     "A progress bar (step, loss, steps/s) is shown when stderr is a terminal.\n"
     "\n"
@@ -120,6 +124,60 @@ static void on_step(void *arg, uint64_t step, uint64_t total, float loss)
 
 /* --------------------------------------------------------------- train -- */
 
+/* The state a run starts from: the --from checkpoint, or the first entry of
+ * the run directory's trace (--resume). */
+static pol_status run_start(const pol_run_opts *ro, pol_digest *h, uint64_t *step)
+{
+    if (ro->from) {
+        pol_st_file f;
+        pol_status st = pol_st_load(ro->from, NULL, &f);
+        if (st)
+            return st;
+        const pol_tensor *t = pol_st_get(&f, "counters.step");
+        if (!t || t->dtype != POL_U64 || t->nbytes != 8)
+            st = pol_errorf(POL_ERR_FORMAT, "%s: no counters.step; not a libpol checkpoint",
+                            ro->from);
+        else
+            *step = *(const uint64_t *)t->data, st = pol_st_state_hash(&f, h);
+        pol_st_free(&f);
+        return st;
+    }
+    pol_trace tr;
+    pol_status st = pol_trace_load(ro->out_dir, &tr);
+    if (st)
+        return st;
+    if (!tr.n)
+        st = pol_errorf(POL_ERR_FORMAT, "%s: the trace lists no checkpoint", ro->out_dir);
+    else
+        *h = tr.e[0].hash, *step = tr.e[0].step;
+    pol_trace_free(&tr);
+    return st;
+}
+
+/* --parent CERT: the certificate (signature checked) holds the run's start
+ * state at its step (spec/certificate.md [V-VER-2]). Out: *id, CERT's id. */
+static pol_status check_parent(const char *path, const pol_run_opts *ro, pol_digest *id)
+{
+    pol_cert p;
+    pol_digest h;
+    uint64_t step = 0;
+    pol_status st = run_start(ro, &h, &step);
+    if (st || (st = pol_cert_load(path, &p, id)))
+        return st;
+    st = POL_ERR_MISMATCH;
+    for (size_t j = 0; st && j < p.n_checkpoints; j++)
+        if (p.ckpt_steps[j] == step && pol_digest_equal(&p.ckpt_hashes[j], &h))
+            st = POL_OK;
+    pol_cert_free(&p);
+    if (st) {
+        char hex[65];
+        pol_digest_to_hex(&h, hex);
+        return pol_errorf(st, "the run starts from state %s at step %" PRIu64 ", which is not a "
+                          "checkpoint of the parent certificate %s", hex, step, path);
+    }
+    return POL_OK;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -136,7 +194,7 @@ static int cmd_train(int argc, char **argv)
     pol_run_opts ro = { 0 };
     pol_ctx_opts co = { .threads = 1, .kernels = POL_KERNELS_FAST, .device = POL_DEVICE_CPU };
     int json = 0, c;
-    const char *key_path = NULL, *store = NULL, *parent_hex = NULL;
+    const char *key_path = NULL, *store = NULL, *parent_path = NULL;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 't': ro.task_path = optarg; break;
@@ -144,9 +202,8 @@ static int cmd_train(int argc, char **argv)
         case 'r': ro.resume = 1; break;
         case 'f': ro.from = optarg; break;
         case 'j': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 256)
+            long n;
+            if (cli_long(optarg, 1, 256, &n))
                 return usage_error("--threads wants an integer in 1..256");
             co.threads = (int)n;
             break;
@@ -169,7 +226,7 @@ static int cmd_train(int argc, char **argv)
         case 'Y': ro.sync_checkpoints = 1; break;
         case 'K': key_path = optarg; break;
         case 'S': store = optarg; break;
-        case 'P': parent_hex = optarg; break;
+        case 'P': parent_path = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return usage_error("unknown option");
         }
@@ -178,19 +235,25 @@ static int cmd_train(int argc, char **argv)
         return usage_error("unexpected argument");
     if (!ro.task_path || !ro.out_dir)
         return usage_error("train needs --task and --out");
-    pol_digest parent;
-    if (parent_hex && pol_digest_from_hex(parent_hex, &parent))
-        return usage_error("--parent wants the parent certificate's id (64 hex digits)");
-    if (parent_hex && !key_path)
+    if (ro.resume && ro.from)
+        return usage_error("--resume and --from exclude each other");
+    if (parent_path && !key_path)
         return usage_error("--parent needs --key");
+    if (parent_path && !ro.resume && !ro.from)
+        return usage_error("--parent needs --from (or --resume): a continued run starts from a "
+                           "checkpoint of the parent");
+    pol_digest parent;
+    if (parent_path) { /* fail before training, not after */
+        pol_status pst = check_parent(parent_path, &ro, &parent);
+        if (pst)
+            return fail(pst);
+    }
     pol_keypair kp;
     if (key_path) { /* load the key first: fail before training, not after */
         pol_status kst = pol_seckey_load(key_path, &kp);
         if (kst)
             return fail(kst);
     }
-    if (ro.resume && ro.from)
-        return usage_error("--resume and --from exclude each other");
 
     pol_ctx *ctx;
     pol_status st = pol_ctx_create(&ctx, &co);
@@ -217,7 +280,7 @@ static int cmd_train(int argc, char **argv)
         snprintf(device, sizeof device, "%s %s, %d thread%s", co.device == POL_DEVICE_CUDA ? "cuda" : "cpu",
                  gemms, co.threads, co.threads > 1 ? "s" : "");
         snprintf(cert_path, sizeof cert_path, "%s/certificate.pol", ro.out_dir);
-        st = pol_cert_issue(ro.out_dir, ro.task_path, &kp, device, parent_hex ? &parent : NULL,
+        st = pol_cert_issue(ro.out_dir, ro.task_path, &kp, device, parent_path ? &parent : NULL,
                             cert_path, &cid);
         if (!st)
             pol_digest_to_hex(&cid, cert_hex);
@@ -378,11 +441,17 @@ static const char SERVE_USAGE[] =
     "                     still trained with the exact kernels). A tolerant task's\n"
     "                     dispute is a transition dispute: each node is judged from\n"
     "                     the solver's own inputs, within the profile's per-op tolerance\n"
-    "  --timeout S        give up after S seconds (default 600)\n"
+    "  --timeout S        give up after S seconds, 1..2592000 (default 600)\n"
     "  --cheat C          FOR TESTS AND DEMOS ONLY: train dishonestly, to show the\n"
     "                     game catching it: tamper-node:STEP:NODE, skip-step:STEP\n"
     "                     or wrong-data:STEP\n"
     "  -v, --verbose      print the game's log lines as the mirror applies them\n";
+
+static int serve_usage_error(const char *msg)
+{
+    fprintf(stderr, "pol-solver: %s\n%s", msg, SERVE_USAGE);
+    return 2;
+}
 
 typedef struct solver {
     pol_mirror *m;
@@ -403,6 +472,8 @@ typedef struct solver {
     pol_party_tol party_tol; /* the same replayer in a transition dispute */
     uint8_t secret[32];
     int started;      /* the claim's beacon came, the draw is known, training began */
+    pol_digest *skipped; /* open tasks this solver cannot serve (open_task) */
+    size_t n_skipped;
     uint64_t submitted_round;
     unsigned runs;
 } solver;
@@ -505,21 +576,45 @@ static void drop_task(solver *s)
     s->active = 0;
 }
 
-/* Claims the first open task of another submitter; start_work trains and
- * submits once the referee's beacon for the claim is in. */
-static pol_status claim_one(solver *s, const char *listen_addr)
+static int skipped(const solver *s, const pol_digest *id)
 {
-    const pol_game *g = pol_mirror_game(s->m);
-    pol_game_task t;
-    size_t i;
-    for (i = 0; i < pol_game_n_tasks(g); i++)
-        if (!pol_game_task_at(g, i, &t) && t.state == POL_GAME_TASK_OPEN &&
-            memcmp(t.submitter, s->me, POL_PUBKEY_LEN))
-            break;
-    if (i == pol_game_n_tasks(g))
+    for (size_t i = 0; i < s->n_skipped; i++)
+        if (pol_digest_equal(&s->skipped[i], id))
+            return 1;
+    return 0;
+}
+
+/* Opens task t here (its file, its dataset under --data-dir) before any
+ * claim: a claim stakes the solver's bond. A task that cannot be opened is
+ * skipped for good, with the reason printed once; *ok = 0 then. Only
+ * running out of memory is an error. */
+static pol_status open_task(solver *s, const pol_game_task *t, int *ok)
+{
+    *ok = 0;
+    pol_status st = pol_role_task_open(s->work, s->data_dir, t->task_json, t->task_json_len,
+                                       &s->rt);
+    if (!st) {
+        *ok = 1;
         return POL_OK;
-    s->id = t.id;
-    pol_digest_to_hex(&t.id, s->hex);
+    }
+    pol_role_task_close(&s->rt);
+    if (st == POL_ERR_NOMEM)
+        return st;
+    printf("skipped    task %.16s, not claimed: %s (%s)\n", s->hex, pol_last_error(),
+           pol_strerror(st));
+    fflush(stdout);
+    pol_digest *more = realloc(s->skipped, (s->n_skipped + 1) * sizeof *more);
+    if (!more)
+        return pol_errorf(POL_ERR_NOMEM, "skipped tasks");
+    s->skipped = more;
+    s->skipped[s->n_skipped++] = t->id;
+    return POL_OK;
+}
+
+/* Claims task s->id, opened in s->rt; s->active once the claim is taken. */
+static pol_status claim(solver *s, const char *listen_addr)
+{
+    pol_game_task t;
     char path[4200];
     snprintf(path, sizeof path, "%s/secret-%s", s->work, s->hex);
     pol_digest commit;
@@ -531,7 +626,7 @@ static pol_status claim_one(solver *s, const char *listen_addr)
         return st;
     pol_game_action a = { 0 };
     a.kind = POL_GAME_CLAIM;
-    a.task_id = t.id;
+    a.task_id = s->id;
     a.commit = commit;
     pol_role_action_endpoint(&a, listen_addr);
     if ((st = pol_mirror_act(s->m, &a, NULL))) {
@@ -550,6 +645,32 @@ static pol_status claim_one(solver *s, const char *listen_addr)
     return POL_OK;
 }
 
+/* Claims the first open task of another submitter that can be opened here;
+ * start_work trains and submits once the referee's beacon for the claim is
+ * in. */
+static pol_status claim_one(solver *s, const char *listen_addr)
+{
+    const pol_game *g = pol_mirror_game(s->m);
+    pol_game_task t;
+    size_t i;
+    for (i = 0; i < pol_game_n_tasks(g); i++)
+        if (!pol_game_task_at(g, i, &t) && t.state == POL_GAME_TASK_OPEN &&
+            memcmp(t.submitter, s->me, POL_PUBKEY_LEN) && !skipped(s, &t.id))
+            break;
+    if (i == pol_game_n_tasks(g))
+        return POL_OK;
+    s->id = t.id;
+    pol_digest_to_hex(&t.id, s->hex);
+    int ok;
+    pol_status st = open_task(s, &t, &ok);
+    if (st || !ok)
+        return st;
+    st = claim(s, listen_addr);
+    if (!s->active)
+        pol_role_task_close(&s->rt);
+    return st;
+}
+
 /* The claim's beacon is in (t): draws the forced error [G-FORCED-2], trains
  * the task, submits the honest certificate or the forced error. */
 static pol_status start_work(solver *s, const pol_game_task *t)
@@ -564,8 +685,6 @@ static pol_status start_work(solver *s, const pol_game_task *t)
     fflush(stdout);
     s->started = 1;
     s->submitted_round = t->rounds;
-    if ((st = pol_role_task_open(s->work, s->data_dir, t->task_json, t->task_json_len, &s->rt)))
-        return st;
     const int blas = s->blas && s->rt.task.mode == POL_MODE_TOLERANT;
     pol_ctx_opts co = { .threads = 1, .kernels = blas ? POL_KERNELS_BLAS : POL_KERNELS_FAST,
                         .device = POL_DEVICE_CPU };
@@ -661,35 +780,36 @@ static int cmd_serve(int argc, char **argv)
     int verbose = 0, c;
     s.data_dir = ".";
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'r': referee = optarg; break;
         case 'k': key_path = optarg; break;
         case 'l': listen_addr = optarg; break;
         case 'w': s.work = optarg; break;
         case 'd': s.data_dir = optarg; break;
-        case 'c': if (parse_cheat(optarg, &s.cheat)) return usage_error("bad --cheat");
+        case 'c': if (parse_cheat(optarg, &s.cheat))
+                      return serve_usage_error("--cheat wants tamper-node:STEP:NODE, "
+                                               "skip-step:STEP or wrong-data:STEP");
                   break;
-        case 'n': tasks = strtol(optarg, &end, 10);
-                  if (*end || tasks < 0) return usage_error("--tasks wants a number >= 0");
+        case 'n': if (cli_long(optarg, 0, 1000000, &tasks))
+                      return serve_usage_error("--tasks wants 0..1000000");
                   break;
-        case 'T': timeout = strtol(optarg, &end, 10);
-                  if (*end || timeout < 1) return usage_error("--timeout wants seconds >= 1");
+        case 'T': if (cli_long(optarg, 1, POL_ROLE_MAX_TIMEOUT_S, &timeout))
+                      return serve_usage_error("--timeout wants seconds, 1..2592000");
                   break;
         case 'v': verbose = 1; break;
         case 'K':
             if (!strcmp(optarg, "fast")) s.blas = 0;
             else if (!strcmp(optarg, "blas")) s.blas = 1;
-            else return usage_error("--kernels wants fast or blas");
+            else return serve_usage_error("--kernels wants fast or blas");
             break;
         case 'h': fputs(SERVE_USAGE, stdout); return 0;
-        default: return usage_error("unknown option");
+        default: return serve_usage_error("unknown option");
         }
     }
     if (optind != argc)
-        return usage_error("unexpected argument");
+        return serve_usage_error("unexpected argument");
     if (!referee || !key_path || !listen_addr || !s.work)
-        return usage_error("serve needs --referee, --key, --listen and --work");
+        return serve_usage_error("serve needs --referee, --key, --listen and --work");
     pol_status st;
     if ((st = pol_seckey_load(key_path, &s.kp)) || (st = pol_keypair_pubkey(&s.kp, s.me)) ||
         (st = pol_mkdir_p(s.work)))
@@ -736,6 +856,7 @@ static int cmd_serve(int argc, char **argv)
     pol_mirror_close(s.m);
     pol_role_server_close(s.srv);
     pol_keypair_clear(&s.kp);
+    free(s.skipped);
     return st ? fail(st) : 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_num.h"
 #include "pol/fileio.h"
 #include "pol/game.h"
 #include "pol/keys.h"
@@ -58,18 +59,6 @@ static int usage_error(const char *msg)
 {
     fprintf(stderr, "pol-submit: %s\n%s", msg, USAGE);
     return 2;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static void print_balances(const pol_game *g)
@@ -145,17 +134,17 @@ int main(int argc, char **argv)
         case 'k': key_path = optarg; break;
         case 't': task_path = optarg; break;
         case 'p': profile_path = optarg; break;
-        case 'b': if (parse_u64(optarg, &bounty)) return usage_error("--bounty wants a number");
+        case 'b': if (cli_u64(optarg, 0, UINT64_MAX, &bounty)) return usage_error("--bounty wants a number");
                   have_bounty = 1; break;
-        case 'f': if (parse_u64(optarg, &fee)) return usage_error("--fee wants a number");
+        case 'f': if (cli_u64(optarg, 0, UINT64_MAX, &fee)) return usage_error("--fee wants a number");
                   have_fee = 1; break;
-        case 's': if (parse_u64(optarg, &sbond)) return usage_error("--solver-bond wants a number");
+        case 's': if (cli_u64(optarg, 0, UINT64_MAX, &sbond)) return usage_error("--solver-bond wants a number");
                   have_s = 1; break;
-        case 'v': if (parse_u64(optarg, &vbond)) return usage_error("--verifier-bond wants a number");
+        case 'v': if (cli_u64(optarg, 0, UINT64_MAX, &vbond)) return usage_error("--verifier-bond wants a number");
                   have_v = 1; break;
-        case 'c': if (parse_u64(optarg, &cbond)) return usage_error("--challenge-bond wants a number");
+        case 'c': if (cli_u64(optarg, 0, UINT64_MAX, &cbond)) return usage_error("--challenge-bond wants a number");
                   have_c = 1; break;
-        case 'T': if (parse_u64(optarg, &timeout) || !timeout || timeout > 86400)
+        case 'T': if (cli_u64(optarg, 0, UINT64_MAX, &timeout) || !timeout || timeout > 86400)
                       return usage_error("--timeout wants 1..86400 seconds");
                   break;
         case 'w': wait = 1; break;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "pol/cert.h"
+#include "cli_num.h"
 #include "pol/context.h"
 #include "pol/fileio.h"
 #include "pol/game.h"
@@ -42,9 +43,14 @@ static const char USAGE[] =
     "  --cert FILE        the certificate envelope (certificate.pol)\n"
     "  --store DIR        checkpoints named <state hash>.safetensors\n"
     "  --solver-key HEX   require this solver key (default: any key that signed it)\n"
-    "  --samples N        random intervals to re-run (default: the fewest that catch a\n"
-    "                     solver who falsified 10% of the intervals with p >= 0.99)\n"
-    "  --top-q Q          also re-run the Q largest declared updates (default 1)\n"
+    "  --samples N|all    random intervals to re-run (default: the fewest that catch a\n"
+    "                     solver who falsified 10% of the intervals with p >= 0.99);\n"
+    "                     all: every interval\n"
+    "  --top-q Q          also re-run the Q largest declared updates (default 1; at\n"
+    "                     least one interval is re-run: not both 0)\n"
+    "  --parent-cert FILE a certificate that continues another (--parent of pol-solver\n"
+    "                     train): the parent certificate, which must hold its start\n"
+    "                     state (spec/certificate.md [V-VER-2]); required for one\n"
     "  --beacon HEX       64 hex digits of public randomness the solver could not know;\n"
     "                     default: fresh random bytes (printed)\n"
     "  --key FILE         sign a VerificationReport with this secret key ...\n"
@@ -89,6 +95,16 @@ static int usage_error(const char *msg)
     return 2;
 }
 
+/* --samples N|all (all: POL_VERIFY_ALL). */
+static int parse_samples(const char *s, long *out)
+{
+    if (!strcmp(s, "all")) {
+        *out = (long)POL_VERIFY_ALL;
+        return 0;
+    }
+    return cli_long(s, 0, 1000000, out);
+}
+
 static int hex32(const char *s, uint8_t out[32])
 {
     pol_digest d;
@@ -99,31 +115,197 @@ static int hex32(const char *s, uint8_t out[32])
 }
 
 /* The signed report of a verification. */
-static pol_status write_report(const char *path, const char *key_path, const pol_cert *c,
+static pol_status write_report(const char *path, const pol_keypair *kp, const pol_cert *c,
                                const pol_digest *cert_id, const pol_verify_opts *vo,
                                const pol_verify_result *r)
 {
-    pol_keypair kp;
-    pol_status st = pol_seckey_load(key_path, &kp);
-    if (st)
-        return st;
     pol_report rep;
     uint8_t vkey[32];
-    if ((st = pol_keypair_pubkey(&kp, vkey)) ||
-        (st = pol_report_from_verify(c, cert_id, vo, r, vkey, &rep))) {
-        pol_keypair_clear(&kp);
+    pol_status st;
+    if ((st = pol_keypair_pubkey(kp, vkey)) ||
+        (st = pol_report_from_verify(c, cert_id, vo, r, vkey, &rep)))
         return st;
-    }
     uint8_t *body = NULL, *env = NULL;
     size_t blen = 0, elen = 0;
     if (!(st = pol_report_encode(&rep, &body, &blen)) &&
-        !(st = pol_envelope_seal(POL_MSG_REPORT, body, blen, &kp, &env, &elen)))
+        !(st = pol_envelope_seal(POL_MSG_REPORT, body, blen, kp, &env, &elen)))
         st = pol_write_file_atomic(path, env, elen, 0);
-    pol_keypair_clear(&kp);
     free(body);
     free(env);
     pol_report_free(&rep);
     return st;
+}
+
+/* What check was asked to do. */
+typedef struct check_args {
+    pol_verify_opts vo;
+    const char *cert_path, *parent_path, *profile, *report;
+    const uint8_t *want_solver; /* NULL: any solver key */
+    const pol_keypair *kp;      /* signs the report (with report) */
+    long samples;               /* -1: the default, pol_samples_for */
+    long top_q, threads;
+    pol_kernels kernels;
+    int json;
+} check_args;
+
+/* The outcome of check, as text or JSON. */
+static void print_check(const check_args *a, const pol_cert *c, const pol_digest *cert_id,
+                        const pol_verify_result *r)
+{
+    char parent_hex[65];
+    pol_digest_to_hex(&c->parent_id, parent_hex);
+    const char *start = r->init_checked             ? "initial_state"
+                        : r->parent_checkpoint >= 0 ? "parent_checkpoint"
+                                                    : "unchecked";
+    char id_hex[65], beacon_hex[65], e[65], g[65];
+    pol_digest_to_hex(cert_id, id_hex);
+    pol_digest b;
+    memcpy(b.b, a->vo.beacon, 32);
+    pol_digest_to_hex(&b, beacon_hex);
+    pol_digest_to_hex(&r->expected, e);
+    pol_digest_to_hex(&r->got, g);
+    if (a->json) {
+        json_t *o = json_object(), *arr = json_array();
+        json_object_set_new(o, "verdict", json_string(r->accept ? "accept" : "reject"));
+        json_object_set_new(o, "certificate_id", json_string(id_hex));
+        json_object_set_new(o, "beacon", json_string(beacon_hex));
+        json_object_set_new(o, "intervals", json_integer((json_int_t)r->n_intervals));
+        for (size_t i = 0; i < r->n_picked; i++)
+            json_array_append_new(arr, json_integer(r->picked[i]));
+        json_object_set_new(o, "checked", arr);
+        json_object_set_new(o, "start", json_string(start));
+        if (r->parent_checkpoint >= 0) {
+            json_object_set_new(o, "parent_certificate_id", json_string(parent_hex));
+            json_object_set_new(o, "parent_checkpoint", json_integer(r->parent_checkpoint));
+        }
+        if (r->tolerant) {
+            json_t *da = json_array(), *ta = json_array();
+            for (size_t i = 0; i < r->n_picked; i++) {
+                json_array_append_new(da, json_real(r->distance[i]));
+                json_array_append_new(ta, json_real(r->threshold[i]));
+            }
+            json_object_set_new(o, "metric", json_string(pol_metric_name(r->metric)));
+            json_object_set_new(o, "distances", da);
+            json_object_set_new(o, "thresholds", ta);
+        }
+        json_object_set_new(o, "failed_interval",
+                            r->failed_interval >= 0 ? json_integer(r->failed_interval) : json_null());
+        json_object_set_new(o, "reason", json_string(r->reason));
+        if (r->failed_interval >= 0) {
+            json_object_set_new(o, "expected_state_hash", json_string(e));
+            json_object_set_new(o, "recomputed_state_hash", json_string(g));
+        }
+        json_object_set_new(o, "steps_rerun", json_integer((json_int_t)r->steps_rerun));
+        json_object_set_new(o, "cost_fraction", json_real(r->cost_fraction));
+        json_object_set_new(o, "detect_p_1pct", json_real(r->detect_p[0]));
+        json_object_set_new(o, "detect_p_10pct", json_real(r->detect_p[1]));
+        json_object_set_new(o, "detect_p_50pct", json_real(r->detect_p[2]));
+        if (a->report)
+            json_object_set_new(o, "report", json_string(a->report));
+        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("certificate  %s (id %s)\nbeacon       %s\n", a->cert_path, id_hex, beacon_hex);
+        printf("checked      %zu of %zu intervals, %" PRIu64 " steps re-run (%.1f%% of the solver's)\n",
+               r->n_picked, r->n_intervals, r->steps_rerun, 100.0 * r->cost_fraction);
+        printf("detection    p = %.3f / %.3f / %.3f if 1%% / 10%% / 50%% of intervals were falsified\n",
+               r->detect_p[0], r->detect_p[1], r->detect_p[2]);
+        if (r->init_checked)
+            printf("start        the task's initial state, re-derived\n");
+        else if (r->parent_checkpoint >= 0)
+            printf("start        checkpoint %lld (step %" PRIu64 ") of parent certificate %s\n"
+                   "             (that certificate is verified on its own)\n",
+                   (long long)r->parent_checkpoint, c->ckpt_steps[0], parent_hex);
+        if (r->tolerant) {
+            printf("tolerant     %s distance / threshold per checked interval:\n", pol_metric_name(r->metric));
+            for (size_t i = 0; i < r->n_picked; i++)
+                if (r->threshold[i] > 0)
+                    printf("             %5u  %.3e / %.3e\n", r->picked[i], r->distance[i], r->threshold[i]);
+        }
+        if (r->accept) {
+            printf("verdict      ACCEPT\n");
+        } else {
+            printf("verdict      REJECT: %s\n", r->reason);
+            if (r->failed_interval >= 0)
+                printf("evidence     interval %lld: committed %s\n             recomputed %s\n",
+                       (long long)r->failed_interval, e, g);
+        }
+        if (a->report)
+            printf("report       %s (signed)\n", a->report);
+    }
+}
+
+/* check, its arguments parsed: loads, verifies, reports, prints. Returns
+ * the exit status. */
+static int check_cert(check_args *a)
+{
+    pol_verify_opts *vo = &a->vo;
+    pol_cert cert, parent;
+    pol_digest cert_id;
+    pol_threshold *thr = NULL;
+    pol_verify_result *r = NULL;
+    int have_parent = 0, code = 1;
+    pol_status st = pol_cert_load(a->cert_path, &cert, &cert_id);
+    if (st)
+        return fail(st);
+    if (a->want_solver && memcmp(a->want_solver, cert.solver_key, 32)) {
+        st = pol_errorf(POL_ERR_SIGNATURE, "%s is signed by another solver key", a->cert_path);
+        goto out;
+    }
+    if (cert.has_parent != !!a->parent_path) {
+        code = usage_error(cert.has_parent ? "the certificate continues another: --parent-cert "
+                                             "FILE (the parent certificate) is needed"
+                                           : "--parent-cert given, but the certificate has no "
+                                             "parent");
+        goto out;
+    }
+    if (a->parent_path) {
+        if ((st = pol_cert_load(a->parent_path, &parent, &vo->parent_id)))
+            goto out;
+        have_parent = 1;
+        vo->parent = &parent;
+    }
+    vo->cert_id = cert_id;
+    if (a->samples < 0)
+        a->samples = (long)pol_samples_for(cert.n_checkpoints - 1, 0.10, 0.99);
+    vo->samples = (uint32_t)a->samples;
+    vo->top_q = (uint32_t)a->top_q;
+    if (cert.mode == POL_MODE_TOLERANT) {
+        if (!a->profile) {
+            code = usage_error("a tolerant-mode certificate needs --profile");
+            goto out;
+        }
+        if ((st = pol_profile_load_thresholds(a->profile, &cert.task_id,
+                                              vo->metric ? vo->metric : POL_METRIC_L2_REL, &thr,
+                                              &vo->n_thresholds)))
+            goto out;
+        vo->thresholds = thr;
+    }
+    pol_ctx *ctx;
+    pol_ctx_opts co = { .threads = (int)a->threads, .kernels = a->kernels };
+    if ((st = pol_ctx_create(&ctx, &co)))
+        goto out;
+    if (!(r = malloc(sizeof *r)))
+        st = pol_errorf(POL_ERR_NOMEM, "result");
+    else
+        st = pol_verify(ctx, &cert, vo, r);
+    pol_ctx_destroy(ctx);
+    if (!st && a->report)
+        st = write_report(a->report, a->kp, &cert, &cert_id, vo, r);
+    if (!st) {
+        print_check(a, &cert, &cert_id, r);
+        code = r->accept ? 0 : 3;
+    }
+out:
+    if (st)
+        code = fail(st);
+    free(r);
+    free(thr);
+    if (have_parent)
+        pol_cert_free(&parent);
+    pol_cert_free(&cert);
+    return code;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -136,30 +318,28 @@ static int cmd_check(int argc, char **argv)
         { "solver-key", required_argument, 0, 'S' }, { "threads", required_argument, 0, 'j' },
         { "json", no_argument, 0, 'J' },            { "help", no_argument, 0, 'h' },
         { "profile", required_argument, 0, 'p' },   { "metric", required_argument, 0, 'm' },
-        { "kernels", required_argument, 0, 'K' },
+        { "kernels", required_argument, 0, 'K' },   { "parent-cert", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     pol_verify_opts vo = { 0 };
     const char *cert_path = NULL, *key = NULL, *report = NULL, *solver_hex = NULL;
-    const char *profile = NULL;
+    const char *profile = NULL, *parent_path = NULL;
     pol_kernels kernels = POL_KERNELS_FAST;
     long samples = -1, top_q = 1, threads = 1;
     int json = 0, have_beacon = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end = NULL;
         switch (c) {
         case 't': vo.task_path = optarg; break;
         case 'c': cert_path = optarg; break;
         case 's': vo.store_dir = optarg; break;
-        case 'n': samples = strtol(optarg, &end, 10);
-                  if (*end || samples < 0 || samples > 1000000) return usage_error("--samples wants 0..1000000");
+        case 'n': if (parse_samples(optarg, &samples))
+                      return usage_error("--samples wants 0..1000000 or all");
                   break;
-        case 'q': top_q = strtol(optarg, &end, 10);
-                  if (*end || top_q < 0 || top_q > 4096) return usage_error("--top-q wants 0..4096");
+        case 'q': if (cli_long(optarg, 0, 4096, &top_q)) return usage_error("--top-q wants 0..4096");
                   break;
-        case 'j': threads = strtol(optarg, &end, 10);
-                  if (*end || threads < 1 || threads > 256) return usage_error("--threads wants 1..256");
+        case 'j': if (cli_long(optarg, 1, 256, &threads)) return usage_error("--threads wants 1..256");
                   break;
+        case 'P': parent_path = optarg; break;
         case 'b': if (hex32(optarg, vo.beacon)) return usage_error("--beacon wants 64 lowercase hex digits");
                   have_beacon = 1;
                   break;
@@ -185,132 +365,25 @@ static int cmd_check(int argc, char **argv)
         return usage_error("check needs --task, --cert and --store");
     if (!key != !report)
         return usage_error("--key and --report go together");
+    if (samples == 0 && top_q == 0)
+        return usage_error("--samples 0 with --top-q 0 would re-run nothing");
     uint8_t want_solver[32];
     if (solver_hex && hex32(solver_hex, want_solver))
         return usage_error("--solver-key wants 64 lowercase hex digits");
     if (!have_beacon && getrandom(vo.beacon, 32, 0) != 32)
         return fail(pol_errorf(POL_ERR_IO, "getrandom failed"));
-
-    pol_cert cert;
-    pol_digest cert_id;
-    pol_status st = pol_cert_load(cert_path, &cert, &cert_id);
-    if (st)
+    /* what can fail cheaply fails before the re-run */
+    if (report && access(report, F_OK) == 0)
+        return fail(pol_errorf(POL_ERR_EXISTS, "%s exists; a report is never overwritten", report));
+    pol_keypair kp;
+    pol_status st;
+    if (key && (st = pol_seckey_load(key, &kp)))
         return fail(st);
-    if (solver_hex && memcmp(want_solver, cert.solver_key, 32)) {
-        pol_cert_free(&cert);
-        return fail(pol_errorf(POL_ERR_SIGNATURE, "%s is signed by another solver key", cert_path));
-    }
-    vo.cert_id = cert_id;
-    const size_t N = cert.n_checkpoints - 1;
-    if (samples < 0)
-        samples = (long)pol_samples_for(N, 0.10, 0.99);
-    vo.samples = (uint32_t)samples;
-    vo.top_q = (uint32_t)top_q;
-    pol_threshold *thr = NULL;
-    if (cert.mode == POL_MODE_TOLERANT) {
-        if (!profile) {
-            pol_cert_free(&cert);
-            return usage_error("a tolerant-mode certificate needs --profile");
-        }
-        if ((st = pol_profile_load_thresholds(profile, &cert.task_id,
-                                              vo.metric ? vo.metric : POL_METRIC_L2_REL, &thr,
-                                              &vo.n_thresholds))) {
-            pol_cert_free(&cert);
-            return fail(st);
-        }
-        vo.thresholds = thr;
-    }
-    pol_ctx *ctx;
-    pol_ctx_opts co = { .threads = (int)threads, .kernels = kernels };
-    if ((st = pol_ctx_create(&ctx, &co))) {
-        free(thr);
-        pol_cert_free(&cert);
-        return fail(st);
-    }
-    pol_verify_result *r = malloc(sizeof *r);
-    if (!r)
-        st = pol_errorf(POL_ERR_NOMEM, "result");
-    else
-        st = pol_verify(ctx, &cert, &vo, r);
-    pol_ctx_destroy(ctx);
-    free(thr);
-    vo.thresholds = NULL;
-    if (!st && report)
-        st = write_report(report, key, &cert, &cert_id, &vo, r);
-    if (st) {
-        free(r);
-        pol_cert_free(&cert);
-        return fail(st);
-    }
-    char id_hex[65], beacon_hex[65], e[65], g[65];
-    pol_digest_to_hex(&cert_id, id_hex);
-    pol_digest b;
-    memcpy(b.b, vo.beacon, 32);
-    pol_digest_to_hex(&b, beacon_hex);
-    pol_digest_to_hex(&r->expected, e);
-    pol_digest_to_hex(&r->got, g);
-    if (json) {
-        json_t *o = json_object(), *arr = json_array();
-        json_object_set_new(o, "verdict", json_string(r->accept ? "accept" : "reject"));
-        json_object_set_new(o, "certificate_id", json_string(id_hex));
-        json_object_set_new(o, "beacon", json_string(beacon_hex));
-        json_object_set_new(o, "intervals", json_integer((json_int_t)r->n_intervals));
-        for (size_t i = 0; i < r->n_picked; i++)
-            json_array_append_new(arr, json_integer(r->picked[i]));
-        json_object_set_new(o, "checked", arr);
-        if (r->tolerant) {
-            json_t *da = json_array(), *ta = json_array();
-            for (size_t i = 0; i < r->n_picked; i++) {
-                json_array_append_new(da, json_real(r->distance[i]));
-                json_array_append_new(ta, json_real(r->threshold[i]));
-            }
-            json_object_set_new(o, "metric", json_string(pol_metric_name(r->metric)));
-            json_object_set_new(o, "distances", da);
-            json_object_set_new(o, "thresholds", ta);
-        }
-        json_object_set_new(o, "failed_interval",
-                            r->failed_interval >= 0 ? json_integer(r->failed_interval) : json_null());
-        json_object_set_new(o, "reason", json_string(r->reason));
-        if (r->failed_interval >= 0) {
-            json_object_set_new(o, "expected_state_hash", json_string(e));
-            json_object_set_new(o, "recomputed_state_hash", json_string(g));
-        }
-        json_object_set_new(o, "steps_rerun", json_integer((json_int_t)r->steps_rerun));
-        json_object_set_new(o, "cost_fraction", json_real(r->cost_fraction));
-        json_object_set_new(o, "detect_p_1pct", json_real(r->detect_p[0]));
-        json_object_set_new(o, "detect_p_10pct", json_real(r->detect_p[1]));
-        json_object_set_new(o, "detect_p_50pct", json_real(r->detect_p[2]));
-        if (report)
-            json_object_set_new(o, "report", json_string(report));
-        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(o);
-    } else {
-        printf("certificate  %s (id %s)\nbeacon       %s\n", cert_path, id_hex, beacon_hex);
-        printf("checked      %zu of %zu intervals, %" PRIu64 " steps re-run (%.1f%% of the solver's)\n",
-               r->n_picked, r->n_intervals, r->steps_rerun, 100.0 * r->cost_fraction);
-        printf("detection    p = %.3f / %.3f / %.3f if 1%% / 10%% / 50%% of intervals were falsified\n",
-               r->detect_p[0], r->detect_p[1], r->detect_p[2]);
-        if (r->tolerant) {
-            printf("tolerant     %s distance / threshold per checked interval:\n", pol_metric_name(r->metric));
-            for (size_t i = 0; i < r->n_picked; i++)
-                if (r->threshold[i] > 0)
-                    printf("             %5u  %.3e / %.3e\n", r->picked[i], r->distance[i], r->threshold[i]);
-        }
-        if (r->accept) {
-            printf("verdict      ACCEPT\n");
-        } else {
-            printf("verdict      REJECT: %s\n", r->reason);
-            if (r->failed_interval >= 0)
-                printf("evidence     interval %lld: committed %s\n             recomputed %s\n",
-                       (long long)r->failed_interval, e, g);
-        }
-        if (report)
-            printf("report       %s (signed)\n", report);
-    }
-    int code = r->accept ? 0 : 3;
-    free(r);
-    pol_cert_free(&cert);
+    check_args ca = { vo, cert_path, parent_path, profile, report, solver_hex ? want_solver : NULL,
+                      key ? &kp : NULL, samples, top_q, threads, kernels, json };
+    int code = check_cert(&ca);
+    if (key)
+        pol_keypair_clear(&kp);
     return code;
 }
 
@@ -476,15 +549,22 @@ static const char SERVE_USAGE[] =
     "  --listen ADDR      where to answer the referee, HOST:PORT (port 0: any)\n"
     "  --work DIR         work directory (fetched checkpoints, replays)\n"
     "  --data-dir DIR     where the tasks' datasets are (default .)\n"
-    "  --samples N        random intervals to re-run (default 0: every interval)\n"
+    "  --samples N|all    random intervals to re-run, plus the largest declared update\n"
+    "                     (default all: every interval)\n"
     "  --party KEY=ADDR   a solver's endpoint, where the game carries none (repeatable)\n"
     "  --tasks N          stop after N reports whose tasks ended (default 0: never)\n"
-    "  --timeout S        give up after S seconds (default 600)\n"
+    "  --timeout S        give up after S seconds, 1..2592000 (default 600)\n"
     "  --cheat lazy       FOR TESTS AND DEMOS ONLY: accept every certificate without\n"
     "                     checking it (the whistleblower and forced errors catch this)\n"
     "  --cheat reject     FOR TESTS AND DEMOS ONLY: reject every certificate without\n"
     "                     checking it, then dispute it (an honest solver wins)\n"
     "  -v, --verbose      print the game's log lines\n";
+
+static int serve_usage_error(const char *msg)
+{
+    fprintf(stderr, "pol-verifier: %s\n%s", msg, SERVE_USAGE);
+    return 2;
+}
 
 #define MAX_SEEN 1024
 
@@ -645,8 +725,8 @@ static int cmd_serve(int argc, char **argv)
     long tasks = 0, timeout = 600;
     int verbose = 0, c;
     v->data_dir = ".";
+    v->samples = POL_VERIFY_ALL;
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-        char *end;
         long n;
         switch (c) {
         case 'r': referee = optarg; break;
@@ -656,32 +736,29 @@ static int cmd_serve(int argc, char **argv)
         case 'd': v->data_dir = optarg; break;
         case 'c': if (!strcmp(optarg, "lazy")) v->lazy = 1;
                   else if (!strcmp(optarg, "reject")) v->reject = 1;
-                  else return vstate_end(v, usage_error("--cheat wants lazy or reject"));
+                  else return vstate_end(v, serve_usage_error("--cheat wants lazy or reject"));
                   break;
-        case 'n': n = strtol(optarg, &end, 10);
-                  if (*end || n < 0 || n > 1000000)
-                      return vstate_end(v, usage_error("--samples wants 0..1000000"));
+        case 'n': if (parse_samples(optarg, &n))
+                      return vstate_end(v, serve_usage_error("--samples wants 0..1000000 or all"));
                   v->samples = (uint32_t)n; break;
         case 'P': if (pol_role_peer_add(optarg))
-                      return vstate_end(v, usage_error(pol_last_error()));
+                      return vstate_end(v, serve_usage_error(pol_last_error()));
                   break;
-        case 't': tasks = strtol(optarg, &end, 10);
-                  if (*end || tasks < 0)
-                      return vstate_end(v, usage_error("--tasks wants a number >= 0"));
+        case 't': if (cli_long(optarg, 0, 1000000, &tasks))
+                      return vstate_end(v, serve_usage_error("--tasks wants 0..1000000"));
                   break;
-        case 'T': timeout = strtol(optarg, &end, 10);
-                  if (*end || timeout < 1)
-                      return vstate_end(v, usage_error("--timeout wants seconds >= 1"));
+        case 'T': if (cli_long(optarg, 1, POL_ROLE_MAX_TIMEOUT_S, &timeout))
+                      return vstate_end(v, serve_usage_error("--timeout wants seconds, 1..2592000"));
                   break;
         case 'v': verbose = 1; break;
         case 'h': fputs(SERVE_USAGE, stdout); return vstate_end(v, 0);
-        default: return vstate_end(v, usage_error("unknown option"));
+        default: return vstate_end(v, serve_usage_error("unknown option"));
         }
     }
     if (optind != argc)
-        return vstate_end(v, usage_error("unexpected argument"));
+        return vstate_end(v, serve_usage_error("unexpected argument"));
     if (!referee || !key_path || !listen_addr || !v->work)
-        return vstate_end(v, usage_error("serve needs --referee, --key, --listen and --work"));
+        return vstate_end(v, serve_usage_error("serve needs --referee, --key, --listen and --work"));
     pol_status st;
     char blobs[4200], ep[80];
     snprintf(blobs, sizeof blobs, "%s/blobs", v->work);

@@ -14,6 +14,7 @@
 #include "pol/game.h"
 #include "pol/keys.h"
 #include "pol/roles.h"
+#include "cli_num.h"
 #include "role_cli.h"
 #include "pol/version.h"
 
@@ -37,7 +38,7 @@ static const char USAGE[] =
     "  --data-dir DIR     where the tasks' datasets are (default .)\n"
     "  --party KEY=ADDR   a solver's endpoint, where the game carries none (repeatable)\n"
     "  --tasks N          stop after N checked tasks ended (default 0: never)\n"
-    "  --timeout S        give up after S seconds (default 600)\n"
+    "  --timeout S        give up after S seconds, 1..2592000 (default 600)\n"
     "  -v, --verbose      print the game's log lines\n"
     "\n"
     "Exit status: 0 on success, 1 on an error (message on stderr), 2 on bad usage.\n";
@@ -86,7 +87,7 @@ static pol_status recheck(wstate *w, const pol_game_task *t, const char *ep)
     char hex[65], why[256] = "";
     pol_digest_to_hex(&t->id, hex);
     int accept = 0;
-    pol_status st = pol_role_check_cert(t, &w->kp, w->work, w->data_dir, 0, &accept, NULL, NULL,
+    pol_status st = pol_role_check_cert(t, &w->kp, w->work, w->data_dir, POL_VERIFY_ALL, &accept, NULL, NULL,
                                         why);
     if (st) {
         printf("error      task %.16s: cannot re-check: %s\n", hex, pol_last_error());
@@ -168,7 +169,6 @@ int main(int argc, char **argv)
     int verbose = 0, c;
     w->data_dir = ".";
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'r': referee = optarg; break;
         case 'k': key_path = optarg; break;
@@ -178,13 +178,11 @@ int main(int argc, char **argv)
         case 'P': if (pol_role_peer_add(optarg))
                       return wstate_end(w, usage_error(pol_last_error()));
                   break;
-        case 't': tasks = strtol(optarg, &end, 10);
-                  if (*end || tasks < 0)
-                      return wstate_end(w, usage_error("--tasks wants a number >= 0"));
+        case 't': if (cli_long(optarg, 0, 1000000, &tasks))
+                      return wstate_end(w, usage_error("--tasks wants 0..1000000"));
                   break;
-        case 'T': timeout = strtol(optarg, &end, 10);
-                  if (*end || timeout < 1)
-                      return wstate_end(w, usage_error("--timeout wants seconds >= 1"));
+        case 'T': if (cli_long(optarg, 1, POL_ROLE_MAX_TIMEOUT_S, &timeout))
+                      return wstate_end(w, usage_error("--timeout wants seconds, 1..2592000"));
                   break;
         case 'v': verbose = 1; break;
         case 'h': fputs(USAGE, stdout); return wstate_end(w, 0);

@@ -11,6 +11,9 @@
 
 #include "pol/roles.h"
 
+/* The longest --timeout of a serving program: 30 days, in seconds. */
+#define POL_ROLE_MAX_TIMEOUT_S 2592000L
+
 static volatile sig_atomic_t stop_flag;
 
 static inline void role_on_signal(int sig)

@@ -18,7 +18,8 @@
 
 #define TASK "spec/vectors/tiny/adamw-gelu.json"
 
-static char bin[512], vbin[512], wbin[512], dir[512], out_path[600], err_path[600];
+static char bin[512], vbin[512], wbin[512], kbin[512], sbin[512], dir[512], out_path[600],
+    err_path[600];
 
 static int setup(void **st)
 {
@@ -26,6 +27,8 @@ static int setup(void **st)
     tu_bin("pol-solver", bin, sizeof bin);
     tu_bin("pol-verifier", vbin, sizeof vbin);
     tu_bin("pol-whistleblower", wbin, sizeof wbin);
+    tu_bin("pol-keygen", kbin, sizeof kbin);
+    tu_bin("pol-submit", sbin, sizeof sbin);
     const char *d = tu_tmpdir();
     if (!d)
         return -1;
@@ -50,6 +53,8 @@ static int run_prog(const char *prog, const char *fmt, ...)
 #define solver(...) run_prog(bin, __VA_ARGS__)
 #define verifier(...) run_prog(vbin, __VA_ARGS__)
 #define whistleblower(...) run_prog(wbin, __VA_ARGS__)
+#define keygen(...) run_prog(kbin, __VA_ARGS__)
+#define submit(...) run_prog(sbin, __VA_ARGS__)
 
 /* 1 if <dir>/name exists. */
 static int exists(const char *name)
@@ -117,7 +122,7 @@ static void test_serve_usage(void **st)
     assert_int_equal(whistleblower("--help"), 0);
     assert_int_equal(whistleblower("--version"), 0);
     assert_int_equal(whistleblower("--timeout 0 %s --key k", common), 2);
-    assert_non_null(strstr(read_all(err_path), "--timeout wants seconds >= 1"));
+    assert_non_null(strstr(read_all(err_path), "--timeout wants seconds, 1..2592000"));
     assert_int_equal(whistleblower("%s", common), 2);
     assert_int_equal(whistleblower("%s --key %s/no-such.key", common, dir), 1);
     assert_false(exists("sw"));
@@ -188,6 +193,98 @@ static void test_train_json_and_inspect(void **st)
     assert_int_equal(solver("inspect %s/bad.safetensors", dir), 1);
     assert_non_null(strstr(read_all(err_path), "hash"));
     assert_int_equal(solver("inspect %s/missing.safetensors", dir), 1);
+}
+
+/* Numbers on the command lines: digits only, in range, never saturated or
+ * wrapped (a --timeout of 2^64 s once overflowed into a deadline in the
+ * past); the serving commands' usage errors print the serve usage. */
+static void test_numbers(void **st)
+{
+    (void)st;
+    char common[1200];
+    snprintf(common, sizeof common, "--referee 127.0.0.1:1 --listen 127.0.0.1:0 --work %s/nw",
+             dir);
+    static const char *const bad[] = { "0", "2592001", "18446744073709552616", "-5", "' 5'",
+                                       "''", "5s" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (whistleblower("--timeout %s %s --key k", bad[i], common) != 2 ||
+            solver("serve --timeout %s %s --key k", bad[i], common) != 2 ||
+            verifier("serve --timeout %s %s --key k", bad[i], common) != 2)
+            fail_msg("--timeout %s: want exit 2 from every serving program", bad[i]);
+        assert_non_null(strstr(read_all(err_path), "usage: pol-verifier serve"));
+    }
+    assert_int_equal(solver("serve --tasks 1x %s --key k", common), 2);
+    assert_non_null(strstr(read_all(err_path), "usage: pol-solver serve"));
+    assert_int_equal(solver("train --task %s --out %s/x --threads ''", TASK, dir), 2);
+    assert_int_equal(submit("--referee 127.0.0.1:1 --key k --task %s --bounty "
+                            "99999999999999999999", TASK), 2);
+    assert_non_null(strstr(read_all(err_path), "--bounty"));
+    /* check re-runs something: --samples 0 --top-q 0 is refused; all is a count */
+    assert_int_equal(verifier("check --task %s --cert c --store s --samples 0 --top-q 0", TASK),
+                     2);
+    assert_non_null(strstr(read_all(err_path), "re-run nothing"));
+    assert_int_equal(verifier("check --task %s --cert c --store s --samples most", TASK), 2);
+    assert_int_equal(verifier("serve --samples 0x %s --key k", common), 2);
+    assert_false(exists("nw"));
+    assert_false(exists("x"));
+}
+
+/* A run continued from a certificate's checkpoint (spec/certificate.md
+ * [V-VER-2]): pol-solver train --parent checks the start before training;
+ * pol-verifier check needs the parent certificate, accepts the true one and
+ * refuses another. */
+static void test_parent(void **st)
+{
+    (void)st;
+    assert_int_equal(keygen("--out %s/p", dir), 0);
+    assert_int_equal(solver("train --task %s --out %s/pa --key %s/p.key --store %s/ps", TASK, dir,
+                            dir, dir), 0);
+    assert_int_equal(solver("train --task spec/vectors/tiny/sgd-relu.json --out %s/po --key "
+                            "%s/p.key", dir, dir), 0);
+    /* --parent wants --key and a start checkpoint */
+    assert_int_equal(solver("train --task %s --out %s/pb --parent %s/pa/certificate.pol", TASK,
+                            dir, dir), 2);
+    assert_int_equal(solver("train --task %s --out %s/pb --key %s/p.key --parent "
+                            "%s/pa/certificate.pol", TASK, dir, dir, dir), 2);
+    assert_non_null(strstr(read_all(err_path), "--from"));
+    /* a start that is not the parent's: refused before training */
+    assert_int_equal(solver("train --task %s --out %s/pb --key %s/p.key --parent "
+                            "%s/po/certificate.pol --from %s/pa/ckpt-00000004.safetensors",
+                            TASK, dir, dir, dir, dir), 1);
+    assert_non_null(strstr(read_all(err_path), "not a checkpoint of the parent certificate"));
+    assert_false(exists("pb"));
+    /* the true continuation */
+    assert_int_equal(solver("train --task %s --out %s/pb --key %s/p.key --parent "
+                            "%s/pa/certificate.pol --from %s/pa/ckpt-00000004.safetensors "
+                            "--store %s/ps", TASK, dir, dir, dir, dir, dir), 0);
+    char cmd[1400];
+    /* the verifier: the parent is required, must be the named one, and holds the start */
+    assert_int_equal(verifier("check --task %s --cert %s/pb/certificate.pol --store %s/ps "
+                              "--samples all", TASK, dir, dir), 2);
+    assert_non_null(strstr(read_all(err_path), "--parent-cert"));
+    assert_int_equal(verifier("check --task %s --cert %s/pb/certificate.pol --store %s/ps "
+                              "--parent-cert %s/po/certificate.pol", TASK, dir, dir, dir), 1);
+    assert_non_null(strstr(read_all(err_path), "the certificate continues"));
+    assert_int_equal(verifier("check --task %s --cert %s/pa/certificate.pol --store %s/ps "
+                              "--parent-cert %s/po/certificate.pol", TASK, dir, dir, dir), 2);
+    assert_int_equal(verifier("check --task %s --cert %s/pb/certificate.pol --store %s/ps "
+                              "--samples all --parent-cert %s/pa/certificate.pol --json", TASK,
+                              dir, dir, dir), 0);
+    json_error_t e;
+    json_t *r = json_loads(read_all(out_path), 0, &e);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "verdict")), "accept");
+    assert_string_equal(json_string_value(json_object_get(r, "start")), "parent_checkpoint");
+    assert_int_equal(json_integer_value(json_object_get(r, "parent_checkpoint")), 1);
+    assert_int_equal(json_array_size(json_object_get(r, "checked")), 3); /* all of 4..14 */
+    json_decref(r);
+    /* an existing --report is refused before anything is re-run */
+    snprintf(cmd, sizeof cmd, "echo keep > %s/rep.pol", dir);
+    assert_int_equal(tu_system(cmd), 0);
+    assert_int_equal(verifier("check --task %s --cert %s/pa/certificate.pol --store %s/ps "
+                              "--key %s/p.key --report %s/rep.pol", TASK, dir, dir, dir, dir), 1);
+    assert_non_null(strstr(read_all(err_path), "never overwritten"));
+    assert_string_equal(read_all(out_path), "");
 }
 
 static void test_bad_task(void **st)
@@ -287,10 +384,7 @@ static void test_verifier_profile_gpu(void **st)
 
     /* require, and a tf32 or bf16 task under auto: a device, or exit 1 with
      * nothing written */
-    char kbin[512], kcmd[1400];
-    tu_bin("pol-keygen", kbin, sizeof kbin);
-    snprintf(kcmd, sizeof kcmd, "%s --out %s/k >/dev/null", kbin, dir);
-    assert_int_equal(tu_system(kcmd), 0);
+    assert_int_equal(keygen("--out %s/k", dir), 0);
     for (int k = 0; k < 3; k++) {
         char what[1500];
         if (k == 0)
@@ -330,6 +424,8 @@ int main(void)
         cmocka_unit_test(test_every_program_help_version),
         cmocka_unit_test(test_train_json_and_inspect),
         cmocka_unit_test(test_bad_task),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_parent),
         cmocka_unit_test(test_verifier_profile_gpu),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -375,7 +375,7 @@ static int claim_want(fx *f, int who, const pol_digest *tid, int want)
 
 /* How cert_env bends the certificate it makes (CERT_FITS: not at all). */
 enum { CERT_FITS, CERT_INCONSISTENT, CERT_OTHER_TASK, CERT_OTHER_SOLVER, CERT_OTHER_STEPS,
-       CERT_OTHER_MODE, N_CERT_BENDS };
+       CERT_OTHER_MODE, CERT_PARENT, N_CERT_BENDS };
 static int cert_bend;
 
 static void cert_env(fx *f, int who, const pol_digest *tid, uint8_t **env, size_t *len)
@@ -402,6 +402,7 @@ static void cert_env(fx *f, int who, const pol_digest *tid, uint8_t **env, size_
     case CERT_OTHER_SOLVER: memcpy(c.solver_key, f->pt[V].pub, 32); break;
     case CERT_OTHER_STEPS: c.steps = c.ckpt_steps[1] = 20, c.checkpoint_every = 20; break;
     case CERT_OTHER_MODE: c.mode = c.mode == POL_MODE_EXACT ? POL_MODE_TOLERANT : POL_MODE_EXACT; break;
+    case CERT_PARENT: c.has_parent = 1, fill(c.parent_id.b, 32); break; /* skips the init check */
     }
     uint8_t *body;
     size_t body_len;
@@ -1322,6 +1323,7 @@ static void test_submit_cert_fits(void **st)
         [CERT_OTHER_SOLVER] = "certificate names solver",
         [CERT_OTHER_STEPS] = "steps, checkpoint interval or mode differ from the task's",
         [CERT_OTHER_MODE] = "steps, checkpoint interval or mode differ from the task's",
+        [CERT_PARENT] = "a game's task is trained from its initialisation",
     };
     fx f;
     fx_init(&f, 0);

@@ -382,6 +382,42 @@ static void test_honest(void **st)
     kill_all();
 }
 
+/* A solver whose --data-dir lacks the task's dataset skips the task and
+ * never claims it (a claim stakes its bond); another solver takes it. */
+static void test_unservable_skipped(void **st)
+{
+    (void)st;
+    start_game(0);
+    start_verifier("");
+    spawn("nodata", "pol-solver serve --referee 127.0.0.1:%d --key %s/wb.key --listen "
+          "127.0.0.1:%d --work %s/g%d-nodata --data-dir %s --tasks 1 --timeout 200", port(0),
+          dir, port(4), dir, game_no, dir);
+    wait_log("nodata", "serving");
+    spawn("submit", "pol-submit --referee 127.0.0.1:%d --key %s/submitter.key --task %s "
+          "--bounty 100 --fee 10 --solver-bond 100 --verifier-bond 50 --challenge-bond 50 "
+          "--wait --timeout 200", port(0), dir, HONEST_TASK);
+    wait_log("nodata", "not claimed: dataset");
+    start_solver("");
+    wait_log("solver", "finished");
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_int_equal(t.outcome, POL_GAME_OUT_ACCEPTED);
+    assert_memory_equal(t.solver, pubs[2], 32);
+    assert_int_equal(bal(m, 4), START); /* nothing staked, nothing lost */
+    assert_int_equal(bal(m, 2), START + 100);
+    pol_mirror_close(m);
+    char path[700];
+    uint8_t *buf;
+    size_t len;
+    snprintf(path, sizeof path, "%s/g%d-nodata.log", dir, game_no);
+    assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
+    assert_null(strstr((char *)buf, "claimed    task")); /* no claim line */
+    free(buf);
+    kill_all();
+}
+
 /* Every claim forced: a lazy verifier approves the wrong certificate, the
  * whistleblower challenges and gets the verifier's bond and the jackpot
  * payout; the honest certificate of the next round is paid. */
@@ -579,6 +615,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_honest, teardown),
+        cmocka_unit_test_teardown(test_unservable_skipped, teardown),
         cmocka_unit_test_teardown(test_tamper_node, teardown),
         cmocka_unit_test_teardown(test_skip_step, teardown),
         cmocka_unit_test_teardown(test_wrong_data, teardown),

@@ -303,6 +303,77 @@ static void test_bad_certificates(void **st)
     free(dir);
 }
 
+/* The certificate of a run continued from checkpoint `from` of c, whose
+ * proof is the certificate with id *parent_id. */
+static void child_of(const pol_cert *c, size_t from, const pol_digest *parent_id, pol_cert *d)
+{
+    const size_t n = c->n_checkpoints - from;
+    assert_int_equal(pol_cert_alloc(d, n), POL_OK);
+    d->task_id = c->task_id, d->mode = c->mode, d->spec_version = c->spec_version;
+    d->checkpoint_every = c->checkpoint_every, d->steps = c->steps;
+    d->final_state_hash = c->final_state_hash;
+    memcpy(d->ckpt_steps, c->ckpt_steps + from, n * sizeof *d->ckpt_steps);
+    memcpy(d->ckpt_hashes, c->ckpt_hashes + from, n * sizeof *d->ckpt_hashes);
+    memcpy(d->update_norms, c->update_norms + from, (n - 1) * sizeof *d->update_norms);
+    d->has_parent = 1, d->parent_id = *parent_id;
+    assert_int_equal(pol_merkle_root(d->ckpt_hashes, n, &d->ckpt_root), POL_OK);
+    assert_int_equal(pol_cert_check(d), POL_OK);
+}
+
+/* [V-VER-2] A continued run's start state is checked against its parent. */
+static void test_parent(void **st)
+{
+    (void)st;
+    char *dir = strdup(tu_tmpdir()), *dir2 = strdup(tu_tmpdir()), store[1100], store2[1100];
+    pol_cert parent, forged, child;
+    pol_digest pid;
+    memset(pid.b, 0x5a, 32);
+    build(dir, HONEST, 99, &parent, store);
+    pol_verify_opts o = { 0 };
+    o.task_path = TASK, o.store_dir = store, o.samples = POL_VERIFY_ALL;
+    o.parent = &parent, o.parent_id = pid;
+    /* a true continuation from the parent's checkpoint 1 (step 4) */
+    child_of(&parent, 1, &pid, &child);
+    assert_int_equal(pol_verify(ctx, &child, &o, &res), POL_OK);
+    assert_true(res.accept);
+    assert_int_equal(res.parent_checkpoint, 1);
+    assert_false(res.init_checked);
+    assert_int_equal(res.n_picked, 3);
+    /* the same checkpoint at another step of the parent */
+    parent.ckpt_steps[1] += 1;
+    assert_int_equal(pol_verify(ctx, &child, &o, &res), POL_OK);
+    assert_false(res.accept);
+    assert_int_equal(res.failed_interval, -1);
+    assert_non_null(strstr(res.reason, "is not a checkpoint of the parent certificate"));
+    parent.ckpt_steps[1] -= 1;
+    /* no parent, or another one: the verification cannot be carried out */
+    o.parent = NULL;
+    assert_int_equal(pol_verify(ctx, &child, &o, &res), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "parent certificate"));
+    o.parent = &parent, o.parent_id.b[0] ^= 1;
+    assert_int_equal(pol_verify(ctx, &child, &o, &res), POL_ERR_MISMATCH);
+    o.parent_id = pid;
+    pol_cert_free(&child);
+    /* a forged start: a consistent run on from a tampered state (interval 0
+     * of the cheat flips a bit) claims a parent that never held it. Every
+     * interval of it re-runs true; only the start gives it away. */
+    build(dir2, FLIP_BIT, 0, &forged, store2);
+    child_of(&forged, 1, &pid, &child);
+    o.store_dir = store2;
+    assert_int_equal(pol_verify(ctx, &child, &o, &res), POL_OK);
+    assert_false(res.accept);
+    assert_int_equal(res.failed_interval, -1);
+    assert_int_equal(res.steps_rerun, 0);
+    pol_cert_free(&child);
+    /* nothing to re-run is refused, not accepted */
+    o.store_dir = store, o.samples = 0, o.top_q = 0;
+    assert_int_equal(pol_verify(ctx, &parent, &o, &res), POL_ERR_INVALID_ARG);
+    pol_cert_free(&forged);
+    pol_cert_free(&parent);
+    free(dir);
+    free(dir2);
+}
+
 /* A consistent certificate of 4 checkpoints: k = 4, 10 steps, so steps 0, 4,
  * 8 and 10 (the last need not be a multiple of k). */
 static void small_cert(pol_cert *c)
@@ -402,6 +473,11 @@ static void test_sampling(void **st)
     o.beacon[0] ^= 1; /* another beacon, another sample */
     assert_int_equal(pol_verify_pick(&c, &o, b, &nb), POL_OK);
     assert_true(na != nb || memcmp(a, b, na * sizeof *a));
+    o.samples = POL_VERIFY_ALL, o.top_q = 0; /* every interval, once each */
+    assert_int_equal(pol_verify_pick(&c, &o, a, &na), POL_OK);
+    assert_int_equal(na, 100);
+    for (size_t i = 0; i < na; i++)
+        assert_int_equal(a[i], i);
     pol_cert_free(&c);
     /* detection probability: hypergeometric miss chance */
     assert_true(pol_detect_probability(10, 0.1, 1) > 0.0999 && pol_detect_probability(10, 0.1, 1) < 0.1001);
@@ -420,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_honest_accepted),
         cmocka_unit_test(test_cheats_rejected),
         cmocka_unit_test(test_bad_certificates),
+        cmocka_unit_test(test_parent),
         cmocka_unit_test(test_cert_check),
         cmocka_unit_test(test_sampling),
     };

@@ -29,6 +29,9 @@ extern "C" {
 
 #define POL_VERIFY_MAX_PICKS 4096
 
+/* pol_verify_opts.samples: every interval (at most POL_VERIFY_MAX_PICKS). */
+#define POL_VERIFY_ALL UINT32_MAX
+
 /* A tolerant-mode threshold: the largest distance accepted for an interval
  * of interval_len steps (spec/profiling.md). */
 typedef struct pol_threshold {
@@ -48,8 +51,11 @@ typedef struct pol_verify_opts {
     const char *store_dir;  /* content-addressed checkpoint store */
     pol_digest cert_id;     /* id of the certificate envelope (binds the sample) */
     uint8_t beacon[32];     /* randomness the solver could not predict */
-    uint32_t samples;       /* random intervals to re-run */
+    uint32_t samples;       /* random intervals to re-run (POL_VERIFY_ALL: every one) */
     uint32_t top_q;         /* plus this many largest-update intervals */
+    /* a certificate with has_parent only (ignored otherwise): */
+    const pol_cert *parent; /* its parent certificate, as pol_cert_load read it */
+    pol_digest parent_id;   /* the parent's envelope id (pol_cert_load's *id) */
     /* tolerant mode only (ignored for exact certificates): */
     pol_metric metric;      /* compared over the parameters; 0 means POL_METRIC_L2_REL */
     const pol_threshold *thresholds; /* per interval length, e.g. from a profile */
@@ -59,6 +65,8 @@ typedef struct pol_verify_opts {
 typedef struct pol_verify_result {
     int accept;                 /* 1: every check passed */
     int init_checked;           /* the initial state was re-derived and matched */
+    int64_t parent_checkpoint;  /* has_parent: the index, in the parent certificate, of the
+                                 * checkpoint the run starts from; -1 otherwise */
     size_t n_intervals;         /* intervals in the certificate */
     size_t n_picked;
     uint32_t picked[POL_VERIFY_MAX_PICKS]; /* interval indices re-run, ascending */
@@ -90,7 +98,10 @@ size_t pol_samples_for(size_t n, double fraction, double p);
 
 /* Verifies a certificate (already checked for signature by the caller):
  * task binding, internal consistency, initial state, then the picked
- * intervals. A rejection is not an error: it returns POL_OK with
+ * intervals. The initial state of a certificate without a parent is
+ * re-derived from the task; that of a continued run (has_parent) must be a
+ * checkpoint, at the same step, of o->parent, whose id must be parent_id
+ * (spec/certificate.md [V-VER-2]; the parent is verified on its own). A rejection is not an error: it returns POL_OK with
  * res->accept == 0 and the evidence. Errors (POL_ERR_*) mean the
  * verification could not be carried out (missing checkpoint, bad task...).
  * Tolerant mode needs o->thresholds; an interval is rejected when the
@@ -99,7 +110,10 @@ size_t pol_samples_for(size_t n, double fraction, double p);
  * non-float tensor (the counters) differs.
  * Returns: POL_OK; errors of the loaders; POL_ERR_NOT_FOUND (a checkpoint
  * the sample needs is not in the store, or no threshold for an interval
- * length); POL_ERR_INVALID_ARG (tolerant certificate without thresholds). */
+ * length); POL_ERR_INVALID_ARG (tolerant certificate without thresholds;
+ * samples and top_q both 0, which would re-run nothing; a certificate with
+ * a parent but no o->parent); POL_ERR_MISMATCH (o->parent is not the
+ * certificate's parent). */
 POL_WARN_UNUSED pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                                       pol_verify_result *res);
 

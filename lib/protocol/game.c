@@ -923,6 +923,9 @@ static pol_status cert_fits(const pol_game_task *t, const uint8_t *signer, const
         c->mode != (uint32_t)task.mode)
         return pol_errorf(POL_ERR_RULES, "submit_cert: steps, checkpoint interval or mode "
                           "differ from the task's");
+    if (c->has_parent)
+        return pol_errorf(POL_ERR_RULES, "submit_cert: the certificate continues another "
+                          "(has a parent); a game's task is trained from its initialisation");
     return POL_OK;
 }
 

@@ -233,6 +233,36 @@ static pol_status check_binding(const pol_cert *c, const pol_task *t, pol_verify
     return POL_OK;
 }
 
+/* [V-VER-2] A continued run starts from a checkpoint its parent certificate
+ * commits to, at the same step. POL_OK with *go as check_binding's; a
+ * missing or wrong parent is the caller's error, not a verdict. */
+static pol_status check_parent(const pol_cert *c, const pol_verify_opts *o, pol_verify_result *r,
+                               int *go)
+{
+    char want[65], given[65];
+    *go = 0;
+    pol_digest_to_hex(&c->parent_id, want);
+    if (!o->parent)
+        return pol_errorf(POL_ERR_INVALID_ARG, "the certificate continues a run proven by "
+                          "certificate %s: its start state is checked against that parent "
+                          "certificate, which is needed", want);
+    if (!pol_digest_equal(&o->parent_id, &c->parent_id)) {
+        pol_digest_to_hex(&o->parent_id, given);
+        return pol_errorf(POL_ERR_MISMATCH, "the parent certificate given is %s; the "
+                          "certificate continues %s", given, want);
+    }
+    const pol_cert *p = o->parent;
+    for (size_t j = 0; j < p->n_checkpoints; j++)
+        if (p->ckpt_steps[j] == c->ckpt_steps[0] &&
+            pol_digest_equal(&p->ckpt_hashes[j], &c->ckpt_hashes[0])) {
+            r->parent_checkpoint = (int64_t)j;
+            *go = 1;
+            return POL_OK;
+        }
+    return reject(r, -1, NULL, NULL, "the first checkpoint (step %" PRIu64 ") is not a "
+                  "checkpoint of the parent certificate %.16s", c->ckpt_steps[0], want);
+}
+
 /* The re-run state's hash, the evidence of a tolerant-mode reject (NULL if
  * it cannot be computed). Only a reject needs it: an accepted interval is
  * decided by the distance, so its state is not hashed (a third pass over
@@ -351,6 +381,10 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: NULL argument");
     memset(r, 0, sizeof *r);
     r->failed_interval = -1;
+    r->parent_checkpoint = -1;
+    if (!o->samples && !o->top_q)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: samples and top_q are both 0: "
+                          "nothing would be re-run");
     r->accept = 1;
     pol_task task;
     pol_status st = pol_task_load(o->task_path, &task);
@@ -368,6 +402,8 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
     r->n_intervals = c->n_checkpoints >= 2 ? c->n_checkpoints - 1 : 0;
     int go;
     if ((st = check_binding(c, &task, r, &go)) || !go)
+        return st;
+    if (c->has_parent && ((st = check_parent(c, o, r, &go)) || !go))
         return st;
     if ((st = pol_verify_pick(c, o, r->picked, &r->n_picked)))
         return st;

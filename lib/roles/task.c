@@ -229,7 +229,7 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
         vo.task_path = rt.path;
         vo.store_dir = store;
         vo.cert_id = t->cert_id;
-        vo.samples = samples ? samples : (uint32_t)(c.n_checkpoints - 1);
+        vo.samples = samples;
         vo.top_q = 1;
         if (getrandom(vo.beacon, sizeof vo.beacon, 0) != (ssize_t)sizeof vo.beacon)
             st = pol_errorf(POL_ERR_IO, "getrandom failed");
