@@ -484,8 +484,10 @@ static int cmd_profile(int argc, char **argv)
         return usage_error("--key and --out-envelope go together");
     pol_keypair kp;
     pol_status st;
-    if (key_path) { /* fail before profiling, not after */
-        struct stat sb;
+    struct stat sb;
+    if (lstat(out, &sb) == 0) /* fail before profiling, not after */
+        return fail(pol_errorf(POL_ERR_EXISTS, "%s exists; refusing to overwrite it", out));
+    if (key_path) {
         if (lstat(env_path, &sb) == 0)
             return fail(pol_errorf(POL_ERR_EXISTS, "%s exists; refusing to overwrite it", env_path));
         if ((st = pol_seckey_load(key_path, &kp)))

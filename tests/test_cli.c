@@ -285,6 +285,12 @@ static void test_parent(void **st)
                               "--key %s/p.key --report %s/rep.pol", TASK, dir, dir, dir, dir), 1);
     assert_non_null(strstr(read_all(err_path), "never overwritten"));
     assert_string_equal(read_all(out_path), "");
+    /* and profile's existing --out before anything is profiled */
+    assert_int_equal(verifier("profile --task %s --run %s/pa --out %s/rep.pol", TASK, dir, dir), 1);
+    assert_non_null(strstr(read_all(err_path), "refusing to overwrite"));
+    assert_string_equal(read_all(out_path), "");
+    snprintf(cmd, sizeof cmd, "%s/rep.pol", dir);
+    assert_string_equal(read_all(cmd), "keep\n"); /* unchanged */
 }
 
 static void test_bad_task(void **st)
