@@ -207,8 +207,9 @@ POL_WARN_UNUSED pol_status pol_role_profile_tolerance(const uint8_t *profile_env
  * certificate envelope, fetches the checkpoints the sample needs from
  * the solver's endpoint into work_dir/store, runs pol_verify (`samples`
  * random intervals from a fresh beacon, POL_VERIFY_ALL: every interval;
- * plus the top update; a tolerant-mode task is compared by l2_rel distance against the
- * whole-interval thresholds of its profile, pol_role_profile_thresholds),
+ * plus the top update; a tolerant-mode task is compared by l2_rel distance
+ * against the whole-interval thresholds of its profile,
+ * pol_role_profile_thresholds),
  * and, when report_env is non-NULL, signs the report (pol_report_from_verify,
  * type 3 envelope) with kp.
  * Returns: POL_OK (a rejection is *accept == 0, not an error); the errors

@@ -101,7 +101,8 @@ size_t pol_samples_for(size_t n, double fraction, double p);
  * intervals. The initial state of a certificate without a parent is
  * re-derived from the task; that of a continued run (has_parent) must be a
  * checkpoint, at the same step, of o->parent, whose id must be parent_id
- * (spec/certificate.md [V-VER-2]; the parent is verified on its own). A rejection is not an error: it returns POL_OK with
+ * (spec/certificate.md [V-VER-2]; the parent is verified on its own).
+ * A rejection is not an error: it returns POL_OK with
  * res->accept == 0 and the evidence. Errors (POL_ERR_*) mean the
  * verification could not be carried out (missing checkpoint, bad task...).
  * Tolerant mode needs o->thresholds; an interval is rejected when the
