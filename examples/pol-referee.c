@@ -126,7 +126,7 @@ static int cmd_genesis(int argc, char **argv)
                 goto done;
             }
         } else if (!strcmp(a, "--forced-error-ppm") || !strcmp(a, "--jackpot-tax-ppm")) {
-            if (cli_u64(val, 0, UINT64_MAX, &v) || v > POL_GAME_PPM) {
+            if (cli_u64(val, 0, POL_GAME_PPM, &v)) {
                 rc = bad("ppm values are 0..1000000, got %s", val);
                 goto done;
             }
@@ -270,7 +270,7 @@ static int cmd_run(int argc, char **argv)
             o.n_endpoints++;
         } else if (!strcmp(a, "--answer-timeout") || !strcmp(a, "--party-clock") ||
                    !strcmp(a, "--arity")) {
-            if (cli_u64(val, 0, UINT64_MAX, &v) || v == 0 || v > 86400000u) {
+            if (cli_u64(val, 1, 86400000u, &v)) {
                 rc = bad("%s: want a positive number", a);
                 goto done;
             }

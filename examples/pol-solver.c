@@ -124,6 +124,16 @@ static void on_step(void *arg, uint64_t step, uint64_t total, float loss)
 
 /* --------------------------------------------------------------- train -- */
 
+/* A checkpoint's step, its counters.step. Returns 0, or -1 (none). */
+static int ckpt_step(const pol_st_file *f, uint64_t *step)
+{
+    const pol_tensor *t = pol_st_get(f, "counters.step");
+    if (!t || t->dtype != POL_U64 || t->nbytes != 8)
+        return -1;
+    *step = *(const uint64_t *)t->data;
+    return 0;
+}
+
 /* The state a run starts from: the --from checkpoint, or the first entry of
  * the run directory's trace (--resume). */
 static pol_status run_start(const pol_run_opts *ro, pol_digest *h, uint64_t *step)
@@ -133,12 +143,11 @@ static pol_status run_start(const pol_run_opts *ro, pol_digest *h, uint64_t *ste
         pol_status st = pol_st_load(ro->from, NULL, &f);
         if (st)
             return st;
-        const pol_tensor *t = pol_st_get(&f, "counters.step");
-        if (!t || t->dtype != POL_U64 || t->nbytes != 8)
+        if (ckpt_step(&f, step))
             st = pol_errorf(POL_ERR_FORMAT, "%s: no counters.step; not a libpol checkpoint",
                             ro->from);
         else
-            *step = *(const uint64_t *)t->data, st = pol_st_state_hash(&f, h);
+            st = pol_st_state_hash(&f, h);
         pol_st_free(&f);
         return st;
     }
@@ -164,10 +173,7 @@ static pol_status check_parent(const char *path, const pol_run_opts *ro, pol_dig
     pol_status st = run_start(ro, &h, &step);
     if (st || (st = pol_cert_load(path, &p, id)))
         return st;
-    st = POL_ERR_MISMATCH;
-    for (size_t j = 0; st && j < p.n_checkpoints; j++)
-        if (p.ckpt_steps[j] == step && pol_digest_equal(&p.ckpt_hashes[j], &h))
-            st = POL_OK;
+    st = pol_cert_find_checkpoint(&p, step, &h) < 0 ? POL_ERR_MISMATCH : POL_OK;
     pol_cert_free(&p);
     if (st) {
         char hex[65];
@@ -358,11 +364,11 @@ static int cmd_inspect(int argc, char **argv)
     st = pol_st_state_hash(&f, &h);
     const char *meta_hash = pol_st_meta(&f, "state_hash"), *step = pol_st_meta(&f, "step");
     const char *format = pol_st_meta(&f, "format"), *spec = pol_st_meta(&f, "spec_version");
-    const pol_tensor *counter = pol_st_get(&f, "counters.step");
     char spec_want[16], counter_txt[32] = "";
+    uint64_t counter;
     snprintf(spec_want, sizeof spec_want, "%d", POL_SPEC_VERSION);
-    if (counter && counter->dtype == POL_U64 && counter->nbytes == 8)
-        snprintf(counter_txt, sizeof counter_txt, "%" PRIu64, *(const uint64_t *)counter->data);
+    if (!ckpt_step(&f, &counter))
+        snprintf(counter_txt, sizeof counter_txt, "%" PRIu64, counter);
     if (!st && (!format || strcmp(format, "libpol-checkpoint-v1")))
         st = pol_errorf(POL_ERR_FORMAT, "%s: not a libpol checkpoint (metadata format)", path);
     if (!st && (!spec || strcmp(spec, spec_want)))

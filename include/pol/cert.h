@@ -61,6 +61,12 @@ void pol_cert_free(pol_cert *c);
  *          (no memory to hash the root: no verdict on the certificate). */
 POL_WARN_UNUSED pol_status pol_cert_check(const pol_cert *c);
 
+/* The checkpoint of c that holds state *h at step `step` (ckpt_steps[j] ==
+ * step and ckpt_hashes[j] == *h): how a continued run's start is tied to
+ * its parent certificate (spec/certificate.md [V-VER-2]).
+ * Returns: the first such index j, or -1. */
+int64_t pol_cert_find_checkpoint(const pol_cert *c, uint64_t step, const pol_digest *h);
+
 /* Builds a certificate (without the solver key) from a finished run
  * directory (pol/train.h): trace.json and its checkpoints, each verified
  * against its hash while the update norms are computed.

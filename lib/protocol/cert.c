@@ -40,6 +40,14 @@ void pol_cert_free(pol_cert *c)
     memset(c, 0, sizeof *c);
 }
 
+int64_t pol_cert_find_checkpoint(const pol_cert *c, uint64_t step, const pol_digest *h)
+{
+    for (size_t j = 0; c && h && j < c->n_checkpoints; j++)
+        if (c->ckpt_steps[j] == step && pol_digest_equal(&c->ckpt_hashes[j], h))
+            return (int64_t)j;
+    return -1;
+}
+
 pol_status pol_cert_check(const pol_cert *c)
 {
     if (!c || !c->ckpt_steps || !c->ckpt_hashes || !c->update_norms)

@@ -251,14 +251,12 @@ static pol_status check_parent(const pol_cert *c, const pol_verify_opts *o, pol_
         return pol_errorf(POL_ERR_MISMATCH, "the parent certificate given is %s; the "
                           "certificate continues %s", given, want);
     }
-    const pol_cert *p = o->parent;
-    for (size_t j = 0; j < p->n_checkpoints; j++)
-        if (p->ckpt_steps[j] == c->ckpt_steps[0] &&
-            pol_digest_equal(&p->ckpt_hashes[j], &c->ckpt_hashes[0])) {
-            r->parent_checkpoint = (int64_t)j;
-            *go = 1;
-            return POL_OK;
-        }
+    r->parent_checkpoint = pol_cert_find_checkpoint(o->parent, c->ckpt_steps[0],
+                                                    &c->ckpt_hashes[0]);
+    if (r->parent_checkpoint >= 0) {
+        *go = 1;
+        return POL_OK;
+    }
     return reject(r, -1, NULL, NULL, "the first checkpoint (step %" PRIu64 ") is not a "
                   "checkpoint of the parent certificate %.16s", c->ckpt_steps[0], want);
 }
