@@ -98,13 +98,17 @@ static int usage_error(const char *msg)
 }
 
 /* --samples N|all (all: POL_VERIFY_ALL). */
-static int parse_samples(const char *s, long *out)
+static int parse_samples(const char *s, int64_t *out)
 {
+    uint64_t v;
     if (!strcmp(s, "all")) {
-        *out = (long)POL_VERIFY_ALL;
+        *out = POL_VERIFY_ALL;
         return 0;
     }
-    return cli_long(s, 0, 1000000, out);
+    if (cli_u64(s, 0, 1000000, &v))
+        return -1;
+    *out = (int64_t)v;
+    return 0;
 }
 
 static int hex32(const char *s, uint8_t out[32])
@@ -144,7 +148,7 @@ typedef struct check_args {
     const char *cert_path, *parent_path, *profile, *report;
     const uint8_t *want_solver; /* NULL: any solver key */
     const pol_keypair *kp;      /* signs the report (with report) */
-    long samples;               /* -1: the default, pol_samples_for */
+    int64_t samples;            /* -1: the default, pol_samples_for */
     long top_q, threads;
     pol_kernels kernels;
     int json;
@@ -270,7 +274,7 @@ static int check_cert(check_args *a)
     }
     vo->cert_id = cert_id;
     if (a->samples < 0)
-        a->samples = (long)pol_samples_for(cert.n_checkpoints - 1, 0.10, 0.99);
+        a->samples = (int64_t)pol_samples_for(cert.n_checkpoints - 1, 0.10, 0.99);
     vo->samples = (uint32_t)a->samples;
     vo->top_q = (uint32_t)a->top_q;
     if (cert.mode == POL_MODE_TOLERANT) {
@@ -327,7 +331,8 @@ static int cmd_check(int argc, char **argv)
     const char *cert_path = NULL, *key = NULL, *report = NULL, *solver_hex = NULL;
     const char *profile = NULL, *parent_path = NULL;
     pol_kernels kernels = POL_KERNELS_FAST;
-    long samples = -1, top_q = 1, threads = 1;
+    int64_t samples = -1;
+    long top_q = 1, threads = 1;
     int json = 0, have_beacon = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -458,8 +463,8 @@ static int cmd_profile(int argc, char **argv)
         case 't': po.task_path = optarg; break;
         case 'r': po.run_dir = optarg; break;
         case 'o': out = optarg; break;
-        case 'n': { long v = strtol(optarg, &end, 10);
-                    if (*end || v < 1 || v > 4096) return usage_error("--samples wants 1..4096");
+        case 'n': { long v;
+                    if (cli_long(optarg, 1, 4096, &v)) return usage_error("--samples wants 1..4096");
                     po.samples = (uint32_t)v; break; }
         case 'f': po.factor = strtod(optarg, &end);
                   if (*end || !(po.factor >= 1.0 && po.factor <= 1e6)) return usage_error("--factor wants a number >= 1");
@@ -731,7 +736,7 @@ static int cmd_serve(int argc, char **argv)
     v->data_dir = ".";
     v->samples = POL_VERIFY_ALL;
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-        long n;
+        int64_t n;
         switch (c) {
         case 'r': referee = optarg; break;
         case 'k': key_path = optarg; break;
