@@ -248,6 +248,17 @@ static int cmd_train(int argc, char **argv)
     if (parent_path && !ro.resume && !ro.from)
         return usage_error("--parent needs --from (or --resume): a continued run starts from a "
                            "checkpoint of the parent");
+    if (key_path && !parent_path && (ro.resume || ro.from)) {
+        pol_digest h;
+        uint64_t step;
+        if (!run_start(&ro, &h, &step) && step != 0) { /* unreadable: training says so */
+            char msg[200];
+            snprintf(msg, sizeof msg, "--key: the run starts at step %" PRIu64 ", not 0: its "
+                     "certificate needs --parent CERT, the certificate holding that start "
+                     "checkpoint", step);
+            return usage_error(msg);
+        }
+    }
     pol_digest parent;
     if (parent_path) { /* fail before training, not after */
         pol_status pst = check_parent(parent_path, &ro, &parent);

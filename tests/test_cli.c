@@ -247,6 +247,11 @@ static void test_parent(void **st)
     assert_int_equal(solver("train --task %s --out %s/pb --key %s/p.key --parent "
                             "%s/pa/certificate.pol", TASK, dir, dir, dir), 2);
     assert_non_null(strstr(read_all(err_path), "--from"));
+    /* a signed run from step 4 must name its parent: refused before training */
+    assert_int_equal(solver("train --task %s --out %s/pb --key %s/p.key --from "
+                            "%s/pa/ckpt-00000004.safetensors", TASK, dir, dir, dir), 2);
+    assert_non_null(strstr(read_all(err_path), "needs --parent CERT"));
+    assert_false(exists("pb"));
     /* a start that is not the parent's: refused before training */
     assert_int_equal(solver("train --task %s --out %s/pb --key %s/p.key --parent "
                             "%s/po/certificate.pol --from %s/pa/ckpt-00000004.safetensors",

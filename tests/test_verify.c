@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "pol/fileio.h"
 #include "pol/safetensors.h"
 #include "pol/train.h"
+#include "pol/keys.h"
 #include "pol/verify.h"
 #include "pol/version.h"
 #include "testutil.h"
@@ -185,6 +187,23 @@ static void test_honest_accepted(void **st)
     assert_int_equal(pol_store_put_run(run, store2), POL_OK); /* idempotent */
     verify_all(&d, store2);
     assert_true(res.accept);
+    /* a run continued from step 4: its certificate must name a parent
+     * ([V-VER-2]), or nobody could check its start; no file on refusal */
+    char run2[1300], cert[1400], from[1300];
+    snprintf(run2, sizeof run2, "%s/run2", dir);
+    snprintf(cert, sizeof cert, "%s/cert.pol", run2);
+    snprintf(from, sizeof from, "%s/ckpt-00000004.safetensors", run);
+    ro.out_dir = run2, ro.from = from;
+    assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+    pol_keypair kp;
+    pol_digest pid;
+    memset(pid.b, 0x5a, 32);
+    assert_int_equal(pol_keypair_generate(&kp), POL_OK);
+    assert_int_equal(pol_cert_issue(run2, TASK, &kp, "cpu", NULL, cert, NULL), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "starts at step 4, not 0"));
+    assert_int_equal(access(cert, F_OK), -1);
+    assert_int_equal(pol_cert_issue(run2, TASK, &kp, "cpu", &pid, cert, NULL), POL_OK);
+    pol_keypair_clear(&kp);
     pol_cert_free(&c);
     pol_cert_free(&d);
     free(dir);
@@ -269,11 +288,13 @@ static void test_bad_certificates(void **st)
         j++;
     }
     assert_int_equal(pol_merkle_root(d.ckpt_hashes, d.n_checkpoints, &d.ckpt_root), POL_OK);
-    assert_int_equal(pol_cert_check(&d), POL_OK);
+    assert_int_equal(pol_cert_check(&d), POL_ERR_FORMAT);
     verify_all(&d, store);
     assert_false(res.accept);
-    assert_int_equal(res.failed_interval, 0);
-    assert_non_null(strstr(res.reason, "checkpoint 1 is not the next multiple of k"));
+    assert_int_equal(res.failed_interval, -1);
+    assert_int_equal(res.steps_rerun, 0);
+    assert_non_null(strstr(res.reason, "checkpoint 1 at step 8 is not the next multiple of k "
+                                       "after step 0"));
     pol_cert_free(&d);
     /* interval 1 said to start at step 4 from the state of step 8; only that
      * interval re-run (the largest update, no random sample) */
@@ -408,7 +429,8 @@ static void test_cert_check(void **st)
         "last checkpoint at step 10, the task has 12",
         "starts at step 2 without a parent certificate",
         "checkpoint steps not increasing at 1",
-        "checkpoint 1 at step 5 is not a multiple of k",
+        "checkpoint 1 at step 5 is not the next multiple of k after step 0",
+        "checkpoint 3 at step 13 is not the next multiple of k after step 8 (nor the last step)",
         "update norm 1 is not finite and >= 0",
         "update norm 2 is not finite and >= 0",
         "update norm 0 is not finite and >= 0",
@@ -434,11 +456,12 @@ static void test_cert_check(void **st)
         case 7: c.ckpt_steps[0] = 2; break;
         case 8: c.ckpt_steps[2] = 4; break;
         case 9: c.ckpt_steps[1] = 5; break;
-        case 10: c.update_norms[1] = NAN; break;
-        case 11: c.update_norms[2] = -0.25; break;
-        case 12: c.update_norms[0] = INFINITY; break;
-        case 13: c.ckpt_root.b[31] ^= 1; break;
-        case 14: c.final_state_hash.b[0] ^= 1; break;
+        case 10: c.ckpt_steps[3] = c.steps = 13; break; /* a last interval longer than k */
+        case 11: c.update_norms[1] = NAN; break;
+        case 12: c.update_norms[2] = -0.25; break;
+        case 13: c.update_norms[0] = INFINITY; break;
+        case 14: c.ckpt_root.b[31] ^= 1; break;
+        case 15: c.final_state_hash.b[0] ^= 1; break;
         }
         const pol_status got = pol_cert_check(&c);
         if (got != POL_ERR_FORMAT || !strstr(pol_last_error(), want[m]))

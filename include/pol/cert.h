@@ -94,8 +94,10 @@ struct pol_keypair; /* pol/keys.h */
  * key as solver_key, `device` (NULL: "") and the parent certificate's id
  * (NULL: none), encoded (pol/wire.h), sealed in an envelope of type
  * POL_MSG_CERTIFICATE signed by kp, and written atomically to out_path,
- * which must not exist; on failure there is no file there.
- * Returns: POL_OK; POL_ERR_EXISTS; errors of the run readers, the encoder
+ * which must not exist; on failure there is no file there. A run that starts
+ * at a step other than 0 needs parent (spec/certificate.md [V-VER-2]).
+ * Returns: POL_OK; POL_ERR_EXISTS; POL_ERR_INVALID_ARG (such a run without
+ *          parent); errors of the run readers, the encoder
  *          and the file writer. Out: *id (may be NULL), the envelope id. */
 POL_WARN_UNUSED pol_status pol_cert_issue(const char *run_dir, const char *task_path,
                                           const struct pol_keypair *kp, const char *device,

@@ -70,9 +70,15 @@ pol_status pol_cert_check(const pol_cert *c)
     for (size_t i = 0; i + 1 < n; i++) {
         if (c->ckpt_steps[i] >= c->ckpt_steps[i + 1])
             return pol_errorf(POL_ERR_FORMAT, "certificate: checkpoint steps not increasing at %zu", i);
-        if (i + 1 < n - 1 && c->ckpt_steps[i + 1] % c->checkpoint_every)
+        /* [C-WHEN-1]: the next multiple of k, or the last step if that comes
+         * first; the last interval too, or a long unchecked tail could hide
+         * behind one interval of the sample */
+        const uint64_t next = c->ckpt_steps[i] - c->ckpt_steps[i] % c->checkpoint_every +
+                              c->checkpoint_every;
+        if (c->ckpt_steps[i + 1] != (next < c->steps ? next : c->steps))
             return pol_errorf(POL_ERR_FORMAT, "certificate: checkpoint %zu at step %" PRIu64
-                              " is not a multiple of k", i + 1, c->ckpt_steps[i + 1]);
+                              " is not the next multiple of k after step %" PRIu64
+                              " (nor the last step)", i + 1, c->ckpt_steps[i + 1], c->ckpt_steps[i]);
         if (!(c->update_norms[i] >= 0.0) || !isfinite(c->update_norms[i]))
             return pol_errorf(POL_ERR_FORMAT, "certificate: update norm %zu is not finite and >= 0", i);
     }

@@ -1,4 +1,5 @@
 /* Certificates on disk: issuing (build, encode, sign, write) and loading. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,13 @@ pol_status pol_cert_issue(const char *run_dir, const char *task_path, const pol_
     if (st)
         return st;
     snprintf(c.device, sizeof c.device, "%s", device ? device : "");
+    if (c.has_parent && !parent) { /* [V-VER-2]: nobody could check its start */
+        st = pol_errorf(POL_ERR_INVALID_ARG, "%s: the run starts at step %" PRIu64 ", not 0: "
+                        "its certificate must name the parent certificate that holds its "
+                        "start state", run_dir, c.ckpt_steps[0]);
+        pol_cert_free(&c);
+        return st;
+    }
     if (parent) {
         c.has_parent = 1;
         c.parent_id = *parent;
