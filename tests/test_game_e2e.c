@@ -254,7 +254,7 @@ static void transition_check(const char *task_path, const char *profile, int bla
     pol_tol_challenger ch = pol_tol_search_challenger(s, "search");
     pol_dispute_result *res = calloc(1, sizeof *res);
     assert_non_null(res);
-    assert_int_equal(pol_dispute_run_transition(&task, &ds, &sp, &ch, &tol, res), POL_OK);
+    assert_int_equal(pol_dispute_run_transition(&task, &ds, &sp, &ch, NULL, &tol, res), POL_OK);
     print_message("    in process: %s loses, %s at (%lld, %lld, %lld), %u rounds\n",
                   res->loser ? "challenger" : "solver", pol_dispute_reason_name(res->reason),
                   (long long)res->interval, (long long)res->step, (long long)res->node,

@@ -71,7 +71,7 @@ static pol_dispute_result res;
 
 static void dispute(const pol_party *solver, const pol_party *challenger, unsigned arity)
 {
-    pol_dispute_opts o = { arity };
+    pol_dispute_opts o = { .arity = arity };
     assert_int_equal(pol_dispute_run(&task, &ds, solver, challenger, &o, &res), POL_OK);
     print_message("    %-10s vs %-10s: %s loses, %s; pin (%lld, %lld, %lld) kind %d; %u rounds "
                   "(bound %u), %llu bytes (max round %llu)\n", solver->name, challenger->name,
@@ -577,7 +577,7 @@ static void test_tolerant(void **st)
         const pol_op op = oc.rec.op;
         pol_pin_opening_free(&oc), pol_pin_opening_free(&oh);
         pol_pin_tolerance tol = { POL_METRIC_L2_REL, { 0 } };
-        pol_dispute_opts o = { 2 };
+        pol_dispute_opts o = { .arity = 2 };
         tol.threshold[op] = d.l2_rel; /* just inside */
         assert_int_equal(pol_dispute_run_tolerant(&task, &ds, &cp, &honest_party, &o, &tol, &res),
                          POL_OK);
@@ -651,7 +651,7 @@ static pol_replayer *replayer(pol_ctx *c, const pol_task *t, pol_cheat_kind kind
 static void tdispute(const pol_task *t, const pol_party_tol *solver, const pol_tol_challenger *ch,
                      const pol_pin_tolerance *tol)
 {
-    assert_int_equal(pol_dispute_run_transition(t, &ds, solver, ch, tol, &res), POL_OK);
+    assert_int_equal(pol_dispute_run_transition(t, &ds, solver, ch, NULL, tol, &res), POL_OK);
     print_message("    %-10s vs %-10s: %s loses, %s; pin (%lld, %lld, %lld) kind %d; %u rounds "
                   "(%u/%u/%u), %llu bytes, referee %u node(s) in %.1f us\n      %s\n",
                   solver->base.name, ch->name, res.loser ? "challenger" : "solver",
@@ -748,6 +748,50 @@ static void test_transition_honest_blas(void **st)
     pol_tol_search_destroy(s);
 }
 
+/* [P-L1-COMMIT] The solver's (n, R) is its certificate's: a solver that
+ * certified a tampered run cannot defend it with an honest replay. */
+static void test_bound_to_certificate(void **st)
+{
+    (void)st;
+    pol_replayer *c = cheater(POL_CHEAT_TAMPER_NODE, 6, 19);
+    pol_party cp = pol_replayer_party(c, "tamper");
+    size_t n;
+    pol_digest root;
+    assert_int_equal(cp.commit(cp.self, &n, &root), POL_OK);
+    /* unbound, the honest replay "defends" the tampered certificate */
+    dispute(&honest_party, &honest_party, 2);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    assert_int_equal(res.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    /* bound to the certificate: the solver loses before anything is revealed */
+    pol_dispute_opts o = { 2, &root };
+    assert_int_equal(pol_dispute_run(&task, &ds, &honest_party, &honest_party, &o, &res), POL_OK);
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_BAD_COMMITMENT);
+    assert_int_equal(res.kind, POL_PIN_NONE);
+    assert_non_null(strstr(res.why, "other than its certificate's"));
+    /* the certified run itself, bound: pinned as before */
+    assert_int_equal(pol_dispute_run(&task, &ds, &cp, &honest_party, &o, &res), POL_OK);
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+    expect_pin(POL_PIN_NODE, 6, 19);
+    pol_replayer_destroy(c);
+    /* the transition dispute: its own solver's root passes, another loses */
+    td_setup();
+    pol_party_tol hp = pol_replayer_party_tol(honest_blas, "blas");
+    assert_int_equal(hp.base.commit(hp.base.self, &n, &root), POL_OK);
+    pol_tol_search *s;
+    assert_int_equal(pol_tol_search_create(&s, &ttask, &ds, &hp, &ttol), POL_OK);
+    pol_tol_challenger sc = pol_tol_search_challenger(s, "search");
+    assert_int_equal(pol_dispute_run_transition(&ttask, &ds, &hp, &sc, &o, &ttol, &res), POL_OK);
+    assert_int_equal(res.loser, POL_PARTY_CHALLENGER);
+    assert_int_equal(res.reason, POL_DISPUTE_NO_DISAGREEMENT);
+    root.b[0] ^= 1;
+    assert_int_equal(pol_dispute_run_transition(&ttask, &ds, &hp, &sc, &o, &ttol, &res), POL_OK);
+    assert_int_equal(res.loser, POL_PARTY_SOLVER);
+    assert_int_equal(res.reason, POL_DISPUTE_BAD_COMMITMENT);
+    pol_tol_search_destroy(s);
+}
+
 static void expect_td_pin(pol_pin_kind kind, uint64_t step, int64_t node)
 {
     expect_pin(kind, step, node);
@@ -788,7 +832,7 @@ static void test_transition_blas_cheat(void **st)
         if (i == 0) {
             assert_true(ss->nodes_inexact > 0); /* there were rounding differences before it */
             pol_party ep = pol_replayer_party(exact_t, "exact");
-            pol_dispute_opts o = { 2 };
+            pol_dispute_opts o = { .arity = 2 };
             assert_int_equal(pol_dispute_run_tolerant(&ttask, &ds, &cp.base, &ep, &o, &ttol, &res),
                              POL_OK);
             print_message("    bitwise bisection: %s loses at (%lld, %lld): %s\n",
@@ -880,7 +924,7 @@ static void test_transition_lying_challenger(void **st)
     /* the first node whose bits differ from the exact run's (the bitwise
      * bisection's pin): honest rounding, within tolerance */
     pol_party ep = pol_replayer_party(exact_t, "exact");
-    pol_dispute_opts o = { 2 };
+    pol_dispute_opts o = { .arity = 2 };
     assert_int_equal(pol_dispute_run_tolerant(&ttask, &ds, &hp.base, &ep, &o, &ttol, &res), POL_OK);
     assert_int_equal(res.kind, POL_PIN_NODE);
     const uint64_t s0 = (uint64_t)res.step, j0 = (uint64_t)res.node;
@@ -957,7 +1001,7 @@ static void test_transition_solver_lies(void **st)
     pol_pin_tolerance bad = ttol;
     bad.threshold[1] = NAN;
     assert_int_equal(pol_tol_search_create(&s, &ttask, &ds, &cp, &bad), POL_ERR_INVALID_ARG);
-    assert_int_equal(pol_dispute_run_transition(&ttask, &ds, &cp, &ac, &bad, &res),
+    assert_int_equal(pol_dispute_run_transition(&ttask, &ds, &cp, &ac, NULL, &bad, &res),
                      POL_ERR_INVALID_ARG);
 }
 
@@ -975,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_bound),
         cmocka_unit_test(test_record_hash),
         cmocka_unit_test(test_tamper_node),
+        cmocka_unit_test(test_bound_to_certificate),
         cmocka_unit_test(test_kary),
         cmocka_unit_test(test_skip_step),
         cmocka_unit_test(test_wrong_data),

@@ -178,7 +178,7 @@ static pol_pin_remote_stats stats[2];
 
 static void run_direct(const pol_party *s, const pol_party *c)
 {
-    pol_dispute_opts o = { 2 };
+    pol_dispute_opts o = { .arity = 2 };
     assert_int_equal(pol_dispute_run(&task, &ds, s, c, &o, &direct), POL_OK);
 }
 
@@ -199,7 +199,7 @@ static void run_remote(const pol_party *s, const pol_party *c, hostility hs, uin
         assert_int_equal(pol_pin_remote_create(&rp[w], &io[w].id, &tr), POL_OK);
         view[w] = pol_pin_remote_party(rp[w], w ? c->name : s->name);
     }
-    pol_dispute_opts o = { 2 };
+    pol_dispute_opts o = { .arity = 2 };
     assert_int_equal(pol_dispute_run(&task, &ds, &view[0], &view[1], &o, &remote), POL_OK);
     for (int w = 0; w < 2; w++) {
         stats[w] = pol_pin_remote_get_stats(rp[w]);
@@ -713,7 +713,7 @@ static void td_direct(const pol_task *t, const pol_party_tol *sp)
     pol_tol_search *s;
     assert_int_equal(pol_tol_search_create(&s, t, &ds, sp, &wtol), POL_OK);
     pol_tol_challenger c = pol_tol_search_challenger(s, "search");
-    assert_int_equal(pol_dispute_run_transition(t, &ds, sp, &c, &wtol, &direct), POL_OK);
+    assert_int_equal(pol_dispute_run_transition(t, &ds, sp, &c, NULL, &wtol, &direct), POL_OK);
     pol_tol_search_destroy(s);
 }
 
@@ -738,7 +738,7 @@ static void td_remote(const pol_task *t, const pol_party_tol *sp)
     /* the referee's views */
     pol_party_tol solver = pol_pin_remote_party_tol(rp[0], sp->base.name);
     pol_tol_challenger ch = pol_pin_remote_tol_challenger(rp[1], "search");
-    assert_int_equal(pol_dispute_run_transition(t, &ds, &solver, &ch, &wtol, &remote), POL_OK);
+    assert_int_equal(pol_dispute_run_transition(t, &ds, &solver, &ch, NULL, &wtol, &remote), POL_OK);
     for (int w = 0; w < 3; w++) {
         stats[w < 2 ? w : 0] = pol_pin_remote_get_stats(rp[w]);
         assert_int_equal(stats[w < 2 ? w : 0].failures, 0);

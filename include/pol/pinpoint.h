@@ -162,7 +162,8 @@ const pol_digest *pol_replayer_checkpoints(const pol_replayer *rp, size_t *n);
 
 typedef enum pol_dispute_reason {
     POL_DISPUTE_NO_DISAGREEMENT = 1, /* the challenger agrees with the final state */
-    POL_DISPUTE_BAD_COMMITMENT = 2,  /* wrong number of checkpoints for the task */
+    POL_DISPUTE_BAD_COMMITMENT = 2,  /* wrong number of checkpoints for the task, or a
+                                        solver's root other than its certificate's */
     POL_DISPUTE_NO_ANSWER = 3,       /* a query was not answered */
     POL_DISPUTE_INVALID_PROOF = 4,   /* a Merkle proof did not verify */
     POL_DISPUTE_CONTRADICTION = 5,   /* an answer contradicts the party's earlier one */
@@ -195,6 +196,12 @@ typedef struct pol_dispute_round {
 
 typedef struct pol_dispute_opts {
     unsigned arity; /* level-2 split: 2 binary (0 means 2), up to 16 */
+    /* [P-L1-COMMIT] the disputed certificate's ckpt_root: the solver's (n, R)
+     * must be the certificate's, or it loses with POL_DISPUTE_BAD_COMMITMENT
+     * before anything is revealed (a solver that certified one run must not
+     * defend another). NULL: not bound (a research or test driver that has
+     * no certificate); the referee of a game always sets it. */
+    const pol_digest *solver_root;
 } pol_dispute_opts;
 
 typedef struct pol_dispute_result {
@@ -306,13 +313,16 @@ typedef struct pol_tol_challenger {
 /* Runs a transition dispute (spec 5b) to the end. tol: the per-op node
  * tolerance of P-TOL (NULL: nodes are judged exactly). A dispute always ends
  * with a loser; res->rounds counts the three naming rounds (res->bound = 3),
- * res->referee_nodes the nodes the referee recomputed (0 or 1).
+ * res->referee_nodes the nodes the referee recomputed (0 or 1). opts (may be
+ * NULL): its solver_root binds the solver as in pol_dispute_run; arity is
+ * not used (one naming round a level).
  * Returns: POL_OK; POL_ERR_INVALID_ARG (also a bad tolerance as in
  *          pol_dispute_run_tolerant); POL_ERR_NOMEM; errors of the model
  *          builder. Out: *res. */
 POL_WARN_UNUSED pol_status pol_dispute_run_transition(const pol_task *task, const pol_dataset *ds,
                                                       const pol_party_tol *solver,
                                                       const pol_tol_challenger *challenger,
+                                                      const pol_dispute_opts *opts,
                                                       const pol_pin_tolerance *tol,
                                                       pol_dispute_result *res);
 

@@ -585,6 +585,7 @@ typedef struct referee {
     pol_dispute_result *res;
     const pol_party *p[2];
     const pol_pin_tolerance *tol; /* NULL: exact */
+    const pol_digest *solver_root; /* the certificate's ckpt_root, or NULL: unbound */
     pol_status err;               /* the referee's own failure (out of memory), or POL_OK */
     char err_msg[256];
 } referee;
@@ -999,6 +1000,9 @@ static pol_status level1(referee *r, size_t *iv, pol_digest *agreed, pol_digest 
         if (n[w] != n_exp)
             return lose(r, w, POL_DISPUTE_BAD_COMMITMENT, "%zu checkpoints, the task has %zu", n[w],
                         n_exp), POL_OK;
+    if (r->solver_root && !digest_eq(&root[POL_PARTY_SOLVER], r->solver_root))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_BAD_COMMITMENT, "commits to a checkpoint "
+                    "root other than its certificate's"), POL_OK;
     uint64_t bytes = 16;
     for (int w = 0; w < 2; w++)
         if (reveal_ckpt(r, w, 0, n_exp, &root[w], &lo_h[w], &bytes) ||
@@ -1212,6 +1216,7 @@ pol_status pol_dispute_run_tolerant(const pol_task *task, const pol_dataset *ds,
     if (!r)
         return pol_errorf(POL_ERR_NOMEM, "referee");
     r->res = res, r->p[0] = solver, r->p[1] = challenger, r->tol = tol;
+    r->solver_root = opts ? opts->solver_root : NULL;
     st = referee_init(r, task, ds);
     if (st)
         goto out;
@@ -1303,6 +1308,9 @@ static pol_status td_level1(referee *r, const pol_party_tol *sp, const pol_tol_c
     if (n != n_exp)
         return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_BAD_COMMITMENT,
                     "%zu checkpoints, the task has %zu", n, n_exp), POL_OK;
+    if (r->solver_root && !digest_eq(&root, r->solver_root))
+        return lose(r, POL_PARTY_SOLVER, POL_DISPUTE_BAD_COMMITMENT, "commits to a checkpoint "
+                    "root other than its certificate's"), POL_OK;
     if (reveal_ckpt(r, POL_PARTY_SOLVER, 0, n, &root, &h0, &bytes))
         return POL_OK;
     log_round(r, 0, 8 + 32 + bytes);
@@ -1393,6 +1401,7 @@ static int td_level3(referee *r, const pol_party_tol *sp, const pol_tol_challeng
 pol_status pol_dispute_run_transition(const pol_task *task, const pol_dataset *ds,
                                       const pol_party_tol *solver,
                                       const pol_tol_challenger *challenger,
+                                      const pol_dispute_opts *opts,
                                       const pol_pin_tolerance *tol, pol_dispute_result *res)
 {
     if (!task || !ds || !solver || !challenger || !res)
@@ -1409,6 +1418,7 @@ pol_status pol_dispute_run_transition(const pol_task *task, const pol_dataset *d
     pol_party cname = { 0 };
     cname.name = challenger->name;
     r->res = res, r->p[0] = &solver->base, r->p[1] = &cname, r->tol = tol;
+    r->solver_root = opts ? opts->solver_root : NULL;
     st = referee_init(r, task, ds);
     size_t iv = 0;
     pol_digest ends[2], h_s, h_e, leaf_h, node_root;

@@ -360,7 +360,7 @@ static void run_job(ref_worker *w, ref_outcome *o)
     }
     pol_party solver = pol_pin_remote_party(rs, "solver");
     pol_party challenger = pol_pin_remote_party(rc, "challenger");
-    pol_dispute_opts opts = { j->arity };
+    pol_dispute_opts opts = { j->arity, &j->cert_root };
     pol_pin_tolerance tol;
     const int tolerant = task.mode == POL_MODE_TOLERANT;
     if (tolerant && (st = tolerance_of(j, &task, &tol))) {
@@ -372,7 +372,7 @@ static void run_job(ref_worker *w, ref_outcome *o)
          * reference, so a solver on other kernels is judged node by node */
         pol_party_tol tsolver = pol_pin_remote_party_tol(rs, "solver");
         pol_tol_challenger tch = pol_pin_remote_tol_challenger(rc, "challenger");
-        st = pol_dispute_run_transition(&task, &ds, &tsolver, &tch, &tol, &o->res);
+        st = pol_dispute_run_transition(&task, &ds, &tsolver, &tch, &opts, &tol, &o->res);
     } else {
         st = pol_dispute_run(&task, &ds, &solver, &challenger, &opts, &o->res);
     }

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "pol/cert.h"
 #include "pol/ledger.h"
 #include "pol/net.h"
+#include "pol/wire.h"
 #include "referee_int.h"
 
 struct pol_referee {
@@ -483,6 +485,26 @@ pol_status pol_referee_dispute_id(const pol_digest *task_id, const pol_digest *c
     return pol_sha256(buf, sizeof buf, out);
 }
 
+/* The checkpoint root of the disputed certificate (the game took it in, so
+ * it opens and decodes; an error here is the referee's own). */
+static pol_status cert_root_of(const pol_game_dispute *d, pol_digest *root)
+{
+    uint8_t *body, signer[POL_PUBKEY_LEN];
+    size_t blen;
+    pol_cert c;
+    pol_status st = pol_envelope_open(d->cert_env, d->cert_env_len, POL_MSG_CERTIFICATE, &body,
+                                      &blen, signer);
+    if (st)
+        return st;
+    st = pol_cert_decode(body, blen, &c);
+    free(body);
+    if (st)
+        return st;
+    *root = c.ckpt_root;
+    pol_cert_free(&c);
+    return POL_OK;
+}
+
 /* Starts the worker on the first open dispute not yet tried by this
  * process. */
 static pol_status start_dispute(pol_referee *r)
@@ -513,6 +535,8 @@ static pol_status start_dispute(pol_referee *r)
 
         ref_job j;
         memset(&j, 0, sizeof j);
+        if ((st = cert_root_of(&d[i], &j.cert_root)))
+            break;
         j.dispute_id = id;
         j.task_id = t.id;
         pol_game_id(r->g, &j.game_id);

@@ -20,6 +20,7 @@ typedef struct ref_job {
     char solver_ep[POL_REFEREE_ENDPOINT_MAX], challenger_ep[POL_REFEREE_ENDPOINT_MAX];
     uint8_t *task_json;
     size_t task_json_len;
+    pol_digest cert_root;  /* the disputed certificate's ckpt_root: binds the solver */
     uint8_t *profile_env;  /* tolerant-mode tasks: the ProfileReport envelope (else NULL) */
     size_t profile_env_len;
     uint64_t nonce; /* the referee's next nonce, for the Ruling (sealed again by the main
