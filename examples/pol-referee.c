@@ -44,7 +44,8 @@ static void usage(FILE *f)
             "         under --data-dir (default .); --log-every also prints each ledger event;\n"
             "         SIGINT or SIGTERM stops it cleanly. Disputes: --answer-timeout, the ms a\n"
             "         party has for one answer or blob (default 10000); --party-clock, its ms\n"
-            "         for a whole dispute (default 300000); --arity, the split of the\n"
+            "         for a whole dispute (default 300000; at most a third of the game's\n"
+            "         dispute window, cut to it otherwise); --arity, the split of the\n"
             "         pinpoint protocol's second level, 2..16 (default 2)\n"
             "       pol-referee --version\n");
 }

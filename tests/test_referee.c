@@ -941,17 +941,22 @@ static unsigned served(void)
     return atomic_load(&parties[0].served) + atomic_load(&parties[1].served);
 }
 
+/* The genesis windows of the dispute tests: a short challenge window, a
+ * dispute window of 120 s (a party clock of 40 s, [R-DSP-3]). */
+#define WINDOWS "60000,60000,400,60000,120000"
+
 /* Runs the game up to the dispute on a fresh ledger; kill_after > 0 kills
  * the referee with SIGKILL once the solver's journal has that many rows,
  * then restarts it. Returns the ruling; *asked: pin queries the parties
  * answered. */
-static void dispute_round(const char *tag, uint64_t kill_after, const char *solver_addr,
-                          unsigned answer_ms, int claim_mid, ruling *out, unsigned *asked)
+static void dispute_round(const char *tag, const char *windows, uint64_t kill_after,
+                          const char *solver_addr, unsigned answer_ms, int claim_mid, ruling *out,
+                          unsigned *asked)
 {
     char gen[700], db[700], extra[1024];
     snprintf(gen, sizeof gen, "%s/%s.genesis", dir, tag);
     snprintf(db, sizeof db, "%s/%s.db", dir, tag);
-    make_genesis(gen, "60000,60000,400,60000,120000");
+    make_genesis(gen, windows);
     memset(nonces, 0, sizeof nonces);
     uint8_t *genb;
     size_t genlen;
@@ -1117,7 +1122,7 @@ static void test_dispute_sigkill(void **st)
     (void)st;
     ruling a, b;
     unsigned asked_a, asked_b;
-    dispute_round("d-whole", 0, NULL, 5000, 1, &a, &asked_a);
+    dispute_round("d-whole", WINDOWS, 0, NULL, 5000, 1, &a, &asked_a);
     print_message("    uninterrupted: loser %u reason %s, pin kind %u (%lld, %lld, %lld), "
                   "%u queries\n", a.loser, pol_dispute_reason_name((pol_dispute_reason)a.reason),
                   a.pin_kind, (long long)a.interval, (long long)a.step, (long long)a.node,
@@ -1127,7 +1132,7 @@ static void test_dispute_sigkill(void **st)
     assert_int_equal(a.step, CHEAT_STEP);
     assert_int_equal(a.node, CHEAT_NODE);
 
-    dispute_round("d-killed", 6, NULL, 5000, 0, &b, &asked_b);
+    dispute_round("d-killed", WINDOWS, 6, NULL, 5000, 0, &b, &asked_b);
     print_message("    killed and restarted: loser %u reason %s, pin (%lld, %lld, %lld), "
                   "%u queries\n", b.loser, pol_dispute_reason_name((pol_dispute_reason)b.reason),
                   (long long)b.interval, (long long)b.step, (long long)b.node, asked_b);
@@ -1156,10 +1161,25 @@ static void test_dispute_no_answer(void **st)
     snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
     ruling r;
     unsigned asked;
-    dispute_round("d-silent", 0, addr, 400, 0, &r, &asked);
+    dispute_round("d-silent", WINDOWS, 0, addr, 400, 0, &r, &asked);
     assert_int_equal(r.loser, POL_GAME_LOSER_SOLVER);
     assert_int_equal(r.reason, POL_DISPUTE_NO_ANSWER);
     assert_int_equal(r.pin_kind, POL_PIN_NONE);
+}
+
+/* [R-DSP-3] A solver that stalls (400 ms an answer) in a game whose dispute
+ * window is 3 s: its clock is cut to 1 s, so it runs out of its clock and
+ * loses, where a 300 s clock would let the window run out and every bond go
+ * back ([G-TIME-7]). */
+static void test_dispute_stall(void **st)
+{
+    (void)st;
+    parties[0].delay_ms = 400;
+    ruling r;
+    unsigned asked;
+    dispute_round("d-stall", "60000,60000,400,60000,3000", 0, NULL, 1000, 0, &r, &asked);
+    assert_int_equal(r.loser, POL_GAME_LOSER_SOLVER);
+    assert_int_equal(r.reason, POL_DISPUTE_NO_ANSWER);
 }
 
 int main(void)
@@ -1171,6 +1191,7 @@ int main(void)
         cmocka_unit_test(test_beacon_after_claim),
         cmocka_unit_test_setup_teardown(test_dispute_sigkill, dispute_setup, dispute_teardown),
         cmocka_unit_test_setup_teardown(test_dispute_no_answer, dispute_setup, dispute_teardown),
+        cmocka_unit_test_setup_teardown(test_dispute_stall, dispute_setup, dispute_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -517,6 +517,23 @@ static pol_status start_dispute(pol_referee *r)
         return pol_errorf(POL_ERR_NOMEM, "referee: disputes");
     n = pol_game_disputes(r->g, d, n);
     pol_status st = POL_OK;
+    /* [R-DSP-2] the untried dispute with the earliest deadline goes first
+     * (moved to d[0]): one that waits longest must not run out its window */
+    size_t best = n;
+    uint64_t best_deadline = 0;
+    for (size_t i = 0; i < n; i++) {
+        pol_game_task t;
+        pol_digest id;
+        if ((st = pol_game_task_find(r->g, &d[i].task_id, &t)) ||
+            (st = pol_referee_dispute_id(&t.id, &t.cert_id, t.rounds, &id)))
+            break;
+        if (!tried(r, &id) && (best == n || t.deadline_ms < best_deadline))
+            best = i, best_deadline = t.deadline_ms;
+    }
+    if (st == POL_OK && best < n && best > 0) {
+        const pol_game_dispute first = d[0];
+        d[0] = d[best], d[best] = first;
+    }
     for (size_t i = 0; i < n && st == POL_OK; i++) {
         pol_game_task t;
         pol_digest id;
@@ -669,6 +686,30 @@ static pol_status game_of(pol_referee *r, const uint8_t *gen, size_t gen_len)
     return POL_OK;
 }
 
+/* [R-DSP-3] Both parties' clocks fit in the game's dispute window with a
+ * third of it left for the referee: a party that stalls runs out of its
+ * clock and loses, rather than running the window out, which gives every
+ * bond back ([G-TIME-7]). A function of the genesis, so the same after a
+ * restart. */
+static pol_status fit_clock(pol_referee *r)
+{
+    const uint8_t *gen;
+    size_t gen_len;
+    pol_genesis g;
+    pol_ledger_genesis(r->l, &gen, &gen_len);
+    pol_status st = pol_genesis_decode(gen, gen_len, &g);
+    if (st)
+        return st;
+    const uint64_t fit = g.dispute_window_ms / 3;
+    pol_genesis_free(&g);
+    if (r->clock_ms > fit) {
+        logf_(r, "party clock %u ms cut to %" PRIu64 " ms: a third of the game's dispute window",
+              r->clock_ms, fit);
+        r->clock_ms = (unsigned)fit;
+    }
+    return POL_OK;
+}
+
 pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, pol_referee **out)
 {
     *out = NULL;
@@ -718,6 +759,8 @@ pol_status pol_referee_open(const pol_referee_opts *o, const pol_keypair *kp, po
     if ((st = pol_ledger_events(r->l, 1, 0, replay_event, r, &n)))
         goto fail;
     if ((st = pol_game_check(r->g)))
+        goto fail;
+    if ((st = fit_clock(r)))
         goto fail;
     /* The rows match the game after replay; a ledger without events has
      * none yet, so its first event writes every genesis account. */
