@@ -320,6 +320,24 @@ static void test_bad_certificates(void **st)
     pol_verify_opts o = { 0 };
     o.task_path = TASK, o.store_dir = store, o.samples = 1000;
     assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_NOT_FOUND);
+    assert_false(res.accept);
+    /* a file there that is no checkpoint of ours (a well-formed safetensors
+     * file of one F16 tensor): the solver's fault, a reject, not an error */
+    static const char hdr[] = "{\"x\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,2]}}";
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    const uint64_t hl = sizeof hdr - 1;
+    uint8_t le[8];
+    for (int b = 0; b < 8; b++)
+        le[b] = (uint8_t)(hl >> (8 * b));
+    assert_int_equal(fwrite(le, 1, 8, f), 8);
+    assert_int_equal(fwrite(hdr, 1, hl, f), hl);
+    assert_int_equal(fwrite("\0\0", 1, 2, f), 2);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+    assert_false(res.accept);
+    assert_int_equal(res.failed_interval, 2);
+    assert_non_null(strstr(res.reason, "the stored start checkpoint is not the committed state"));
     pol_cert_free(&c);
     free(dir);
 }
@@ -501,6 +519,18 @@ static void test_sampling(void **st)
     assert_int_equal(na, 100);
     for (size_t i = 0; i < na; i++)
         assert_int_equal(a[i], i);
+    pol_cert_free(&c);
+    /* more intervals than POL_VERIFY_MAX_PICKS: the random part leaves room
+     * for the top-Q part, which is always picked */
+    assert_int_equal(pol_cert_alloc(&c, 5001), POL_OK);
+    for (size_t i = 0; i < 5000; i++) c.update_norms[i] = i == 4321 ? 2.0 : i == 17 ? 1.5 : 0.0;
+    o.samples = POL_VERIFY_ALL, o.top_q = 2;
+    assert_int_equal(pol_verify_pick(&c, &o, a, &na), POL_OK);
+    assert_true(na <= POL_VERIFY_MAX_PICKS && na >= POL_VERIFY_MAX_PICKS - 2);
+    top1 = top2 = 0;
+    for (size_t i = 0; i < na; i++)
+        top1 |= a[i] == 4321, top2 |= a[i] == 17;
+    assert_true(top1 && top2);
     pol_cert_free(&c);
     /* detection probability: hypergeometric miss chance */
     assert_true(pol_detect_probability(10, 0.1, 1) > 0.0999 && pol_detect_probability(10, 0.1, 1) < 0.1001);

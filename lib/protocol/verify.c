@@ -26,14 +26,29 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static const double *g_norms; /* qsort has no context argument */
+/* An interval and its declared norm, for the top-Q order (the norm travels
+ * with the index: no shared state, so verifications may run at once). */
+typedef struct {
+    double norm;
+    uint32_t i;
+} norm_idx;
 
 static int cmp_norm_desc(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    if (g_norms[x] != g_norms[y])
-        return g_norms[x] < g_norms[y] ? 1 : -1;
-    return (x > y) - (x < y);
+    const norm_idx *x = a, *y = b;
+    if (x->norm != y->norm)
+        return x->norm < y->norm ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* How many random picks [V-PICK-2] draws: samples, at most n, leaving room
+ * for the top-Q part within POL_VERIFY_MAX_PICKS. */
+static uint32_t random_picks(uint32_t n, const pol_verify_opts *o)
+{
+    const uint32_t q = o->top_q < n ? o->top_q : n;
+    const uint32_t room = POL_VERIFY_MAX_PICKS - (q < POL_VERIFY_MAX_PICKS ? q : POL_VERIFY_MAX_PICKS);
+    uint32_t s = o->samples < n ? o->samples : n;
+    return s < room ? s : room;
 }
 
 pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o, uint32_t *out, size_t *n_out)
@@ -42,8 +57,11 @@ pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o, uint32_t
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify_pick: bad argument");
     const uint32_t n = (uint32_t)(c->n_checkpoints - 1);
     uint32_t *idx = malloc((size_t)n * sizeof *idx);
-    if (!idx)
+    norm_idx *by_norm = malloc((size_t)n * sizeof *by_norm);
+    if (!idx || !by_norm) {
+        free(idx), free(by_norm);
         return pol_errorf(POL_ERR_NOMEM, "sample of %u intervals", n);
+    }
     /* seed = first 8 bytes (little-endian) of SHA-256(tag NUL || beacon || cert id) */
     uint8_t msg[sizeof SAMPLE_TAG + 64];
     memcpy(msg, SAMPLE_TAG, sizeof SAMPLE_TAG);
@@ -52,7 +70,7 @@ pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o, uint32_t
     pol_digest d;
     pol_status st = pol_sha256(msg, sizeof msg, &d);
     if (st) {
-        free(idx);
+        free(idx), free(by_norm);
         return st;
     }
     uint64_t seed = 0;
@@ -62,8 +80,8 @@ pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o, uint32_t
         idx[i] = i;
     size_t k = 0;
     uint64_t counter = 0;
-    uint32_t s = o->samples < n ? o->samples : n;
-    for (uint32_t i = 0; i < s && k < POL_VERIFY_MAX_PICKS; i++) {
+    const uint32_t s = random_picks(n, o);
+    for (uint32_t i = 0; i < s; i++) {
         uint32_t j = i + pol_rng_bounded(seed, POL_STREAM_VERIFY, 0, &counter, n - i);
         uint32_t t = idx[i];
         idx[i] = idx[j], idx[j] = t;
@@ -71,12 +89,11 @@ pol_status pol_verify_pick(const pol_cert *c, const pol_verify_opts *o, uint32_t
     }
     /* the top-q declared updates */
     for (uint32_t i = 0; i < n; i++)
-        idx[i] = i;
-    g_norms = c->update_norms;
-    qsort(idx, n, sizeof *idx, cmp_norm_desc);
+        by_norm[i].norm = c->update_norms[i], by_norm[i].i = i;
+    qsort(by_norm, n, sizeof *by_norm, cmp_norm_desc);
     for (uint32_t i = 0; i < o->top_q && i < n && k < POL_VERIFY_MAX_PICKS; i++)
-        out[k++] = idx[i];
-    free(idx);
+        out[k++] = by_norm[i].i;
+    free(idx), free(by_norm);
     qsort(out, k, sizeof *out, cmp_u32);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
@@ -335,6 +352,16 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     return POL_OK;
 }
 
+/* A store file that is there but does not load as the committed state: the
+ * solver's fault, a reject [V-VER-3] (a file of another state, a bad
+ * header, an unsupported dtype, too many dimensions...). Not: a missing
+ * file, the verifier's own memory or disk (errors, not verdicts). */
+static int file_fault(pol_status st)
+{
+    return st == POL_ERR_HASH_MISMATCH || st == POL_ERR_FORMAT || st == POL_ERR_SHAPE ||
+           st == POL_ERR_MISMATCH || st == POL_ERR_UNSUPPORTED || st == POL_ERR_TOO_LARGE;
+}
+
 /* Re-runs interval i (the pick-th picked) and compares its end state. */
 static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o, uint32_t i,
                         size_t pick, pol_verify_result *r, int *ok)
@@ -343,8 +370,7 @@ static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opt
     store_path(path, sizeof path, o->store_dir, &c->ckpt_hashes[i]);
     *ok = 0;
     pol_status st = pol_trainer_load(tr, path, &c->ckpt_hashes[i]);
-    if (st == POL_ERR_HASH_MISMATCH || st == POL_ERR_FORMAT || st == POL_ERR_SHAPE ||
-        st == POL_ERR_MISMATCH)
+    if (file_fault(st))
         return reject(r, i, &c->ckpt_hashes[i], NULL, "interval %u: the stored start checkpoint "
                       "is not the committed state (%s)", i, pol_last_error());
     if (st)
@@ -369,7 +395,8 @@ static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opt
     return POL_OK;
 }
 
-pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o, pol_verify_result *r)
+static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
+                         pol_verify_result *r)
 {
     if (!ctx || !c || !o || !r || !o->task_path || !o->store_dir)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: NULL argument");
@@ -379,7 +406,6 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
     if (!o->samples && !o->top_q)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: samples and top_q are both 0: "
                           "nothing would be re-run");
-    r->accept = 1;
     pol_task task;
     pol_status st = pol_task_load(o->task_path, &task);
     if (st)
@@ -394,6 +420,7 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                               "(a profile, spec/profiling.md)");
     }
     r->n_intervals = c->n_checkpoints >= 2 ? c->n_checkpoints - 1 : 0;
+    r->accept = 1; /* until a check rejects; an error return clears it */
     int go;
     if ((st = check_binding(c, &task, r, &go)) || !go)
         return st;
@@ -401,9 +428,9 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
         return st;
     if ((st = pol_verify_pick(c, o, r->picked, &r->n_picked)))
         return st;
-    for (int q = 0; q < 3; q++)
+    for (int q = 0; q < 3; q++) /* of the random part actually drawn */
         r->detect_p[q] = pol_detect_probability(r->n_intervals, (double[]){ 0.01, 0.10, 0.50 }[q],
-                                                o->samples);
+                                                random_picks((uint32_t)r->n_intervals, o));
     pol_dataset ds;
     if ((st = pol_dataset_load(task.dataset_path, &task.dataset_sha256, task.sizes[0],
                                task.sizes[task.n_layers], &ds)))
@@ -429,5 +456,13 @@ pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
     r->cost_fraction = c->steps ? (double)r->steps_rerun / (double)c->steps : 0.0;
     pol_trainer_destroy(tr);
     pol_dataset_free(&ds);
+    return st;
+}
+
+pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o, pol_verify_result *r)
+{
+    const pol_status st = verify(ctx, c, o, r);
+    if (st && r)
+        r->accept = 0; /* an error is no verdict, and never reads as an accept */
     return st;
 }
