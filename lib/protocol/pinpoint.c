@@ -758,7 +758,8 @@ static int make_inputs(referee *r, const uint64_t cnt[3], verdict *v)
 {
     const uint64_t cursor = cnt[0], epoch = cnt[1], step = cnt[2];
     const int64_t B = r->task->batch, N = r->ds->n_train;
-    if (cursor + (uint64_t)B > (uint64_t)N || epoch > UINT32_MAX || step >= r->task->steps)
+    if (cursor > (uint64_t)N || (uint64_t)B > (uint64_t)N - cursor || epoch > UINT32_MAX ||
+        step >= r->task->steps) /* (no cursor + B: it could wrap) */
         return refute(v, POL_DISPUTE_WRONG_INPUT, "counters out of range");
     uint32_t *perm = malloc((size_t)N * sizeof *perm);
     if (!perm || own(r, pol_permutation(r->task->seed, (uint32_t)epoch, (uint32_t)N, perm))) {

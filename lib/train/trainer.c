@@ -219,7 +219,7 @@ static pol_status step_inputs(const pol_task *t, const pol_dataset *ds, const ui
                               uint64_t cursor, uint64_t step, const pol_model *m, pol_ctx *ctx)
 {
     const int64_t B = t->batch, N = ds->n_train;
-    if (cursor + (uint64_t)B > (uint64_t)N)
+    if (cursor > (uint64_t)N || (uint64_t)B > (uint64_t)N - cursor) /* no wrap */
         return pol_errorf(POL_ERR_FORMAT, "data cursor %" PRIu64 " leaves no room for a batch of "
                           "%lld", cursor, (long long)B);
     pol_status st = pol_graph_gather_rows(m->graph, ctx, m->in_x, &ds->train_x, perm + cursor);
@@ -408,8 +408,8 @@ static pol_status check_checkpoint(const pol_trainer *tr, const char *path, cons
     if (!meta_step || strcmp(meta_step, step_txt))
         return pol_errorf(POL_ERR_FORMAT, "%s: metadata step \"%s\" disagrees with the counter %"
                           PRIu64, path, meta_step ? meta_step : "(missing)", step);
-    if (step > tr->task->steps || cursor + (uint64_t)tr->task->batch > (uint64_t)tr->ds->n_train ||
-        epoch > UINT32_MAX)
+    if (step > tr->task->steps || cursor > (uint64_t)tr->ds->n_train ||
+        (uint64_t)tr->task->batch > (uint64_t)tr->ds->n_train - cursor || epoch > UINT32_MAX)
         return pol_errorf(POL_ERR_FORMAT, "%s: counters (step %" PRIu64 ", cursor %" PRIu64
                           ") out of range for this task", path, step, cursor);
     return POL_OK;
