@@ -99,7 +99,10 @@ POL_DEPS := $(BUILD)/lib/libpol.a
 POL_LINK := $(BUILD)/lib/libpol.a
 ifeq ($(cuda),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(shell command -v $(NVCC))))
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+# machine code for sm_80 and sm_90, and compute_90's PTX for any later GPU
+# (compiled by its driver; the audited PTX rounds every operation itself)
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_90,code=compute_90
 NVCCFLAGS := -O3 --fmad=false -ftz=false -prec-div=true -prec-sqrt=true -lineinfo -std=c++17 -Xcompiler -fPIC,-Wall,-ffp-contract=off -Werror all-warnings \
              -Iinclude -MMD -MP $(CUDA_ARCH)
 CUDA_OBJ := $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)

@@ -17,7 +17,8 @@
 #                            which the GPU machine provides,
 #                  MANIFEST  the commit, the build machine, nvcc's version,
 #                            the GPU architectures, the libraries left to
-#                            the GPU machine, and each file's SHA-256;
+#                            the GPU machine, the SHA-256 of each tracked
+#                            source file and of each file of the kit;
 #   --jobs N     parallel build jobs (default: the number of CPUs).
 #
 # The build is the usual one (make cuda=1, in $BUILD, default build/); the
@@ -105,6 +106,10 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
     echo "nvcc: $(nvcc --version | tail -n 1)"
     echo "gpu code: $(sed -n 's/^CUDA_ARCH ?= //p' Makefile)"
     echo "provided by the GPU machine: $provided"
+    # the source tree the kit belongs to, for gpu-run.sh on a copy without
+    # git metadata (where the commit cannot be compared)
+    echo "tree (sha256):"
+    git ls-files -z 2>/dev/null | xargs -0 -r sha256sum 2>/dev/null
     echo "files (sha256):"
     (cd "$kit" && find bin bench lib -type f | sort | xargs sha256sum)
 } >"$kit/MANIFEST" || exit 1

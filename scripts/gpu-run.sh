@@ -5,6 +5,7 @@
 # with the device named, into one folder.
 #
 #   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench]
+#                      [--test-limit S] [--bench-limit S]
 #                      [--bench NAME] [--quick] [--sanitize] [--sanitize-limit S]
 #                      [--ncu] [--ncu-shapes LIST] [--ncu-train LIST] [--ncu-limit S]
 #
@@ -27,6 +28,10 @@
 #                  /opt or /usr (a Python package's copy, say);
 #   --skip-test / --skip-bench   one half only (each half fits in a few minutes
 #                  on a 16-core machine once built);
+#   --test-limit S / --bench-limit S   seconds pol-gpu-test / each benchmark
+#                  may take (default 540 each: under a 600 s device call);
+#                  one stopped there fails; pol-gpu-test's output is written
+#                  to DIR/gpu-test.log as it runs (kept if all is stopped);
 #   --bench NAME   of the benchmarks, run only NAME (gemm_gpu or train_gpu);
 #   --quick        train_gpu --quick (fewer steps in its checks);
 #   --sanitize     also run pol-gpu-test under compute-sanitizer (after the
@@ -66,7 +71,7 @@ set -u
 
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
-run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150
+run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150 test_limit=540 bench_limit=540
 ncu=0 ncu_shapes=3,6,11 ncu_limit=240 ncu_train=mlp:exact,mlp:fp32
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -80,6 +85,12 @@ while [ $# -gt 0 ]; do
              *) echo "gpu-run: --bench: no benchmark $2 (gemm_gpu or train_gpu)" >&2; exit 2 ;; esac
              shift 2 ;;
     --quick) quick=--quick; shift ;;
+    --test-limit)
+        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --test-limit needs a number of seconds" >&2; exit 2 ;; esac
+        test_limit=$2; shift 2 ;;
+    --bench-limit)
+        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --bench-limit needs a number of seconds" >&2; exit 2 ;; esac
+        bench_limit=$2; shift 2 ;;
     --sanitize) sanitize=1; shift ;;
     --sanitize-limit)
         case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --sanitize-limit needs a number of seconds" >&2; exit 2 ;; esac
@@ -128,7 +139,17 @@ if [ -n "$kit" ]; then
             "build a kit from this tree (scripts/device-kit.sh)" >&2
         exit 1
     fi
-    [ "$commit" = unknown ] && commit="$kcommit (the kit's; this tree has no git metadata)"
+    if [ "$full" = unknown ]; then
+        # no git metadata here (a copy of the tree): compare the tree's files
+        # with the ones the kit was built from, as its MANIFEST lists them
+        sums=$(sed -n '/^tree (sha256):$/,/^files (sha256):$/p' "$kdir/kit/MANIFEST" | sed '1d;$d')
+        [ -n "$sums" ] || { echo "gpu-run: the kit's MANIFEST lists no source tree and this" \
+            "tree has no git metadata: cannot tell that the kit is this tree's" >&2; exit 1; }
+        bad=$(printf '%s\n' "$sums" | sha256sum -c 2>/dev/null | grep -v ': OK$' | head -n 5)
+        [ -z "$bad" ] || { echo "gpu-run: the kit was built from another tree; this one differs:" >&2
+                           printf '%s\n' "$bad" >&2; exit 1; }
+        commit="$kcommit (the kit's; this tree has no git metadata, its files match the kit's)"
+    fi
     export LD_LIBRARY_PATH="$kdir/kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     # CUDA's libraries: the run path the programs were linked with, else the
     # first usual folder that has them, else wherever under /usr/local, /usr
@@ -388,13 +409,17 @@ ncu_round() {
 
 status=0
 if [ "$run_test" = 1 ]; then
-    log=$(mktemp)
-    echo "gpu-run: pol-gpu-test"
+    # the output goes under DIR as it comes: if the whole command is
+    # stopped (a device's time limit), what was printed is still there
+    log=$out/gpu-test.log
+    echo "gpu-run: pol-gpu-test (at most $test_limit s; output in $log as it runs)"
     t0=$(date +%s)
-    POL_BIN=$bin "$bin/pol-gpu-test" >"$log" 2>&1
+    POL_BIN=$bin timeout -k 15 "$test_limit" "$bin/pol-gpu-test" >"$log" 2>&1
     rc=$?
     secs=$(($(date +%s) - t0))
-    { header "make gpu-test"; printf 'exit status: %s (0 passed, 1 failed, 77 skipped), %s s\n\n```\n' "$rc" "$secs"
+    note='0 passed, 1 failed, 77 skipped'
+    case "$rc" in 124|137) note="STOPPED at the limit of $test_limit s: failed" ;; esac
+    { header "make gpu-test"; printf 'exit status: %s (%s), %s s\n\n```\n' "$rc" "$note" "$secs"
       cat "$log"; printf '```\n'; } >"$out/gpu-test.md"
     tail -n 5 "$log"
     echo "gpu-run: pol-gpu-test exited $rc after $secs s"
@@ -421,9 +446,11 @@ if [ "$run_bench" = 1 ]; then
         [ "$b" = "$bench/gemm_gpu" ] && extra=--sweep
         [ "$b" = "$bench/train_gpu" ] && extra=$quick
         t0=$(date +%s)
-        "$b" --out "$out" $extra
+        timeout -k 15 "$bench_limit" "$b" --out "$out" $extra
         rc=$?
         echo "gpu-run: $(basename "$b") exited $rc after $(($(date +%s) - t0)) s"
+        case "$rc" in 124|137) echo "gpu-run: $(basename "$b") STOPPED at the limit of" \
+            "$bench_limit s (--bench-limit); its table is not written" >&2 ;; esac
         [ "$rc" = 77 ] && { echo "gpu-run: no usable CUDA device"; exit 77; }
         [ "$rc" = 0 ] || status=1
     done

@@ -78,6 +78,27 @@ if git rev-parse HEAD >/dev/null 2>&1; then
     [ ! -e "$work/out2/gpu-test.md" ] || fail "a refused kit left results"
     ok "a kit built from another commit is refused"
 fi
+# a copy of the tree without git metadata (as a device may get it): the kit
+# is checked against the MANIFEST's list of the tree's files instead
+if git rev-parse HEAD >/dev/null 2>&1; then
+    mkdir -p "$work/copy" || exit 1
+    akit=$(cd "$(dirname "$kit")" && pwd)/$(basename "$kit") awork=$(cd "$work" && pwd)
+    git ls-files -z | tar --null -T - -cf - | tar -C "$work/copy" -xf - || exit 1
+    rc=0
+    (cd "$work/copy" && GIT_CEILING_DIRECTORIES=$awork scripts/gpu-run.sh --kit "$akit" --out "$awork/out4" --skip-bench) \
+        >"$work/log" 2>&1 || rc=$?
+    [ "$rc" = 0 ] || [ "$rc" = 77 ] || { cat "$work/log" >&2; fail "a copy without git metadata: exit $rc"; }
+    grep -q "its files match the kit's" "$work/out4/gpu-test.md" ||
+        fail "gpu-test.md does not say the tree's files matched the kit's"
+    echo "# changed" >>"$work/copy/README.md"
+    rc=0
+    (cd "$work/copy" && GIT_CEILING_DIRECTORIES=$awork scripts/gpu-run.sh --kit "$akit" --out "$awork/out5" --skip-bench) \
+        >"$work/log" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && grep -q 'built from another tree' "$work/log" && grep -q 'README.md' "$work/log" ||
+        { cat "$work/log" >&2; fail "a changed copy without git metadata was not refused (exit $rc)"; }
+    [ ! -e "$work/out5/gpu-test.md" ] || fail "a refused kit left results"
+    ok "without git metadata, the tree's files are checked against the kit's MANIFEST"
+fi
 rm -f "$work/y/kit/MANIFEST"
 tar -C "$work/y" -czf "$work/nomanifest.tar.gz" kit || exit 1
 rc=0
