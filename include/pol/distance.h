@@ -10,7 +10,9 @@
  *   linf     max |d_i|                   linf_rel  linf / max |b_i|
  *   cosine   1 - cos(a, b), computed as (|d|^2 - (|a| - |b|)^2) / (2 |a| |b|)
  *            (the same quantity without the cancellation of 1 - a.b/(|a||b|)),
- *            clamped to [0, 2].
+ *            clamped to [0, 2]. Scale-invariant (a and 3a are at distance
+ *            0), so a verifier never accepts by it (spec/certificate.md
+ *            [V-TOL-2]); profiles report it.
  * Zero vectors: a relative distance with a zero reference is 0 when d is
  * zero and +inf otherwise; the cosine distance is 0 when both vectors are
  * zero and 1 when exactly one is. An empty vector has every distance 0.
