@@ -38,11 +38,15 @@ static char dir[1024];
 static char data_abs[4096];
 static uint64_t suite_seed;
 
+#define ADAMW "{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05}"
+#define SGD "{\"type\":\"sgd\",\"lr\":0.1,\"momentum\":0.9,\"weight_decay\":0.001}"
+
 /* The tiny task made tolerant and wider (K = 320 in the second layer, so
  * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4;
- * gpu_math (NULL: no key) is written after the mode. */
-static void write_task_math(const char *path, uint64_t seed, const char *mode,
-                            const char *gpu_math)
+ * gpu_math (NULL: no key) is written after the mode; the optimizer is
+ * AdamW unless opt (a JSON object) says otherwise. */
+static void write_task_opt(const char *path, uint64_t seed, const char *mode,
+                           const char *gpu_math, const char *opt)
 {
     char buf[2048], math[64] = "";
     if (gpu_math)
@@ -52,10 +56,17 @@ static void write_task_math(const char *path, uint64_t seed, const char *mode,
         "\"model\":{\"type\":\"mlp\",\"layers\":[6,320,64,3],\"activation\":\"gelu\"},"
         "\"dataset\":{\"path\":\"%s\",\"sha256\":\"" DATA_SHA "\"},"
         "\"seed\":%llu,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
-        "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
+        "\"optimizer\":%s,"
         "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
-        "\"mode\":\"%s\"%s}\n", data_abs, (unsigned long long)seed, mode, math);
+        "\"mode\":\"%s\"%s}\n", data_abs, (unsigned long long)seed, opt ? opt : ADAMW, mode,
+        math);
     assert_int_equal(pol_write_file_atomic(path, buf, (size_t)n, 1), POL_OK);
+}
+
+static void write_task_math(const char *path, uint64_t seed, const char *mode,
+                            const char *gpu_math)
+{
+    write_task_opt(path, seed, mode, gpu_math, NULL);
 }
 
 static void write_task(const char *path, uint64_t seed, const char *mode)
@@ -715,19 +726,23 @@ static void test_gpu_math_on_cpu(void **st)
 
 /* A consistent cheater: honest training with OpenBLAS, except that at the
  * end of interval `bad` the state is altered and training goes on from
- * there. Builds the certificate by hand. With moments 0, every parameter
- * is multiplied by (1 +- eps) with random signs (an l2_rel perturbation of
- * eps); with moments 1, the parameters are left honest and every element
- * of every AdamW first moment (<param>.m) is set to +-eps, random signs. */
-static void cheat(size_t bad, double eps, int moments, pol_cert *c, char *task_path, char *store)
+ * there. Builds the certificate by hand. With group POL_GROUP_PARAMS,
+ * every parameter is multiplied by (1 +- eps) with random signs (an l2_rel
+ * perturbation of eps); with POL_GROUP_M (the AdamW task) or
+ * POL_GROUP_BUF (the same task with SGD and momentum), the parameters are
+ * left honest and every element of every tensor of that group is set to
+ * +-eps, random signs. */
+static void cheat(size_t bad, double eps, pol_state_group group, pol_cert *c, char *task_path,
+                  char *store)
 {
     char base[1200];
-    snprintf(base, sizeof base, "%s/%s-%zu-%g", dir, moments ? "moments" : "noise", bad, eps);
+    snprintf(base, sizeof base, "%s/cheat-%s-%zu-%g", dir, group ? pol_group_name(group) : "p",
+             bad, eps);
     assert_int_equal(pol_mkdir_p(base), POL_OK);
     snprintf(task_path, 1300, "%s/task.json", base);
     snprintf(store, 1300, "%s/store", base);
     assert_int_equal(pol_mkdir_p(store), POL_OK);
-    write_task(task_path, 1, "tolerant");
+    write_task_opt(task_path, 1, "tolerant", NULL, group == POL_GROUP_BUF ? SGD : NULL);
     static pol_task t;
     pol_dataset ds;
     assert_int_equal(pol_task_load(task_path, &t), POL_OK);
@@ -747,12 +762,15 @@ static void cheat(size_t bad, double eps, int moments, pol_cert *c, char *task_p
             assert_int_equal(pol_trainer_state(tr, ts, POL_TRAINER_MAX_STATE, &nt), POL_OK);
             for (int i = 0; i < nt; i++) {
                 float *x = ts[i]->data;
-                if (!moments && pol_is_param_name(ts[i]->name))
-                    for (size_t j = 0; j < ts[i]->nbytes / 4; j++)
-                        x[j] *= (float)(1.0 + ((tu_next(&r) & 1) ? eps : -eps));
-                if (moments && pol_is_m_name(ts[i]->name))
-                    for (size_t j = 0; j < ts[i]->nbytes / 4; j++)
-                        x[j] = (float)((tu_next(&r) & 1) ? eps : -eps);
+                if (pol_state_group_of(ts[i]->name) != (int)group)
+                    continue;
+                for (size_t j = 0; j < ts[i]->nbytes / 4; j++) {
+                    const double sign = (tu_next(&r) & 1) ? 1.0 : -1.0;
+                    if (group == POL_GROUP_PARAMS)
+                        x[j] *= (float)(1.0 + sign * eps);
+                    else
+                        x[j] = (float)(sign * eps);
+                }
             }
         }
         char path[1400], hex[65], dst[1400];
@@ -878,8 +896,11 @@ static double params_distance(const char *store_a, const pol_digest *a, const ch
  * re-runs within the parameters' threshold, yet the run ends far from the
  * honest one. Compared group by group, the certificate is rejected at
  * exactly `bad`, naming group m, with the group's distance and threshold in
- * the result; with the optimizer state's thresholds lifted (what comparing
- * the parameters alone amounts to) every interval is accepted. */
+ * the result. With the optimizer state's thresholds lifted (what comparing
+ * the parameters alone amounts to) the interval ending on the made-up
+ * moments is accepted: its parameters are honest. (Later intervals, re-run
+ * from the made-up state, leave the honest trajectory, and their noise may
+ * or may not exceed the parameters' threshold, depending on the draw.) */
 static void test_moments_cheat_rejected(void **st)
 {
     (void)st;
@@ -904,17 +925,32 @@ static void test_moments_cheat_rejected(void **st)
     for (size_t bad = 0; bad < 4; bad++) {
         char task_path[1300], store[1300];
         pol_cert c;
-        cheat(bad, 0.05, 1, &c, task_path, store);
+        cheat(bad, 0.05, POL_GROUP_M, &c, task_path, store);
         /* the parameters at the cheated checkpoint are the honest run's, the
          * final ones are not (unless the cheat was at the very end) */
         assert_true(params_distance(store, &c.ckpt_hashes[bad + 1], honest_store,
                                     &honest.ckpt_hashes[bad + 1]) == 0.0);
         const double end = params_distance(store, &c.final_state_hash, honest_store,
                                            &honest.final_state_hash);
-        verify(ctx, &c, task_path, store, lax, n_thr);
+        /* the interval that ends on the made-up moments, alone (the largest
+         * declared update, top-Q): its parameters are within their
+         * threshold, so comparing them alone accepts it; its m group rejects */
+        c.update_norms[bad] = 1e9;
+        pol_verify_opts o = { 0 };
+        o.task_path = task_path, o.store_dir = store, o.samples = 0, o.top_q = 1;
+        o.thresholds = lax, o.n_thresholds = n_thr;
+        assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+        assert_true(res.n_picked == 1 && res.picked[0] == bad);
         if (!res.accept)
             fail_msg("moments cheat at %zu: rejected on the parameters alone: %s", bad,
                      res.reason);
+        assert_true(res.distance[0] <= res.threshold[0]);
+        o.thresholds = thr;
+        assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+        if (res.accept || res.failed_interval != (int64_t)bad || !strstr(res.reason, "group m"))
+            fail_msg("moments cheat at interval %zu, re-run alone: want a reject in group m, "
+                     "got %s: %s", bad, res.accept ? "accept" : "reject", res.reason);
+        /* every interval: the first reject is there (the intervals before are honest) */
         verify(ctx, &c, task_path, store, thr, n_thr);
         if (res.accept || res.failed_interval != (int64_t)bad)
             fail_msg("moments cheat at interval %zu: want a reject there, got %s at %lld: %s", bad,
@@ -941,6 +977,78 @@ static void test_moments_cheat_rejected(void **st)
     free(lax);
 }
 
+/* [P-OBS-1], [V-TOL-3] with SGD: the state groups are the parameters and
+ * the momentum buffers (buf). A profile of an honest SGD run has thresholds
+ * for both, the honest run is accepted by another backend, and made-up
+ * buffers committed with honest parameters are rejected at exactly that
+ * interval, naming group buf. */
+static void test_sgd_buffers(void **st)
+{
+    (void)st;
+    char task_path[1300], store[1300], run[1400], prof[1400];
+    pol_cert c;
+    /* the honest run of cheat()'s SGD task (seed 1), trained alike */
+    char base[1200];
+    snprintf(base, sizeof base, "%s/sgd", dir);
+    assert_int_equal(pol_mkdir_p(base), POL_OK);
+    snprintf(task_path, sizeof task_path, "%s/task.json", base);
+    snprintf(run, sizeof run, "%s/run", base);
+    snprintf(store, sizeof store, "%s/store", base);
+    write_task_opt(task_path, 1, "tolerant", NULL, SGD);
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    pol_run_opts ro = { .task_path = task_path, .out_dir = run };
+    pol_run_result rr;
+    assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+    pol_ctx_destroy(ctx);
+    assert_int_equal(pol_cert_from_run(run, task_path, &c), POL_OK);
+    assert_int_equal(pol_store_put_run(run, store), POL_OK);
+    pol_profile_opts po = { .task_path = task_path, .run_dir = run, .samples = 8,
+                            .gpu = POL_PROFILE_GPU_OFF };
+    pol_profile p;
+    assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+    unsigned groups = 0;
+    for (size_t i = 0; i < p.n_stats; i++) {
+        const pol_profile_stat *s = &p.stats[i];
+        if (s->op[0])
+            continue;
+        groups |= 1u << s->group;
+        if (s->metric == POL_METRIC_L2_REL)
+            printf("  SGD profile: group %s, len %llu: n %llu, l2_rel max %.3g -> threshold %.3g\n",
+                   s->group ? pol_group_name(s->group) : "(parameters)",
+                   (unsigned long long)s->interval_len, (unsigned long long)s->n, s->max,
+                   s->threshold);
+    }
+    assert_int_equal(groups, (1u << POL_GROUP_PARAMS) | (1u << POL_GROUP_BUF));
+    snprintf(prof, sizeof prof, "%s/profile.json", base);
+    assert_int_equal(pol_profile_write_json(&p, prof), POL_OK);
+    pol_profile_free(&p);
+    pol_threshold *t;
+    size_t nt;
+    assert_int_equal(pol_profile_load_thresholds(prof, &c.task_id, POL_METRIC_L2_REL, &t, &nt),
+                     POL_OK);
+    assert_int_equal(nt, 4); /* lengths 2 and 4, the parameters and buf */
+    ctx = make_ctx(POL_KERNELS_FAST, 1);
+    verify(ctx, &c, task_path, store, t, nt);
+    if (!res.accept)
+        fail_msg("honest SGD run rejected: %s", res.reason);
+    printf("  SGD honest run: largest distance/threshold %.3g (parameters), %.3g (buf)\n",
+           res.group_ratio[POL_GROUP_PARAMS], res.group_ratio[POL_GROUP_BUF]);
+    pol_cert_free(&c);
+    for (size_t bad = 0; bad < 4; bad += 2) {
+        char ctask[1300], cstore[1300];
+        cheat(bad, 0.05, POL_GROUP_BUF, &c, ctask, cstore);
+        verify(ctx, &c, ctask, cstore, t, nt);
+        if (res.accept || res.failed_interval != (int64_t)bad ||
+            res.rejected_group != POL_GROUP_BUF || !strstr(res.reason, "group buf"))
+            fail_msg("made-up buffers at interval %zu: want a reject there in group buf, got %s "
+                     "at %lld: %s", bad, res.accept ? "accept" : "reject",
+                     (long long)res.failed_interval, res.reason);
+        pol_cert_free(&c);
+    }
+    pol_ctx_destroy(ctx);
+    free(t);
+}
+
 static void test_noise_rejected(void **st)
 {
     (void)st;
@@ -952,7 +1060,7 @@ static void test_noise_rejected(void **st)
         char task_path[1300], store[1300];
         pol_cert c;
         /* 3x the threshold of a 4-step interval */
-        cheat(bad, 3.0 * t4, 0, &c, task_path, store);
+        cheat(bad, 3.0 * t4, POL_GROUP_PARAMS, &c, task_path, store);
         verify(ctx, &c, task_path, store, thr, n_thr);
         if (res.accept)
             fail_msg("noise of 3x the threshold in interval %zu was accepted", bad);
@@ -969,7 +1077,7 @@ static void test_noise_rejected(void **st)
         assert_false(pol_digest_equal(&res.got, &res.expected));
         pol_cert_free(&c);
         /* a third of the threshold passes: the threshold is where the line is */
-        cheat(bad, t4 / 3.0, 0, &c, task_path, store);
+        cheat(bad, t4 / 3.0, POL_GROUP_PARAMS, &c, task_path, store);
         verify(ctx, &c, task_path, store, thr, n_thr);
         if (!res.accept)
             fail_msg("noise of 1/3 the threshold in interval %zu was rejected: %s", bad, res.reason);
@@ -1068,6 +1176,7 @@ int main(void)
         cmocka_unit_test(test_bad_end_checkpoint),
         cmocka_unit_test(test_noise_rejected),
         cmocka_unit_test(test_moments_cheat_rejected),
+        cmocka_unit_test(test_sgd_buffers),
         cmocka_unit_test(test_false_reject_rate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
