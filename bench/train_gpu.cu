@@ -269,8 +269,8 @@ double threshold_for(const pol_profile &p, uint64_t len)
     double thr = -1.0;
     for (size_t k = 0; k < p.n_stats; k++) {
         const pol_profile_stat &s = p.stats[k];
-        if (!s.op[0] && s.metric == POL_METRIC_L2_REL && s.interval_len >= len &&
-            s.interval_len < best)
+        if (!s.op[0] && s.group == POL_GROUP_PARAMS && s.metric == POL_METRIC_L2_REL &&
+            s.interval_len >= len && s.interval_len < best)
             best = s.interval_len, thr = s.threshold;
     }
     if (thr < 0) {

@@ -60,7 +60,9 @@ static const char USAGE[] =
     "  --threads N        CPU threads (default 1)\n"
     "  --kernels K        fast (default), ref or blas (tolerant-mode certificates only)\n"
     "  --profile FILE     tolerant mode: the thresholds (pol-verifier profile); required\n"
-    "  --metric M         tolerant mode: l2_rel (default), l1_rel, linf_rel, cosine, l1, l2, linf\n"
+    "  --metric M         tolerant mode: l2_rel (default), l1_rel, linf_rel, l1, l2, linf;\n"
+    "                     each state group (parameters, optimizer m, v, buf) within its\n"
+    "                     own threshold (not cosine: blind to a rescaled state)\n"
     "  --json             print the result as one JSON object\n"
     "\n"
     "profile: re-runs sample intervals of a finished run (pol-solver train) under\n"
@@ -356,6 +358,10 @@ static int cmd_check(int argc, char **argv)
         case 'J': json = 1; break;
         case 'p': profile = optarg; break;
         case 'm': if (!(vo.metric = pol_metric_from_name(optarg))) return usage_error("unknown --metric");
+                  if (vo.metric == POL_METRIC_COSINE)
+                      return usage_error("--metric cosine cannot accept an interval: it is blind "
+                                         "to scale (a state multiplied by 3 is at distance 0); "
+                                         "use l2_rel (the default) or another metric");
                   break;
         case 'K': if (!strcmp(optarg, "fast")) kernels = POL_KERNELS_FAST;
                   else if (!strcmp(optarg, "ref")) kernels = POL_KERNELS_REF;
@@ -523,8 +529,11 @@ static int cmd_profile(int argc, char **argv)
         const pol_profile_stat *s = &p.stats[i];
         if (s->metric != POL_METRIC_L2_REL)
             continue;
+        char what[32]; /* a whole interval: its state group */
+        snprintf(what, sizeof what, "(interval%s%s)", s->group ? " " : "",
+                 s->group ? pol_group_name(s->group) : "");
         printf("%-6llu %-12s %5llu %9.2e %9.2e %9.2e", (unsigned long long)s->interval_len,
-               s->op[0] ? s->op : "(interval)", (unsigned long long)s->n, s->median, s->max, s->threshold);
+               s->op[0] ? s->op : what, (unsigned long long)s->n, s->median, s->max, s->threshold);
         if (s->one_step_min > 0)
             printf(" %9.0fx", s->one_step_min / s->threshold);
         printf("\n");

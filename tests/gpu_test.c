@@ -883,7 +883,8 @@ static pol_status rerun_intervals(pol_ctx *ctx, const char *task_path, const cha
             uint64_t best = UINT64_MAX;
             for (size_t k = 0; !st && k < prof->n_stats; k++) {
                 const pol_profile_stat *ps = &prof->stats[k];
-                if (!ps->op[0] && ps->metric == POL_METRIC_L2_REL && ps->interval_len >= L &&
+                if (!ps->op[0] && ps->group == POL_GROUP_PARAMS &&
+                    ps->metric == POL_METRIC_L2_REL && ps->interval_len >= L &&
                     ps->interval_len < best)
                     best = ps->interval_len, thr = ps->threshold, skip = ps->one_step_min;
             }
@@ -966,7 +967,7 @@ static void check_profile_gpu(const char *label, const char *task, const char *r
     }
     for (size_t i = 0; i < p.n_stats; i++) {
         const pol_profile_stat *s = &p.stats[i];
-        if (!s->op[0] && s->metric == POL_METRIC_L2_REL)
+        if (!s->op[0] && s->group == POL_GROUP_PARAMS && s->metric == POL_METRIC_L2_REL)
             printf("     profile %s (%s task): length %llu: threshold %.3g, margin %.0f\n",
                    label, math_label(math), (unsigned long long)s->interval_len, s->threshold,
                    s->threshold > 0 ? s->one_step_min / s->threshold : 0.0);

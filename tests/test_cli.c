@@ -224,6 +224,12 @@ static void test_numbers(void **st)
                      2);
     assert_non_null(strstr(read_all(err_path), "re-run nothing"));
     assert_int_equal(verifier("check --task %s --cert c --store s --samples most", TASK), 2);
+    /* [V-TOL-2] the cosine distance cannot accept (blind to scale): a usage
+     * error, before anything is read; l2_rel is still a metric */
+    assert_int_equal(verifier("check --task %s --cert c --store s --metric cosine", TASK), 2);
+    assert_non_null(strstr(read_all(err_path), "blind to scale"));
+    assert_int_equal(verifier("check --task %s --cert c --store s --metric frob", TASK), 2);
+    assert_int_equal(verifier("check --task %s --cert c --store s --metric l2_rel", TASK), 1);
     assert_int_equal(verifier("serve --samples 0x %s --key k", common), 2);
     assert_false(exists("nw"));
     assert_false(exists("x"));

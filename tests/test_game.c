@@ -545,8 +545,8 @@ static void close_and_reveal(fx *f, const pol_digest *tid)
 static void profile_env(fx *f, int who, const pol_digest *id, uint8_t **env, size_t *len)
 {
     pol_wire_threshold th[2] = {
-        { "", 10, POL_METRIC_L2_REL, 1e-6, 2.5e-7, 8 },
-        { "linear", 0, POL_METRIC_L2_REL, 1e-5, 2.5e-6, 24 },
+        { "", 10, POL_METRIC_L2_REL, 1e-6, 2.5e-7, 8, POL_GROUP_PARAMS },
+        { "linear", 0, POL_METRIC_L2_REL, 1e-5, 2.5e-6, 24, POL_GROUP_PARAMS },
     };
     pol_profile_report r = { *id, 2, th };
     uint8_t *body;

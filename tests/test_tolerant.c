@@ -2,7 +2,9 @@
  * OpenBLAS backend, profiling, and verification by distance against the
  * profiled threshold. An honest run is accepted across backends (OpenBLAS
  * with 1 and 2 threads, the exact fast kernels); parameter noise above the
- * threshold in one interval is rejected naming that interval; the
+ * threshold in one interval is rejected naming that interval, and so are
+ * made-up optimizer moments committed with honest parameters (each state
+ * group has its own threshold); the
  * false-reject rate of honest runs over 20 seeds is measured and printed.
  * Which configurations a profile measures (the GPU sources of
  * spec/profiling.md [P-SRC-2]) is checked against what the machine running
@@ -22,6 +24,7 @@
 #include "pol/distance.h"
 #include "pol/fileio.h"
 #include "pol/profile.h"
+#include "pol/safetensors.h"
 #include "pol/train.h"
 #include "pol/verify.h"
 #include "pol/wire.h"
@@ -35,11 +38,15 @@ static char dir[1024];
 static char data_abs[4096];
 static uint64_t suite_seed;
 
+#define ADAMW "{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05}"
+#define SGD "{\"type\":\"sgd\",\"lr\":0.1,\"momentum\":0.9,\"weight_decay\":0.001}"
+
 /* The tiny task made tolerant and wider (K = 320 in the second layer, so
  * OpenBLAS and the canonical chunked order really differ): 14 steps, k = 4;
- * gpu_math (NULL: no key) is written after the mode. */
-static void write_task_math(const char *path, uint64_t seed, const char *mode,
-                            const char *gpu_math)
+ * gpu_math (NULL: no key) is written after the mode; the optimizer is
+ * AdamW unless opt (a JSON object) says otherwise. */
+static void write_task_opt(const char *path, uint64_t seed, const char *mode,
+                           const char *gpu_math, const char *opt)
 {
     char buf[2048], math[64] = "";
     if (gpu_math)
@@ -49,10 +56,17 @@ static void write_task_math(const char *path, uint64_t seed, const char *mode,
         "\"model\":{\"type\":\"mlp\",\"layers\":[6,320,64,3],\"activation\":\"gelu\"},"
         "\"dataset\":{\"path\":\"%s\",\"sha256\":\"" DATA_SHA "\"},"
         "\"seed\":%llu,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
-        "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
+        "\"optimizer\":%s,"
         "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
-        "\"mode\":\"%s\"%s}\n", data_abs, (unsigned long long)seed, mode, math);
+        "\"mode\":\"%s\"%s}\n", data_abs, (unsigned long long)seed, opt ? opt : ADAMW, mode,
+        math);
     assert_int_equal(pol_write_file_atomic(path, buf, (size_t)n, 1), POL_OK);
+}
+
+static void write_task_math(const char *path, uint64_t seed, const char *mode,
+                            const char *gpu_math)
+{
+    write_task_opt(path, seed, mode, gpu_math, NULL);
 }
 
 static void write_task(const char *path, uint64_t seed, const char *mode)
@@ -220,14 +234,94 @@ static void test_state_distance(void **st)
     pol_tensor_free(&w1), pol_tensor_free(&w2), pol_tensor_free(&m1);
     pol_tensor_free(&m2), pol_tensor_free(&c1), pol_tensor_free(&c2);
     double t;
-    const pol_threshold tt[2] = { { 4, 1e-6 }, { 2, 5e-7 } };
-    assert_int_equal(pol_threshold_for(tt, 2, 4, &t), POL_OK);
+    /* group 0 is the parameters */
+    const pol_threshold tt[4] = { { 4, 1e-6, POL_GROUP_PARAMS }, { 2, 5e-7, POL_GROUP_PARAMS },
+                                  { 4, 3e-5, POL_GROUP_M }, { 8, 7e-5, POL_GROUP_M } };
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_PARAMS, 4, &t), POL_OK);
     assert_true(t == 1e-6);
-    assert_int_equal(pol_threshold_for(tt, 2, 1, &t), POL_OK);
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_PARAMS, 1, &t), POL_OK);
     assert_true(t == 5e-7);
-    assert_int_equal(pol_threshold_for(tt, 2, 3, &t), POL_OK);
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_PARAMS, 3, &t), POL_OK);
     assert_true(t == 1e-6);
-    assert_int_equal(pol_threshold_for(tt, 2, 5, &t), POL_ERR_NOT_FOUND);
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_PARAMS, 5, &t), POL_ERR_NOT_FOUND);
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_M, 2, &t), POL_OK);
+    assert_true(t == 3e-5);
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_M, 5, &t), POL_OK);
+    assert_true(t == 7e-5);
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_M, 9, &t), POL_ERR_NOT_FOUND);
+    /* a group without any threshold: a profile from before optimizer-state thresholds */
+    assert_int_equal(pol_threshold_for(tt, 4, POL_GROUP_V, 4, &t), POL_ERR_NOT_FOUND);
+    assert_non_null(strstr(pol_last_error(), "predates optimizer-state thresholds"));
+    assert_non_null(strstr(pol_last_error(), "group v"));
+}
+
+/* The state groups: names, predicates, and the distance of each group. */
+static void test_state_groups(void **st)
+{
+    (void)st;
+    static const char *const names[POL_GROUP_COUNT] = { "", "m", "v", "buf" };
+    for (int g = 0; g < POL_GROUP_COUNT; g++) {
+        assert_string_equal(pol_group_name((pol_state_group)g), names[g]);
+        assert_int_equal(pol_group_from_name(names[g]), g);
+        assert_non_null(pol_group_filter((pol_state_group)g));
+    }
+    assert_null(pol_group_name((pol_state_group)POL_GROUP_COUNT));
+    assert_null(pol_group_filter((pol_state_group)POL_GROUP_COUNT));
+    assert_int_equal(pol_group_from_name("M"), -1);
+    assert_int_equal(pol_group_from_name("params"), -1);
+    assert_int_equal(pol_group_from_name(NULL), -1);
+    static const struct { const char *name; int group; } cases[] = {
+        { "l0.W", POL_GROUP_PARAMS }, { "l12.b", POL_GROUP_PARAMS }, { "l0.W.m", POL_GROUP_M },
+        { "l3.b.m", POL_GROUP_M },    { "l0.W.v", POL_GROUP_V },     { "l1.b.buf", POL_GROUP_BUF },
+        { "counters.step", -1 },      { "l0.W.w", -1 },              { "l0.X.m", -1 },
+        { "x.m", -1 },                { "l0.W.m.m", -1 },            { "l0.W.bu", -1 },
+        { "m", -1 },                  { ".m", -1 },                  { "l0.Wm", -1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (pol_state_group_of(cases[i].name) != cases[i].group)
+            fail_msg("%s: group %d, want %d", cases[i].name, pol_state_group_of(cases[i].name),
+                     cases[i].group);
+        assert_int_equal(pol_is_m_name(cases[i].name), cases[i].group == POL_GROUP_M);
+        assert_int_equal(pol_is_v_name(cases[i].name), cases[i].group == POL_GROUP_V);
+        assert_int_equal(pol_is_buf_name(cases[i].name), cases[i].group == POL_GROUP_BUF);
+    }
+    /* per-group aggregates in one pass equal pol_state_distance with each filter */
+    int64_t s2 = 2, s1 = 1;
+    pol_tensor t[2][4];
+    static const char *const tn[4] = { "l0.W", "l0.W.m", "l0.W.v", "counters.step" };
+    for (int side = 0; side < 2; side++)
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(pol_tensor_alloc(&t[side][k], tn[k], k == 3 ? POL_U64 : POL_F32, 1,
+                                              k == 3 ? &s1 : &s2), POL_OK);
+    const float va[3][2] = { { 3, 4 }, { 1, -1 }, { 0.5f, 0.25f } };
+    const float vb[3][2] = { { 3, 0 }, { 0.5f, -1 }, { 0.5f, 0.25f } };
+    for (int k = 0; k < 3; k++) {
+        memcpy(t[0][k].data, va[k], sizeof va[k]);
+        memcpy(t[1][k].data, vb[k], sizeof vb[k]);
+    }
+    const pol_tensor *A[4] = { &t[0][3], &t[0][2], &t[0][0], &t[0][1] };
+    const pol_tensor *B[4] = { &t[1][0], &t[1][1], &t[1][2], &t[1][3] };
+    pol_distance dg[POL_GROUP_COUNT], d;
+    unsigned present;
+    assert_int_equal(pol_state_distance_groups(A, 4, B, 4, dg, &present), POL_OK);
+    assert_int_equal(present, (1u << POL_GROUP_PARAMS) | (1u << POL_GROUP_M) | (1u << POL_GROUP_V));
+    for (int g = 0; g < POL_GROUP_COUNT; g++) {
+        assert_int_equal(pol_state_distance(A, 4, B, 4, pol_group_filter((pol_state_group)g), &d,
+                                            NULL, NULL), POL_OK);
+        assert_memory_equal(&d, &dg[g], sizeof d);
+    }
+    assert_true(dg[POL_GROUP_PARAMS].l2 == 4.0 && dg[POL_GROUP_M].l2 == 0.5);
+    assert_true(dg[POL_GROUP_V].l2 == 0.0 && dg[POL_GROUP_BUF].n == 0);
+    /* the checks of pol_state_distance: a differing counter, a non-finite moment */
+    *(uint64_t *)t[0][3].data = 1;
+    assert_int_equal(pol_state_distance_groups(A, 4, B, 4, dg, &present), POL_ERR_MISMATCH);
+    assert_int_equal(present, 0);
+    *(uint64_t *)t[0][3].data = 0;
+    ((float *)t[1][2].data)[1] = INFINITY;
+    assert_int_equal(pol_state_distance_groups(A, 4, B, 4, dg, &present), POL_ERR_FORMAT);
+    for (int side = 0; side < 2; side++)
+        for (int k = 0; k < 4; k++)
+            pol_tensor_free(&t[side][k]);
 }
 
 /* ------------------------------------------------------------- backends -- */
@@ -294,9 +388,24 @@ static void test_honest_accepted_across_backends(void **st)
     assert_int_equal(pol_profile_write_json(&p, prof), POL_OK);
     assert_int_equal(pol_profile_write_json(&p, prof), POL_ERR_EXISTS);
     double max_seen = 0;
+    unsigned groups_seen = 0;
     for (size_t i = 0; i < p.n_stats; i++) {
         const pol_profile_stat *s = &p.stats[i];
         assert_true(s->threshold >= POL_PROFILE_FACTOR * s->max);
+        if (!s->op[0])
+            groups_seen |= 1u << s->group;
+        else
+            assert_int_equal(s->group, POL_GROUP_PARAMS);
+        if (!s->op[0] && s->group != POL_GROUP_PARAMS) {
+            /* [P-OBS-1]: the optimizer state's groups, from the same observations */
+            assert_true(s->one_step_min == 0);
+            if (s->metric == POL_METRIC_L2_REL)
+                printf("  profile: group %s, len %llu: n %llu, l2_rel median %.3g max %.3g -> "
+                       "threshold %.3g\n", pol_group_name(s->group),
+                       (unsigned long long)s->interval_len, (unsigned long long)s->n, s->median,
+                       s->max, s->threshold);
+            continue;
+        }
         if (!s->op[0] && s->metric == POL_METRIC_L2_REL) {
             printf("  profile: len %llu: n %llu, l2_rel median %.3g max %.3g -> threshold %.3g; "
                    "one skipped step is %.3g (%.0fx the threshold)\n",
@@ -308,6 +417,9 @@ static void test_honest_accepted_across_backends(void **st)
     }
     /* the backends really differ on this task (else the test proves nothing) */
     assert_true(max_seen > 0);
+    /* AdamW: the parameters and both moments, no SGD buffer */
+    assert_int_equal(groups_seen, (1u << POL_GROUP_PARAMS) | (1u << POL_GROUP_M) |
+                                      (1u << POL_GROUP_V));
     char *h = pol_profile_histogram(&p);
     assert_non_null(h);
     printf("%s", h);
@@ -316,7 +428,9 @@ static void test_honest_accepted_across_backends(void **st)
     assert_int_equal(pol_task_load(task_path, &task), POL_OK);
     assert_int_equal(pol_profile_load_thresholds(prof, &task.id, POL_METRIC_L2_REL, &thr, &n_thr),
                      POL_OK);
-    assert_int_equal(n_thr, 2); /* lengths 4 and 2 */
+    assert_int_equal(n_thr, 6); /* lengths 4 and 2, for the parameters, m and v */
+    for (size_t i = 0; i < n_thr; i++)
+        assert_int_equal(thr[i].group, (pol_state_group)(i / 2));
     pol_threshold *other;
     size_t n_other;
     pol_digest wrong = task.id;
@@ -334,6 +448,7 @@ static void test_honest_accepted_across_backends(void **st)
         if (!res.accept)
             fail_msg("honest run rejected by verifier %d: %s", v, res.reason);
         assert_true(res.tolerant);
+        assert_int_equal(res.rejected_group, -1);
         assert_int_equal(res.n_picked, 4);
         for (size_t i = 0; i < res.n_picked; i++)
             assert_true(res.threshold[i] > 0 && res.distance[i] <= res.threshold[i]);
@@ -343,6 +458,55 @@ static void test_honest_accepted_across_backends(void **st)
     pol_verify_opts o = { 0 };
     o.task_path = task_path, o.store_dir = store, o.samples = 4;
     assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_INVALID_ARG);
+    /* [V-TOL-2] nor with the cosine distance, which cannot see a rescaled state */
+    o.thresholds = thr, o.n_thresholds = n_thr;
+    o.metric = POL_METRIC_COSINE;
+    assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "cosine"));
+    assert_int_equal(res.steps_rerun, 0);
+    o.metric = POL_METRIC_L2_REL;
+    /* [V-TOL-3] a profile without the optimizer state's thresholds (made
+     * before they existed: its JSON has no "group", so every entry is the
+     * parameters') is an error naming the group, before anything is re-run */
+    json_error_t je;
+    json_t *root = json_load_file(prof, 0, &je), *all = json_object_get(root, "thresholds");
+    assert_non_null(all);
+    json_t *old = json_array();
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        json_t *e = json_array_get(all, i);
+        if (strcmp(json_string_value(json_object_get(e, "group")), ""))
+            continue;
+        json_object_del(e, "group");
+        json_array_append(old, e);
+    }
+    json_object_set_new(root, "thresholds", old);
+    char old_prof[1500];
+    snprintf(old_prof, sizeof old_prof, "%s/profile-old.json", dir);
+    assert_int_equal(json_dump_file(root, old_prof, JSON_INDENT(2)), 0);
+    json_decref(root);
+    pol_threshold *ot;
+    size_t n_ot;
+    assert_int_equal(pol_profile_load_thresholds(old_prof, &task.id, POL_METRIC_L2_REL, &ot, &n_ot),
+                     POL_OK);
+    assert_int_equal(n_ot, 2);
+    assert_true(ot[0].group == POL_GROUP_PARAMS && ot[1].group == POL_GROUP_PARAMS);
+    o.thresholds = ot, o.n_thresholds = n_ot;
+    o.samples = 1000;
+    assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_NOT_FOUND);
+    assert_non_null(strstr(pol_last_error(), "group m"));
+    assert_non_null(strstr(pol_last_error(), "predates optimizer-state thresholds"));
+    assert_int_equal(res.steps_rerun, 0);
+    free(ot);
+    /* a "group" that is not one is a malformed profile */
+    root = json_load_file(prof, 0, &je);
+    json_object_set_new(json_array_get(json_object_get(root, "thresholds"), 0), "group",
+                        json_string("w"));
+    snprintf(old_prof, sizeof old_prof, "%s/profile-badgroup.json", dir);
+    assert_int_equal(json_dump_file(root, old_prof, JSON_INDENT(2)), 0);
+    assert_int_equal(pol_profile_load_thresholds(old_prof, &task.id, POL_METRIC_L2_REL, &ot, &n_ot),
+                     POL_ERR_FORMAT);
+    assert_non_null(strstr(pol_last_error(), "group"));
+    json_decref(root);
     pol_ctx_destroy(ctx);
     pol_cert_free(&c);
 }
@@ -371,7 +535,8 @@ static void check_configs(const pol_profile *p, int n_gpu, const char *gpu_text,
     const uint64_t n = (uint64_t)p->n_configs, per = n * (n + 1) / 2;
     uint64_t seen = 0;
     for (size_t i = 0; i < p->n_stats; i++)
-        if (!p->stats[i].op[0] && p->stats[i].metric == POL_METRIC_L2_REL)
+        if (!p->stats[i].op[0] && p->stats[i].group == POL_GROUP_PARAMS &&
+            p->stats[i].metric == POL_METRIC_L2_REL)
             seen += p->stats[i].n;
     assert_int_equal(seen, p->intervals_rerun * per);
     assert_int_equal(p->n_obs, seen);
@@ -560,18 +725,24 @@ static void test_gpu_math_on_cpu(void **st)
 }
 
 /* A consistent cheater: honest training with OpenBLAS, except that at the
- * end of interval `bad` every parameter is multiplied by (1 +- eps) with
- * random signs (an l2_rel perturbation of eps), and training goes on from
- * there. Builds the certificate by hand. */
-static void noisy(size_t bad, double eps, pol_cert *c, char *task_path, char *store)
+ * end of interval `bad` the state is altered and training goes on from
+ * there. Builds the certificate by hand. With group POL_GROUP_PARAMS,
+ * every parameter is multiplied by (1 +- eps) with random signs (an l2_rel
+ * perturbation of eps); with POL_GROUP_M (the AdamW task) or
+ * POL_GROUP_BUF (the same task with SGD and momentum), the parameters are
+ * left honest and every element of every tensor of that group is set to
+ * +-eps, random signs. */
+static void cheat(size_t bad, double eps, pol_state_group group, pol_cert *c, char *task_path,
+                  char *store)
 {
     char base[1200];
-    snprintf(base, sizeof base, "%s/noise-%zu-%g", dir, bad, eps);
+    snprintf(base, sizeof base, "%s/cheat-%s-%zu-%g", dir, group ? pol_group_name(group) : "p",
+             bad, eps);
     assert_int_equal(pol_mkdir_p(base), POL_OK);
     snprintf(task_path, 1300, "%s/task.json", base);
     snprintf(store, 1300, "%s/store", base);
     assert_int_equal(pol_mkdir_p(store), POL_OK);
-    write_task(task_path, 1, "tolerant");
+    write_task_opt(task_path, 1, "tolerant", NULL, group == POL_GROUP_BUF ? SGD : NULL);
     static pol_task t;
     pol_dataset ds;
     assert_int_equal(pol_task_load(task_path, &t), POL_OK);
@@ -589,12 +760,18 @@ static void noisy(size_t bad, double eps, pol_cert *c, char *task_path, char *st
             const pol_tensor *ts[POL_TRAINER_MAX_STATE];
             int nt;
             assert_int_equal(pol_trainer_state(tr, ts, POL_TRAINER_MAX_STATE, &nt), POL_OK);
-            for (int i = 0; i < nt; i++)
-                if (pol_is_param_name(ts[i]->name)) {
-                    float *x = ts[i]->data;
-                    for (size_t j = 0; j < ts[i]->nbytes / 4; j++)
-                        x[j] *= (float)(1.0 + ((tu_next(&r) & 1) ? eps : -eps));
+            for (int i = 0; i < nt; i++) {
+                float *x = ts[i]->data;
+                if (pol_state_group_of(ts[i]->name) != (int)group)
+                    continue;
+                for (size_t j = 0; j < ts[i]->nbytes / 4; j++) {
+                    const double sign = (tu_next(&r) & 1) ? 1.0 : -1.0;
+                    if (group == POL_GROUP_PARAMS)
+                        x[j] *= (float)(1.0 + sign * eps);
+                    else
+                        x[j] = (float)(sign * eps);
                 }
+            }
         }
         char path[1400], hex[65], dst[1400];
         snprintf(path, sizeof path, "%s/tmp.safetensors", base);
@@ -677,18 +854,213 @@ static void test_bad_end_checkpoint(void **st)
     pol_cert_free(&c);
 }
 
+/* The index, among res's picks, of interval i. */
+static size_t pick_of(size_t i)
+{
+    for (size_t k = 0; k < res.n_picked; k++)
+        if (res.picked[k] == i)
+            return k;
+    fail_msg("interval %zu was not picked", i);
+    return 0;
+}
+
+/* The l2_rel distance over the parameters between the states named a and b
+ * in two stores. */
+static double params_distance(const char *store_a, const pol_digest *a, const char *store_b,
+                              const pol_digest *b)
+{
+    pol_st_file f[2];
+    const pol_tensor *ts[2][POL_TRAINER_MAX_STATE];
+    const char *stores[2] = { store_a, store_b };
+    const pol_digest *h[2] = { a, b };
+    for (int s = 0; s < 2; s++) {
+        char hex[65], path[1500];
+        pol_digest_to_hex(h[s], hex);
+        snprintf(path, sizeof path, "%s/%s.safetensors", stores[s], hex);
+        assert_int_equal(pol_st_load(path, NULL, &f[s]), POL_OK);
+        assert_true(f[s].n <= POL_TRAINER_MAX_STATE);
+        for (size_t j = 0; j < f[s].n; j++)
+            ts[s][j] = &f[s].tensors[j];
+    }
+    pol_distance d;
+    assert_int_equal(pol_state_distance(ts[0], f[0].n, ts[1], f[1].n, pol_is_param_name, &d, NULL,
+                                        NULL), POL_OK);
+    pol_st_free(&f[0]);
+    pol_st_free(&f[1]);
+    return d.l2_rel;
+}
+
+/* [V-TOL-3] Made-up optimizer state: the parameters committed at the end of
+ * interval `bad` are honest, but every element of every AdamW first moment
+ * is +-0.05; training then goes on honestly from that state. Each interval
+ * re-runs within the parameters' threshold, yet the run ends far from the
+ * honest one. Compared group by group, the certificate is rejected at
+ * exactly `bad`, naming group m, with the group's distance and threshold in
+ * the result. With the optimizer state's thresholds lifted (what comparing
+ * the parameters alone amounts to) the interval ending on the made-up
+ * moments is accepted: its parameters are honest. (Later intervals, re-run
+ * from the made-up state, leave the honest trajectory, and their noise may
+ * or may not exceed the parameters' threshold, depending on the draw.) */
+static void test_moments_cheat_rejected(void **st)
+{
+    (void)st;
+    assert_non_null(thr); /* from test_honest_accepted_across_backends */
+    double t4;
+    assert_int_equal(pol_threshold_for(thr, n_thr, POL_GROUP_PARAMS, 4, &t4), POL_OK);
+    /* the same thresholds, the optimizer state's made useless: the
+     * parameters alone are compared */
+    pol_threshold *lax = malloc(n_thr * sizeof *lax);
+    assert_non_null(lax);
+    memcpy(lax, thr, n_thr * sizeof *lax);
+    for (size_t i = 0; i < n_thr; i++)
+        if (lax[i].group != POL_GROUP_PARAMS)
+            lax[i].value = 1e300;
+    char honest_task[1300], honest_store[1300], honest_run[1300];
+    snprintf(honest_task, sizeof honest_task, "%s/s1-2-1/task.json", dir);
+    snprintf(honest_run, sizeof honest_run, "%s/s1-2-1/run", dir);
+    snprintf(honest_store, sizeof honest_store, "%s/s1-2-1/store", dir);
+    pol_cert honest;
+    assert_int_equal(pol_cert_from_run(honest_run, honest_task, &honest), POL_OK);
+    pol_ctx *ctx = make_ctx(POL_KERNELS_FAST, 1);
+    for (size_t bad = 0; bad < 4; bad++) {
+        char task_path[1300], store[1300];
+        pol_cert c;
+        cheat(bad, 0.05, POL_GROUP_M, &c, task_path, store);
+        /* the parameters at the cheated checkpoint are the honest run's, the
+         * final ones are not (unless the cheat was at the very end) */
+        assert_true(params_distance(store, &c.ckpt_hashes[bad + 1], honest_store,
+                                    &honest.ckpt_hashes[bad + 1]) == 0.0);
+        const double end = params_distance(store, &c.final_state_hash, honest_store,
+                                           &honest.final_state_hash);
+        /* the interval that ends on the made-up moments, alone (the largest
+         * declared update, top-Q): its parameters are within their
+         * threshold, so comparing them alone accepts it; its m group rejects */
+        c.update_norms[bad] = 1e9;
+        pol_verify_opts o = { 0 };
+        o.task_path = task_path, o.store_dir = store, o.samples = 0, o.top_q = 1;
+        o.thresholds = lax, o.n_thresholds = n_thr;
+        assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+        assert_true(res.n_picked == 1 && res.picked[0] == bad);
+        if (!res.accept)
+            fail_msg("moments cheat at %zu: rejected on the parameters alone: %s", bad,
+                     res.reason);
+        assert_true(res.distance[0] <= res.threshold[0]);
+        o.thresholds = thr;
+        assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+        if (res.accept || res.failed_interval != (int64_t)bad || !strstr(res.reason, "group m"))
+            fail_msg("moments cheat at interval %zu, re-run alone: want a reject in group m, "
+                     "got %s: %s", bad, res.accept ? "accept" : "reject", res.reason);
+        /* every interval: the first reject is there (the intervals before are honest) */
+        verify(ctx, &c, task_path, store, thr, n_thr);
+        if (res.accept || res.failed_interval != (int64_t)bad)
+            fail_msg("moments cheat at interval %zu: want a reject there, got %s at %lld: %s", bad,
+                     res.accept ? "accept" : "reject", (long long)res.failed_interval, res.reason);
+        assert_non_null(strstr(res.reason, "group m"));
+        assert_int_equal(res.rejected_group, POL_GROUP_M);
+        const size_t k = pick_of(bad);
+        assert_true(res.distance[k] > res.threshold[k]);
+        double tm;
+        assert_int_equal(pol_threshold_for(thr, n_thr, POL_GROUP_M,
+                                           c.ckpt_steps[bad + 1] - c.ckpt_steps[bad], &tm), POL_OK);
+        assert_true(res.threshold[k] == tm);
+        for (size_t j = 0; j < k; j++) /* the intervals before: the parameters' values */
+            assert_true(res.distance[j] <= res.threshold[j]);
+        printf("  moments cheat at interval %zu: rejected, group m l2_rel %.3g (threshold %.3g); "
+               "final parameters %.3g from the honest run's (l2_rel; threshold %.3g)\n", bad,
+               res.distance[k], res.threshold[k], end, t4);
+        if (bad < 3)
+            assert_true(end > 100 * t4);
+        pol_cert_free(&c);
+    }
+    pol_ctx_destroy(ctx);
+    pol_cert_free(&honest);
+    free(lax);
+}
+
+/* [P-OBS-1], [V-TOL-3] with SGD: the state groups are the parameters and
+ * the momentum buffers (buf). A profile of an honest SGD run has thresholds
+ * for both, the honest run is accepted by another backend, and made-up
+ * buffers committed with honest parameters are rejected at exactly that
+ * interval, naming group buf. */
+static void test_sgd_buffers(void **st)
+{
+    (void)st;
+    char task_path[1300], store[1300], run[1400], prof[1400];
+    pol_cert c;
+    /* the honest run of cheat()'s SGD task (seed 1), trained alike */
+    char base[1200];
+    snprintf(base, sizeof base, "%s/sgd", dir);
+    assert_int_equal(pol_mkdir_p(base), POL_OK);
+    snprintf(task_path, sizeof task_path, "%s/task.json", base);
+    snprintf(run, sizeof run, "%s/run", base);
+    snprintf(store, sizeof store, "%s/store", base);
+    write_task_opt(task_path, 1, "tolerant", NULL, SGD);
+    pol_ctx *ctx = make_ctx(POL_KERNELS_BLAS, 1);
+    pol_run_opts ro = { .task_path = task_path, .out_dir = run };
+    pol_run_result rr;
+    assert_int_equal(pol_run_train(ctx, &ro, &rr), POL_OK);
+    pol_ctx_destroy(ctx);
+    assert_int_equal(pol_cert_from_run(run, task_path, &c), POL_OK);
+    assert_int_equal(pol_store_put_run(run, store), POL_OK);
+    pol_profile_opts po = { .task_path = task_path, .run_dir = run, .samples = 8,
+                            .gpu = POL_PROFILE_GPU_OFF };
+    pol_profile p;
+    assert_int_equal(pol_profile_run(&po, &p), POL_OK);
+    unsigned groups = 0;
+    for (size_t i = 0; i < p.n_stats; i++) {
+        const pol_profile_stat *s = &p.stats[i];
+        if (s->op[0])
+            continue;
+        groups |= 1u << s->group;
+        if (s->metric == POL_METRIC_L2_REL)
+            printf("  SGD profile: group %s, len %llu: n %llu, l2_rel max %.3g -> threshold %.3g\n",
+                   s->group ? pol_group_name(s->group) : "(parameters)",
+                   (unsigned long long)s->interval_len, (unsigned long long)s->n, s->max,
+                   s->threshold);
+    }
+    assert_int_equal(groups, (1u << POL_GROUP_PARAMS) | (1u << POL_GROUP_BUF));
+    snprintf(prof, sizeof prof, "%s/profile.json", base);
+    assert_int_equal(pol_profile_write_json(&p, prof), POL_OK);
+    pol_profile_free(&p);
+    pol_threshold *t;
+    size_t nt;
+    assert_int_equal(pol_profile_load_thresholds(prof, &c.task_id, POL_METRIC_L2_REL, &t, &nt),
+                     POL_OK);
+    assert_int_equal(nt, 4); /* lengths 2 and 4, the parameters and buf */
+    ctx = make_ctx(POL_KERNELS_FAST, 1);
+    verify(ctx, &c, task_path, store, t, nt);
+    if (!res.accept)
+        fail_msg("honest SGD run rejected: %s", res.reason);
+    printf("  SGD honest run: largest distance/threshold %.3g (parameters), %.3g (buf)\n",
+           res.group_ratio[POL_GROUP_PARAMS], res.group_ratio[POL_GROUP_BUF]);
+    pol_cert_free(&c);
+    for (size_t bad = 0; bad < 4; bad += 2) {
+        char ctask[1300], cstore[1300];
+        cheat(bad, 0.05, POL_GROUP_BUF, &c, ctask, cstore);
+        verify(ctx, &c, ctask, cstore, t, nt);
+        if (res.accept || res.failed_interval != (int64_t)bad ||
+            res.rejected_group != POL_GROUP_BUF || !strstr(res.reason, "group buf"))
+            fail_msg("made-up buffers at interval %zu: want a reject there in group buf, got %s "
+                     "at %lld: %s", bad, res.accept ? "accept" : "reject",
+                     (long long)res.failed_interval, res.reason);
+        pol_cert_free(&c);
+    }
+    pol_ctx_destroy(ctx);
+    free(t);
+}
+
 static void test_noise_rejected(void **st)
 {
     (void)st;
     assert_non_null(thr); /* from test_honest_accepted_across_backends */
     double t4;
-    assert_int_equal(pol_threshold_for(thr, n_thr, 4, &t4), POL_OK);
+    assert_int_equal(pol_threshold_for(thr, n_thr, POL_GROUP_PARAMS, 4, &t4), POL_OK);
     pol_ctx *ctx = make_ctx(POL_KERNELS_FAST, 1);
     for (size_t bad = 0; bad < 4; bad++) {
         char task_path[1300], store[1300];
         pol_cert c;
         /* 3x the threshold of a 4-step interval */
-        noisy(bad, 3.0 * t4, &c, task_path, store);
+        cheat(bad, 3.0 * t4, POL_GROUP_PARAMS, &c, task_path, store);
         verify(ctx, &c, task_path, store, thr, n_thr);
         if (res.accept)
             fail_msg("noise of 3x the threshold in interval %zu was accepted", bad);
@@ -696,12 +1068,16 @@ static void test_noise_rejected(void **st)
             fail_msg("noise in interval %zu rejected at interval %lld (%s)", bad,
                      (long long)res.failed_interval, res.reason);
         assert_non_null(strstr(res.reason, "exceeds the threshold"));
+        assert_non_null(strstr(res.reason, "group parameters"));
+        assert_int_equal(res.rejected_group, POL_GROUP_PARAMS);
+        const size_t k = pick_of(bad);
+        assert_true(res.distance[k] > res.threshold[k]);
         /* the evidence: the re-run end state's hash, hashed only for a reject */
         assert_false(pol_digest_equal(&res.got, &(pol_digest){ { 0 } }));
         assert_false(pol_digest_equal(&res.got, &res.expected));
         pol_cert_free(&c);
         /* a third of the threshold passes: the threshold is where the line is */
-        noisy(bad, t4 / 3.0, &c, task_path, store);
+        cheat(bad, t4 / 3.0, POL_GROUP_PARAMS, &c, task_path, store);
         verify(ctx, &c, task_path, store, thr, n_thr);
         if (!res.accept)
             fail_msg("noise of 1/3 the threshold in interval %zu was rejected: %s", bad, res.reason);
@@ -719,7 +1095,7 @@ static void test_false_reject_rate(void **st)
     const pol_kernels ks[3] = { POL_KERNELS_BLAS, POL_KERNELS_BLAS, POL_KERNELS_FAST };
     const int ths[3] = { 1, 2, 1 };
     size_t rejects = 0, intervals = 0;
-    double worst = 0;
+    double worst = 0, worst_group[POL_GROUP_COUNT] = { 0 };
     for (int s = 0; s < N_SEEDS; s++) {
         int a = s % 3, b = (s + 1 + (s / 3) % 2) % 3;
         char task_path[1300], store[1300];
@@ -729,6 +1105,9 @@ static void test_false_reject_rate(void **st)
         verify(ctx, &c, task_path, store, thr, n_thr);
         pol_ctx_destroy(ctx);
         rejects += !res.accept;
+        for (int g = 0; g < POL_GROUP_COUNT; g++)
+            worst_group[g] = res.group_ratio[g] > worst_group[g] ? res.group_ratio[g]
+                                                                 : worst_group[g];
         for (size_t i = 0; i < res.n_picked; i++) {
             intervals++;
             double q = res.distance[i] / res.threshold[i];
@@ -737,7 +1116,9 @@ static void test_false_reject_rate(void **st)
         pol_cert_free(&c);
     }
     printf("  false rejects: %zu of %d honest runs (%zu intervals) at the profiled threshold; "
-           "largest distance/threshold %.3g\n", rejects, N_SEEDS, intervals, worst);
+           "largest distance/threshold %.3g (parameters), %.3g (m), %.3g (v)\n", rejects, N_SEEDS,
+           intervals, worst, worst_group[POL_GROUP_M], worst_group[POL_GROUP_V]);
+    assert_true(worst_group[POL_GROUP_PARAMS] == worst);
     assert_int_equal(rejects, 0);
 }
 
@@ -787,12 +1168,15 @@ int main(void)
         cmocka_unit_test(test_profile_threshold_cap),
         cmocka_unit_test(test_distance_values),
         cmocka_unit_test(test_state_distance),
+        cmocka_unit_test(test_state_groups),
         cmocka_unit_test(test_blas_backend),
         cmocka_unit_test(test_honest_accepted_across_backends),
         cmocka_unit_test(test_profile_gpu_sources),
         cmocka_unit_test(test_gpu_math_on_cpu),
         cmocka_unit_test(test_bad_end_checkpoint),
         cmocka_unit_test(test_noise_rejected),
+        cmocka_unit_test(test_moments_cheat_rejected),
+        cmocka_unit_test(test_sgd_buffers),
         cmocka_unit_test(test_false_reject_rate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

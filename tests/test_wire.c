@@ -626,7 +626,8 @@ static void test_task_invalid(void **st)
 
 static const char *const OPS[] = {"linear", "matmul", "bias_grad", "xent_bwd", "adamw_param"};
 
-/* n whole-interval thresholds (lengths 1.., every metric) then per-op ones. */
+/* n thresholds: whole-interval ones (lengths 1.., every metric, the state
+ * groups in turn) and, every third, a per-op one. */
 static void random_profile(pol_profile_report *r, size_t n)
 {
     memset(r, 0, sizeof *r);
@@ -642,6 +643,7 @@ static void random_profile(pol_profile_report *r, size_t n)
         } else {
             t->interval_len = 1 + i / POL_METRIC_COUNT;
             t->metric = (uint32_t)(1 + i % POL_METRIC_COUNT);
+            t->group = (uint32_t)(i % POL_GROUP_COUNT);
         }
         t->max_observed = (tu_next(&R) & 1) ? (double)tu_uniform(&R, 0, 1e-6f) : 0.0;
         t->threshold = t->max_observed * 4 + 0x1p-20;
@@ -661,6 +663,7 @@ static void assert_profile_equal(const pol_profile_report *a, const pol_profile_
         assert_memory_equal(&x->threshold, &y->threshold, sizeof(double));
         assert_memory_equal(&x->max_observed, &y->max_observed, sizeof(double));
         assert_int_equal(x->samples, y->samples);
+        assert_int_equal(x->group, y->group);
     }
 }
 
@@ -784,6 +787,33 @@ static void test_profile_invalid(void **st)
     }
     t.samples = 0;
     expect_profile_error(&t, 1, 32, POL_ERR_FORMAT, "no samples");
+    t.samples = 18;
+
+    /* group: "", "m", "v", "buf" exactly; "" for a per-op threshold; a
+     * whole-interval key may repeat in another group */
+    t.op = (char *)"";
+    t.interval_len = 4;
+    t.threshold = 2.5e-6;
+    t.max_observed = 6.3e-7;
+    static const char *const gname[POL_GROUP_COUNT] = {"", "m", "v", "buf"};
+    for (int g = 0; g < POL_GROUP_COUNT; g++) {
+        t.group = (char *)gname[g];
+        pack_profile(&t, 1, 32, &buf, &len);
+        assert_int_equal(pol_profile_report_decode(buf, len, &d), POL_OK);
+        assert_int_equal(d.thresholds[0].group, g);
+        pol_profile_report_free(&d);
+        free(buf);
+    }
+    static const char *const bad_groups[] = {"M", "w", "m ", "params", "bu", "buf\x01"};
+    for (size_t k = 0; k < sizeof bad_groups / sizeof bad_groups[0]; k++) {
+        t.group = (char *)bad_groups[k];
+        expect_profile_error(&t, 1, 32, POL_ERR_FORMAT, "unknown state group");
+    }
+    t.group = (char *)"m";
+    t.op = (char *)"matmul";
+    t.interval_len = 0;
+    expect_profile_error(&t, 1, 32, POL_ERR_FORMAT, "per-op threshold (matmul) has group");
+    t.group = (char *)"";
 
     /* the encoder refuses what the decoder would */
     pol_profile_report r;
@@ -805,6 +835,21 @@ static void test_profile_invalid(void **st)
     r.thresholds[3] = r.thresholds[0];
     assert_int_equal(pol_profile_report_encode(&r, &buf, &len), POL_ERR_INVALID_ARG);
     r.thresholds[3].interval_len += 100;
+    assert_int_equal(pol_profile_report_encode(&r, &buf, &len), POL_OK);
+    free(buf);
+    /* the same key in another state group is another threshold */
+    r.thresholds[3] = r.thresholds[0];
+    r.thresholds[3].group = (r.thresholds[0].group + 1) % POL_GROUP_COUNT;
+    assert_int_equal(pol_profile_report_encode(&r, &buf, &len), POL_OK);
+    free(buf);
+    r.thresholds[3].group = POL_GROUP_COUNT; /* no such group */
+    assert_int_equal(pol_profile_report_encode(&r, &buf, &len), POL_ERR_INVALID_ARG);
+    assert_non_null(strstr(pol_last_error(), "unknown state group"));
+    r.thresholds[3].group = POL_GROUP_PARAMS;
+    r.thresholds[3].interval_len += 100;
+    r.thresholds[2].group = POL_GROUP_V; /* a per-op threshold ("linear") */
+    assert_int_equal(pol_profile_report_encode(&r, &buf, &len), POL_ERR_INVALID_ARG);
+    r.thresholds[2].group = POL_GROUP_PARAMS;
     assert_int_equal(pol_profile_report_encode(&r, &buf, &len), POL_OK);
     free(buf);
     r.n_thresholds = 0;
@@ -933,7 +978,7 @@ static void test_profile_envelope(void **st)
     stats[0].max = 6.36e-7;
     stats[0].threshold = 4 * stats[0].max;
     stats[1] = stats[0];
-    stats[1].interval_len = 2;
+    stats[1].group = POL_GROUP_M; /* the same length and metric, over the AdamW moments m */
     stats[1].n = 6;
     stats[1].max = 4.83e-9;
     stats[1].threshold = POL_PROFILE_FLOOR_REL;
@@ -957,6 +1002,7 @@ static void test_profile_envelope(void **st)
         assert_int_equal(r.thresholds[i].samples, stats[i].n);
         assert_true(r.thresholds[i].threshold == stats[i].threshold);
         assert_true(r.thresholds[i].max_observed == stats[i].max);
+        assert_int_equal(r.thresholds[i].group, stats[i].group);
     }
     pol_keypair kp;
     uint8_t pub[32], signer[32];

@@ -10,7 +10,9 @@
  *   linf     max |d_i|                   linf_rel  linf / max |b_i|
  *   cosine   1 - cos(a, b), computed as (|d|^2 - (|a| - |b|)^2) / (2 |a| |b|)
  *            (the same quantity without the cancellation of 1 - a.b/(|a||b|)),
- *            clamped to [0, 2].
+ *            clamped to [0, 2]. Scale-invariant (a and 3a are at distance
+ *            0), so a verifier never accepts by it (spec/certificate.md
+ *            [V-TOL-2]); profiles report it.
  * Zero vectors: a relative distance with a zero reference is 0 when d is
  * zero and +inf otherwise; the cosine distance is 0 when both vectors are
  * zero and 1 when exactly one is. An empty vector has every distance 0.
@@ -72,6 +74,40 @@ typedef struct pol_tensor_distance {
 /* 1 for the names of model parameters ("l<i>.W", "l<i>.b"), else 0. */
 int pol_is_param_name(const char *name);
 
+/* The groups of a training state's float tensors (spec/checkpoint.md
+ * [C-STATE-1]) that tolerant mode compares separately, each against its
+ * own threshold (spec/certificate.md [V-TOL-3], spec/profiling.md
+ * [P-OBS-1]): the parameters, and the optimizer state by name suffix. A
+ * group's name is how profiles and ProfileReports spell it. */
+typedef enum pol_state_group {
+    POL_GROUP_PARAMS = 0, /* ""    l<i>.W, l<i>.b (zero: the parameters) */
+    POL_GROUP_M = 1,      /* "m"   AdamW first moments  <param>.m */
+    POL_GROUP_V = 2,      /* "v"   AdamW second moments <param>.v */
+    POL_GROUP_BUF = 3,    /* "buf" SGD momentum buffers <param>.buf */
+} pol_state_group;
+#define POL_GROUP_COUNT 4
+
+/* "", "m", "v", "buf"; NULL for an unknown group. */
+const char *pol_group_name(pol_state_group g);
+/* The group of a name ("", "m", "v", "buf", exactly), or -1. */
+int pol_group_from_name(const char *name);
+/* Words for a group in messages: "parameters", "m (AdamW first moments)",
+ * ...; "?" for an unknown one. */
+const char *pol_group_label(pol_state_group g);
+
+/* Predicates for pol_state_distance's `include` filter: 1 for "<param>.m",
+ * "<param>.v", "<param>.buf" where <param> is a parameter name
+ * (pol_is_param_name), else 0. */
+int pol_is_m_name(const char *name);
+int pol_is_v_name(const char *name);
+int pol_is_buf_name(const char *name);
+/* The predicate of group g (pol_is_param_name for POL_GROUP_PARAMS), NULL
+ * for an unknown group. */
+int (*pol_group_filter(pol_state_group g))(const char *name);
+/* The group of a state tensor name, or -1 for a name of no group (the
+ * counters). */
+int pol_state_group_of(const char *name);
+
 /* Compares two states given as tensor lists (any order; matched by name).
  * Both must hold the same names with the same dtypes and shapes. Every F32
  * tensor gets a per-tensor distance; non-float tensors (the step and data
@@ -89,6 +125,18 @@ POL_WARN_UNUSED pol_status pol_state_distance(const pol_tensor *const *a, size_t
                                               int (*include)(const char *name),
                                               pol_distance *agg, pol_tensor_distance *per,
                                               size_t *n_per);
+
+/* pol_state_distance for every group at once, in one pass: the same checks
+ * (names, dtypes, shapes, equal non-float tensors, finite values in every
+ * F32 tensor), with agg[g] the aggregate over the F32 tensors of group g
+ * (pol_state_group_of; a float tensor of no group is checked but in no
+ * aggregate) and bit g of *present set when group g has at least one
+ * tensor. Returns: as pol_state_distance. Out: agg (zeroed on failure),
+ * *present (0 on failure). */
+POL_WARN_UNUSED pol_status pol_state_distance_groups(const pol_tensor *const *a, size_t na,
+                                                     const pol_tensor *const *b, size_t nb,
+                                                     pol_distance agg[POL_GROUP_COUNT],
+                                                     unsigned *present);
 
 #ifdef __cplusplus
 }

@@ -51,7 +51,8 @@ typedef struct pol_profile_opts {
 } pol_profile_opts;
 
 /* Summary of one set of observations. op is "" for whole intervals (then
- * interval_len > 0), else a node op name with interval_len 0 (one step). */
+ * interval_len > 0, over the tensors of state group `group`), else a node
+ * op name with interval_len 0 (one step; group POL_GROUP_PARAMS). */
 typedef struct pol_profile_stat {
     char op[32];
     uint64_t interval_len;
@@ -59,8 +60,10 @@ typedef struct pol_profile_stat {
     uint64_t n;
     double min, median, p90, max, mean;
     double threshold;    /* [P-RULE-1] */
-    double one_step_min; /* intervals, l2_rel only: the smallest distance between an
-                            end state and the state one step earlier (0 otherwise) */
+    double one_step_min; /* intervals of the parameters, l2_rel only: the smallest
+                            distance between an end state and the state one step
+                            earlier (0 otherwise) */
+    pol_state_group group; /* whole intervals: the state group compared ([P-OBS-1]) */
 } pol_profile_stat;
 
 typedef struct pol_profile {
@@ -73,9 +76,12 @@ typedef struct pol_profile {
                                 "cublas/fp32", then "cublas/tf32" or
                                 "cublas/bf16" when measured */
     size_t n_stats;
-    pol_profile_stat *stats; /* intervals (per length and metric), then ops (l2_rel) */
+    pol_profile_stat *stats; /* intervals (per state group present, the parameters
+                                first, then m, v, buf; within a group per length
+                                and metric), then ops (l2_rel) */
     size_t n_obs;
-    double *obs;             /* every whole-interval l2_rel observation (histogram), in
+    double *obs;             /* every whole-interval l2_rel observation of the
+                                parameters (histogram), in
                                 the order measured: per re-run interval one block of
                                 n_configs * (n_configs + 1) / 2, configs[a] against
                                 configs[b] for a = 0 .. n_configs - 1 and, within a,
@@ -107,10 +113,13 @@ char *pol_profile_histogram(const pol_profile *p);
  * Returns: POL_OK; POL_ERR_EXISTS (path exists); POL_ERR_IO; POL_ERR_NOMEM. */
 POL_WARN_UNUSED pol_status pol_profile_write_json(const pol_profile *p, const char *path);
 
-/* Reads the whole-interval thresholds of one metric from a profile JSON file
- * made for task_id. Returns: POL_OK; POL_ERR_FORMAT; POL_ERR_MISMATCH (a
- * profile of another task); POL_ERR_NOT_FOUND (no threshold for the metric);
- * POL_ERR_TOO_LARGE; loader errors. Out: *t (malloc'd), *n. */
+/* Reads the whole-interval thresholds of one metric, of every state group,
+ * from a profile JSON file made for task_id, in the file's order; an entry
+ * without "group" (a profile made before optimizer-state thresholds) is
+ * the parameters'. Returns: POL_OK; POL_ERR_FORMAT (also a "group" that is
+ * not "", "m", "v" or "buf", or not "" in a per-op entry); POL_ERR_MISMATCH
+ * (a profile of another task); POL_ERR_NOT_FOUND (no threshold for the
+ * metric); POL_ERR_TOO_LARGE; loader errors. Out: *t (malloc'd), *n. */
 POL_WARN_UNUSED pol_status pol_profile_load_thresholds(const char *path, const pol_digest *task_id,
                                                        pol_metric metric, pol_threshold **t,
                                                        size_t *n);

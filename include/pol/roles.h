@@ -182,8 +182,11 @@ POL_WARN_UNUSED pol_status pol_role_fetch_checkpoint(pol_net_conn *c, const pol_
 /* The whole-interval thresholds of metric `metric` in the profile of a
  * tolerant-mode task (t->profile_env, spec/game.md [G-POST-2]), as
  * pol_verify takes them: one pol_threshold per ProfileReport entry with op
- * "" and that metric, in the report's order (the mapping of
- * pol_profile_load_thresholds for a profile JSON file).
+ * "" and that metric, of every state group, in the report's order (the
+ * mapping of pol_profile_load_thresholds for a profile JSON file). A
+ * profile made before optimizer-state thresholds yields the parameters'
+ * alone, which pol_verify refuses (POL_ERR_NOT_FOUND) for a state with
+ * optimizer tensors.
  * Returns: POL_OK; POL_ERR_NOT_FOUND (no profile, or no whole-interval
  *          threshold of that metric); the errors of pol_game_profile_open;
  *          POL_ERR_NOMEM. Out: *out (malloc'd), *n. */

@@ -32,19 +32,26 @@ extern "C" {
 /* pol_verify_opts.samples: every interval (at most POL_VERIFY_MAX_PICKS). */
 #define POL_VERIFY_ALL UINT32_MAX
 
-/* A tolerant-mode threshold: the largest distance accepted for an interval
- * of interval_len steps (spec/profiling.md). */
+/* A tolerant-mode threshold: the largest distance accepted between the
+ * re-run and the committed state of an interval of interval_len steps,
+ * over the tensors of one state group (spec/profiling.md [P-RULE-1],
+ * spec/certificate.md [V-TOL-3]). group 0 (POL_GROUP_PARAMS) is the
+ * parameters, so an initialiser { len, value } means the parameters. */
 typedef struct pol_threshold {
     uint64_t interval_len;
     double value;
+    pol_state_group group; /* POL_GROUP_PARAMS (0), _M, _V or _BUF */
 } pol_threshold;
 
-/* The threshold for an interval of len steps: the entry for exactly len,
- * else the one with the smallest interval_len above len (distances grow
- * with length, so this errs towards accepting).
- * Returns: POL_OK; POL_ERR_NOT_FOUND (no entry >= len). */
-POL_WARN_UNUSED pol_status pol_threshold_for(const pol_threshold *t, size_t n, uint64_t len,
-                                             double *out);
+/* The threshold of group `group` for an interval of len steps: among the
+ * entries of that group, the one for exactly len, else the one with the
+ * smallest interval_len above len (distances grow with length, so this
+ * errs towards accepting).
+ * Returns: POL_OK; POL_ERR_INVALID_ARG (NULL out, or t NULL with n > 0);
+ * POL_ERR_NOT_FOUND (no entry of the group >= len; the message says
+ * whether the group has no entry at all). */
+POL_WARN_UNUSED pol_status pol_threshold_for(const pol_threshold *t, size_t n,
+                                             pol_state_group group, uint64_t len, double *out);
 
 typedef struct pol_verify_opts {
     const char *task_path;  /* the task file; its SHA-256 must be the cert's task id */
@@ -57,8 +64,11 @@ typedef struct pol_verify_opts {
     const pol_cert *parent; /* its parent certificate, as pol_cert_load read it */
     pol_digest parent_id;   /* the parent's envelope id (pol_cert_load's *id) */
     /* tolerant mode only (ignored for exact certificates): */
-    pol_metric metric;      /* compared over the parameters; 0 means POL_METRIC_L2_REL */
-    const pol_threshold *thresholds; /* per interval length, e.g. from a profile */
+    pol_metric metric;      /* 0 means POL_METRIC_L2_REL; POL_METRIC_COSINE is refused
+                               (scale-invariant: it cannot see a rescaled state) */
+    const pol_threshold *thresholds; /* per state group and interval length, e.g. from a
+                                        profile: every group the task's state holds needs
+                                        its own */
     size_t n_thresholds;
 } pol_verify_opts;
 
@@ -75,7 +85,14 @@ typedef struct pol_verify_result {
     int tolerant;               /* compared by distance (tolerant mode) */
     pol_metric metric;          /* tolerant: the metric compared */
     double distance[POL_VERIFY_MAX_PICKS];  /* tolerant: per picked interval, the measured */
-    double threshold[POL_VERIFY_MAX_PICKS]; /* distance and its threshold (0 if not run) */
+    double threshold[POL_VERIFY_MAX_PICKS]; /* distance and its threshold (0 if not run):
+                                             * those of the group that rejected the
+                                             * interval, else the parameters' */
+    int rejected_group;         /* tolerant: the pol_state_group of failed_interval's
+                                 * distance reject, else -1 */
+    double group_ratio[POL_GROUP_COUNT]; /* tolerant: per state group, the largest
+                                 * distance / threshold over the intervals compared
+                                 * (0 for a group the state lacks) */
     char reason[256];           /* why it was rejected, human readable */
     uint64_t steps_rerun;
     double cost_fraction;       /* steps_rerun / certificate steps */
@@ -105,16 +122,23 @@ size_t pol_samples_for(size_t n, double fraction, double p);
  * A rejection is not an error: it returns POL_OK with
  * res->accept == 0 and the evidence. Errors (POL_ERR_*) mean the
  * verification could not be carried out (missing checkpoint, bad task...).
- * Tolerant mode needs o->thresholds; an interval is rejected when the
- * distance between the re-run end state and the committed end checkpoint,
- * over the parameters, exceeds the threshold for its length, or when a
- * non-float tensor (the counters) differs.
+ * Tolerant mode needs o->thresholds; an interval is rejected when, for
+ * any state group (pol_state_group: the parameters, then the optimizer's
+ * m, v or buf tensors), the distance between the re-run end state and the
+ * committed end checkpoint over that group's tensors exceeds the group's
+ * threshold for its length, or when a non-float tensor (the counters)
+ * differs. The reason names the group; distance[] and threshold[] carry
+ * the rejecting group's values, else the parameters'. Every group of the
+ * task's state needs a threshold for every picked interval's length,
+ * checked before any interval is re-run.
  * Returns: POL_OK; errors of the loaders; POL_ERR_NOT_FOUND (a checkpoint
- * the sample needs is not in the store, or no threshold for an interval
- * length); POL_ERR_INVALID_ARG (tolerant certificate without thresholds;
- * samples and top_q both 0, which would re-run nothing; a certificate with
- * a parent but no o->parent); POL_ERR_MISMATCH (o->parent is not the
- * certificate's parent). */
+ * the sample needs is not in the store, or no threshold of a group the
+ * state holds for an interval length: a profile made before optimizer-state
+ * thresholds existed has none for m, v or buf and must be re-made);
+ * POL_ERR_INVALID_ARG (tolerant certificate without thresholds; metric
+ * cosine or unknown; samples and top_q both 0, which would re-run nothing;
+ * a certificate with a parent but no o->parent); POL_ERR_MISMATCH
+ * (o->parent is not the certificate's parent). */
 POL_WARN_UNUSED pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                                       pol_verify_result *res);
 

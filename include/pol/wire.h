@@ -249,8 +249,9 @@ POL_WARN_UNUSED pol_status pol_task_msg_decode(const uint8_t *buf, size_t len, u
 #define POL_THRESHOLD_OP_MAX 32          /* bytes of an op name, including the NUL */
 
 /* One threshold of a ProfileReport (pol.v1.Threshold, spec/profiling.md):
- * either a whole-interval threshold (op "", interval_len > 0) or a per-op
- * one (op a node op name, interval_len 0). */
+ * either a whole-interval threshold (op "", interval_len > 0) over the
+ * tensors of one state group, or a per-op one (op a node op name,
+ * interval_len 0, group POL_GROUP_PARAMS). */
 typedef struct pol_wire_threshold {
     char op[POL_THRESHOLD_OP_MAX]; /* "" or printable ASCII, at most 31 bytes */
     uint64_t interval_len;
@@ -258,6 +259,8 @@ typedef struct pol_wire_threshold {
     double threshold;              /* finite, >= 0 */
     double max_observed;           /* finite, >= 0 */
     uint64_t samples;              /* observations behind it, >= 1 */
+    uint32_t group;                /* a pol_state_group (pol/distance.h); 0, the
+                                      parameters, travels as "" */
 } pol_wire_threshold;
 
 /* A profile's thresholds as they travel (pol.v1.ProfileReport). Sent as the
@@ -271,8 +274,9 @@ typedef struct pol_profile_report {
 struct pol_profile;
 
 /* Takes the thresholds of a profile (pol/profile.h): one per stat, in the
- * profile's order, with the stat's op, interval length, metric, threshold,
- * maximum and count (the entries of [P-JSON-1] "thresholds").
+ * profile's order, with the stat's op, state group, interval length,
+ * metric, threshold, maximum and count (the entries of [P-JSON-1]
+ * "thresholds").
  * Returns: POL_OK; POL_ERR_INVALID_ARG (the profile breaks a rule of
  *          pol_profile_report_decode); POL_ERR_NOMEM.
  * Out:     *out: the report; free it with pol_profile_report_free. All zero
@@ -292,7 +296,9 @@ POL_WARN_UNUSED pol_status pol_profile_report_encode(const pol_profile_report *r
  * each, op "" with interval_len > 0 or a printable ASCII op name of at most
  * POL_THRESHOLD_OP_MAX - 1 bytes with interval_len 0, a metric named by
  * pol_metric_name, threshold and max_observed finite and >= 0, samples
- * >= 1; no two thresholds with the same (op, interval_len, metric).
+ * >= 1, group "" (absent), "m", "v" or "buf" and "" for a per-op
+ * threshold; no two thresholds with the same (op, group, interval_len,
+ * metric).
  * Returns: POL_OK; POL_ERR_TOO_LARGE (len > POL_WIRE_MAX_PROFILE);
  *          POL_ERR_NOMEM; POL_ERR_FORMAT.
  * Out:     *out: the report; free it with pol_profile_report_free. All zero

@@ -118,6 +118,68 @@ int pol_is_param_name(const char *name)
     return p[0] == '.' && (p[1] == 'W' || p[1] == 'b') && p[2] == '\0';
 }
 
+static const char *const GROUP_NAMES[POL_GROUP_COUNT] = { "", "m", "v", "buf" };
+static const char *const GROUP_LABELS[POL_GROUP_COUNT] = {
+    "parameters", "m (AdamW first moments)", "v (AdamW second moments)",
+    "buf (SGD momentum buffers)",
+};
+
+const char *pol_group_name(pol_state_group g)
+{
+    return (unsigned)g < POL_GROUP_COUNT ? GROUP_NAMES[g] : NULL;
+}
+
+const char *pol_group_label(pol_state_group g)
+{
+    return (unsigned)g < POL_GROUP_COUNT ? GROUP_LABELS[g] : "?";
+}
+
+int pol_group_from_name(const char *name)
+{
+    for (int g = 0; name && g < POL_GROUP_COUNT; g++)
+        if (!strcmp(name, GROUP_NAMES[g]))
+            return g;
+    return -1;
+}
+
+/* 1 when name is "<param>.<suffix>". */
+static int is_param_with(const char *name, const char *suffix)
+{
+    if (!name)
+        return 0;
+    const char *dot = strrchr(name, '.');
+    char base[POL_NAME_MAX];
+    size_t n = dot ? (size_t)(dot - name) : 0;
+    if (!dot || strcmp(dot + 1, suffix) || n >= sizeof base)
+        return 0;
+    memcpy(base, name, n);
+    base[n] = '\0';
+    return pol_is_param_name(base);
+}
+
+int pol_is_m_name(const char *name) { return is_param_with(name, "m"); }
+int pol_is_v_name(const char *name) { return is_param_with(name, "v"); }
+int pol_is_buf_name(const char *name) { return is_param_with(name, "buf"); }
+
+int (*pol_group_filter(pol_state_group g))(const char *name)
+{
+    switch (g) {
+    case POL_GROUP_PARAMS: return pol_is_param_name;
+    case POL_GROUP_M: return pol_is_m_name;
+    case POL_GROUP_V: return pol_is_v_name;
+    case POL_GROUP_BUF: return pol_is_buf_name;
+    }
+    return NULL;
+}
+
+int pol_state_group_of(const char *name)
+{
+    for (int g = 0; g < POL_GROUP_COUNT; g++)
+        if (pol_group_filter((pol_state_group)g)(name))
+            return g;
+    return -1;
+}
+
 static int cmp_name(const void *x, const void *y)
 {
     return strcmp((*(const pol_tensor *const *)x)->name, (*(const pol_tensor *const *)y)->name);
@@ -131,15 +193,24 @@ static const pol_tensor *find(const pol_tensor *const *ts, size_t n, const char 
     return NULL;
 }
 
-pol_status pol_state_distance(const pol_tensor *const *a, size_t na, const pol_tensor *const *b,
-                              size_t nb, int (*include)(const char *name), pol_distance *agg,
-                              pol_tensor_distance *per, size_t *n_per)
+static void add_acc(acc *total, const acc *one)
 {
-    if (!agg || (na && !a) || (nb && !b))
-        return pol_errorf(POL_ERR_INVALID_ARG, "pol_state_distance: NULL argument");
-    memset(agg, 0, sizeof *agg);
-    if (n_per)
-        *n_per = 0;
+    total->l1 += one->l1, total->sq += one->sq, total->a_sq += one->a_sq;
+    total->b_l1 += one->b_l1, total->b_sq += one->b_sq, total->n += one->n;
+    if (one->linf > total->linf)
+        total->linf = one->linf;
+    if (one->b_inf > total->b_inf)
+        total->b_inf = one->b_inf;
+}
+
+/* The comparison of pol_state_distance and pol_state_distance_groups: the
+ * F32 tensor named x goes to total[slot(x)] (none when it is negative);
+ * with grouped, slot is pol_state_group_of, else 0 for the names include
+ * accepts (all when NULL). */
+static pol_status compare(const pol_tensor *const *a, size_t na, const pol_tensor *const *b,
+                          size_t nb, int grouped, int (*include)(const char *name), acc *total,
+                          unsigned *present, pol_tensor_distance *per, size_t *n_per)
+{
     if (na != nb)
         return pol_errorf(POL_ERR_MISMATCH, "distance: the states hold %zu and %zu tensors", na, nb);
     const pol_tensor **order = malloc((nb ? nb : 1) * sizeof *order);
@@ -149,7 +220,6 @@ pol_status pol_state_distance(const pol_tensor *const *a, size_t na, const pol_t
         order[i] = b[i];
     qsort(order, nb, sizeof *order, cmp_name);
     pol_status st = POL_OK;
-    acc total = { 0 };
     size_t k = 0;
     for (size_t i = 0; !st && i < nb; i++) {
         const pol_tensor *y = order[i], *x = find(a, na, y->name);
@@ -183,18 +253,52 @@ pol_status pol_state_distance(const pol_tensor *const *a, size_t na, const pol_t
             finish(&one, &per[k].d);
         }
         k++;
-        if (!include || include(y->name)) {
-            total.l1 += one.l1, total.sq += one.sq, total.a_sq += one.a_sq;
-            total.b_l1 += one.b_l1, total.b_sq += one.b_sq, total.n += one.n;
-            if (one.linf > total.linf) total.linf = one.linf;
-            if (one.b_inf > total.b_inf) total.b_inf = one.b_inf;
+        const int slot = grouped ? pol_state_group_of(y->name)
+                                 : (!include || include(y->name)) ? 0 : -1;
+        if (slot >= 0) {
+            add_acc(&total[slot], &one);
+            if (present)
+                *present |= 1u << slot;
         }
     }
     free(order);
+    if (!st && n_per)
+        *n_per = k;
+    return st;
+}
+
+pol_status pol_state_distance(const pol_tensor *const *a, size_t na, const pol_tensor *const *b,
+                              size_t nb, int (*include)(const char *name), pol_distance *agg,
+                              pol_tensor_distance *per, size_t *n_per)
+{
+    if (!agg || (na && !a) || (nb && !b))
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_state_distance: NULL argument");
+    memset(agg, 0, sizeof *agg);
+    if (n_per)
+        *n_per = 0;
+    acc total = { 0 };
+    pol_status st = compare(a, na, b, nb, 0, include, &total, NULL, per, n_per);
     if (st)
         return st;
     finish(&total, agg);
-    if (n_per)
-        *n_per = k;
+    return POL_OK;
+}
+
+pol_status pol_state_distance_groups(const pol_tensor *const *a, size_t na,
+                                     const pol_tensor *const *b, size_t nb,
+                                     pol_distance agg[POL_GROUP_COUNT], unsigned *present)
+{
+    if (!agg || !present || (na && !a) || (nb && !b))
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_state_distance_groups: NULL argument");
+    memset(agg, 0, POL_GROUP_COUNT * sizeof *agg);
+    *present = 0;
+    acc total[POL_GROUP_COUNT] = { { 0 } };
+    pol_status st = compare(a, na, b, nb, 1, NULL, total, present, NULL, NULL);
+    if (st) {
+        *present = 0;
+        return st;
+    }
+    for (int g = 0; g < POL_GROUP_COUNT; g++)
+        finish(&total[g], &agg[g]);
     return POL_OK;
 }

@@ -54,6 +54,7 @@ _Static_assert(N_CPU_CONFIGS + N_GPU_CONFIGS - 1 <= POL_PROFILE_MAX_CONFIGS,
 typedef struct obs {
     uint64_t len;   /* whole intervals */
     int op;         /* pol_op for per-op observations, else 0 */
+    int group;      /* whole intervals: the pol_state_group compared */
     double v[POL_METRIC_COUNT + 1];
 } obs;
 
@@ -164,7 +165,7 @@ typedef struct interval_lists {
 } interval_lists;
 
 static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_trace *tr, size_t i,
-                                   obs_list *ol, double *one_step)
+                                   obs_list *ol, double *one_step, unsigned *groups)
 {
     char start[POL_PATH_MAX + 80], end[POL_PATH_MAX + 80];
     snprintf(start, sizeof start, "%s/%s", run_dir, tr->e[i].file);
@@ -208,20 +209,25 @@ static pol_status profile_interval(run_ctx *rc, const char *run_dir, const pol_t
         committed[j] = &f.tensors[j];
     if (!st && !(st = pol_state_hash(committed, f.n, &h)) && !pol_digest_equal(&h, &tr->e[i + 1].hash))
         st = pol_errorf(POL_ERR_HASH_MISMATCH, "%s does not hold the state its trace names", end);
-    pol_distance d;
-    obs x = { .len = L };
+    pol_distance d, dg[POL_GROUP_COUNT];
+    unsigned present = 0;
+    /* [P-OBS-1] every group of the state, one observation each */
     for (int a = 0; !st && a < nc; a++) {
         for (int b = a + 1; !st && b <= nc; b++) {
             if (b < nc)
-                st = pol_state_distance(state[a], (size_t)ns[a], state[b], (size_t)ns[b],
-                                        pol_is_param_name, &d, NULL, NULL);
+                st = pol_state_distance_groups(state[a], (size_t)ns[a], state[b], (size_t)ns[b],
+                                               dg, &present);
             else /* against the run's own committed end state */
-                st = pol_state_distance(state[a], (size_t)ns[a], committed, f.n, pol_is_param_name,
-                                        &d, NULL, NULL);
-            if (!st) {
-                fill(&x, &d);
+                st = pol_state_distance_groups(state[a], (size_t)ns[a], committed, f.n, dg,
+                                               &present);
+            for (int g = 0; !st && g < POL_GROUP_COUNT; g++) {
+                if (!(present & (1u << g)))
+                    continue;
+                obs x = { .len = L, .group = g };
+                fill(&x, &dg[g]);
                 st = push(ol, &x);
             }
+            *groups |= present;
         }
     }
     if (!st && n_snap) {
@@ -437,6 +443,7 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
         trace.e[N].step - trace.e[N - 1].step != trace.e[1].step - trace.e[0].step)
         pick[np++] = N - 1;
     obs_list ol = { 0 };
+    unsigned groups = 0;
     uint64_t lens[POL_VERIFY_MAX_PICKS] = { 0 };
     double one_step[POL_VERIFY_MAX_PICKS];
     size_t nl = 0;
@@ -453,7 +460,7 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
             }
             lens[nl] = L, one_step[nl++] = -1.0;
         }
-        st = profile_interval(&rc, o->run_dir, &trace, pick[j], &ol, &one_step[li]);
+        st = profile_interval(&rc, o->run_dir, &trace, pick[j], &ol, &one_step[li], &groups);
         p->intervals_rerun++;
         if (!st && j < OP_STEPS_MAX)
             st = profile_ops(&rc, o->run_dir, &trace, pick[j], &ol);
@@ -466,19 +473,25 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
     uint64_t sorted[POL_VERIFY_MAX_PICKS];
     memcpy(sorted, lens, nl * sizeof *lens);
     qsort(sorted, nl, sizeof *sorted, cmp_u64);
-    for (size_t li = 0; !st && li < nl; li++) {
-        for (int m = 1; !st && m <= POL_METRIC_COUNT; m++) {
-            size_t n = 0;
-            for (size_t k = 0; k < ol.n; k++)
-                if (!ol.o[k].op && ol.o[k].len == sorted[li])
-                    v[n++] = ol.o[k].v[m];
-            pol_profile_stat s1 = { .interval_len = sorted[li] };
-            summarise(v, n, (pol_metric)m, p->factor, &s1);
-            if (m == POL_METRIC_L2_REL)
-                for (size_t q = 0; q < nl; q++)
-                    if (lens[q] == sorted[li])
-                        s1.one_step_min = one_step[q] > 0 ? one_step[q] : 0.0;
-            st = add_stat(p, &s1, &cap);
+    /* whole intervals: per group (the parameters first), length and metric */
+    for (int g = 0; !st && g < POL_GROUP_COUNT; g++) {
+        if (!(groups & (1u << g)))
+            continue;
+        for (size_t li = 0; !st && li < nl; li++) {
+            for (int m = 1; !st && m <= POL_METRIC_COUNT; m++) {
+                size_t n = 0;
+                for (size_t k = 0; k < ol.n; k++)
+                    if (!ol.o[k].op && ol.o[k].group == g && ol.o[k].len == sorted[li])
+                        v[n++] = ol.o[k].v[m];
+                pol_profile_stat s1 = { .interval_len = sorted[li],
+                                        .group = (pol_state_group)g };
+                summarise(v, n, (pol_metric)m, p->factor, &s1);
+                if (m == POL_METRIC_L2_REL && g == POL_GROUP_PARAMS) /* [P-OBS-3] */
+                    for (size_t q = 0; q < nl; q++)
+                        if (lens[q] == sorted[li])
+                            s1.one_step_min = one_step[q] > 0 ? one_step[q] : 0.0;
+                st = add_stat(p, &s1, &cap);
+            }
         }
     }
     for (int op = 1; !st && op < 64; op++) {
@@ -499,8 +512,8 @@ static pol_status profile_run(const pol_profile_opts *o, pol_profile *p)
         p->obs = malloc((ol.n ? ol.n : 1) * sizeof *p->obs);
         if (!p->obs)
             st = pol_errorf(POL_ERR_NOMEM, "profile");
-        for (size_t k = 0; !st && k < ol.n; k++)
-            if (!ol.o[k].op)
+        for (size_t k = 0; !st && k < ol.n; k++) /* the parameters' (histogram) */
+            if (!ol.o[k].op && ol.o[k].group == POL_GROUP_PARAMS)
                 p->obs[p->n_obs++] = ol.o[k].v[POL_METRIC_L2_REL];
     }
     free(v);
@@ -599,14 +612,17 @@ pol_status pol_profile_write_json(const pol_profile *p, const char *path)
     json_object_set_new(o, "intervals_rerun", json_integer(p->intervals_rerun));
     for (size_t i = 0; i < p->n_stats; i++) {
         const pol_profile_stat *s = &p->stats[i];
-        json_array_append_new(thr, json_pack("{s:s, s:I, s:s, s:f, s:f, s:I}", "op", s->op,
-                                             "interval_len", (json_int_t)s->interval_len, "metric",
+        const char *g = pol_group_name(s->group);
+        json_array_append_new(thr, json_pack("{s:s, s:s, s:I, s:s, s:f, s:f, s:I}", "op", s->op,
+                                             "group", g ? g : "?", "interval_len",
+                                             (json_int_t)s->interval_len, "metric",
                                              pol_metric_name(s->metric), "threshold", s->threshold,
                                              "max_observed", s->max, "samples", (json_int_t)s->n));
-        json_t *d = json_pack("{s:s, s:I, s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "op", s->op,
-                              "interval_len", (json_int_t)s->interval_len, "metric",
-                              pol_metric_name(s->metric), "n", (json_int_t)s->n, "min", s->min,
-                              "median", s->median, "p90", s->p90, "max", s->max, "mean", s->mean);
+        json_t *d = json_pack("{s:s, s:s, s:I, s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "op", s->op,
+                              "group", g ? g : "?", "interval_len", (json_int_t)s->interval_len,
+                              "metric", pol_metric_name(s->metric), "n", (json_int_t)s->n, "min",
+                              s->min, "median", s->median, "p90", s->p90, "max", s->max, "mean",
+                              s->mean);
         if (s->one_step_min > 0) {
             json_object_set_new(d, "one_step_min", json_real(s->one_step_min));
             json_object_set_new(d, "margin", json_real(s->one_step_min / s->threshold));
@@ -667,14 +683,28 @@ pol_status pol_profile_load_thresholds(const char *path, const pol_digest *task_
         const char *op = json_string_value(json_object_get(e, "op"));
         const char *m = json_string_value(json_object_get(e, "metric"));
         json_t *L = json_object_get(e, "interval_len"), *v = json_object_get(e, "threshold");
+        json_t *gj = json_object_get(e, "group");
         if (!op || !m || !json_is_integer(L) || !json_is_number(v) || json_integer_value(L) < 0 ||
-            !(json_number_value(v) >= 0) || !isfinite(json_number_value(v))) {
+            !(json_number_value(v) >= 0) || !isfinite(json_number_value(v)) ||
+            (gj && !json_is_string(gj))) {
             st = pol_errorf(POL_ERR_FORMAT, "%s: thresholds[%zu] is malformed", path, i);
+            break;
+        }
+        /* group: absent in profiles made before optimizer-state thresholds
+         * (then the parameters); present, one of "", "m", "v", "buf", and
+         * "" for a per-op threshold */
+        const int g = gj ? pol_group_from_name(json_string_value(gj)) : POL_GROUP_PARAMS;
+        if (g < 0 || (op[0] && g != POL_GROUP_PARAMS)) {
+            st = pol_errorf(POL_ERR_FORMAT, "%s: thresholds[%zu]: group \"%.16s\" is not %s", path,
+                            i, json_string_value(gj),
+                            op[0] ? "\"\" (a per-op threshold)"
+                                  : "one of \"\" (parameters), \"m\", \"v\", \"buf\"");
             break;
         }
         if (op[0] || pol_metric_from_name(m) != metric || json_integer_value(L) == 0)
             continue;
         t[n].interval_len = (uint64_t)json_integer_value(L);
+        t[n].group = (pol_state_group)g;
         t[n++].value = json_number_value(v);
     }
     json_decref(root);

@@ -190,17 +190,27 @@ pol_status pol_store_put_run(const char *run_dir, const char *store_dir)
 
 /* ---------------------------------------------------------- verifying -- */
 
-pol_status pol_threshold_for(const pol_threshold *t, size_t n, uint64_t len, double *out)
+pol_status pol_threshold_for(const pol_threshold *t, size_t n, pol_state_group group,
+                             uint64_t len, double *out)
 {
     if (!out || (n && !t))
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_threshold_for: NULL argument");
     const pol_threshold *best = NULL;
-    for (size_t i = 0; i < n; i++)
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].group != group)
+            continue;
+        any = 1;
         if (t[i].interval_len >= len && (!best || t[i].interval_len < best->interval_len))
             best = &t[i];
+    }
+    if (!best && !any && group != POL_GROUP_PARAMS)
+        return pol_errorf(POL_ERR_NOT_FOUND, "no threshold for state group %s: the profile "
+                          "predates optimizer-state thresholds (spec/profiling.md [P-OBS-1]); "
+                          "re-profile the task", pol_group_label(group));
     if (!best)
-        return pol_errorf(POL_ERR_NOT_FOUND, "no threshold for intervals of %llu steps",
-                          (unsigned long long)len);
+        return pol_errorf(POL_ERR_NOT_FOUND, "no threshold of the %s for intervals of %llu steps",
+                          pol_group_label(group), (unsigned long long)len);
     *out = best->value;
     return POL_OK;
 }
@@ -283,17 +293,57 @@ static const pol_digest *rerun_hash(const pol_trainer *tr, pol_digest *buf)
     return pol_trainer_state_hash(tr, buf) ? NULL : buf;
 }
 
-/* Tolerant mode: the re-run state against the committed end checkpoint. */
+/* The state groups of the trainer's state (bit g: pol_state_group g). */
+static pol_status state_groups(pol_trainer *tr, unsigned *mask)
+{
+    const pol_tensor **mine = malloc(POL_TRAINER_MAX_STATE * sizeof *mine);
+    int nm = 0;
+    *mask = 0;
+    if (!mine)
+        return pol_errorf(POL_ERR_NOMEM, "state list");
+    pol_status st = pol_trainer_state(tr, mine, POL_TRAINER_MAX_STATE, &nm);
+    for (int j = 0; !st && j < nm; j++) {
+        const int g = pol_state_group_of(mine[j]->name);
+        if (g >= 0 && mine[j]->dtype == POL_F32)
+            *mask |= 1u << g;
+    }
+    free(mine);
+    return st;
+}
+
+/* [V-TOL-3] Every group of the state has a threshold for the length of
+ * every picked interval: checked before anything is re-run, so a profile
+ * without optimizer-state thresholds is an error, never a verdict. */
+static pol_status check_thresholds(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o,
+                                   const pol_verify_result *r)
+{
+    unsigned groups;
+    pol_status st = state_groups(tr, &groups);
+    for (size_t k = 0; !st && k < r->n_picked; k++) {
+        const uint32_t i = r->picked[k];
+        const uint64_t len = c->ckpt_steps[i + 1] - c->ckpt_steps[i];
+        double thr;
+        for (int g = 0; !st && g < POL_GROUP_COUNT; g++)
+            if (groups & (1u << g))
+                st = pol_threshold_for(o->thresholds, o->n_thresholds, (pol_state_group)g, len,
+                                       &thr);
+    }
+    return st;
+}
+
+/* Tolerant mode: the re-run state against the committed end checkpoint,
+ * group by group (the parameters first). */
 static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o,
                                    uint32_t i, size_t pick, pol_verify_result *r, int *ok)
 {
     pol_digest gb;
     const uint64_t len = c->ckpt_steps[i + 1] - c->ckpt_steps[i];
-    double thr;
-    pol_status st = pol_threshold_for(o->thresholds, o->n_thresholds, len, &thr);
+    double thr[POL_GROUP_COUNT] = { 0 };
+    pol_status st = pol_threshold_for(o->thresholds, o->n_thresholds, POL_GROUP_PARAMS, len,
+                                      &thr[POL_GROUP_PARAMS]);
     if (st)
         return st;
-    r->threshold[pick] = thr;
+    r->threshold[pick] = thr[POL_GROUP_PARAMS];
     char path[POL_PATH_MAX + 100];
     store_path(path, sizeof path, o->store_dir, &c->ckpt_hashes[i + 1]);
     pol_st_file f;
@@ -331,8 +381,9 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
         return reject(r, i, &c->ckpt_hashes[i + 1], &h, "interval %u: the stored end checkpoint "
                       "is not the committed state", i);
     }
-    pol_distance d;
-    st = pol_state_distance(mine, (size_t)nm, ts, f.n, pol_is_param_name, &d, NULL, NULL);
+    pol_distance d[POL_GROUP_COUNT];
+    unsigned present;
+    st = pol_state_distance_groups(mine, (size_t)nm, ts, f.n, d, &present);
     free(ts), pol_st_free(&f);
     if (st == POL_ERR_MISMATCH || st == POL_ERR_SHAPE || st == POL_ERR_FORMAT)
         return reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
@@ -341,13 +392,29 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
                       c->ckpt_steps[i], c->ckpt_steps[i + 1], pol_last_error());
     if (st)
         return st;
-    const double dist = pol_distance_get(&d, r->metric);
-    r->distance[pick] = dist;
-    if (!(dist <= thr))
+    r->distance[pick] = pol_distance_get(&d[POL_GROUP_PARAMS], r->metric);
+    for (int g = 0; g < POL_GROUP_COUNT; g++) {
+        if (!(present & (1u << g)))
+            continue;
+        if (g != POL_GROUP_PARAMS &&
+            (st = pol_threshold_for(o->thresholds, o->n_thresholds, (pol_state_group)g, len,
+                                    &thr[g])))
+            return st;
+        const double dist = pol_distance_get(&d[g], r->metric);
+        const double q = thr[g] > 0 ? dist / thr[g] : dist > 0 ? INFINITY : 0.0;
+        if (q > r->group_ratio[g])
+            r->group_ratio[g] = q;
+        if (dist <= thr[g])
+            continue;
+        r->distance[pick] = dist;
+        r->threshold[pick] = thr[g];
+        r->rejected_group = g;
         return reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
-                      "interval %u (steps %" PRIu64 "..%" PRIu64
-                      "): %s distance %.6g exceeds the threshold %.6g", i, c->ckpt_steps[i],
-                      c->ckpt_steps[i + 1], pol_metric_name(r->metric), dist, thr);
+                      "interval %u (steps %" PRIu64 "..%" PRIu64 "): group %s: %s distance %.6g "
+                      "exceeds the threshold %.6g", i, c->ckpt_steps[i], c->ckpt_steps[i + 1],
+                      pol_group_label((pol_state_group)g), pol_metric_name(r->metric), dist,
+                      thr[g]);
+    }
     *ok = 1;
     return POL_OK;
 }
@@ -403,6 +470,7 @@ static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts 
     memset(r, 0, sizeof *r);
     r->failed_interval = -1;
     r->parent_checkpoint = -1;
+    r->rejected_group = -1;
     if (!o->samples && !o->top_q)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: samples and top_q are both 0: "
                           "nothing would be re-run");
@@ -415,6 +483,10 @@ static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts 
         r->metric = o->metric ? o->metric : POL_METRIC_L2_REL;
         if (!pol_metric_name(r->metric))
             return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: unknown metric %d", (int)o->metric);
+        if (r->metric == POL_METRIC_COSINE) /* [V-TOL-2] */
+            return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: the cosine distance cannot accept "
+                              "an interval: it is blind to scale (a state multiplied by any "
+                              "positive factor is at distance 0); use l2_rel or another metric");
         if (!o->thresholds || !o->n_thresholds)
             return pol_errorf(POL_ERR_INVALID_ARG, "a tolerant-mode certificate needs thresholds "
                               "(a profile, spec/profiling.md)");
@@ -449,6 +521,8 @@ static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts 
                        "initial state (seed, initialisation)");
         }
     }
+    if (!st && r->accept && r->tolerant)
+        st = check_thresholds(tr, c, o, r);
     for (size_t k = 0; !st && r->accept && k < r->n_picked; k++) {
         int ok;
         st = rerun(tr, c, o, r->picked[k], k, r, &ok);

@@ -141,6 +141,7 @@ pol_status pol_role_profile_thresholds(const pol_game_task *t, pol_metric metric
         if (w->op[0] || w->interval_len == 0 || w->metric != (uint32_t)metric)
             continue;
         thr[n].interval_len = w->interval_len;
+        thr[n].group = (pol_state_group)w->group; /* valid: checked by the decoder */
         thr[n++].value = w->threshold;
     }
     pol_profile_report_free(&r);

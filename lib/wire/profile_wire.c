@@ -30,6 +30,11 @@ static pol_status threshold_valid(const pol_wire_threshold *t, size_t i, pol_sta
                           "finite and >= 0", i);
     if (t->samples == 0)
         return pol_errorf(bad, "profile: threshold %zu: no samples", i);
+    if (!pol_group_name((pol_state_group)t->group))
+        return pol_errorf(bad, "profile: threshold %zu: unknown state group %u", i, t->group);
+    if (t->op[0] != '\0' && t->group != POL_GROUP_PARAMS)
+        return pol_errorf(bad, "profile: threshold %zu: a per-op threshold (%s) has group \"\", "
+                          "not \"%s\"", i, t->op, pol_group_name((pol_state_group)t->group));
     return POL_OK;
 }
 
@@ -51,8 +56,8 @@ static pol_status report_valid(const pol_profile_report *r, pol_status bad)
         for (size_t j = i + 1; j < r->n_thresholds; j++) {
             const pol_wire_threshold *a = &r->thresholds[i], *b = &r->thresholds[j];
             if (a->interval_len == b->interval_len && a->metric == b->metric &&
-                strcmp(a->op, b->op) == 0)
-                return pol_errorf(bad, "profile: thresholds %zu and %zu have the same op, "
+                a->group == b->group && strcmp(a->op, b->op) == 0)
+                return pol_errorf(bad, "profile: thresholds %zu and %zu have the same op, group, "
                                   "interval_len and metric", i, j);
         }
     return POL_OK;
@@ -82,6 +87,7 @@ pol_status pol_profile_report_encode(const pol_profile_report *r, uint8_t **buf,
         x.threshold = t->threshold;
         x.max_observed = t->max_observed;
         x.samples = t->samples;
+        x.group = (char *)(uintptr_t)pol_group_name((pol_state_group)t->group);
         tv[i] = x;
         tp[i] = &tv[i];
     }
@@ -122,6 +128,14 @@ static pol_status report_from_msg(const Pol__V1__ProfileReport *m, pol_profile_r
             return pol_errorf(POL_ERR_FORMAT, "profile: threshold %zu: unknown metric \"%s\"", i,
                               ok ? x->metric : "(not printable or too long)");
         }
+        const int g = pol_group_from_name(x->group);
+        if (g < 0) {
+            int ok = pol__wire_text_ok(x->group, 16);
+            return pol_errorf(POL_ERR_FORMAT, "profile: threshold %zu: unknown state group \"%s\" "
+                              "(want \"\", \"m\", \"v\" or \"buf\")", i,
+                              ok ? x->group : "(not printable or too long)");
+        }
+        t->group = (uint32_t)g;
         t->interval_len = x->interval_len;
         t->threshold = x->threshold;
         t->max_observed = x->max_observed;
@@ -166,6 +180,7 @@ pol_status pol_profile_report_from(const struct pol_profile *p, pol_profile_repo
         t->threshold = s->threshold;
         t->max_observed = s->max;
         t->samples = s->n;
+        t->group = (uint32_t)s->group;
     }
     pol_status st = report_valid(out, POL_ERR_INVALID_ARG);
     if (st != POL_OK)

@@ -21,7 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < r.n_thresholds; i++) {
         const pol_wire_threshold *t = &r.thresholds[i];
         if (!pol_metric_name((pol_metric)t->metric) || !(t->threshold >= 0) ||
-            !isfinite(t->threshold) || t->samples == 0 || (t->op[0] == '\0') != (t->interval_len > 0))
+            !isfinite(t->threshold) || t->samples == 0 || (t->op[0] == '\0') != (t->interval_len > 0) ||
+            !pol_group_name((pol_state_group)t->group) ||
+            (t->op[0] != '\0' && t->group != POL_GROUP_PARAMS))
             abort();
     }
     if (pol_profile_report_encode(&r, &re, &re_len) != POL_OK || re_len != size ||

@@ -44,7 +44,8 @@ static void put_file(const uint8_t *data, size_t size)
 }
 
 /* The thresholds loaded for metric m must be the file's whole-interval
- * entries of m, in order. */
+ * entries of m, in order, each with its state group (absent: the
+ * parameters). */
 static int same_as_reference(const uint8_t *data, size_t size, pol_metric m,
                              const pol_threshold *t, size_t n)
 {
@@ -61,8 +62,10 @@ static int same_as_reference(const uint8_t *data, size_t size, pol_metric m,
         if (!op || op[0] || !name || pol_metric_from_name(name) != m || json_integer_value(L) <= 0)
             continue;
         double v = json_number_value(json_object_get(e, "threshold"));
+        json_t *g = json_object_get(e, "group");
+        int group = g ? pol_group_from_name(json_string_value(g)) : POL_GROUP_PARAMS;
         ok = k < n && t[k].interval_len == (uint64_t)json_integer_value(L) &&
-             memcmp(&t[k].value, &v, sizeof v) == 0;
+             memcmp(&t[k].value, &v, sizeof v) == 0 && group >= 0 && (int)t[k].group == group;
         k++;
     }
     json_decref(root);
