@@ -121,7 +121,9 @@ size_t pol_samples_for(size_t n, double fraction, double p);
  * (spec/certificate.md [V-VER-2]; the parent is verified on its own).
  * A rejection is not an error: it returns POL_OK with
  * res->accept == 0 and the evidence. Errors (POL_ERR_*) mean the
- * verification could not be carried out (missing checkpoint, bad task...).
+ * verification could not be carried out (missing checkpoint, bad task...);
+ * res->accept is then 0. A store file that is there but is no checkpoint of
+ * the task (another state, unparsable, an unsupported dtype) rejects.
  * Tolerant mode needs o->thresholds; an interval is rejected when, for
  * any state group (pol_state_group: the parameters, then the optimizer's
  * m, v or buf tensors), the distance between the re-run end state and the

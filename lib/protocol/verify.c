@@ -331,6 +331,16 @@ static pol_status check_thresholds(pol_trainer *tr, const pol_cert *c, const pol
     return st;
 }
 
+/* A store file that is there but does not load as the committed state: the
+ * solver's fault, a reject [V-VER-3] (a file of another state, a bad
+ * header, an unsupported dtype, too many dimensions...). Not: a missing
+ * file, the verifier's own memory or disk (errors, not verdicts). */
+static int file_fault(pol_status st)
+{
+    return st == POL_ERR_HASH_MISMATCH || st == POL_ERR_FORMAT || st == POL_ERR_SHAPE ||
+           st == POL_ERR_MISMATCH || st == POL_ERR_UNSUPPORTED || st == POL_ERR_TOO_LARGE;
+}
+
 /* Tolerant mode: the re-run state against the committed end checkpoint,
  * group by group (the parameters first). */
 static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o,
@@ -348,7 +358,7 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     store_path(path, sizeof path, o->store_dir, &c->ckpt_hashes[i + 1]);
     pol_st_file f;
     if ((st = pol_st_load(path, NULL, &f)))
-        return st == POL_ERR_FORMAT
+        return file_fault(st)
                    ? reject(r, i, &c->ckpt_hashes[i + 1], rerun_hash(tr, &gb),
                             "interval %u: the stored end "
                             "checkpoint is unreadable (%s)", i, pol_last_error())
@@ -417,16 +427,6 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
     }
     *ok = 1;
     return POL_OK;
-}
-
-/* A store file that is there but does not load as the committed state: the
- * solver's fault, a reject [V-VER-3] (a file of another state, a bad
- * header, an unsupported dtype, too many dimensions...). Not: a missing
- * file, the verifier's own memory or disk (errors, not verdicts). */
-static int file_fault(pol_status st)
-{
-    return st == POL_ERR_HASH_MISMATCH || st == POL_ERR_FORMAT || st == POL_ERR_SHAPE ||
-           st == POL_ERR_MISMATCH || st == POL_ERR_UNSUPPORTED || st == POL_ERR_TOO_LARGE;
 }
 
 /* Re-runs interval i (the pick-th picked) and compares its end state. */
