@@ -462,6 +462,9 @@ static const char SERVE_USAGE[] =
     "  --cheat C          FOR TESTS AND DEMOS ONLY: train dishonestly, to show the\n"
     "                     game catching it: tamper-node:STEP:NODE, skip-step:STEP\n"
     "                     or wrong-data:STEP\n"
+    "  --serve-honest     FOR TESTS ONLY, with --cheat: certify the dishonest run but\n"
+    "                     answer a dispute with an honest replay of the task, to show\n"
+    "                     the referee holding a solver to the run it certified\n"
     "  -v, --verbose      print the game's log lines as the mirror applies them\n";
 
 static int serve_usage_error(const char *msg)
@@ -477,14 +480,15 @@ typedef struct solver {
     uint8_t me[POL_PUBKEY_LEN];
     const char *work, *data_dir;
     pol_cheat cheat;
+    int serve_honest; /* --serve-honest: disputes answered from honest_rp */
     int blas; /* --kernels blas: tolerant-mode tasks train with OpenBLAS */
     int active;
     pol_digest id;
     char hex[65];
     pol_role_task rt;
     pol_ctx *ctx;
-    pol_replayer *main_rp, *forced_rp;
-    char main_dir[4300], forced_dir[4300];
+    pol_replayer *main_rp, *forced_rp, *honest_rp;
+    char main_dir[4300], forced_dir[4300], honest_dir[4300];
     pol_party party;
     pol_party_tol party_tol; /* the same replayer in a transition dispute */
     uint8_t secret[32];
@@ -586,7 +590,8 @@ static void drop_task(solver *s)
     pol_role_server_set_party(s->srv, NULL);
     pol_replayer_destroy(s->main_rp);
     pol_replayer_destroy(s->forced_rp);
-    s->main_rp = s->forced_rp = NULL;
+    pol_replayer_destroy(s->honest_rp);
+    s->main_rp = s->forced_rp = s->honest_rp = NULL;
     pol_ctx_destroy(s->ctx);
     s->ctx = NULL;
     pol_role_task_close(&s->rt);
@@ -712,8 +717,16 @@ static pol_status start_work(solver *s, const pol_game_task *t)
     if ((st = pol_ctx_create(&s->ctx, &co)) ||
         (st = replay(s, &s->cheat, s->cheat.kind ? "cheat" : "main", &s->main_rp, s->main_dir)))
         return st;
-    s->party = pol_replayer_party(s->main_rp, "solver");
-    s->party_tol = pol_replayer_party_tol(s->main_rp, "solver");
+    pol_replayer *served_rp = s->main_rp;
+    if (s->serve_honest && s->cheat.kind) { /* test switch: defend with another run */
+        if ((st = replay(s, NULL, "honest", &s->honest_rp, s->honest_dir)))
+            return st;
+        served_rp = s->honest_rp;
+        printf("cheating   (test switch) disputes answered from an honest replay, not the "
+               "certified run\n");
+    }
+    s->party = pol_replayer_party(served_rp, "solver");
+    s->party_tol = pol_replayer_party_tol(served_rp, "solver");
     /* both disputes: the bisection (party) and the transition dispute (party_tol) */
     pol_pin_served served = { &s->party, &s->party_tol, NULL };
     pol_role_server_set_served(s->srv, &served);
@@ -788,7 +801,7 @@ static int cmd_serve(int argc, char **argv)
         { "data-dir", required_argument, 0, 'd' }, { "cheat", required_argument, 0, 'c' },
         { "tasks", required_argument, 0, 'n' },   { "timeout", required_argument, 0, 'T' },
         { "verbose", no_argument, 0, 'v' },       { "help", no_argument, 0, 'h' },
-        { "kernels", required_argument, 0, 'K' },
+        { "kernels", required_argument, 0, 'K' }, { "serve-honest", no_argument, 0, 'H' },
         { 0, 0, 0, 0 },
     };
     solver s = { 0 };
@@ -814,6 +827,7 @@ static int cmd_serve(int argc, char **argv)
                       return serve_usage_error("--timeout wants seconds, 1..2592000");
                   break;
         case 'v': verbose = 1; break;
+        case 'H': s.serve_honest = 1; break;
         case 'K':
             if (!strcmp(optarg, "fast")) s.blas = 0;
             else if (!strcmp(optarg, "blas")) s.blas = 1;
@@ -827,6 +841,8 @@ static int cmd_serve(int argc, char **argv)
         return serve_usage_error("unexpected argument");
     if (!referee || !key_path || !listen_addr || !s.work)
         return serve_usage_error("serve needs --referee, --key, --listen and --work");
+    if (s.serve_honest && !s.cheat.kind)
+        return serve_usage_error("--serve-honest goes with --cheat");
     pol_status st;
     if ((st = pol_seckey_load(key_path, &s.kp)) || (st = pol_keypair_pubkey(&s.kp, s.me)) ||
         (st = pol_mkdir_p(s.work)))

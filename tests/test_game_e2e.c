@@ -362,6 +362,32 @@ static void test_wrong_data(void **st)
                POL_DISPUTE_WRONG_INPUT);
 }
 
+/* [P-L1-COMMIT] A solver that certified a tampered run and answers the
+ * dispute with an honest replay (pol-solver --serve-honest) is held to its
+ * certificate's checkpoint root: it loses with bad commitment, nothing
+ * revealed, where an unbound referee would find no disagreement. */
+static void test_serve_other_run(void **st)
+{
+    (void)st;
+    start_game(0);
+    start_verifier("");
+    start_solver("--cheat tamper-node:6:19 --serve-honest");
+    assert_int_equal(submit_profiled(CHEAT_TASK, NULL), 3);
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    assert_int_equal(t.state, POL_GAME_TASK_FAILED);
+    assert_int_equal(t.outcome, POL_GAME_OUT_RULED_SOLVER);
+    assert_true(t.has_ruling);
+    assert_int_equal(t.loser, POL_GAME_LOSER_SOLVER);
+    assert_int_equal(t.reason, POL_DISPUTE_BAD_COMMITMENT);
+    assert_int_equal(t.pin_kind, POL_PIN_NONE);
+    assert_int_equal(bal(m, 3), START + 100); /* the challenger takes the solver's bond */
+    assert_int_equal(bal(m, 2), START - 100);
+    pol_mirror_close(m);
+    kill_all();
+}
+
 /* Honest solver, honest verifier: paid, every bond back. */
 static void test_honest(void **st)
 {
@@ -617,6 +643,7 @@ int main(void)
         cmocka_unit_test_teardown(test_honest, teardown),
         cmocka_unit_test_teardown(test_unservable_skipped, teardown),
         cmocka_unit_test_teardown(test_tamper_node, teardown),
+        cmocka_unit_test_teardown(test_serve_other_run, teardown),
         cmocka_unit_test_teardown(test_skip_step, teardown),
         cmocka_unit_test_teardown(test_wrong_data, teardown),
         cmocka_unit_test_teardown(test_lazy_verifier_jackpot, teardown),
