@@ -1167,6 +1167,74 @@ static void test_dispute_no_answer(void **st)
     assert_int_equal(r.pin_kind, POL_PIN_NONE);
 }
 
+/* [R-PROJ-1] A first event with more rows than an event may carry (4096
+ * genesis accounts, the task and the jackpot): the rows left out are
+ * written with the next event, not dropped for good. */
+static void test_projection_overflow(void **st)
+{
+    (void)st;
+    char gen[700], db[700];
+    snprintf(gen, sizeof gen, "%s/big.genesis", dir);
+    snprintf(db, sizeof db, "%s/big.db", dir);
+    make_genesis(gen, "60000,60000,60000,60000,60000");
+    uint8_t *genb;
+    size_t genlen;
+    assert_int_equal(pol_read_file(gen, POL_GAME_MAX_GENESIS, &genb, &genlen), POL_OK);
+    pol_genesis g0;
+    assert_int_equal(pol_genesis_decode(genb, genlen, &g0), POL_OK);
+    free(genb);
+    pol_genesis_account *acc = calloc(POL_GAME_MAX_GENESIS_ACCOUNTS, sizeof *acc);
+    assert_non_null(acc);
+    memcpy(acc, g0.accounts, g0.n_accounts * sizeof *acc);
+    for (size_t i = g0.n_accounts; i < POL_GAME_MAX_GENESIS_ACCOUNTS; i++) {
+        pol_keypair extra;
+        assert_int_equal(pol_keypair_generate(&extra), POL_OK);
+        assert_int_equal(pol_keypair_pubkey(&extra, acc[i].key), POL_OK);
+        acc[i].balance = 1;
+    }
+    pol_genesis_account *own = g0.accounts;
+    const size_t own_n = g0.n_accounts;
+    g0.accounts = acc, g0.n_accounts = POL_GAME_MAX_GENESIS_ACCOUNTS;
+    assert_int_equal(pol_genesis_encode(&g0, &genb, &genlen), POL_OK);
+    g0.accounts = own, g0.n_accounts = own_n;
+    pol_genesis_free(&g0);
+    free(acc);
+    assert_int_equal(remove(gen), 0);
+    assert_int_equal(pol_write_file_atomic(gen, genb, genlen, 0), POL_OK);
+    pol_digest game;
+    assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
+    free(genb);
+    memset(nonces, 0, sizeof nonces);
+    referee_proc p;
+    start(&p, db, gen, NULL, "big");
+    pol_game_action a;
+    act_post_task(&a);
+    must_post(&p, SUB, &a, &game); /* 4096 accounts + task + jackpot: two left out */
+    pol_ledger *l;
+    char *v;
+    uint64_t seq;
+    assert_int_equal(pol_ledger_open(db, NULL, 0, &l), POL_OK);
+    assert_int_equal(pol_ledger_projection(l, "game", (const uint8_t *)"jackpot", 7, &v, &seq),
+                     POL_ERR_NOT_FOUND);
+    pol_ledger_close(l);
+    uint8_t secret[32] = { 1 };
+    act_claim(&a, secret);
+    must_post(&p, SOL, &a, &game); /* the next event writes them */
+    uint64_t n;
+    pol_game *g = rebuild(&p, &n, NULL);
+    check_projection(db, g);
+    assert_int_equal(pol_ledger_open(db, NULL, 0, &l), POL_OK);
+    assert_int_equal(pol_ledger_projection(l, "game", (const uint8_t *)"jackpot", 7, &v, &seq),
+                     POL_OK);
+    char want[32];
+    snprintf(want, sizeof want, "%llu", (unsigned long long)pol_game_jackpot(g));
+    assert_string_equal(v, want);
+    free(v);
+    pol_ledger_close(l);
+    pol_game_destroy(g);
+    stop(&p, SIGTERM);
+}
+
 /* [R-DSP-3] A solver that stalls (400 ms an answer) in a game whose dispute
  * window is 3 s: its clock is cut to 1 s, so it runs out of its clock and
  * loses, where a 300 s clock would let the window run out and every bond go
@@ -1189,6 +1257,7 @@ int main(void)
         cmocka_unit_test(test_actions_and_restart),
         cmocka_unit_test(test_tick),
         cmocka_unit_test(test_beacon_after_claim),
+        cmocka_unit_test(test_projection_overflow),
         cmocka_unit_test_setup_teardown(test_dispute_sigkill, dispute_setup, dispute_teardown),
         cmocka_unit_test_setup_teardown(test_dispute_no_answer, dispute_setup, dispute_teardown),
         cmocka_unit_test_setup_teardown(test_dispute_stall, dispute_setup, dispute_teardown),

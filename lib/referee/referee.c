@@ -111,10 +111,13 @@ static void proj_free(proj *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Adds a row; *added 0 when the event's rows are full (the caller then
+ * leaves the value out of the cache, so a later event writes it). */
 static pol_status proj_add(proj *p, const char *kind, const uint8_t *key, size_t key_len,
-                           const char *val)
+                           const char *val, int *added)
 {
-    if (p->n >= POL_LEDGER_MAX_ROWS)
+    *added = p->n < POL_LEDGER_MAX_ROWS;
+    if (!*added)
         return POL_OK;
     memcpy(p->keys[p->n], key, key_len);
     snprintf(p->vals[p->n], sizeof p->vals[p->n], "%s", val);
@@ -137,13 +140,19 @@ static pol_status proj_build(const pol_referee *r, proj *p)
         proj_free(p);
         return pol_errorf(POL_ERR_NOMEM, "referee: projection");
     }
+    /* a value whose row did not fit is cached as "unwritten" (a balance
+     * or pool of UINT64_MAX, which the game's supply never reaches; an
+     * empty task summary), so it differs next time and is written then */
     char v[64];
+    int added;
     for (size_t i = 0; i < p->n_acc; i++) {
         uint8_t key[POL_PUBKEY_LEN];
         POL_TRY(pol_game_account(r->g, i, key, &p->newbal[i]));
         if (i >= r->n_bal || r->bal[i] != p->newbal[i]) {
             snprintf(v, sizeof v, "%" PRIu64, p->newbal[i]);
-            POL_TRY(proj_add(p, "accounts", key, sizeof key, v));
+            POL_TRY(proj_add(p, "accounts", key, sizeof key, v, &added));
+            if (!added)
+                p->newbal[i] = UINT64_MAX;
         }
     }
     for (size_t i = 0; i < p->n_task; i++) {
@@ -151,13 +160,18 @@ static pol_status proj_build(const pol_referee *r, proj *p)
         POL_TRY(pol_game_task_at(r->g, i, &t));
         snprintf(p->newt[i], sizeof p->newt[i], "%s %s", pol_game_task_state_name(t.state),
                  outcome_name(t.outcome));
-        if (i >= r->n_tsum || strcmp(r->tsum[i], p->newt[i]) != 0)
-            POL_TRY(proj_add(p, "tasks", t.id.b, sizeof t.id.b, p->newt[i]));
+        if (i >= r->n_tsum || strcmp(r->tsum[i], p->newt[i]) != 0) {
+            POL_TRY(proj_add(p, "tasks", t.id.b, sizeof t.id.b, p->newt[i], &added));
+            if (!added)
+                p->newt[i][0] = '\0';
+        }
     }
     p->jackpot = pol_game_jackpot(r->g);
     if (p->jackpot != r->jackpot || r->head_seq == 0) {
         snprintf(v, sizeof v, "%" PRIu64, p->jackpot);
-        POL_TRY(proj_add(p, "game", (const uint8_t *)"jackpot", 7, v));
+        POL_TRY(proj_add(p, "game", (const uint8_t *)"jackpot", 7, v, &added));
+        if (!added)
+            p->jackpot = UINT64_MAX;
     }
     return POL_OK;
 }
