@@ -617,16 +617,10 @@ static int seen(const pol_digest *list, size_t n, const pol_digest *d)
 static pol_status fake_report(vstate *v, const pol_game_task *t, int accept, uint8_t **env,
                               size_t *len)
 {
-    uint8_t *body = NULL, signer[32];
+    uint8_t *body = NULL;
     size_t blen = 0;
     pol_cert c;
-    pol_status st = pol_envelope_open(t->cert_env, t->cert_env_len, POL_MSG_CERTIFICATE, &body,
-                                      &blen, signer);
-    if (st)
-        return st;
-    st = pol_cert_decode(body, blen, &c);
-    free(body);
-    body = NULL;
+    pol_status st = pol_cert_open(t->cert_env, t->cert_env_len, &c, NULL);
     if (st)
         return st;
     pol_verify_opts vo = { 0 };

@@ -104,6 +104,16 @@ POL_WARN_UNUSED pol_status pol_cert_issue(const char *run_dir, const char *task_
                                           const pol_digest *parent, const char *out_path,
                                           pol_digest *id);
 
+/* Opens a certificate envelope held in memory (a game's cert_env, say):
+ * the envelope's signature checked, the certificate decoded, its signer
+ * required to be its solver_key, and pol_cert_check.
+ * Returns: POL_OK; POL_ERR_SIGNATURE (bad signature, or signer is not the
+ *          solver); the errors of pol_envelope_open, pol_cert_decode and
+ *          pol_cert_check. Out: *c (free with pol_cert_free; zeroed on
+ *          failure), *id (may be NULL): the envelope id. */
+POL_WARN_UNUSED pol_status pol_cert_open(const uint8_t *env, size_t len, pol_cert *c,
+                                         pol_digest *id);
+
 /* Reads a certificate envelope file: opens the envelope (signature checked),
  * decodes the certificate and requires the signer to be its solver_key
  * (a certificate re-signed by another key is refused) and pol_cert_check.

@@ -46,33 +46,44 @@ pol_status pol_cert_issue(const char *run_dir, const char *task_path, const pol_
     return st;
 }
 
+pol_status pol_cert_open(const uint8_t *env, size_t len, pol_cert *c, pol_digest *id)
+{
+    if (!env || !c)
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_cert_open: NULL argument");
+    memset(c, 0, sizeof *c);
+    uint8_t *body = NULL, signer[POL_PUBKEY_LEN];
+    size_t blen;
+    pol_status st;
+    if (!(st = pol_envelope_open(env, len, POL_MSG_CERTIFICATE, &body, &blen, signer)) &&
+        !(st = pol_cert_decode(body, blen, c))) {
+        if (memcmp(signer, c->solver_key, POL_PUBKEY_LEN))
+            st = pol_errorf(POL_ERR_SIGNATURE, "certificate signed by a key other than its "
+                            "solver key");
+        else if (!(st = pol_cert_check(c)) && id)
+            st = pol_envelope_id(env, len, id);
+        if (st)
+            pol_cert_free(c);
+    }
+    free(body);
+    return st;
+}
+
 pol_status pol_cert_load(const char *path, pol_cert *c, pol_digest *id)
 {
     if (!path || !c)
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_cert_load: NULL argument");
     memset(c, 0, sizeof *c);
-    uint8_t *buf, *body = NULL, signer[32];
-    size_t len, blen;
+    uint8_t *buf;
+    size_t len;
     pol_status st = pol_read_file(path, CERT_FILE_MAX, &buf, &len);
     if (st)
         return st;
-    if (!(st = pol_envelope_open(buf, len, POL_MSG_CERTIFICATE, &body, &blen, signer)) &&
-        !(st = pol_cert_decode(body, blen, c))) {
-        if (memcmp(signer, c->solver_key, 32))
-            st = pol_errorf(POL_ERR_SIGNATURE, "%s: signed by a key other than the certificate's "
-                            "solver key", path);
-        else if (!(st = pol_cert_check(c)) && id)
-            st = pol_envelope_id(buf, len, id);
-        if (st)
-            pol_cert_free(c);
-    }
-    if (st) {
+    if ((st = pol_cert_open(buf, len, c, id))) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", pol_last_error());
         if (!strstr(msg, path))
             pol_errorf(st, "%s: %s", path, msg);
     }
-    free(body);
     free(buf);
     return st;
 }

@@ -503,15 +503,8 @@ pol_status pol_referee_dispute_id(const pol_digest *task_id, const pol_digest *c
  * it opens and decodes; an error here is the referee's own). */
 static pol_status cert_root_of(const pol_game_dispute *d, pol_digest *root)
 {
-    uint8_t *body, signer[POL_PUBKEY_LEN];
-    size_t blen;
     pol_cert c;
-    pol_status st = pol_envelope_open(d->cert_env, d->cert_env_len, POL_MSG_CERTIFICATE, &body,
-                                      &blen, signer);
-    if (st)
-        return st;
-    st = pol_cert_decode(body, blen, &c);
-    free(body);
+    pol_status st = pol_cert_open(d->cert_env, d->cert_env_len, &c, NULL);
     if (st)
         return st;
     *root = c.ckpt_root;

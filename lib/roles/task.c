@@ -202,15 +202,8 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
     if (st)
         return st;
     snprintf(store, sizeof store, "%s/store", work_dir);
-    uint8_t *body = NULL, signer[POL_PUBKEY_LEN];
-    size_t blen = 0;
     pol_cert c;
-    if ((st = pol_envelope_open(t->cert_env, t->cert_env_len, POL_MSG_CERTIFICATE, &body, &blen,
-                                signer)))
-        return st;
-    st = pol_cert_decode(body, blen, &c);
-    free(body);
-    if (st)
+    if ((st = pol_cert_open(t->cert_env, t->cert_env_len, &c, NULL)))
         return st;
     pol_role_task rt;
     pol_verify_opts vo = { 0 };
