@@ -464,6 +464,34 @@ static void test_bad_checkpoints(void **st)
     assert_memory_equal(before.b, after.b, 32); /* failed loads changed nothing */
     assert_int_equal(pol_trainer_load(tr, ck, NULL), POL_OK);
     assert_int_equal(pol_trainer_steps_done(tr), 4);
+    /* a data cursor near 2^64 (cursor + batch wraps), the file otherwise
+     * consistent (its metadata names the state it holds): out of range */
+    pol_st_file f;
+    assert_int_equal(pol_st_load(ck, NULL, &f), POL_OK);
+    pol_tensor *cur = (pol_tensor *)pol_st_get(&f, "counters.data_cursor");
+    assert_non_null(cur);
+    const uint64_t wrap = UINT64_MAX - 2;
+    memcpy(cur->data, &wrap, sizeof wrap);
+    const pol_tensor **ts = calloc(f.n, sizeof *ts);
+    assert_non_null(ts);
+    for (size_t i = 0; i < f.n; i++)
+        ts[i] = &f.tensors[i];
+    pol_digest forged;
+    char fhex[65];
+    assert_int_equal(pol_state_hash(ts, f.n, &forged), POL_OK);
+    pol_digest_to_hex(&forged, fhex);
+    const char **kv = calloc(2 * f.n_meta, sizeof *kv);
+    assert_non_null(kv);
+    for (size_t i = 0; i < 2 * f.n_meta; i++)
+        kv[i] = f.meta[i];
+    for (size_t i = 0; i < f.n_meta; i++)
+        if (!strcmp(kv[2 * i], "state_hash"))
+            kv[2 * i + 1] = fhex;
+    assert_int_equal(pol_st_save(bad, ts, f.n, kv, f.n_meta, 1), POL_OK);
+    assert_int_equal(pol_trainer_load(tr, bad, &forged), POL_ERR_FORMAT);
+    assert_non_null(strstr(pol_last_error(), "out of range for this task"));
+    free(kv), free(ts);
+    pol_st_free(&f);
     /* a checkpoint of another task */
     pol_task other = task;
     other.id.b[0] ^= 1;
