@@ -273,6 +273,21 @@ static void transition_check(const char *task_path, const char *profile, int bla
     pol_dataset_free(&ds);
 }
 
+/* The game's only task failed by a ruling against the solver: the honest
+ * challenger (account 3) gets the cheater's bond, the cheater (2) lost it,
+ * the submitter (1) is refunded. Out: *t, the task. */
+static void ruled_against_solver(pol_mirror *m, pol_game_task *t)
+{
+    only_task(m, t);
+    assert_int_equal(t->state, POL_GAME_TASK_FAILED);
+    assert_int_equal(t->outcome, POL_GAME_OUT_RULED_SOLVER);
+    assert_true(t->has_ruling);
+    assert_int_equal(t->loser, POL_GAME_LOSER_SOLVER);
+    assert_int_equal(bal(m, 3), START + 100);     /* + the slashed solver bond */
+    assert_int_equal(bal(m, 2), START - 100);     /* the cheater lost its bond */
+    assert_int_equal(bal(m, 1), SUBMITTER_START); /* bounty and fee refunded */
+}
+
 static void cheat_game_of(const char *task_path, const char *profile, const char *solver_opts,
                           const char *sw, pol_cheat_kind kind, uint64_t step, int node,
                           pol_pin_kind pin, int64_t pin_node, uint32_t reason)
@@ -286,23 +301,15 @@ static void cheat_game_of(const char *task_path, const char *profile, const char
     assert_int_equal(submit_profiled(task_path, profile), 3);
     pol_mirror *m = mirror();
     pol_game_task t;
-    only_task(m, &t);
+    ruled_against_solver(m, &t);
     print_message("    %-22s ruling: %s lost, reason %u, pin %u (%lld, %lld, %lld)\n", sw,
                   t.loser ? "challenger" : "solver", t.reason, t.pin_kind, (long long)t.interval,
                   (long long)t.step, (long long)t.node);
-    assert_int_equal(t.state, POL_GAME_TASK_FAILED);
-    assert_int_equal(t.outcome, POL_GAME_OUT_RULED_SOLVER);
-    assert_true(t.has_ruling);
-    assert_int_equal(t.loser, POL_GAME_LOSER_SOLVER);
     assert_int_equal(t.reason, reason);
     assert_int_equal(t.pin_kind, pin);
     assert_int_equal(t.interval, (int64_t)(step / 4));
     assert_int_equal(t.step, (int64_t)step);
     assert_int_equal(t.node, pin_node);
-    /* the honest challenger gets the cheater's bond; the submitter is refunded */
-    assert_int_equal(bal(m, 3), START + 100);      /* + the slashed solver bond */
-    assert_int_equal(bal(m, 2), START - 100);      /* the cheater lost its bond */
-    assert_int_equal(bal(m, 1), SUBMITTER_START);  /* bounty and fee refunded */
     pol_mirror_close(m);
     kill_all();
     /* the referee's own account of the network dispute: rounds within the bound */
@@ -375,15 +382,9 @@ static void test_serve_other_run(void **st)
     assert_int_equal(submit_profiled(CHEAT_TASK, NULL), 3);
     pol_mirror *m = mirror();
     pol_game_task t;
-    only_task(m, &t);
-    assert_int_equal(t.state, POL_GAME_TASK_FAILED);
-    assert_int_equal(t.outcome, POL_GAME_OUT_RULED_SOLVER);
-    assert_true(t.has_ruling);
-    assert_int_equal(t.loser, POL_GAME_LOSER_SOLVER);
+    ruled_against_solver(m, &t);
     assert_int_equal(t.reason, POL_DISPUTE_BAD_COMMITMENT);
     assert_int_equal(t.pin_kind, POL_PIN_NONE);
-    assert_int_equal(bal(m, 3), START + 100); /* the challenger takes the solver's bond */
-    assert_int_equal(bal(m, 2), START - 100);
     pol_mirror_close(m);
     kill_all();
 }

@@ -114,6 +114,16 @@ static void make_genesis(const char *path, const char *windows)
     assert_int_equal(tu_system(cmd), 0);
 }
 
+/* The game id of the genesis file at path: the SHA-256 of its bytes. */
+static void game_id_of(const char *path, pol_digest *game)
+{
+    uint8_t *b;
+    size_t n;
+    assert_int_equal(pol_read_file(path, POL_GAME_MAX_GENESIS, &b, &n), POL_OK);
+    assert_int_equal(pol_sha256(b, n, game), POL_OK);
+    free(b);
+}
+
 /* Starts pol-referee run; waits for its port. extra: more arguments
  * (space separated, no quoting). */
 static void start(referee_proc *p, const char *db, const char *genesis, const char *extra,
@@ -455,12 +465,8 @@ static void test_actions_and_restart(void **st)
     snprintf(db, sizeof db, "%s/a.db", dir);
     make_genesis(gen, "60000,60000,60000,60000,60000");
     memset(nonces, 0, sizeof nonces);
-    uint8_t *genb;
-    size_t genlen;
     pol_digest game;
-    assert_int_equal(pol_read_file(gen, POL_GAME_MAX_GENESIS, &genb, &genlen), POL_OK);
-    assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
-    free(genb);
+    game_id_of(gen, &game);
 
     referee_proc p;
     start(&p, db, gen, "--log-every", "a1");
@@ -567,12 +573,8 @@ static void test_tick(void **st)
     snprintf(db, sizeof db, "%s/t.db", dir);
     make_genesis(gen, "300,60000,60000,60000,60000");
     memset(nonces, 0, sizeof nonces);
-    uint8_t *genb;
-    size_t genlen;
     pol_digest game;
-    assert_int_equal(pol_read_file(gen, POL_GAME_MAX_GENESIS, &genb, &genlen), POL_OK);
-    assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
-    free(genb);
+    game_id_of(gen, &game);
 
     referee_proc p;
     start(&p, db, gen, NULL, "t1");
@@ -958,12 +960,8 @@ static void dispute_round(const char *tag, const char *windows, uint64_t kill_af
     snprintf(db, sizeof db, "%s/%s.db", dir, tag);
     make_genesis(gen, windows);
     memset(nonces, 0, sizeof nonces);
-    uint8_t *genb;
-    size_t genlen;
     pol_digest game;
-    assert_int_equal(pol_read_file(gen, POL_GAME_MAX_GENESIS, &genb, &genlen), POL_OK);
-    assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
-    free(genb);
+    game_id_of(gen, &game);
     snprintf(extra, sizeof extra, "--data-dir %s --party %s=%s --party %s=%s --answer-timeout "
              "%u", DATA_DIR, pubhex[SOL], solver_addr ? solver_addr : parties[0].addr,
              pubhex[VER], parties[1].addr, answer_ms);
@@ -1201,9 +1199,9 @@ static void test_projection_overflow(void **st)
     free(acc);
     assert_int_equal(remove(gen), 0);
     assert_int_equal(pol_write_file_atomic(gen, genb, genlen, 0), POL_OK);
-    pol_digest game;
-    assert_int_equal(pol_sha256(genb, genlen, &game), POL_OK);
     free(genb);
+    pol_digest game;
+    game_id_of(gen, &game);
     memset(nonces, 0, sizeof nonces);
     referee_proc p;
     start(&p, db, gen, NULL, "big");

@@ -512,8 +512,65 @@ static pol_status cert_root_of(const pol_game_dispute *d, pol_digest *root)
     return POL_OK;
 }
 
-/* Starts the worker on the first open dispute not yet tried by this
- * process. */
+/* Starts the worker on dispute d (task t, dispute id *id), which is
+ * recorded as tried by this process. */
+static pol_status start_job(pol_referee *r, const pol_game_dispute *d, const pol_game_task *t,
+                            const pol_digest *id)
+{
+    pol_digest *nt = realloc(r->tried, (r->n_tried + 1) * sizeof *nt);
+    if (!nt)
+        return pol_errorf(POL_ERR_NOMEM, "referee: disputes");
+    r->tried = nt;
+    r->tried[r->n_tried++] = *id;
+
+    ref_job j;
+    memset(&j, 0, sizeof j);
+    pol_status st = cert_root_of(d, &j.cert_root);
+    if (st)
+        return st;
+    j.dispute_id = *id;
+    j.task_id = t->id;
+    pol_game_id(r->g, &j.game_id);
+    memcpy(j.solver, d->solver, POL_PUBKEY_LEN);
+    memcpy(j.challenger, d->challenger, POL_PUBKEY_LEN);
+    endpoint_for(r, j.solver, d->solver_endpoint, j.solver_ep);
+    endpoint_for(r, j.challenger, d->challenger_endpoint, j.challenger_ep);
+    j.nonce = pol_game_nonce(r->g, r->pub) + 1;
+    j.kp = r->kp;
+    j.answer_ms = r->answer_ms;
+    j.clock_ms = r->clock_ms;
+    j.arity = r->arity;
+    j.task_json = malloc(d->task_json_len);
+    j.profile_env = d->profile_env_len ? malloc(d->profile_env_len) : NULL;
+    j.db_path = dupstr(r->db_path);
+    j.data_dir = dupstr(r->data_dir);
+    if (!j.task_json || !j.db_path || !j.data_dir || (d->profile_env_len && !j.profile_env)) {
+        free(j.task_json);
+        free(j.profile_env);
+        free(j.db_path);
+        free(j.data_dir);
+        return pol_errorf(POL_ERR_NOMEM, "referee: disputes");
+    }
+    memcpy(j.task_json, d->task_json, d->task_json_len);
+    j.task_json_len = d->task_json_len;
+    if (d->profile_env_len)
+        memcpy(j.profile_env, d->profile_env, d->profile_env_len);
+    j.profile_env_len = d->profile_env_len;
+    char hd[17], ht[17];
+    hex8(id->b, hd);
+    hex8(t->id.b, ht);
+    logf_(r, "dispute %s: task %s: started (solver at %s, challenger at %s%s)", hd, ht,
+          j.solver_ep[0] ? j.solver_ep : "-", j.challenger_ep[0] ? j.challenger_ep : "-",
+          j.profile_env_len ? "; tolerant: the profile's per-op thresholds, transition dispute" : "");
+    r->w_dispute = *id;
+    r->w_task = t->id;
+    r->w_round = t->rounds;
+    return ref_worker_start(&j, &r->w);
+}
+
+/* Starts the worker on the open dispute not yet tried by this process with
+ * the earliest deadline [R-DSP-2]: one that waits longest must not run out
+ * its window. */
 static pol_status start_dispute(pol_referee *r)
 {
     size_t n = pol_game_disputes(r->g, NULL, 0);
@@ -524,85 +581,20 @@ static pol_status start_dispute(pol_referee *r)
         return pol_errorf(POL_ERR_NOMEM, "referee: disputes");
     n = pol_game_disputes(r->g, d, n);
     pol_status st = POL_OK;
-    /* [R-DSP-2] the untried dispute with the earliest deadline goes first
-     * (moved to d[0]): one that waits longest must not run out its window */
     size_t best = n;
-    uint64_t best_deadline = 0;
+    pol_game_task best_t;
+    pol_digest best_id;
     for (size_t i = 0; i < n; i++) {
         pol_game_task t;
         pol_digest id;
         if ((st = pol_game_task_find(r->g, &d[i].task_id, &t)) ||
             (st = pol_referee_dispute_id(&t.id, &t.cert_id, t.rounds, &id)))
             break;
-        if (!tried(r, &id) && (best == n || t.deadline_ms < best_deadline))
-            best = i, best_deadline = t.deadline_ms;
+        if (!tried(r, &id) && (best == n || t.deadline_ms < best_t.deadline_ms))
+            best = i, best_t = t, best_id = id;
     }
-    if (st == POL_OK && best < n && best > 0) {
-        const pol_game_dispute first = d[0];
-        d[0] = d[best], d[best] = first;
-    }
-    for (size_t i = 0; i < n && st == POL_OK; i++) {
-        pol_game_task t;
-        pol_digest id;
-        if ((st = pol_game_task_find(r->g, &d[i].task_id, &t)) ||
-            (st = pol_referee_dispute_id(&t.id, &t.cert_id, t.rounds, &id)))
-            break;
-        if (tried(r, &id))
-            continue;
-        pol_digest *nt = realloc(r->tried, (r->n_tried + 1) * sizeof *nt);
-        if (!nt) {
-            st = pol_errorf(POL_ERR_NOMEM, "referee: disputes");
-            break;
-        }
-        r->tried = nt;
-        r->tried[r->n_tried++] = id;
-
-        ref_job j;
-        memset(&j, 0, sizeof j);
-        if ((st = cert_root_of(&d[i], &j.cert_root)))
-            break;
-        j.dispute_id = id;
-        j.task_id = t.id;
-        pol_game_id(r->g, &j.game_id);
-        memcpy(j.solver, d[i].solver, POL_PUBKEY_LEN);
-        memcpy(j.challenger, d[i].challenger, POL_PUBKEY_LEN);
-        endpoint_for(r, j.solver, d[i].solver_endpoint, j.solver_ep);
-        endpoint_for(r, j.challenger, d[i].challenger_endpoint, j.challenger_ep);
-        j.nonce = pol_game_nonce(r->g, r->pub) + 1;
-        j.kp = r->kp;
-        j.answer_ms = r->answer_ms;
-        j.clock_ms = r->clock_ms;
-        j.arity = r->arity;
-        j.task_json = malloc(d[i].task_json_len);
-        j.profile_env = d[i].profile_env_len ? malloc(d[i].profile_env_len) : NULL;
-        j.db_path = dupstr(r->db_path);
-        j.data_dir = dupstr(r->data_dir);
-        if (!j.task_json || !j.db_path || !j.data_dir ||
-            (d[i].profile_env_len && !j.profile_env)) {
-            free(j.task_json);
-            free(j.profile_env);
-            free(j.db_path);
-            free(j.data_dir);
-            st = pol_errorf(POL_ERR_NOMEM, "referee: disputes");
-            break;
-        }
-        memcpy(j.task_json, d[i].task_json, d[i].task_json_len);
-        j.task_json_len = d[i].task_json_len;
-        if (d[i].profile_env_len)
-            memcpy(j.profile_env, d[i].profile_env, d[i].profile_env_len);
-        j.profile_env_len = d[i].profile_env_len;
-        char hd[17], ht[17];
-        hex8(id.b, hd);
-        hex8(t.id.b, ht);
-        logf_(r, "dispute %s: task %s: started (solver at %s, challenger at %s%s)", hd, ht,
-              j.solver_ep[0] ? j.solver_ep : "-", j.challenger_ep[0] ? j.challenger_ep : "-",
-              j.profile_env_len ? "; tolerant: the profile's per-op thresholds, transition dispute" : "");
-        r->w_dispute = id;
-        r->w_task = t.id;
-        r->w_round = t.rounds;
-        st = ref_worker_start(&j, &r->w);
-        break;
-    }
+    if (st == POL_OK && best < n)
+        st = start_job(r, &d[best], &best_t, &best_id);
     free(d);
     return st;
 }
