@@ -308,7 +308,8 @@ static void check_money(bg *b)
         pol_game_task t;
         need(pol_game_task_at(b->g, i, &t) == POL_OK, "task");
         sum += t.held_bounty + t.held_fee + t.held_solver + t.held_verifier +
-               t.held_whistleblower;
+               t.held_whistleblower + t.forced_round.held_verifier +
+               t.forced_round.held_whistleblower;
     }
     need(sum == pol_game_total_supply(b->g), "money is not conserved");
     need(pol_game_check(b->g) == POL_OK, "pol_game_check");

@@ -9,8 +9,9 @@
 #   game 2 (forced_error_ppm 1000000: EVERY claim draws a forced error):
 #     task C  the solver must first submit a deliberately wrong certificate; a
 #             lazy verifier approves it without checking; a whistleblower
-#             re-checks, challenges, and collects the lazy verifier's bond and
-#             the jackpot; the honest certificate follows and is paid
+#             re-checks and challenges; the honest certificate follows and is
+#             paid, and then the whistleblower collects the lazy verifier's
+#             bond and the jackpot payout
 #
 # Every party keeps its own copy of the game, rebuilt from the referee's
 # signed event log. The tiny tasks of spec/vectors/tiny keep this fast.
@@ -163,6 +164,6 @@ done
 printf '   %-10s %12s %12s %12s\n' "jackpot" 500 "$(jack "$OUT/balances1.txt")" "$(jack "$OUT/balances2.txt")"
 echo
 echo "   game 1: alice paid for task A; mallory's bond went to victor, who won the dispute."
-echo "   game 2: wendy caught larry's lazy approval of the forced error: larry's bond and the"
-echo "           jackpot payout; alice's honest certificate was paid in the next round."
+echo "   game 2: wendy caught larry's lazy approval of the forced error; once alice's honest"
+echo "           certificate was paid in the next round, wendy got larry's bond and the payout."
 echo "   logs: $OUT/*.log"

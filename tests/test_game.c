@@ -189,8 +189,13 @@ static void snap(const pol_game *g, pol_digest *out)
                         (uint64_t)t.has_whistleblower, (uint64_t)t.has_cert,
                         (uint64_t)t.has_report, t.verdict, (uint64_t)t.revealed,
                         (uint64_t)t.forced, (uint64_t)t.forced_done, t.challenger_role,
-                        (uint64_t)t.has_ruling, t.loser, (uint64_t)t.has_beacon};
+                        (uint64_t)t.has_ruling, t.loser, (uint64_t)t.has_beacon,
+                        (uint64_t)t.forced_round.set, (uint64_t)t.forced_round.has_verifier,
+                        (uint64_t)t.forced_round.has_whistleblower, t.forced_round.verdict,
+                        t.forced_round.held_verifier, t.forced_round.held_whistleblower};
         assert_int_equal(pol_sha256_update(h, w, sizeof w), POL_OK);
+        assert_int_equal(pol_sha256_update(h, t.forced_round.ckpt_root.b, 32), POL_OK);
+        assert_int_equal(pol_sha256_update(h, t.cert_root.b, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.id.b, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.solver, 32), POL_OK);
         assert_int_equal(pol_sha256_update(h, t.verifier, 32), POL_OK);
@@ -962,37 +967,53 @@ static void test_honest_settle(void **st) /* [G-OUT-2] [G-SETTLE-1] [G-CHAIN-1] 
     fx_free(&f);
 }
 
-static void test_forced_caught_by_rejecting_verifier(void **st) /* [G-OUT-1] [G-OUT-4] */
+/* The restarted round of task tid: the solver submits another certificate,
+ * V2 reports verdict, and the round closes (no reveal phase [G-OUT-4]). */
+static void restart_round(fx *f, const pol_digest *tid, uint32_t verdict)
+{
+    assert_int_equal(submit(f, tid), POL_OK);
+    assert_int_equal(report(f, V2, tid, verdict), POL_OK);
+    tick(f, task_of(f, tid).deadline_ms);
+}
+
+static void test_forced_caught_by_rejecting_verifier(void **st) /* [G-OUT-1] [G-OUT-4] [G-OUT-5] */
 {
     (void)st;
     fx f;
     fx_init(&f, FORCED_PPM);
     pol_digest tid;
     to_reported(&f, &tid, 1, POL_VERDICT_REJECT);
+    const pol_digest forced_root = task_of(&f, &tid).cert_root;
     close_and_reveal(&f, &tid);
     pol_game_task t = task_of(&f, &tid);
     assert_true(t.forced && t.revealed && t.forced_done);
     assert_int_equal(t.state, POL_GAME_TASK_CLAIMED);
     assert_int_equal(t.outcome, POL_GAME_OUT_FORCED);
     assert_int_equal(t.deadline_ms, f.now + WIN);
-    assert_int_equal(bal(&f, V), START + PAYOUT);
-    assert_int_equal(pol_game_jackpot(f.g), POOL - PAYOUT);
+    /* the rejecting report waits for the task's end, its bond held */
+    assert_true(t.forced_round.set && t.forced_round.has_verifier);
+    assert_memory_equal(t.forced_round.ckpt_root.b, forced_root.b, 32);
+    assert_int_equal(t.forced_round.verdict, POL_VERDICT_REJECT);
+    assert_int_equal(t.forced_round.held_verifier, VBOND);
+    assert_int_equal(bal(&f, V), START - VBOND);
+    assert_int_equal(pol_game_jackpot(f.g), POOL);
     assert_int_equal(bal(&f, P), START - SBOND); /* bond stays escrowed */
     assert_int_equal(t.held_solver, SBOND);
-    /* second round: no reveal phase; a new verifier accepts */
-    assert_int_equal(submit(&f, &tid), POL_OK);
-    assert_int_equal(report(&f, V2, &tid, POL_VERDICT_ACCEPT), POL_OK);
-    tick(&f, task_of(&f, &tid).deadline_ms);
+    /* second round: no reveal phase; a new verifier accepts, the task settles
+     * with another certificate: the forced one was wrong, V is paid */
+    restart_round(&f, &tid, POL_VERDICT_ACCEPT);
     t = task_of(&f, &tid);
     assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
     assert_int_equal(t.rounds, 2);
+    assert_false(t.forced_round.set);
     assert_int_equal(bal(&f, P), START + BOUNTY - TAX);
     assert_int_equal(bal(&f, V2), START + FEE);
+    assert_int_equal(bal(&f, V), START + PAYOUT);
     assert_int_equal(pol_game_jackpot(f.g), POOL - PAYOUT + TAX);
     fx_free(&f);
 }
 
-static void test_forced_lazy_verifier(void **st) /* [G-OUT-1] */
+static void test_forced_lazy_verifier(void **st) /* [G-OUT-1] [G-OUT-5] */
 {
     (void)st;
     for (int with_w = 0; with_w < 2; with_w++) {
@@ -1006,34 +1027,123 @@ static void test_forced_lazy_verifier(void **st) /* [G-OUT-1] */
         pol_game_task t = task_of(&f, &tid);
         assert_int_equal(t.state, POL_GAME_TASK_CLAIMED);
         assert_true(t.forced_done);
+        /* held until the task ends */
+        assert_int_equal(bal(&f, V), START - VBOND);
+        assert_int_equal(bal(&f, W), START - (with_w ? CBOND : 0));
+        assert_int_equal(t.forced_round.held_whistleblower, with_w ? CBOND : 0);
+        assert_int_equal(pol_game_jackpot(f.g), POOL);
+        restart_round(&f, &tid, POL_VERDICT_ACCEPT);
+        assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SETTLED);
         assert_int_equal(bal(&f, V), START - VBOND);
         if (with_w) {
             assert_int_equal(bal(&f, W), START + VBOND + PAYOUT);
-            assert_int_equal(pol_game_jackpot(f.g), POOL - PAYOUT);
+            assert_int_equal(pol_game_jackpot(f.g), POOL - PAYOUT + TAX);
         } else {
             assert_int_equal(bal(&f, W), START);
-            assert_int_equal(pol_game_jackpot(f.g), POOL + VBOND);
+            assert_int_equal(pol_game_jackpot(f.g), POOL + VBOND + TAX);
         }
         fx_free(&f);
     }
 }
 
-static void test_forced_payout_capped(void **st) /* [G-OUT-1]: capped by the pool */
+static void test_forced_payout_capped(void **st) /* [G-OUT-5]: capped by the pool */
 {
     (void)st;
     fx f;
     fx_init(&f, FORCED_PPM);
     pol_digest tid;
-    /* drain the pool: two forced catches of 200 leave 100 */
+    /* drain the pool: two forced catches of 200 leave 100 (plus the taxes) */
     for (int i = 0; i < 3; i++) {
         to_reported(&f, &tid, 1, POL_VERDICT_REJECT);
-        uint64_t pool = pol_game_jackpot(f.g), v = bal(&f, V);
         close_and_reveal(&f, &tid);
-        uint64_t paid = pool < PAYOUT ? pool : PAYOUT;
+        uint64_t pool = pol_game_jackpot(f.g), v = bal(&f, V);
+        assert_int_equal(submit(&f, &tid), POL_OK);
+        tick(&f, task_of(&f, &tid).deadline_ms); /* no report: settles */
+        assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SETTLED);
+        uint64_t paid = pool + TAX < PAYOUT ? pool + TAX : PAYOUT;
         assert_int_equal(bal(&f, V), v + VBOND + paid);
-        assert_int_equal(pol_game_jackpot(f.g), pool - paid);
+        assert_int_equal(pol_game_jackpot(f.g), pool + TAX - paid);
     }
     assert_int_equal(pol_game_jackpot(f.g), 0);
+    fx_free(&f);
+}
+
+/* A forced round's outcome needs another certificate to stand [G-CERT-2]
+ * [G-OUT-5]: the forced certificate cannot be submitted again; when the
+ * restarted round fails, or its claim lapses, the forced round's bonds go
+ * back and nobody is paid; in a tolerant-mode task an accepting verifier
+ * is never slashed. */
+static void test_forced_not_shown(void **st)
+{
+    (void)st;
+    /* the same certificate again, then the restarted solver loses its dispute */
+    fx f;
+    fx_init(&f, FORCED_PPM);
+    pol_digest tid;
+    to_reported(&f, &tid, 1, POL_VERDICT_ACCEPT);
+    assert_int_equal(challenge(&f, W, &tid), POL_OK);
+    pol_game_task t = task_of(&f, &tid);
+    pol_game_action a = {0};
+    a.kind = POL_GAME_SUBMIT_CERT;
+    a.task_id = tid;
+    a.inner_len = t.cert_env_len;
+    uint8_t *forced_cert = malloc(t.cert_env_len);
+    assert_non_null(forced_cert);
+    memcpy(forced_cert, t.cert_env, t.cert_env_len);
+    a.inner = forced_cert;
+    close_and_reveal(&f, &tid);
+    assert_int_equal(act(&f, P, &a), POL_ERR_RULES);
+    assert_non_null(strstr(pol_last_error(), "forced round"));
+    free(forced_cert);
+    restart_round(&f, &tid, POL_VERDICT_REJECT);
+    assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_DISPUTE);
+    assert_int_equal(ruling(&f, REF, &tid, POL_GAME_LOSER_SOLVER), POL_OK);
+    t = task_of(&f, &tid);
+    assert_int_equal(t.state, POL_GAME_TASK_FAILED);
+    assert_false(t.forced_round.set);
+    assert_int_equal(bal(&f, V), START);  /* not shown wrong: bond back */
+    assert_int_equal(bal(&f, W), START);  /* no payout, bond back */
+    assert_int_equal(bal(&f, V2), START + SBOND); /* and its own bond back */
+    assert_int_equal(pol_game_jackpot(f.g), POOL);
+    fx_free(&f);
+
+    /* the restarted claim lapses: bonds back, the task is open again */
+    fx_init(&f, FORCED_PPM);
+    to_reported(&f, &tid, 1, POL_VERDICT_REJECT);
+    close_and_reveal(&f, &tid);
+    assert_int_equal(bal(&f, V), START - VBOND);
+    tick(&f, task_of(&f, &tid).deadline_ms);
+    t = task_of(&f, &tid);
+    assert_int_equal(t.state, POL_GAME_TASK_OPEN);
+    assert_false(t.forced_round.set);
+    assert_int_equal(bal(&f, V), START);
+    assert_int_equal(pol_game_jackpot(f.g), POOL);
+    fx_free(&f);
+
+    /* tolerant mode: the task settles, yet the accepting verifier keeps its
+     * bond (another certificate standing does not show the forced one out
+     * of tolerance) and the whistleblower is not paid */
+    fx_init(&f, FORCED_PPM);
+    f.mode = POL_MODE_TOLERANT;
+    const unsigned seed = (unsigned)tu_next(&R);
+    char json[1024];
+    task_json_mode(seed, "tolerant", json, sizeof json);
+    assert_int_equal(pol_sha256(json, strlen(json), &tid), POL_OK);
+    uint8_t *prof;
+    size_t prof_len;
+    profile_env(&f, S, &tid, &prof, &prof_len);
+    assert_int_equal(post_mode(&f, seed, "tolerant", prof, prof_len, &tid), POL_OK);
+    free(prof);
+    claim_want(&f, P, &tid, 1);
+    assert_int_equal(submit(&f, &tid), POL_OK);
+    assert_int_equal(report(&f, V, &tid, POL_VERDICT_ACCEPT), POL_OK);
+    assert_int_equal(challenge(&f, W, &tid), POL_OK);
+    close_and_reveal(&f, &tid);
+    restart_round(&f, &tid, POL_VERDICT_ACCEPT);
+    assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SETTLED);
+    assert_int_equal(bal(&f, V), START);
+    assert_int_equal(bal(&f, W), START);
+    assert_int_equal(pol_game_jackpot(f.g), POOL + TAX);
     fx_free(&f);
 }
 
@@ -1595,6 +1705,8 @@ static void task_same(const pol_game_task *a, const pol_game_task *b)
     SAME(revealed);
     SAME(forced);
     SAME(forced_done);
+    SAME_MEM(cert_root);
+    SAME_MEM(forced_round);
     SAME(challenger_role);
     SAME_MEM(challenger);
     SAME(has_ruling);
@@ -2127,6 +2239,7 @@ int main(void)
         cmocka_unit_test(test_forced_caught_by_rejecting_verifier),
         cmocka_unit_test(test_forced_lazy_verifier),
         cmocka_unit_test(test_forced_payout_capped),
+        cmocka_unit_test(test_forced_not_shown),
         cmocka_unit_test(test_dispute),
         cmocka_unit_test(test_tolerant_profile),
         cmocka_unit_test(test_timeouts),

@@ -263,6 +263,21 @@ typedef enum pol_game_role {
     POL_GAME_ROLE_WHISTLEBLOWER = 2, /* it challenged an accepting report */
 } pol_game_role;
 
+/* The forced round of a claim [G-OUT-1], [G-OUT-5]: its certificate's
+ * checkpoint root, which the restarted round may not submit again
+ * [G-CERT-2], and the report and challenge of that round, whose bonds stay
+ * held until the task ends: paid as [G-OUT-5] says when the task settles
+ * (a certificate other than the forced one stood), returned to their owners
+ * when it fails or the claim lapses. All zero while set is 0. */
+typedef struct pol_game_forced_round {
+    int set;                       /* this claim had its forced round */
+    pol_digest ckpt_root;          /* the forced certificate's checkpoint root */
+    int has_verifier, has_whistleblower;
+    uint8_t verifier[POL_PUBKEY_LEN], whistleblower[POL_PUBKEY_LEN];
+    uint32_t verdict;              /* pol_verdict of its report, if any */
+    uint64_t held_verifier, held_whistleblower; /* bonds held for it */
+} pol_game_forced_round;
+
 /* A task as the game holds it. Keys are meaningful where their has_ flag is
  * set; deadline is meaningful in states CLAIMED .. DISPUTE. */
 typedef struct pol_game_task {
@@ -284,7 +299,7 @@ typedef struct pol_game_task {
         whistleblower_endpoint[POL_GAME_ENDPOINT_MAX];
     /* terms */
     uint64_t bounty, verifier_fee, solver_bond, verifier_bond, challenge_bond;
-    /* escrow now held for this task, by source */
+    /* escrow now held for this task, by source (and forced_round's held_ fields) */
     uint64_t held_bounty, held_fee, held_solver, held_verifier, held_whistleblower;
     /* the round */
     pol_digest commit, claim_chain; /* claim_chain: the ledger chain right after the claim */
@@ -295,6 +310,7 @@ typedef struct pol_game_task {
     const uint8_t *cert_env;
     size_t cert_env_len;
     pol_digest cert_id;
+    pol_digest cert_root;          /* the certificate's checkpoint root (ckpt_root) */
     int has_report;
     const uint8_t *report_env;
     size_t report_env_len;
@@ -302,6 +318,7 @@ typedef struct pol_game_task {
     uint32_t verdict;              /* pol_verdict of the report */
     int revealed, forced;          /* the reveal of this round, and its draw */
     int forced_done;               /* a forced round happened: no more reveal phases */
+    pol_game_forced_round forced_round; /* the current claim's forced round, if it had one */
     uint32_t challenger_role;      /* pol_game_role, set in DISPUTE and after */
     uint8_t challenger[POL_PUBKEY_LEN];
     int has_ruling;

@@ -454,6 +454,7 @@ static void round_reset(pol_game_task *t)
     t->cert_env = t->report_env = NULL;
     t->cert_env_len = t->report_env_len = 0;
     memset(&t->cert_id, 0, sizeof t->cert_id);
+    memset(&t->cert_root, 0, sizeof t->cert_root);
     memset(&t->report_id, 0, sizeof t->report_id);
     t->verdict = 0;
     t->challenger_role = POL_GAME_ROLE_NONE;
@@ -469,11 +470,65 @@ static void beacon_clear(pol_game_task *t)
     memset(t->beacon, 0, sizeof t->beacon);
 }
 
-static void finish(pol_game_task *t, uint32_t state, uint32_t outcome)
+/* Exactly the tolerant-mode tasks carry a profile [G-POST-2]. */
+static int task_tolerant(const pol_game_task *t)
+{
+    return t->profile_env_len > 0;
+}
+
+/* The claim's forced round, if it had one, ends with the task or the claim
+ * [G-OUT-5]. shown: the task settled, so a certificate other than the
+ * forced one stood, and in exact mode the forced one was wrong. */
+static pol_status forced_resolve(pol_game *g, gstate *s, pol_game_task *t, int shown)
+{
+    pol_game_forced_round *f = &t->forced_round;
+    pol_status st;
+    uint64_t paid = 0, bond = f->held_verifier;
+    if (!f->set)
+        return POL_OK;
+    if (!f->has_verifier) {
+        /* no report: nothing held */
+    } else if (!shown || (f->verdict == POL_VERDICT_ACCEPT && task_tolerant(t))) {
+        if ((st = release(s, &f->held_verifier, f->verifier)) ||
+            (f->has_whistleblower &&
+             (st = release(s, &f->held_whistleblower, f->whistleblower))))
+            return st;
+        logf_(g, "task %s: forced round: %s, its bonds back", hx(t->id.b).s,
+              shown ? "accepting a tolerant-mode certificate is not punished"
+                    : "no certificate stood after it");
+    } else if (f->verdict == POL_VERDICT_REJECT) {
+        if ((st = release(s, &f->held_verifier, f->verifier)) ||
+            (st = jackpot_pay(g, s, f->verifier, &paid)))
+            return st;
+        logf_(g, "task %s: forced error caught by verifier %s, jackpot %llu paid", hx(t->id.b).s,
+              hx(f->verifier).s, (unsigned long long)paid);
+    } else if (f->has_whistleblower) {
+        if ((st = release(s, &f->held_verifier, f->whistleblower)) ||
+            (st = release(s, &f->held_whistleblower, f->whistleblower)) ||
+            (st = jackpot_pay(g, s, f->whistleblower, &paid)))
+            return st;
+        logf_(g, "task %s: forced error accepted by verifier %s, caught by whistleblower "
+              "%s: bond %llu and jackpot %llu paid", hx(t->id.b).s, hx(f->verifier).s,
+              hx(f->whistleblower).s, (unsigned long long)bond, (unsigned long long)paid);
+    } else {
+        if ((st = to_pool(s, &f->held_verifier)))
+            return st;
+        logf_(g, "task %s: forced error accepted by verifier %s: bond %llu slashed to the "
+              "jackpot", hx(t->id.b).s, hx(f->verifier).s, (unsigned long long)bond);
+    }
+    memset(f, 0, sizeof *f);
+    return POL_OK;
+}
+
+/* The task ends (SETTLED, FAILED) or its claim lapses (OPEN): the claim's
+ * forced round is resolved [G-OUT-5]. */
+static pol_status finish(pol_game *g, gstate *s, pol_game_task *t, uint32_t state,
+                         uint32_t outcome)
 {
     t->state = state;
     t->outcome = outcome;
     t->deadline_ms = 0;
+    return forced_resolve(g, s, t, state == POL_GAME_TASK_SETTLED);
 }
 
 /* The solver is paid: bounty minus tax, its bond back; the verifier gets
@@ -500,11 +555,10 @@ static pol_status settle_accepted(pol_game *g, gstate *s, pol_game_task *t, int 
         return st;
     if (t->has_whistleblower && (st = release(s, &t->held_whistleblower, t->whistleblower)))
         return st;
-    finish(t, POL_GAME_TASK_SETTLED, outcome);
     logf_(g, "task %s: settled: solver %s paid %llu (tax %llu)%s",
           hx(t->id.b).s, hx(t->solver).s, (unsigned long long)pay, (unsigned long long)tax,
           pay_fee && t->has_verifier ? ", verifier fee paid" : ", fee back to the submitter");
-    return POL_OK;
+    return finish(g, s, t, POL_GAME_TASK_SETTLED, outcome);
 }
 
 /* The outcome of a round whose certificate was not a forced error (or
@@ -543,37 +597,34 @@ static pol_status close_round(pol_game *g, gstate *s, pol_game_task *t, uint64_t
     return POL_OK;
 }
 
-/* A forced error was revealed [G-OUT-1]. */
+/* A forced error was revealed [G-OUT-1]: the round's report and challenge
+ * wait, bonds held, for the task's end (forced_resolve). */
 static pol_status outcome_forced(pol_game *g, gstate *s, pol_game_task *t, uint64_t at)
 {
-    pol_status st;
-    uint64_t paid = 0;
-    if (t->has_report && t->verdict == POL_VERDICT_ACCEPT) {
-        if (t->has_whistleblower) {
-            uint64_t slashed = t->held_verifier;
-            if ((st = release(s, &t->held_verifier, t->whistleblower)) ||
-                (st = release(s, &t->held_whistleblower, t->whistleblower)) ||
-                (st = jackpot_pay(g, s, t->whistleblower, &paid)))
-                return st;
-            logf_(g, "task %s: forced error accepted by verifier %s, caught by whistleblower "
-                  "%s: bond %llu and jackpot %llu paid", hx(t->id.b).s, hx(t->verifier).s,
-                  hx(t->whistleblower).s, (unsigned long long)slashed, (unsigned long long)paid);
-        } else {
-            uint64_t slashed = t->held_verifier;
-            if ((st = to_pool(s, &t->held_verifier)))
-                return st;
-            logf_(g, "task %s: forced error accepted by verifier %s: bond %llu slashed to the "
-                  "jackpot", hx(t->id.b).s, hx(t->verifier).s, (unsigned long long)slashed);
-        }
-    } else if (t->has_report) {
-        if ((st = release(s, &t->held_verifier, t->verifier)) ||
-            (st = jackpot_pay(g, s, t->verifier, &paid)))
-            return st;
-        logf_(g, "task %s: forced error caught by verifier %s, jackpot %llu paid", hx(t->id.b).s,
-              hx(t->verifier).s, (unsigned long long)paid);
-    } else {
-        logf_(g, "task %s: forced error went unverified", hx(t->id.b).s);
+    (void)s;
+    pol_game_forced_round *f = &t->forced_round;
+    memset(f, 0, sizeof *f);
+    f->set = 1;
+    f->ckpt_root = t->cert_root;
+    if (t->has_report) {
+        f->has_verifier = 1;
+        memcpy(f->verifier, t->verifier, POL_PUBKEY_LEN);
+        f->verdict = t->verdict;
+        f->held_verifier = t->held_verifier;
+        t->held_verifier = 0;
     }
+    if (t->has_whistleblower) {
+        f->has_whistleblower = 1;
+        memcpy(f->whistleblower, t->whistleblower, POL_PUBKEY_LEN);
+        f->held_whistleblower = t->held_whistleblower;
+        t->held_whistleblower = 0;
+    }
+    logf_(g, "task %s: forced error revealed (%s); %s", hx(t->id.b).s,
+          !t->has_report ? "no report"
+          : t->verdict == POL_VERDICT_REJECT ? "the verifier rejected it"
+          : t->has_whistleblower ? "the verifier accepted it, a whistleblower challenged"
+                                 : "the verifier accepted it",
+          t->has_report ? "its bonds are held until the task ends" : "nothing held");
     round_reset(t);
     t->forced_done = 1;
     t->outcome = POL_GAME_OUT_FORCED;
@@ -602,8 +653,7 @@ static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
         beacon_clear(t);
         t->has_solver = 0;
         memset(t->solver, 0, sizeof t->solver);
-        finish(t, POL_GAME_TASK_OPEN, POL_GAME_OUT_SOLVE_TIMEOUT);
-        return POL_OK;
+        return finish(g, s, t, POL_GAME_TASK_OPEN, POL_GAME_OUT_SOLVE_TIMEOUT);
     }
     case POL_GAME_TASK_SUBMITTED:
     case POL_GAME_TASK_REPORTED:
@@ -637,8 +687,7 @@ static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
               hx(t->id.b).s, hx(t->solver).s,
               t->challenger_role != POL_GAME_ROLE_NONE ? role_name(t->challenger_role)
                                                        : "the jackpot");
-        finish(t, POL_GAME_TASK_FAILED, POL_GAME_OUT_REVEAL_TIMEOUT);
-        return POL_OK;
+        return finish(g, s, t, POL_GAME_TASK_FAILED, POL_GAME_OUT_REVEAL_TIMEOUT);
     }
     case POL_GAME_TASK_DISPUTE:
         if ((st = release(s, &t->held_solver, t->solver)) ||
@@ -650,8 +699,7 @@ static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
             return st;
         logf_(g, "task %s: no ruling in time: bonds back, bounty back to the submitter",
               hx(t->id.b).s);
-        finish(t, POL_GAME_TASK_FAILED, POL_GAME_OUT_DISPUTE_TIMEOUT);
-        return POL_OK;
+        return finish(g, s, t, POL_GAME_TASK_FAILED, POL_GAME_OUT_DISPUTE_TIMEOUT);
     default:
         return pol_errorf(POL_ERR_INTERNAL, "game: deadline in state %u", t->state);
     }
@@ -952,13 +1000,19 @@ static pol_status rule_cert(pol_game *g, gstate *s, acct *who, const pol_game_ac
     if (st != POL_OK)
         return pol_errorf(st, "submit_cert: %s", pol_last_error());
     st = cert_fits(t, who->key, &c);
+    const pol_digest root = c.ckpt_root;
     pol_cert_free(&c);
     if (st != POL_OK)
         return st;
+    if (t->forced_round.set && pol_digest_equal(&root, &t->forced_round.ckpt_root))
+        return pol_errorf(POL_ERR_RULES, "submit_cert: checkpoint root %s is the forced "
+                          "round's; the restarted round needs another certificate",
+                          hx(root.b).s);
     if ((st = blob_put(g, a->inner, a->inner_len, &t->cert_env)) ||
         (st = pol_envelope_id(a->inner, a->inner_len, &t->cert_id)))
         return st;
     t->cert_env_len = a->inner_len;
+    t->cert_root = root;
     t->has_cert = 1;
     t->state = POL_GAME_TASK_SUBMITTED;
     t->deadline_ms = s->now + g->gen.verify_window_ms;
@@ -1107,8 +1161,7 @@ static pol_status rule_ruling(pol_game *g, gstate *s, const pol_game_action *a)
             (st = release(s, &t->held_fee, t->submitter)) ||
             (st = release(s, &t->held_bounty, t->submitter)))
             return st;
-        finish(t, POL_GAME_TASK_FAILED, POL_GAME_OUT_RULED_SOLVER);
-        return POL_OK;
+        return finish(g, s, t, POL_GAME_TASK_FAILED, POL_GAME_OUT_RULED_SOLVER);
     }
     if ((st = release(s, cbond, t->solver)))
         return st;
@@ -1452,6 +1505,25 @@ static int add_ok(uint64_t *sum, uint64_t v)
     return 1;
 }
 
+/* [G-INV-2]: a forced round's held bonds, and none outside a claim. */
+static pol_status forced_check(const pol_game_task *t, size_t i)
+{
+    const pol_game_forced_round *f = &t->forced_round;
+    static const pol_game_forced_round none;
+    const int claim = t->state >= POL_GAME_TASK_CLAIMED && t->state <= POL_GAME_TASK_DISPUTE;
+    if (!f->set || !claim) {
+        if (memcmp(f, &none, sizeof none))
+            return pol_errorf(POL_ERR_INTERNAL, "game: task %zu (%s) keeps a forced round", i,
+                              pol_game_task_state_name(t->state));
+        return POL_OK;
+    }
+    if (!t->forced_done || f->held_verifier != (f->has_verifier ? t->verifier_bond : 0) ||
+        f->held_whistleblower != (f->has_whistleblower ? t->challenge_bond : 0) ||
+        (f->has_whistleblower && (!f->has_verifier || f->verdict != POL_VERDICT_ACCEPT)))
+        return pol_errorf(POL_ERR_INTERNAL, "game: task %zu: forced round's bonds", i);
+    return POL_OK;
+}
+
 /* [G-INV-2], [G-INV-3]: escrow and deadline by state. */
 static pol_status task_check(const gstate *s, size_t i)
 {
@@ -1459,6 +1531,7 @@ static pol_status task_check(const gstate *s, size_t i)
     const char *sn = pol_game_task_state_name(t->state);
     if (t->state < POL_GAME_TASK_OPEN || t->state > POL_GAME_TASK_FAILED)
         return pol_errorf(POL_ERR_INTERNAL, "game: task %zu in state %u", i, t->state);
+    POL_TRY(forced_check(t, i));
     if (t->state >= POL_GAME_TASK_SETTLED) {
         if (t->held_bounty || t->held_fee || t->held_solver || t->held_verifier ||
             t->held_whistleblower || t->deadline_ms)
@@ -1532,7 +1605,9 @@ pol_status pol_game_check(const pol_game *g)
         const pol_game_task *t = &s->task[i];
         if (!add_ok(&sum, t->held_bounty) || !add_ok(&sum, t->held_fee) ||
             !add_ok(&sum, t->held_solver) || !add_ok(&sum, t->held_verifier) ||
-            !add_ok(&sum, t->held_whistleblower))
+            !add_ok(&sum, t->held_whistleblower) ||
+            !add_ok(&sum, t->forced_round.held_verifier) ||
+            !add_ok(&sum, t->forced_round.held_whistleblower))
             return pol_errorf(POL_ERR_INTERNAL, "game: escrow overflows");
         POL_TRY(task_check(s, i));
     }
