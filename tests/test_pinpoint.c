@@ -846,6 +846,99 @@ static void test_transition_blas_cheat(void **st)
     }
 }
 
+/* Group distances (pol_state_distance_groups, a the one under test) of the
+ * end states of step s of two runs of task t, taken from their openings of
+ * the state leaves; *first: the first state leaf of group g (name order). */
+static void step_distances(const pol_task *t, pol_replayer *a, pol_replayer *b, uint64_t s, int g,
+                           pol_distance d[POL_GROUP_COUNT], int64_t *first)
+{
+    enum { MAX = 32 };
+    pol_model m;
+    assert_int_equal(pol_model_build(t, &m), POL_OK);
+    const int n = m.n_state + 3; /* and the counters */
+    pol_model_free(&m);
+    assert_true(n <= MAX);
+    pol_tensor ts[2][MAX];
+    const pol_tensor *ps[2][MAX];
+    *first = -1;
+    for (int w = 0; w < 2; w++) {
+        pol_party p = pol_replayer_party(w ? b : a, "state");
+        for (int j = 0; j < n; j++) {
+            pol_pin_opening o = { 0 };
+            assert_int_equal(p.open(p.self, s, POL_TREE_STATE, (uint64_t)j, &o), POL_OK);
+            ts[w][j] = o.end, ps[w][j] = &ts[w][j];
+            memset(&o.end, 0, sizeof o.end);
+            pol_pin_opening_free(&o);
+            if (!w && *first < 0 && pol_state_group_of(ts[w][j].name) == g)
+                *first = j;
+        }
+    }
+    unsigned present;
+    assert_int_equal(pol_state_distance_groups(ps[0], (size_t)n, ps[1], (size_t)n, d, &present),
+                     POL_OK);
+    assert_true(present & (1u << g));
+    for (int w = 0; w < 2; w++)
+        for (int j = 0; j < n; j++)
+            pol_tensor_free(&ts[w][j]);
+}
+
+/* (2b) A solver that makes up its optimizer state at a checkpoint
+ * (POL_CHEAT_MOMENTS: AdamW m or v, SGD buf doubled after the step that ends
+ * there) with honest parameters and honest node records, training on from
+ * the made-up state: the search judges every state leaf, the optimizer
+ * state's included, and the referee's exact check of the first leaf of the
+ * group (P-REF-3) finds it not the output of its update node. */
+static void test_transition_moments(void **st)
+{
+    (void)st;
+    td_setup();
+    static pol_task sgd; /* SGD with momentum, tolerant, OpenBLAS like the AdamW runs */
+    assert_int_equal(pol_task_load("spec/vectors/tiny/sgd-relu.json", &sgd), POL_OK);
+    sgd.mode = POL_MODE_TOLERANT;
+    pol_replayer *honest_sgd = replayer(blas_ctx, &sgd, POL_CHEAT_NONE, 0, 0);
+    /* steps that end on a checkpoint: AdamW k = 4 (checkpoints 4, 8, 12, 14),
+     * SGD k = 3 (3, 6, 9, 10) */
+    static const struct { int is_sgd; pol_state_group g; uint64_t step; } at[] = {
+        { 0, POL_GROUP_M, 7 }, { 0, POL_GROUP_V, 3 }, { 0, POL_GROUP_M, 13 },
+        { 1, POL_GROUP_BUF, 5 }, { 1, POL_GROUP_BUF, 2 },
+    };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        const pol_task *t = at[i].is_sgd ? &sgd : &ttask;
+        pol_replayer *h = at[i].is_sgd ? honest_sgd : honest_blas;
+        pol_replayer *c = replayer(blas_ctx, t, POL_CHEAT_MOMENTS, at[i].step, (int)at[i].g);
+        /* the checkpoint: parameters and other groups the honest run's bits,
+         * the group doubled; the final parameters steered away */
+        pol_distance d[POL_GROUP_COUNT], fin[POL_GROUP_COUNT];
+        int64_t leaf, unused;
+        step_distances(t, c, h, at[i].step, (int)at[i].g, d, &leaf);
+        step_distances(t, c, h, t->steps - 1, (int)at[i].g, fin, &unused);
+        print_message("    %s made up at step %llu: l2_rel %.3g there (parameters %.3g), final "
+                      "parameters l2_rel %.3g\n", pol_group_label(at[i].g),
+                      (unsigned long long)at[i].step, d[at[i].g].l2_rel, d[POL_GROUP_PARAMS].l2_rel,
+                      fin[POL_GROUP_PARAMS].l2_rel);
+        for (int g = 0; g < POL_GROUP_COUNT; g++)
+            assert_true(g == (int)at[i].g ? d[g].l2_rel == 1.0 : d[g].l2 == 0.0);
+        assert_true(at[i].step + 1 == t->steps || fin[POL_GROUP_PARAMS].l2_rel > 0);
+        pol_party_tol cp = pol_replayer_party_tol(c, "moments");
+        pol_tol_search *s;
+        assert_int_equal(pol_tol_search_create(&s, t, &ds, &cp, &ttol), POL_OK);
+        pol_tol_challenger sc = pol_tol_search_challenger(s, "search");
+        tdispute(t, &cp, &sc, &ttol);
+        assert_int_equal(res.loser, POL_PARTY_SOLVER);
+        assert_int_equal(res.reason, POL_DISPUTE_WRONG_RESULT);
+        assert_int_equal(res.kind, POL_PIN_STATE);
+        assert_int_equal(res.interval, at[i].step / t->checkpoint_every);
+        assert_int_equal(res.step, at[i].step);
+        assert_int_equal(res.node, leaf);
+        assert_int_equal(res.rounds, 3);
+        assert_int_equal(res.referee_nodes, 0);
+        assert_true(pol_tol_search_get_stats(s)->max_ratio <= 0.25); /* the nodes were honest */
+        pol_tol_search_destroy(s);
+        pol_replayer_destroy(c);
+    }
+    pol_replayer_destroy(honest_sgd);
+}
+
 /* (3) An exact solver that cheats, an exact referee (tol NULL) or the
  * tolerant one: the same pins as the bitwise bisection. */
 static void test_transition_exact(void **st)
@@ -1035,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_tolerant),
         cmocka_unit_test(test_transition_honest_blas),
         cmocka_unit_test(test_transition_blas_cheat),
+        cmocka_unit_test(test_transition_moments),
         cmocka_unit_test(test_transition_exact),
         cmocka_unit_test(test_transition_lying_challenger),
         cmocka_unit_test(test_transition_solver_lies),

@@ -133,12 +133,16 @@ typedef enum pol_cheat_kind {
     POL_CHEAT_CONTRADICT = 4,  /* level 2: claims another hash at an interval's end */
     POL_CHEAT_BAD_PROOF = 5,   /* level 4: corrupts the openings' Merkle paths */
     POL_CHEAT_WRONG_COUNT = 6, /* level 1: commits to one checkpoint too many */
+    /* step `step` ends with the optimizer state of group `node` (POL_GROUP_M,
+     * _V or _BUF of pol/distance.h) doubled after the commit: made-up moments
+     * in the state, parameters and node records honest */
+    POL_CHEAT_MOMENTS = 7,
 } pol_cheat_kind;
 
 typedef struct pol_cheat {
     pol_cheat_kind kind;
     uint64_t step; /* global step index */
-    int node;      /* node index (TAMPER_NODE) */
+    int node;      /* node index (TAMPER_NODE); state group (MOMENTS) */
 } pol_cheat;
 
 typedef struct pol_replayer pol_replayer;
