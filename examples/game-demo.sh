@@ -6,7 +6,8 @@
 #     task B  a cheating solver flips one bit of node 19 at step 6; the verifier
 #             rejects; the referee bisects the dispute down to that step and
 #             node, recomputes the one node and slashes the cheater
-#   game 2 (forced_error_ppm 1000000: EVERY claim draws a forced error):
+#   game 2 (forced_error_ppm 1000000: EVERY claim draws a forced error; tax
+#   30%, so a caught forced error pays the task's share, 30% of the bounty):
 #     task C  the solver must first submit a deliberately wrong certificate; a
 #             lazy verifier approves it without checking; a whistleblower
 #             re-checks and challenges; the honest certificate follows and is
@@ -108,11 +109,12 @@ $B/pol-submit --referee "$R1" --key "$OUT/submitter.key" --balances >"$OUT/balan
 kill "$PID_victor" 2>/dev/null || true
 wait "$PID_victor" 2>/dev/null || true
 
-say "game 2: genesis with forced_error_ppm 1000000 (every claim is a forced error), jackpot 500"
+say "game 2: genesis with forced_error_ppm 1000000 (every claim is a forced error), jackpot 500, tax 30%"
 R2=127.0.0.1:$((P + 10))
 # shellcheck disable=SC2086
 $B/pol-referee genesis --referee-key "$(pk referee)" $FUND --jackpot 500 --jackpot-payout 300 \
-    --forced-error-ppm 1000000 --windows $WIN --out "$OUT/game2.genesis" >/dev/null
+    --forced-error-ppm 1000000 --jackpot-tax-ppm 300000 --windows $WIN \
+    --out "$OUT/game2.genesis" >/dev/null
 start referee2 $B/pol-referee run --db "$OUT/game2.db" --listen "$R2" --key "$OUT/referee.key" \
     --genesis "$OUT/game2.genesis" --data-dir "$T"
 wait_for "$OUT/referee2.log" "listening"

@@ -65,6 +65,9 @@ static void party_make(party *p)
 #define VBOND 20u
 #define CBOND 30u
 #define TAX (BOUNTY * TAX_PPM / 1000000u)
+/* a caught forced error's payout: the task's share of the jackpot
+ * [G-OUT-6] (below PAYOUT with these rules) */
+#define PAID (BOUNTY * TAX_PPM / FORCED_PPM)
 
 enum { REF, S, P, V, W, V2, POOR, N_PARTY };
 
@@ -89,6 +92,7 @@ typedef struct fx {
     char lines[64][256]; /* log callback */
     size_t n_lines;
     uint32_t mode; /* of the certificates cert_env makes; 0: exact */
+    uint64_t bounty; /* of the tasks post makes; 0: BOUNTY */
 } fx;
 
 static void on_log(void *user, const char *line)
@@ -284,7 +288,7 @@ static pol_status post(fx *f, int who, unsigned seed, pol_digest *id)
     a.kind = POL_GAME_POST_TASK;
     a.task_json = (const uint8_t *)json;
     a.task_json_len = strlen(json);
-    a.bounty = BOUNTY;
+    a.bounty = f->bounty ? f->bounty : BOUNTY;
     a.verifier_fee = FEE;
     a.solver_bond = SBOND;
     a.verifier_bond = VBOND;
@@ -1008,8 +1012,8 @@ static void test_forced_caught_by_rejecting_verifier(void **st) /* [G-OUT-1] [G-
     assert_false(t.forced_round.set);
     assert_int_equal(bal(&f, P), START + BOUNTY - TAX);
     assert_int_equal(bal(&f, V2), START + FEE);
-    assert_int_equal(bal(&f, V), START + PAYOUT);
-    assert_int_equal(pol_game_jackpot(f.g), POOL - PAYOUT + TAX);
+    assert_int_equal(bal(&f, V), START + PAID);
+    assert_int_equal(pol_game_jackpot(f.g), POOL - PAID + TAX);
     fx_free(&f);
 }
 
@@ -1036,8 +1040,8 @@ static void test_forced_lazy_verifier(void **st) /* [G-OUT-1] [G-OUT-5] */
         assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SETTLED);
         assert_int_equal(bal(&f, V), START - VBOND);
         if (with_w) {
-            assert_int_equal(bal(&f, W), START + VBOND + PAYOUT);
-            assert_int_equal(pol_game_jackpot(f.g), POOL - PAYOUT + TAX);
+            assert_int_equal(bal(&f, W), START + VBOND + PAID);
+            assert_int_equal(pol_game_jackpot(f.g), POOL - PAID + TAX);
         } else {
             assert_int_equal(bal(&f, W), START);
             assert_int_equal(pol_game_jackpot(f.g), POOL + VBOND + TAX);
@@ -1046,25 +1050,72 @@ static void test_forced_lazy_verifier(void **st) /* [G-OUT-1] [G-OUT-5] */
     }
 }
 
-static void test_forced_payout_capped(void **st) /* [G-OUT-5]: capped by the pool */
+/* A forced task whose verifier rejected, settled in its restarted round
+ * with no report: returns what the verifier was paid [G-OUT-5]. */
+static uint64_t forced_caught(fx *f, pol_digest *tid)
+{
+    to_reported(f, tid, 1, POL_VERDICT_REJECT);
+    close_and_reveal(f, tid);
+    const uint64_t v = bal(f, V);
+    assert_int_equal(submit(f, tid), POL_OK);
+    tick(f, task_of(f, tid).deadline_ms); /* no report: settles */
+    assert_int_equal(task_of(f, tid).state, POL_GAME_TASK_SETTLED);
+    return bal(f, V) - v - VBOND;
+}
+
+/* [G-OUT-6]: the payout is the least of the genesis payout, the pool (after
+ * the task's tax) and the task's share bounty * tax_ppm / forced_ppm; a
+ * task's first claim alone draws. */
+static void test_forced_payout_capped(void **st)
+{
+    (void)st;
+    fx f;
+    fx_init_start(&f, FORCED_PPM, 100000);
+    pol_digest tid;
+    /* the share: a small task's catch pays little */
+    assert_true(PAID < PAYOUT);
+    assert_int_equal(forced_caught(&f, &tid), PAID);
+    assert_int_equal(pol_game_jackpot(f.g), POOL + TAX - PAID);
+    /* a large task: the genesis payout */
+    f.bounty = 50000;
+    uint64_t pool = pol_game_jackpot(f.g);
+    assert_int_equal(forced_caught(&f, &tid), PAYOUT);
+    assert_int_equal(pol_game_jackpot(f.g), pool + 50000 * TAX_PPM / 1000000 - PAYOUT);
+    /* drain the pool: share 200, tax 60, so each catch takes 140 net
+     * until the pool (with the tax) is below the payout */
+    f.bounty = 1200;
+    for (int i = 0; pol_game_jackpot(f.g) > 0; i++) {
+        assert_true(i < 100);
+        pool = pol_game_jackpot(f.g) + 60;
+        const uint64_t want = pool < PAYOUT ? pool : PAYOUT;
+        assert_int_equal(forced_caught(&f, &tid), want);
+        assert_int_equal(pol_game_jackpot(f.g), pool - want);
+    }
+    fx_free(&f);
+}
+
+/* [G-TIME-5]: a claim that lapses ends the task's draws; the next claim has
+ * no reveal phase, so trying claims until one draws a forced error gains
+ * nothing. */
+static void test_first_claim_draws(void **st)
 {
     (void)st;
     fx f;
     fx_init(&f, FORCED_PPM);
     pol_digest tid;
-    /* drain the pool: two forced catches of 200 leave 100 (plus the taxes) */
-    for (int i = 0; i < 3; i++) {
-        to_reported(&f, &tid, 1, POL_VERDICT_REJECT);
-        close_and_reveal(&f, &tid);
-        uint64_t pool = pol_game_jackpot(f.g), v = bal(&f, V);
-        assert_int_equal(submit(&f, &tid), POL_OK);
-        tick(&f, task_of(&f, &tid).deadline_ms); /* no report: settles */
-        assert_int_equal(task_of(&f, &tid).state, POL_GAME_TASK_SETTLED);
-        uint64_t paid = pool + TAX < PAYOUT ? pool + TAX : PAYOUT;
-        assert_int_equal(bal(&f, V), v + VBOND + paid);
-        assert_int_equal(pol_game_jackpot(f.g), pool + TAX - paid);
-    }
-    assert_int_equal(pol_game_jackpot(f.g), 0);
+    assert_int_equal(post(&f, S, (unsigned)tu_next(&R), &tid), POL_OK);
+    claim_want(&f, P, &tid, 0);
+    tick(&f, task_of(&f, &tid).deadline_ms); /* the claim lapses */
+    pol_game_task t = task_of(&f, &tid);
+    assert_int_equal(t.state, POL_GAME_TASK_OPEN);
+    assert_true(t.forced_done);
+    claim_want(&f, P, &tid, 1); /* this claim's draw would force: not drawn */
+    assert_int_equal(submit(&f, &tid), POL_OK);
+    assert_int_equal(report(&f, V, &tid, POL_VERDICT_ACCEPT), POL_OK);
+    tick(&f, task_of(&f, &tid).deadline_ms);
+    t = task_of(&f, &tid);
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_false(t.revealed);
     fx_free(&f);
 }
 
@@ -2240,6 +2291,7 @@ int main(void)
         cmocka_unit_test(test_forced_lazy_verifier),
         cmocka_unit_test(test_forced_payout_capped),
         cmocka_unit_test(test_forced_not_shown),
+        cmocka_unit_test(test_first_claim_draws),
         cmocka_unit_test(test_dispute),
         cmocka_unit_test(test_tolerant_profile),
         cmocka_unit_test(test_timeouts),

@@ -113,19 +113,25 @@ static int port(int i) { return port_base + 10 * game_no + i; }
 
 /* A genesis, a referee and the parties' endpoints (solver :1, verifier :2,
  * whistleblower :3). */
-static void start_game(uint32_t forced_ppm)
+static void start_game_taxed(uint32_t forced_ppm, uint32_t tax_ppm)
 {
     game_no++;
     char gen[700];
     snprintf(gen, sizeof gen, "%s/g%d.genesis", dir, game_no);
     assert_int_equal(run("pol-referee genesis --referee-key %s --fund %s=%u --fund %s=%u "
                          "--fund %s=%u --fund %s=%u --jackpot %u --jackpot-payout %u "
-                         "--forced-error-ppm %u --windows 30000,30000,3000,15000,120000 --out %s",
+                         "--forced-error-ppm %u --jackpot-tax-ppm %u "
+                         "--windows 30000,30000,3000,15000,120000 --out %s",
                          hexk[0], hexk[1], SUBMITTER_START, hexk[2], START, hexk[3], START,
-                         hexk[4], START, JACKPOT, PAYOUT, forced_ppm, gen), 0);
+                         hexk[4], START, JACKPOT, PAYOUT, forced_ppm, tax_ppm, gen), 0);
     spawn("referee", "pol-referee run --db %s/g%d.db --listen 127.0.0.1:%d --key %s/referee.key "
           "--genesis %s --data-dir " TINY, dir, game_no, port(0), dir, gen);
     wait_log("referee", "listening");
+}
+
+static void start_game(uint32_t forced_ppm)
+{
+    start_game_taxed(forced_ppm, 0);
 }
 
 static void start_solver(const char *extra)
@@ -446,12 +452,14 @@ static void test_unservable_skipped(void **st)
 }
 
 /* Every claim forced: a lazy verifier approves the wrong certificate, the
- * whistleblower challenges and gets the verifier's bond and the jackpot
- * payout; the honest certificate of the next round is paid. */
+ * whistleblower challenges; the honest certificate of the next round is
+ * paid (tax 25%), and then the whistleblower gets the verifier's bond and
+ * the jackpot payout: the task's share, bounty * 25% / 100% [G-OUT-6]. */
 static void test_lazy_verifier_jackpot(void **st)
 {
     (void)st;
-    start_game(1000000);
+    enum { TAX = 25, SHARE = 25 }; /* of the bounty 100 */
+    start_game_taxed(1000000, 250000);
     start_verifier("--cheat lazy");
     spawn("wb", "pol-whistleblower --referee 127.0.0.1:%d --key %s/wb.key --listen 127.0.0.1:%d "
           "--work %s/g%d-wb --data-dir " TINY " --timeout 200", port(0), dir, port(3), dir,
@@ -464,10 +472,11 @@ static void test_lazy_verifier_jackpot(void **st)
     only_task(m, &t);
     assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
     assert_int_equal(t.rounds, 2);            /* the forced round, then the real one */
-    assert_int_equal(bal(m, 4), START + 50 + PAYOUT); /* lazy bond + jackpot payout */
-    assert_int_equal(bal(m, 3), START - 50 + 10);     /* lost its bond, then earned a fee */
-    assert_int_equal(bal(m, 2), START + 100);         /* the honest solver is paid */
-    assert_int_equal(pol_game_jackpot(pol_mirror_game(m)), JACKPOT - PAYOUT);
+    assert_true(SHARE < PAYOUT);
+    assert_int_equal(bal(m, 4), START + 50 + SHARE); /* lazy bond + jackpot payout */
+    assert_int_equal(bal(m, 3), START - 50 + 10);    /* lost its bond, then earned a fee */
+    assert_int_equal(bal(m, 2), START + 100 - TAX);  /* the honest solver is paid */
+    assert_int_equal(pol_game_jackpot(pol_mirror_game(m)), JACKPOT + TAX - SHARE);
     pol_mirror_close(m);
     kill_all();
 }

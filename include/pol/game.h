@@ -71,7 +71,7 @@ typedef struct pol_genesis {
     size_t n_accounts;                   /* 1 .. POL_GAME_MAX_GENESIS_ACCOUNTS */
     pol_genesis_account *accounts;       /* (n_accounts) distinct valid keys */
     uint64_t jackpot;                    /* the pool at genesis */
-    uint64_t jackpot_payout;             /* per caught forced error, capped by the pool */
+    uint64_t jackpot_payout;             /* per caught forced error, capped [G-OUT-6] */
     uint32_t forced_error_ppm;           /* <= POL_GAME_PPM */
     uint32_t jackpot_tax_ppm;            /* <= POL_GAME_PPM */
     uint64_t solve_window_ms;            /* every window in [1, POL_GAME_MAX_WINDOW_MS] */

@@ -420,20 +420,37 @@ static pol_status to_pool(gstate *s, uint64_t *held)
     return POL_OK;
 }
 
-/* Pays the jackpot payout (capped by the pool) to key; returns the amount. */
-static pol_status jackpot_pay(const pol_game *g, gstate *s, const uint8_t key[POL_PUBKEY_LEN],
-                              uint64_t *paid)
-{
-    uint64_t v = g->gen.jackpot_payout < s->jackpot ? g->gen.jackpot_payout : s->jackpot;
-    s->jackpot -= v;
-    *paid = v;
-    return credit(s, key, v);
-}
-
 /* floor(x * ppm / 10^6) without overflow [G-SETTLE-2]. */
 static uint64_t ppm_of(uint64_t x, uint32_t ppm)
 {
     return (x / POL_GAME_PPM) * ppm + (x % POL_GAME_PPM) * ppm / POL_GAME_PPM;
+}
+
+/* floor(x * a / b) for b > 0, at most x when a <= b (a, b are ppm values),
+ * without overflow: x = q*b + r, so x*a/b = q*a + floor(r*a/b), r*a < 2^40. */
+static uint64_t scale_ppm(uint64_t x, uint32_t a, uint32_t b)
+{
+    const uint64_t q = x / b, r = x % b;
+    const uint64_t hi = (uint64_t)a > UINT64_MAX / (q ? q : 1) ? UINT64_MAX : q * a;
+    const uint64_t lo = r * a / b;
+    return hi > UINT64_MAX - lo ? UINT64_MAX : hi + lo;
+}
+
+/* Pays task t's jackpot payout to key; returns the amount: the genesis
+ * payout, capped by the pool and by the task's share
+ * floor(bounty * jackpot_tax_ppm / forced_error_ppm), so that a task's
+ * expected payout is at most the tax it pays [G-OUT-6]. */
+static pol_status jackpot_pay(const pol_game *g, gstate *s, const pol_game_task *t,
+                              const uint8_t key[POL_PUBKEY_LEN], uint64_t *paid)
+{
+    uint64_t v = g->gen.jackpot_payout < s->jackpot ? g->gen.jackpot_payout : s->jackpot;
+    const uint32_t fp = g->gen.forced_error_ppm;
+    const uint64_t share = fp ? scale_ppm(t->bounty, g->gen.jackpot_tax_ppm, fp) : 0;
+    if (share < v)
+        v = share;
+    s->jackpot -= v;
+    *paid = v;
+    return credit(s, key, v);
 }
 
 /* ------------------------------------------------------------ task steps */
@@ -498,14 +515,14 @@ static pol_status forced_resolve(pol_game *g, gstate *s, pol_game_task *t, int s
                     : "no certificate stood after it");
     } else if (f->verdict == POL_VERDICT_REJECT) {
         if ((st = release(s, &f->held_verifier, f->verifier)) ||
-            (st = jackpot_pay(g, s, f->verifier, &paid)))
+            (st = jackpot_pay(g, s, t, f->verifier, &paid)))
             return st;
         logf_(g, "task %s: forced error caught by verifier %s, jackpot %llu paid", hx(t->id.b).s,
               hx(f->verifier).s, (unsigned long long)paid);
     } else if (f->has_whistleblower) {
         if ((st = release(s, &f->held_verifier, f->whistleblower)) ||
             (st = release(s, &f->held_whistleblower, f->whistleblower)) ||
-            (st = jackpot_pay(g, s, f->whistleblower, &paid)))
+            (st = jackpot_pay(g, s, t, f->whistleblower, &paid)))
             return st;
         logf_(g, "task %s: forced error accepted by verifier %s, caught by whistleblower "
               "%s: bond %llu and jackpot %llu paid", hx(t->id.b).s, hx(f->verifier).s,
@@ -651,6 +668,7 @@ static pol_status expire(pol_game *g, gstate *s, pol_game_task *t)
               "task open again", hx(t->id.b).s, hx(t->solver).s, (unsigned long long)bond);
         round_reset(t);
         beacon_clear(t);
+        t->forced_done = 1; /* only a task's first claim draws [G-TIME-5] */
         t->has_solver = 0;
         memset(t->solver, 0, sizeof t->solver);
         return finish(g, s, t, POL_GAME_TASK_OPEN, POL_GAME_OUT_SOLVE_TIMEOUT);
