@@ -236,6 +236,52 @@ static void test_cheats_rejected(void **st)
     expect_reject(FINAL_WEIGHTS, 3, "replaced final weights");
 }
 
+/* [V-VER-7] Without the solver's checkpoints: an empty store, the whole run
+ * re-trained; the verdict and evidence of the sampled verification. */
+static void test_replay(void **st)
+{
+    (void)st;
+    const cheat cheats[] = { HONEST, FLIP_BIT, SKIP_STEP, DATA_ORDER, LEARNING_RATE };
+    for (size_t ci = 0; ci < sizeof cheats / sizeof *cheats; ci++) {
+        for (size_t bad = 0; bad < (cheats[ci] == HONEST ? 1u : 4u); bad++) {
+            char *dir = strdup(tu_tmpdir()), store[1100], empty[1200];
+            pol_cert c;
+            build(dir, cheats[ci], cheats[ci] == HONEST ? 99 : bad, &c, store);
+            verify_all(&c, store);
+            const pol_verify_result sampled = res;
+            snprintf(empty, sizeof empty, "%s/empty", dir);
+            assert_int_equal(pol_mkdir_p(empty), POL_OK);
+            pol_verify_opts o = { 0 };
+            o.task_path = TASK, o.store_dir = empty, o.samples = POL_VERIFY_ALL, o.replay = 1;
+            assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_OK);
+            if (res.accept != sampled.accept || res.failed_interval != sampled.failed_interval)
+                fail_msg("cheat %d at %zu: replay %d at %lld (%s), sampled %d at %lld", (int)ci,
+                         bad, res.accept, (long long)res.failed_interval, res.reason,
+                         sampled.accept, (long long)sampled.failed_interval);
+            assert_memory_equal(res.expected.b, sampled.expected.b, 32);
+            assert_memory_equal(res.got.b, sampled.got.b, 32);
+            assert_true(res.init_checked);
+            if (cheats[ci] == HONEST) {
+                assert_int_equal(res.steps_rerun, 14);
+                assert_true(res.cost_fraction == 1.0);
+                assert_int_equal(res.n_picked, 4); /* the report lists every interval */
+            } else {
+                assert_non_null(strstr(res.reason, "replay"));
+            }
+            /* a replay needs samples = every interval, and no parent */
+            o.samples = 1000;
+            assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_INVALID_ARG);
+            o.samples = POL_VERIFY_ALL;
+            c.has_parent = 1;
+            assert_int_equal(pol_verify(ctx, &c, &o, &res), POL_ERR_INVALID_ARG);
+            assert_non_null(strstr(pol_last_error(), "a replay needs"));
+            assert_false(res.accept);
+            pol_cert_free(&c);
+            free(dir);
+        }
+    }
+}
+
 static void test_bad_certificates(void **st)
 {
     (void)st;
@@ -548,6 +594,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_honest_accepted),
         cmocka_unit_test(test_cheats_rejected),
+        cmocka_unit_test(test_replay),
         cmocka_unit_test(test_bad_certificates),
         cmocka_unit_test(test_parent),
         cmocka_unit_test(test_cert_check),

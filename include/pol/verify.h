@@ -60,6 +60,12 @@ typedef struct pol_verify_opts {
     uint8_t beacon[32];     /* randomness the solver could not predict */
     uint32_t samples;       /* random intervals to re-run (POL_VERIFY_ALL: every one) */
     uint32_t top_q;         /* plus this many largest-update intervals */
+    int replay;             /* exact mode, no parent: re-run the whole run from the task's
+                               initial state and compare every checkpoint's state hash in
+                               order, reading no store file (for a solver that withholds its
+                               checkpoints; costs the whole training); needs
+                               samples == POL_VERIFY_ALL, so that the report lists every
+                               interval ([V-VER-7]) */
     /* a certificate with has_parent only (ignored otherwise): */
     const pol_cert *parent; /* its parent certificate, as pol_cert_load read it */
     pol_digest parent_id;   /* the parent's envelope id (pol_cert_load's *id) */
@@ -133,13 +139,18 @@ size_t pol_samples_for(size_t n, double fraction, double p);
  * the rejecting group's values, else the parameters'. Every group of the
  * task's state needs a threshold for every picked interval's length,
  * checked before any interval is re-run.
+ * With o->replay, no checkpoint is loaded: the run is re-trained from the
+ * initial state and the first checkpoint whose state hash differs rejects
+ * its interval, with the same evidence as a sampled re-run of it.
  * Returns: POL_OK; errors of the loaders; POL_ERR_NOT_FOUND (a checkpoint
  * the sample needs is not in the store, or no threshold of a group the
  * state holds for an interval length: a profile made before optimizer-state
  * thresholds existed has none for m, v or buf and must be re-made);
  * POL_ERR_INVALID_ARG (tolerant certificate without thresholds; metric
  * cosine or unknown; samples and top_q both 0, which would re-run nothing;
- * a certificate with a parent but no o->parent); POL_ERR_MISMATCH
+ * a certificate with a parent but no o->parent; replay with a tolerant or
+ * continued certificate, or with samples other than POL_VERIFY_ALL);
+ * POL_ERR_MISMATCH
  * (o->parent is not the certificate's parent). */
 POL_WARN_UNUSED pol_status pol_verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                                       pol_verify_result *res);

@@ -462,6 +462,32 @@ static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opt
     return POL_OK;
 }
 
+/* [V-VER-7] Every interval in order, from the initial state the caller
+ * checked: no store file is read. */
+static pol_status replay(pol_trainer *tr, const pol_cert *c, pol_verify_result *r)
+{
+    pol_status st;
+    for (size_t i = 0; i < r->n_intervals; i++) {
+        if (pol_trainer_steps_done(tr) != c->ckpt_steps[i])
+            return reject(r, (int64_t)i, NULL, NULL, "interval %zu: the replay is at step %" PRIu64
+                          ", the certificate's checkpoint at step %" PRIu64, i,
+                          pol_trainer_steps_done(tr), c->ckpt_steps[i]);
+        while (pol_trainer_steps_done(tr) < c->ckpt_steps[i + 1]) {
+            if ((st = pol_trainer_step(tr, NULL)))
+                return st;
+            r->steps_rerun++;
+        }
+        pol_digest got;
+        if ((st = pol_trainer_state_hash(tr, &got)))
+            return st;
+        if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
+            return reject(r, (int64_t)i, &c->ckpt_hashes[i + 1], &got, "interval %zu (steps %"
+                          PRIu64 "..%" PRIu64 "): the replay from the initial state ends on "
+                          "another state", i, c->ckpt_steps[i], c->ckpt_steps[i + 1]);
+    }
+    return POL_OK;
+}
+
 static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                          pol_verify_result *r)
 {
@@ -478,6 +504,11 @@ static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts 
     pol_status st = pol_task_load(o->task_path, &task);
     if (st)
         return st;
+    if (o->replay && (task.mode != POL_MODE_EXACT || c->has_parent ||
+                      o->samples != POL_VERIFY_ALL))
+        return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: a replay needs an exact-mode task, a "
+                          "certificate without a parent and samples = every interval (a "
+                          "tolerant run cannot be checked without its checkpoints)");
     if (task.mode == POL_MODE_TOLERANT) {
         r->tolerant = 1;
         r->metric = o->metric ? o->metric : POL_METRIC_L2_REL;
@@ -523,7 +554,9 @@ static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts 
     }
     if (!st && r->accept && r->tolerant)
         st = check_thresholds(tr, c, o, r);
-    for (size_t k = 0; !st && r->accept && k < r->n_picked; k++) {
+    if (!st && r->accept && o->replay)
+        st = replay(tr, c, r);
+    for (size_t k = 0; !st && r->accept && !o->replay && k < r->n_picked; k++) {
         int ok;
         st = rerun(tr, c, o, r->picked[k], k, r, &ok);
     }
