@@ -465,6 +465,8 @@ static const char SERVE_USAGE[] =
     "  --serve-honest     FOR TESTS ONLY, with --cheat: certify the dishonest run but\n"
     "                     answer a dispute with an honest replay of the task, to show\n"
     "                     the referee holding a solver to the run it certified\n"
+    "  --withhold         FOR TESTS ONLY: serve checkpoints to the referee alone, to\n"
+    "                     show verifiers replaying an exact-mode run without them\n"
     "  -v, --verbose      print the game's log lines as the mirror applies them\n";
 
 static int serve_usage_error(const char *msg)
@@ -802,12 +804,12 @@ static int cmd_serve(int argc, char **argv)
         { "tasks", required_argument, 0, 'n' },   { "timeout", required_argument, 0, 'T' },
         { "verbose", no_argument, 0, 'v' },       { "help", no_argument, 0, 'h' },
         { "kernels", required_argument, 0, 'K' }, { "serve-honest", no_argument, 0, 'H' },
-        { 0, 0, 0, 0 },
+        { "withhold", no_argument, 0, 'W' },      { 0, 0, 0, 0 },
     };
     solver s = { 0 };
     const char *referee = NULL, *key_path = NULL, *listen_addr = NULL;
     long tasks = 1, timeout = 600;
-    int verbose = 0, c;
+    int verbose = 0, withhold = 0, c;
     s.data_dir = ".";
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
         switch (c) {
@@ -828,6 +830,7 @@ static int cmd_serve(int argc, char **argv)
                   break;
         case 'v': verbose = 1; break;
         case 'H': s.serve_honest = 1; break;
+        case 'W': withhold = 1; break;
         case 'K':
             if (!strcmp(optarg, "fast")) s.blas = 0;
             else if (!strcmp(optarg, "blas")) s.blas = 1;
@@ -857,6 +860,8 @@ static int cmd_serve(int argc, char **argv)
     }
     if (verbose)
         pol_mirror_set_log(s.m, role_game_line, NULL);
+    if (withhold)
+        pol_role_server_withhold_blobs(s.srv, pol_mirror_genesis(s.m)->referee_key);
     char me_hex[65], ep[80];
     pol_pubkey_to_hex(s.me, me_hex);
     snprintf(ep, sizeof ep, "%.*s:%u", (int)(strrchr(listen_addr, ':') ? strrchr(listen_addr, ':') - listen_addr : 0),

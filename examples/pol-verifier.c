@@ -678,7 +678,7 @@ static pol_status report_on(vstate *v, const pol_game_task *t, const char *liste
         return st;
     printf("reported   task %.16s: %s%s%s\n", hex,
            v->lazy ? "ACCEPT without checking (lazy test switch)" : accept ? "ACCEPT" : "REJECT",
-           why[0] && !accept ? ": " : "", !accept ? why : "");
+           why[0] ? ": " : "", why);
     fflush(stdout);
     if (v->n_mine < MAX_SEEN) {
         v->mine_state[v->n_mine] = 0;

@@ -395,6 +395,56 @@ static void test_serve_other_run(void **st)
     kill_all();
 }
 
+/* The verifier's log of the current game mentions what. */
+static int verifier_logged(const char *what)
+{
+    char path[700];
+    uint8_t *buf;
+    size_t len;
+    snprintf(path, sizeof path, "%s/g%d-verifier.log", dir, game_no);
+    assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
+    char *text = calloc(1, len + 1);
+    assert_non_null(text);
+    memcpy(text, buf, len);
+    free(buf);
+    const int found = strstr(text, what) != NULL;
+    free(text);
+    return found;
+}
+
+/* [V-VER-7] A solver that serves its checkpoints to the referee alone
+ * (pol-solver serve --withhold): the verifier replays the exact-mode run
+ * without them; the honest one is paid, the cheater is still slashed. */
+static void test_withheld_checkpoints(void **st)
+{
+    (void)st;
+    start_game(0);
+    start_verifier("");
+    start_solver("--withhold");
+    assert_int_equal(submit(HONEST_TASK), 0);
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    only_task(m, &t);
+    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
+    assert_int_equal(bal(m, 2), START + 100);
+    assert_int_equal(bal(m, 3), START + 10); /* its fee: it did report */
+    assert_true(verifier_logged("replayed the whole run"));
+    pol_mirror_close(m);
+    kill_all();
+
+    start_game(0);
+    start_verifier("");
+    start_solver("--cheat tamper-node:6:19 --withhold");
+    assert_int_equal(submit_profiled(CHEAT_TASK, NULL), 3);
+    m = mirror();
+    ruled_against_solver(m, &t);
+    assert_int_equal(t.step, 6);
+    assert_int_equal(t.node, 19);
+    assert_true(verifier_logged("replayed the whole run"));
+    pol_mirror_close(m);
+    kill_all();
+}
+
 /* Honest solver, honest verifier: paid, every bond back. */
 static void test_honest(void **st)
 {
@@ -654,6 +704,7 @@ int main(void)
         cmocka_unit_test_teardown(test_unservable_skipped, teardown),
         cmocka_unit_test_teardown(test_tamper_node, teardown),
         cmocka_unit_test_teardown(test_serve_other_run, teardown),
+        cmocka_unit_test_teardown(test_withheld_checkpoints, teardown),
         cmocka_unit_test_teardown(test_skip_step, teardown),
         cmocka_unit_test_teardown(test_wrong_data, teardown),
         cmocka_unit_test_teardown(test_lazy_verifier_jackpot, teardown),

@@ -144,6 +144,11 @@ void pol_role_server_set_party_fn(pol_role_server *s, pol_role_party_fn fn, void
 typedef const pol_pin_served *(*pol_role_served_fn)(void *arg);
 void pol_role_server_set_served(pol_role_server *s, const pol_pin_served *served);
 void pol_role_server_set_served_fn(pol_role_server *s, pol_role_served_fn fn, void *arg);
+/* FOR TESTS ONLY: serves blobs only to requests signed by `only` (e.g. the
+ * referee's key) and refuses every other party's with POL_ERR_NOT_FOUND, as
+ * a solver withholding its checkpoints from verifiers would; NULL serves
+ * everyone again (the default). Pinpoint queries are not affected. */
+void pol_role_server_withhold_blobs(pol_role_server *s, const uint8_t only[POL_PUBKEY_LEN]);
 uint16_t pol_role_server_port(const pol_role_server *s);
 POL_WARN_UNUSED pol_status pol_role_server_poll(pol_role_server *s, int timeout_ms);
 pol_role_server_stats pol_role_server_get_stats(const pol_role_server *s);
@@ -214,10 +219,15 @@ POL_WARN_UNUSED pol_status pol_role_profile_tolerance(const uint8_t *profile_env
  * against the whole-interval thresholds of its profile,
  * pol_role_profile_thresholds),
  * and, when report_env is non-NULL, signs the report (pol_report_from_verify,
- * type 3 envelope) with kp.
+ * type 3 envelope) with kp. When the solver does not serve a checkpoint the
+ * sample needs (cannot be reached, has no such blob, serves another), an
+ * exact-mode certificate is verified by replay instead (pol_verify_opts
+ * .replay, every interval, spec/certificate.md [V-VER-7]) and why says so;
+ * a tolerant-mode one cannot be, and the fetch error is returned.
  * Returns: POL_OK (a rejection is *accept == 0, not an error); the errors
  *          of the steps. Out: *accept; *report_env, *report_len (malloc'd);
- *          why (may be NULL): the reason of a reject, 256 bytes. */
+ *          why (may be NULL): the reason of a reject, and whether the run was
+ *          replayed, 256 bytes. */
 POL_WARN_UNUSED pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
                                                const char *work_dir, const char *data_dir,
                                                uint32_t samples, int *accept,

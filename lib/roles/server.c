@@ -20,6 +20,8 @@ struct pol_role_server {
     pol_role_served_fn served_fn;
     void *served_arg;
     pol_role_server_stats stats;
+    int withhold;                        /* blobs only to withhold_only's requests */
+    uint8_t withhold_only[POL_PUBKEY_LEN];
 };
 
 /* Keeps a tensor blob of an opening so the referee can fetch it. */
@@ -94,11 +96,13 @@ static pol_status handler(void *ctx, const uint8_t signer[POL_PUBKEY_LEN],
                           const pol_net_request *req, const pol_digest *request_id,
                           pol_net_response *resp)
 {
-    (void)signer;
     (void)request_id;
     pol_role_server *s = ctx;
     switch (req->kind) {
-    case POL_NET_BLOB: return serve_blob(s, &req->blob_hash, resp);
+    case POL_NET_BLOB:
+        if (s->withhold && memcmp(signer, s->withhold_only, POL_PUBKEY_LEN))
+            return pol_errorf(POL_ERR_NOT_FOUND, "blob withheld (test switch)");
+        return serve_blob(s, &req->blob_hash, resp);
     case POL_NET_PIN: return serve_pin(s, req, resp);
     default: return pol_errorf(POL_ERR_UNSUPPORTED, "a party answers blob and pinpoint "
                                "requests only");
@@ -144,6 +148,13 @@ void pol_role_server_set_served_fn(pol_role_server *s, pol_role_served_fn fn, vo
 {
     s->served_fn = fn;
     s->served_arg = arg;
+}
+
+void pol_role_server_withhold_blobs(pol_role_server *s, const uint8_t only[POL_PUBKEY_LEN])
+{
+    s->withhold = only != NULL;
+    if (only)
+        memcpy(s->withhold_only, only, POL_PUBKEY_LEN);
 }
 
 void pol_role_server_set_party_fn(pol_role_server *s, pol_role_party_fn fn, void *arg)

@@ -105,6 +105,13 @@ static pol_status fetch_sample(const pol_cert *c, const pol_verify_opts *vo, con
     return st;
 }
 
+/* A failure to get the sample's checkpoints from the solver, as opposed to
+ * the verifier's own (memory, arguments, a bug). */
+static int withholding(pol_status st)
+{
+    return st && st != POL_ERR_NOMEM && st != POL_ERR_INVALID_ARG && st != POL_ERR_INTERNAL;
+}
+
 static pol_status sign_report(const pol_cert *c, const pol_digest *cert_id,
                               const pol_verify_opts *vo, const pol_verify_result *r,
                               const pol_keypair *kp, uint8_t **env, size_t *len)
@@ -229,6 +236,12 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
             st = pol_errorf(POL_ERR_IO, "getrandom failed");
         if (!st)
             st = fetch_sample(&c, &vo, addr, kp);
+        char withheld[200] = "";
+        if (withholding(st) && c.mode == POL_MODE_EXACT && !c.has_parent) { /* [V-VER-7] */
+            snprintf(withheld, sizeof withheld, "%s", pol_last_error());
+            vo.replay = 1, vo.samples = POL_VERIFY_ALL, vo.top_q = 0;
+            st = POL_OK;
+        }
         if (!st)
             st = pol_ctx_create(&ctx, NULL);
         if (!st)
@@ -237,7 +250,10 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
             st = sign_report(&c, &t->cert_id, &vo, r, kp, report_env, report_len);
         if (!st) {
             *accept = r->accept;
-            if (why)
+            if (why && withheld[0])
+                snprintf(why, 256, "replayed the whole run (the solver served no checkpoint: "
+                         "%.100s)%s%.90s", withheld, r->reason[0] ? ": " : "", r->reason);
+            else if (why)
                 snprintf(why, 256, "%s", r->reason);
         }
         pol_ctx_destroy(ctx);
