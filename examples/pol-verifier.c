@@ -30,7 +30,7 @@
 #include "pol/wire.h"
 
 static const char USAGE[] =
-    "usage: pol-verifier check --task FILE --cert FILE --store DIR [options]\n"
+    "usage: pol-verifier check --task FILE --cert FILE (--store DIR | --replay) [options]\n"
     "       pol-verifier profile --task FILE --run DIR --out PROFILE.json [--samples N]\n"
     "                            [--gpu auto|off|require] [--key FILE --out-envelope FILE]\n"
     "       pol-verifier serve --referee ADDR --key FILE --listen ADDR --work DIR [options]\n"
@@ -43,6 +43,10 @@ static const char USAGE[] =
     "  --task FILE        the task file the certificate claims (its SHA-256 is the task id)\n"
     "  --cert FILE        the certificate envelope (certificate.pol)\n"
     "  --store DIR        checkpoints named <state hash>.safetensors\n"
+    "  --replay           instead of --store: re-train the whole run from the task's\n"
+    "                     initial state and compare every checkpoint's state hash\n"
+    "                     (exact mode, no parent; for a solver that withholds its\n"
+    "                     checkpoints; costs the whole training) [V-VER-7]\n"
     "  --solver-key HEX   require this solver key (default: any key that signed it)\n"
     "  --samples N|all    random intervals to re-run (default: the fewest that catch a\n"
     "                     solver who falsified 10% of the intervals with p >= 0.99);\n"
@@ -327,7 +331,7 @@ static int cmd_check(int argc, char **argv)
         { "json", no_argument, 0, 'J' },            { "help", no_argument, 0, 'h' },
         { "profile", required_argument, 0, 'p' },   { "metric", required_argument, 0, 'm' },
         { "kernels", required_argument, 0, 'K' },   { "parent-cert", required_argument, 0, 'P' },
-        { 0, 0, 0, 0 },
+        { "replay", no_argument, 0, 'R' },          { 0, 0, 0, 0 },
     };
     pol_verify_opts vo = { 0 };
     const char *cert_path = NULL, *key = NULL, *report = NULL, *solver_hex = NULL;
@@ -349,6 +353,7 @@ static int cmd_check(int argc, char **argv)
         case 'j': if (cli_long(optarg, 1, 256, &threads)) return usage_error("--threads wants 1..256");
                   break;
         case 'P': parent_path = optarg; break;
+        case 'R': vo.replay = 1; break;
         case 'b': if (hex32(optarg, vo.beacon)) return usage_error("--beacon wants 64 lowercase hex digits");
                   have_beacon = 1;
                   break;
@@ -374,8 +379,13 @@ static int cmd_check(int argc, char **argv)
     }
     if (optind != argc)
         return usage_error("unexpected argument");
-    if (!vo.task_path || !cert_path || !vo.store_dir)
-        return usage_error("check needs --task, --cert and --store");
+    if (!vo.task_path || !cert_path || !vo.store_dir == !vo.replay)
+        return usage_error("check needs --task, --cert and one of --store and --replay");
+    if (vo.replay && (samples >= 0 || parent_path || profile))
+        return usage_error("--replay re-runs every interval of an exact-mode run from its "
+                           "start: not with --samples, --parent-cert or --profile");
+    if (vo.replay)
+        samples = POL_VERIFY_ALL;
     if (!key != !report)
         return usage_error("--key and --report go together");
     if (samples == 0 && top_q == 0)

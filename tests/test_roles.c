@@ -139,6 +139,14 @@ static void test_solver_verifier(void **st)
     pol_cert_free(&c);
     assert_int_equal(run("pol-verifier check --task %s --cert %s/run/certificate.pol --store %s/store "
                          "--samples 4", TASK, dir, dir), 3);
+    /* [V-VER-7] no store at all: the whole run replayed, accepted; against
+     * another task rejected; --replay excludes --store and --samples */
+    assert_int_equal(run("pol-verifier check --task %s --cert %s/run/certificate.pol --replay",
+                         TASK, dir), 0);
+    assert_int_equal(run("pol-verifier check --task %s --cert %s/run/certificate.pol --replay",
+                         OTHER_TASK, dir), 3);
+    assert_int_equal(run("pol-verifier check --task %s --cert x --replay --store y", TASK), 2);
+    assert_int_equal(run("pol-verifier check --task %s --cert x --replay --samples 3", TASK), 2);
     /* usage errors */
     assert_int_equal(run("pol-verifier check --task %s", TASK), 2);
     assert_int_equal(run("pol-verifier check --task %s --cert x --store y --beacon 12", TASK), 2);

@@ -55,7 +55,7 @@ POL_WARN_UNUSED pol_status pol_threshold_for(const pol_threshold *t, size_t n,
 
 typedef struct pol_verify_opts {
     const char *task_path;  /* the task file; its SHA-256 must be the cert's task id */
-    const char *store_dir;  /* content-addressed checkpoint store */
+    const char *store_dir;  /* content-addressed checkpoint store (may be NULL with replay) */
     pol_digest cert_id;     /* id of the certificate envelope (binds the sample) */
     uint8_t beacon[32];     /* randomness the solver could not predict */
     uint32_t samples;       /* random intervals to re-run (POL_VERIFY_ALL: every one) */

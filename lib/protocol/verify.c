@@ -491,7 +491,7 @@ static pol_status replay(pol_trainer *tr, const pol_cert *c, pol_verify_result *
 static pol_status verify(pol_ctx *ctx, const pol_cert *c, const pol_verify_opts *o,
                          pol_verify_result *r)
 {
-    if (!ctx || !c || !o || !r || !o->task_path || !o->store_dir)
+    if (!ctx || !c || !o || !r || !o->task_path || (!o->store_dir && !o->replay))
         return pol_errorf(POL_ERR_INVALID_ARG, "pol_verify: NULL argument");
     memset(r, 0, sizeof *r);
     r->failed_interval = -1;
