@@ -19,7 +19,8 @@
  *      precision; the routing (a BLAS context's device sends node GEMMs to
  *      cuBLAS, an exact one never does, pol_cuda_gemm stays exact; a
  *      trainer sets its task's gpu_math on the device, spec/task.md
- *      [T-KEY-4]); then a tiny task and digits trained in tolerant mode on
+ *      [T-KEY-4]); then the tiny task (once with AdamW, once with SGD and
+ *      momentum) and digits (AdamW) trained in tolerant mode on
  *      the GPU and on the CPU (OpenBLAS), and on the GPU again as tasks with
  *      "gpu_math" "tf32" and "bf16": the device runs the math of each task;
  *      with the thresholds of the CPU run's profile made on the CPU alone
@@ -754,8 +755,8 @@ static void test_tolerant_context(void)
 }
 
 /* The tiny task made tolerant and wider (K = 320, as tests/test_tolerant.c)
- * and the digits task made tolerant, written to tmp. */
-static int write_tolerant_tasks(char *tiny, char *digits, size_t cap)
+ * with the optimizer opt (a JSON object), written to path. */
+static int write_tiny_tolerant(const char *path, const char *opt)
 {
     char data[4096];
     if (!realpath("spec/vectors/tiny/tiny.safetensors", data))
@@ -767,12 +768,25 @@ static int write_tolerant_tasks(char *tiny, char *digits, size_t cap)
         "\"dataset\":{\"path\":\"%s\",\"sha256\":"
         "\"7e04c78ec915dbc4db2e0f46adfaef293338b5f70a2aa5f6a9a90024ba3f0595\"},"
         "\"seed\":1,\"steps\":14,\"batch_size\":16,\"checkpoint_every\":4,"
-        "\"optimizer\":{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05},"
+        "\"optimizer\":%s,"
         "\"schedule\":{\"type\":\"warmup_cosine\",\"warmup_steps\":3,\"min_lr\":0.001},"
-        "\"mode\":\"tolerant\"}\n", data);
+        "\"mode\":\"tolerant\"}\n", data, opt);
+    return n <= 0 || (size_t)n >= sizeof buf || pol_write_file_atomic(path, buf, (size_t)n, 1)
+               ? -1 : 0;
+}
+
+/* The tolerant tasks, written to tmp: the tiny task with AdamW (state
+ * groups parameters, m, v) and with SGD and momentum (parameters, buf), and
+ * the digits task (AdamW) made tolerant. */
+static int write_tolerant_tasks(char *tiny, char *tiny_sgd, char *digits, size_t cap)
+{
     snprintf(tiny, cap, "%s/tiny-tolerant.json", tu_tmpdir());
-    if (n <= 0 || (size_t)n >= sizeof buf || pol_write_file_atomic(tiny, buf, (size_t)n, 1))
+    snprintf(tiny_sgd, cap, "%s/tiny-sgd-tolerant.json", tu_tmpdir());
+    if (write_tiny_tolerant(tiny, "{\"type\":\"adamw\",\"lr\":0.01,\"weight_decay\":0.05}") ||
+        write_tiny_tolerant(tiny_sgd, "{\"type\":\"sgd\",\"lr\":0.1,\"momentum\":0.9,"
+                                      "\"weight_decay\":0.001}"))
         return -1;
+    char data[4096];
     /* digits.json as shipped, with mode tolerant and an absolute dataset path */
     uint8_t *src = NULL;
     size_t len = 0;
@@ -1170,13 +1184,14 @@ int main(int argc, char **argv)
     else
         printf("--   train mlp: left out (--mlp off)\n");
     test_tolerant_context();
-    char tiny[600], digits[600];
+    char tiny[600], tiny_sgd[600], digits[600];
     checks++;
-    if (write_tolerant_tasks(tiny, digits, sizeof tiny)) {
+    if (write_tolerant_tasks(tiny, tiny_sgd, digits, sizeof tiny)) {
         printf("FAIL cannot write the tolerant tasks (run from the repository root)\n");
         failures++;
     } else {
         check_tolerant("tiny", tiny);
+        check_tolerant("tiny-sgd", tiny_sgd);
         check_tolerant("digits", digits);
     }
     printf("%s: %d checks, %d failures\n", failures ? "FAILED" : "PASSED", checks, failures);
