@@ -616,9 +616,8 @@ static pol_status close_round(pol_game *g, gstate *s, pol_game_task *t, uint64_t
 
 /* A forced error was revealed [G-OUT-1]: the round's report and challenge
  * wait, bonds held, for the task's end (forced_resolve). */
-static pol_status outcome_forced(pol_game *g, gstate *s, pol_game_task *t, uint64_t at)
+static pol_status outcome_forced(pol_game *g, pol_game_task *t, uint64_t at)
 {
-    (void)s;
     pol_game_forced_round *f = &t->forced_round;
     memset(f, 0, sizeof *f);
     f->set = 1;
@@ -1133,7 +1132,7 @@ static pol_status rule_reveal(pol_game *g, gstate *s, acct *who, const pol_game_
     t->forced = forced;
     logf_(g, "task %s: solver %s revealed: %s", hx(t->id.b).s, hx(who->key).s,
           forced ? "forced error" : "no forced error");
-    return forced ? outcome_forced(g, s, t, s->now) : outcome_unforced(g, s, t, s->now);
+    return forced ? outcome_forced(g, t, s->now) : outcome_unforced(g, s, t, s->now);
 }
 
 /* [G-BEACON-1]: the referee's randomness for the claim's draw, once. */
