@@ -234,13 +234,14 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
         vo.top_q = 1;
         if (getrandom(vo.beacon, sizeof vo.beacon, 0) != (ssize_t)sizeof vo.beacon)
             st = pol_errorf(POL_ERR_IO, "getrandom failed");
-        if (!st)
-            st = fetch_sample(&c, &vo, addr, kp);
         char withheld[200] = "";
-        if (withholding(st) && c.mode == POL_MODE_EXACT && !c.has_parent) { /* [V-VER-7] */
-            snprintf(withheld, sizeof withheld, "%s", pol_last_error());
-            vo.replay = 1, vo.samples = POL_VERIFY_ALL, vo.top_q = 0;
-            st = POL_OK;
+        if (!st) {
+            st = fetch_sample(&c, &vo, addr, kp);
+            if (withholding(st) && c.mode == POL_MODE_EXACT && !c.has_parent) { /* [V-VER-7] */
+                snprintf(withheld, sizeof withheld, "%s", pol_last_error());
+                vo.replay = 1, vo.samples = POL_VERIFY_ALL, vo.top_q = 0;
+                st = POL_OK;
+            }
         }
         if (!st)
             st = pol_ctx_create(&ctx, NULL);
@@ -251,8 +252,9 @@ pol_status pol_role_check_cert(const pol_game_task *t, const pol_keypair *kp,
         if (!st) {
             *accept = r->accept;
             if (why && withheld[0])
-                snprintf(why, 256, "replayed the whole run (the solver served no checkpoint: "
-                         "%.100s)%s%.90s", withheld, r->reason[0] ? ": " : "", r->reason);
+                snprintf(why, 256, "replayed the whole run (the solver did not serve a "
+                         "checkpoint: %.90s)%s%.90s", withheld, r->reason[0] ? ": " : "",
+                         r->reason);
             else if (why)
                 snprintf(why, 256, "%s", r->reason);
         }
