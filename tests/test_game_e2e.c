@@ -395,13 +395,13 @@ static void test_serve_other_run(void **st)
     kill_all();
 }
 
-/* The verifier's log of the current game mentions what. */
-static int verifier_logged(const char *what)
+/* The log of party `name` in the current game mentions what. */
+static int logged(const char *name, const char *what)
 {
     char path[700];
     uint8_t *buf;
     size_t len;
-    snprintf(path, sizeof path, "%s/g%d-verifier.log", dir, game_no);
+    snprintf(path, sizeof path, "%s/g%d-%s.log", dir, game_no, name);
     assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
     char *text = calloc(1, len + 1);
     assert_non_null(text);
@@ -412,46 +412,14 @@ static int verifier_logged(const char *what)
     return found;
 }
 
-/* [V-VER-7] A solver that serves its checkpoints to the referee alone
- * (pol-solver serve --withhold): the verifier replays the exact-mode run
- * without them; the honest one is paid, the cheater is still slashed. */
-static void test_withheld_checkpoints(void **st)
+/* A game of the honest task with an honest verifier and a solver started
+ * with solver_opts: the solver is paid, the verifier earns its fee, every
+ * bond back. */
+static void honest_game(const char *solver_opts)
 {
-    (void)st;
     start_game(0);
     start_verifier("");
-    start_solver("--withhold");
-    assert_int_equal(submit(HONEST_TASK), 0);
-    pol_mirror *m = mirror();
-    pol_game_task t;
-    only_task(m, &t);
-    assert_int_equal(t.state, POL_GAME_TASK_SETTLED);
-    assert_int_equal(bal(m, 2), START + 100);
-    assert_int_equal(bal(m, 3), START + 10); /* its fee: it did report */
-    assert_true(verifier_logged("replayed the whole run"));
-    pol_mirror_close(m);
-    kill_all();
-
-    start_game(0);
-    start_verifier("");
-    start_solver("--cheat tamper-node:6:19 --withhold");
-    assert_int_equal(submit_profiled(CHEAT_TASK, NULL), 3);
-    m = mirror();
-    ruled_against_solver(m, &t);
-    assert_int_equal(t.step, 6);
-    assert_int_equal(t.node, 19);
-    assert_true(verifier_logged("replayed the whole run"));
-    pol_mirror_close(m);
-    kill_all();
-}
-
-/* Honest solver, honest verifier: paid, every bond back. */
-static void test_honest(void **st)
-{
-    (void)st;
-    start_game(0);
-    start_verifier("");
-    start_solver("");
+    start_solver(solver_opts);
     assert_int_equal(submit(HONEST_TASK), 0);
     pol_mirror *m = mirror();
     pol_game_task t;
@@ -461,6 +429,36 @@ static void test_honest(void **st)
     assert_int_equal(bal(m, 2), START + 100);
     assert_int_equal(bal(m, 3), START + 10);
     assert_int_equal(bal(m, 1), SUBMITTER_START - 110);
+    pol_mirror_close(m);
+    kill_all();
+}
+
+/* Honest solver, honest verifier: paid, every bond back. */
+static void test_honest(void **st)
+{
+    (void)st;
+    honest_game("");
+}
+
+/* [V-VER-7] A solver that serves its checkpoints to the referee alone
+ * (pol-solver serve --withhold): the verifier replays the exact-mode run
+ * without them; the honest one is paid, the cheater is still slashed. */
+static void test_withheld_checkpoints(void **st)
+{
+    (void)st;
+    honest_game("--withhold");
+    assert_true(logged("verifier", "replayed the whole run"));
+
+    start_game(0);
+    start_verifier("");
+    start_solver("--cheat tamper-node:6:19 --withhold");
+    assert_int_equal(submit_profiled(CHEAT_TASK, NULL), 3);
+    pol_mirror *m = mirror();
+    pol_game_task t;
+    ruled_against_solver(m, &t);
+    assert_int_equal(t.step, 6);
+    assert_int_equal(t.node, 19);
+    assert_true(logged("verifier", "replayed the whole run"));
     pol_mirror_close(m);
     kill_all();
 }
@@ -491,13 +489,7 @@ static void test_unservable_skipped(void **st)
     assert_int_equal(bal(m, 4), START); /* nothing staked, nothing lost */
     assert_int_equal(bal(m, 2), START + 100);
     pol_mirror_close(m);
-    char path[700];
-    uint8_t *buf;
-    size_t len;
-    snprintf(path, sizeof path, "%s/g%d-nodata.log", dir, game_no);
-    assert_int_equal(pol_read_file(path, 1 << 24, &buf, &len), POL_OK);
-    assert_null(strstr((char *)buf, "claimed    task")); /* no claim line */
-    free(buf);
+    assert_false(logged("nodata", "claimed    task")); /* no claim line */
     kill_all();
 }
 
