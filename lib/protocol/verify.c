@@ -430,6 +430,32 @@ static pol_status compare_tolerant(pol_trainer *tr, const pol_cert *c, const pol
 }
 
 /* Re-runs interval i (the pick-th picked) and compares its end state. */
+/* Trains on to step end, counting the steps re-run. */
+static pol_status step_to(pol_trainer *tr, uint64_t end, pol_verify_result *r)
+{
+    while (pol_trainer_steps_done(tr) < end) {
+        POL_TRY(pol_trainer_step(tr, NULL));
+        r->steps_rerun++;
+    }
+    return POL_OK;
+}
+
+/* Exact mode: the state at the end of interval i must be the committed
+ * one, else interval i is rejected; how names the run ("re-run"). */
+static pol_status end_state_matches(const pol_trainer *tr, const pol_cert *c, size_t i,
+                                    const char *how, pol_verify_result *r, int *ok)
+{
+    pol_digest got;
+    *ok = 0;
+    POL_TRY(pol_trainer_state_hash(tr, &got));
+    if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
+        return reject(r, (int64_t)i, &c->ckpt_hashes[i + 1], &got, "interval %zu (steps %" PRIu64
+                      "..%" PRIu64 "): the %s ends on another state", i, c->ckpt_steps[i],
+                      c->ckpt_steps[i + 1], how);
+    *ok = 1;
+    return POL_OK;
+}
+
 static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opts *o, uint32_t i,
                         size_t pick, pol_verify_result *r, int *ok)
 {
@@ -445,45 +471,25 @@ static pol_status rerun(pol_trainer *tr, const pol_cert *c, const pol_verify_opt
     if (pol_trainer_steps_done(tr) != c->ckpt_steps[i])
         return reject(r, i, NULL, NULL, "interval %u: the start checkpoint is at step %" PRIu64
                       ", the certificate says %" PRIu64, i, pol_trainer_steps_done(tr), c->ckpt_steps[i]);
-    while (pol_trainer_steps_done(tr) < c->ckpt_steps[i + 1]) {
-        if ((st = pol_trainer_step(tr, NULL)))
-            return st;
-        r->steps_rerun++;
-    }
+    if ((st = step_to(tr, c->ckpt_steps[i + 1], r)))
+        return st;
     if (r->tolerant)
         return compare_tolerant(tr, c, o, i, pick, r, ok);
-    pol_digest got;
-    if ((st = pol_trainer_state_hash(tr, &got)))
-        return st;
-    if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
-        return reject(r, i, &c->ckpt_hashes[i + 1], &got, "interval %u (steps %" PRIu64 "..%" PRIu64
-                      "): the re-run ends on another state", i, c->ckpt_steps[i], c->ckpt_steps[i + 1]);
-    *ok = 1;
-    return POL_OK;
+    return end_state_matches(tr, c, i, "re-run", r, ok);
 }
 
 /* [V-VER-7] Every interval in order, from the initial state the caller
  * checked: no store file is read. */
 static pol_status replay(pol_trainer *tr, const pol_cert *c, pol_verify_result *r)
 {
-    pol_status st;
-    for (size_t i = 0; i < r->n_intervals; i++) {
+    int ok = 1;
+    for (size_t i = 0; ok && i < r->n_intervals; i++) {
         if (pol_trainer_steps_done(tr) != c->ckpt_steps[i])
             return reject(r, (int64_t)i, NULL, NULL, "interval %zu: the replay is at step %" PRIu64
                           ", the certificate's checkpoint at step %" PRIu64, i,
                           pol_trainer_steps_done(tr), c->ckpt_steps[i]);
-        while (pol_trainer_steps_done(tr) < c->ckpt_steps[i + 1]) {
-            if ((st = pol_trainer_step(tr, NULL)))
-                return st;
-            r->steps_rerun++;
-        }
-        pol_digest got;
-        if ((st = pol_trainer_state_hash(tr, &got)))
-            return st;
-        if (!pol_digest_equal(&got, &c->ckpt_hashes[i + 1]))
-            return reject(r, (int64_t)i, &c->ckpt_hashes[i + 1], &got, "interval %zu (steps %"
-                          PRIu64 "..%" PRIu64 "): the replay from the initial state ends on "
-                          "another state", i, c->ckpt_steps[i], c->ckpt_steps[i + 1]);
+        POL_TRY(step_to(tr, c->ckpt_steps[i + 1], r));
+        POL_TRY(end_state_matches(tr, c, i, "replay from the initial state", r, &ok));
     }
     return POL_OK;
 }
