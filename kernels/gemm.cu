@@ -348,10 +348,10 @@ cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStr
     return cudaGetLastError();
 }
 
-/* The tiles, by pol_cuda_launch.gemm_tile (0 is automatic: 1 or 2). Each is
- * BM x BN outputs a block, BK a K step, TM x TN outputs a thread, 256
- * threads; 1 and 2 are the automatic choices, 3 to 5 are there to be
- * measured against them (bench/gemm_gpu --sweep). Tile 5 is tile 1 made
+/* The tiles, by pol_cuda_launch.gemm_tile (0 is automatic: 5, else 1, or 2).
+ * Each is BM x BN outputs a block, BK a K step, TM x TN outputs a thread,
+ * 256 threads; 5 (1 where 5 cannot run) and 2 are the automatic choices, 3
+ * and 4 are there to be measured against them (bench/gemm_gpu --sweep). Tile 5 is tile 1 made
  * lean (see the top) and compiled for two blocks an SM (128 registers a
  * thread) instead of one; its K step is 8, not 16, which halves the
  * prefetch registers (at 16 ptxas spilled). Splitting K needs a 64x64
@@ -406,10 +406,12 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
     const int64_t big_tiles = cdiv(g->M, 128) * cdiv(g->N, 128);
     const int64_t small_tiles = cdiv(g->M, 64) * cdiv(g->N, 64);
 
-    /* tile choice: the big tile when it alone fills the GPU */
+    /* tile choice: the big tile when it alone fills the GPU, lean (tile 5)
+     * where it can be (it falls back to tile 1 below): on an H100 it ran
+     * 1.09-1.11x tile 1's speed at 2048^3 to 8192^3 (bench/results/gemm_gpu.md) */
     int tile = c->launch.gemm_tile;
     if (tile == 0)
-        tile = big_tiles >= c->n_sm ? 1 : 2;
+        tile = big_tiles >= c->n_sm ? 5 : 2;
     /* split choice: only with several chunks; forced splits use a 64x64 tile */
     int64_t splits = 1;
     if (c->launch.gemm_splits > 1)
@@ -455,9 +457,16 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
     if (tile == 5) {
         void *w;
         pol_status st = pol__cuda_scratch(c, (size_t)(gx * gy * 128 * 128) * sizeof(float), &w);
-        if (st)
+        if (st == POL_OK) {
+            p.W = (float *)w;
+        } else if (c->launch.gemm_tile == 0) {
+            /* chosen automatically: tile 1 needs no workspace (same grid) */
+            (void)cudaGetLastError(); /* the failed allocation's error */
+            pol_clear_error();
+            tile = 1;
+        } else {
             return st;
-        p.W = (float *)w;
+        }
     }
     cudaError_t e = launch_tiles(tile, false, p, g->trans_a, g->trans_b,
                                  dim3((unsigned)gx, (unsigned)gy, 1), c->stream);

@@ -15,7 +15,9 @@
 #                    DIR/gemm_gpu.md, DIR/train_gpu.md   the benchmark tables
 #                                      (bench/gemm_gpu.cu, run with --sweep:
 #                                      every GEMM launch configuration too;
-#                                      bench/train_gpu.cu);
+#                                      bench/train_gpu.cu), each with a
+#                                      line naming the device, the commit
+#                                      and the build under it;
 #   --jobs N       parallel build jobs (default: the number of CPUs);
 #   --kit ARCHIVE  build nothing: run the programs of an archive made by
 #                  scripts/device-kit.sh from this same commit (for a GPU
@@ -453,6 +455,11 @@ if [ "$run_bench" = 1 ]; then
             "$bench_limit s (--bench-limit); its table is not written" >&2 ;; esac
         [ "$rc" = 77 ] && { echo "gpu-run: no usable CUDA device"; exit 77; }
         [ "$rc" = 0 ] || status=1
+        # where the table came from, under it
+        [ "$rc" = 0 ] && [ -f "$out/$(basename "$b").md" ] &&
+            printf '\nRun by scripts/gpu-run.sh: device %s; commit %s; build %s; %s; host CPUs %s.\n' \
+                "${device:-none found by nvidia-smi}" "$commit" "$built" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+                "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)" >>"$out/$(basename "$b").md"
     done
 fi
 echo "gpu-run: results in $out (exit status $status)"

@@ -112,7 +112,7 @@ void *pol_cuda_stream(pol_cuda *c);
  * For tests and benchmarks: forces a launch configuration. Every choice
  * yields the same bits; only speed differs. Zero fields mean "automatic". */
 typedef struct pol_cuda_launch {
-    int gemm_tile;   /* 0 auto (1 or 2), 1 the 128x128 tile, 2 the 64x64
+    int gemm_tile;   /* 0 auto (5 or 2), 1 the 128x128 tile, 2 the 64x64
                         tile, 3 64x64 with a K step of 32 (not 16), 4 the
                         128x64 tile, 5 the 128x128 tile keeping its chunk
                         totals in device memory (two blocks an SM; where an
@@ -134,7 +134,12 @@ POL_WARN_UNUSED pol_status pol_cuda_set_launch(pol_cuda *c, const pol_cuda_launc
 /* ------------------------------------------------------------- kernels -- */
 
 /* The exact GEMM of pol/kernels.h on device pointers (g->A, g->B, g->bias,
- * g->C); asynchronous. Returns POL_OK or POL_ERR_CUDA (launch failed). */
+ * g->C); asynchronous. A split of K, and the lean 128x128 tile that the
+ * automatic choice takes where the big tile fills the GPU, work in c's
+ * scratch memory (grown when too small, at most 1 GiB: the lean tile needs
+ * about M x N floats, a split K chunks x M x N; past that they are not
+ * used). Returns POL_OK; POL_ERR_CUDA (launch failed, or no device memory
+ * for the scratch); POL_ERR_TOO_LARGE (M beyond one launch's grid). */
 POL_WARN_UNUSED pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g);
 
 /* pol_node_eval on device tensors: the same shape checks, then the op on
