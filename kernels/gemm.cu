@@ -348,10 +348,10 @@ cudaError_t launch_tile(const gemm_params &p, int ta, int tb, dim3 grid, cudaStr
     return cudaGetLastError();
 }
 
-/* The tiles, by pol_cuda_launch.gemm_tile (0 is automatic: 5, else 1, or 2).
- * Each is BM x BN outputs a block, BK a K step, TM x TN outputs a thread,
- * 256 threads; 5 (1 where 5 cannot run) and 2 are the automatic choices, 3
- * and 4 are there to be measured against them (bench/gemm_gpu --sweep). Tile 5 is tile 1 made
+/* The tiles, by pol_cuda_launch.gemm_tile (0 is automatic: 5, else 1; or 2,
+ * 3 for a transposed A). Each is BM x BN outputs a block, BK a K step,
+ * TM x TN outputs a thread, 256 threads; 4 is there to be measured against
+ * the others (bench/gemm_gpu --sweep). Tile 5 is tile 1 made
  * lean (see the top) and compiled for two blocks an SM (128 registers a
  * thread) instead of one; its K step is 8, not 16, which halves the
  * prefetch registers (at 16 ptxas spilled). Splitting K needs a 64x64
@@ -422,6 +422,11 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
         splits = nchunks;
     if (splits > 1 && nchunks * g->M * g->N > ((int64_t)1 << 28)) /* workspace cap: 1 GiB */
         splits = 1;
+    /* A transposed (the weight gradients' X^T dY) on the 64x64 tile, K not
+     * split: a K step of 32 (tile 3) ran 1.11-1.17x tile 2's speed on an
+     * H100 (bench/results/gemm_gpu.md, the "mlp dW" rows) */
+    if (c->launch.gemm_tile == 0 && tile == 2 && splits == 1 && g->trans_a)
+        tile = 3;
 
     if (splits > 1) {
         p.cps = cdiv(nchunks, splits);

@@ -112,7 +112,7 @@ void *pol_cuda_stream(pol_cuda *c);
  * For tests and benchmarks: forces a launch configuration. Every choice
  * yields the same bits; only speed differs. Zero fields mean "automatic". */
 typedef struct pol_cuda_launch {
-    int gemm_tile;   /* 0 auto (5 or 2), 1 the 128x128 tile, 2 the 64x64
+    int gemm_tile;   /* 0 auto (5, 2 or 3), 1 the 128x128 tile, 2 the 64x64
                         tile, 3 64x64 with a K step of 32 (not 16), 4 the
                         128x64 tile, 5 the 128x128 tile keeping its chunk
                         totals in device memory (two blocks an SM; where an
