@@ -7,6 +7,7 @@
 #   scripts/gpu-run.sh [--out DIR] [--jobs N] [--kit ARCHIVE] [--skip-test] [--skip-bench]
 #                      [--test-limit S] [--bench-limit S]
 #                      [--bench NAME] [--quick] [--sanitize] [--sanitize-limit S]
+#                      [--racecheck-limit S]
 #                      [--ncu] [--ncu-shapes LIST] [--ncu-train LIST] [--ncu-limit S]
 #
 #   --out DIR      where the results go (default bench/results):
@@ -39,11 +40,16 @@
 #   --sanitize     also run pol-gpu-test under compute-sanitizer (after the
 #                  test, before the benchmarks), into DIR/sanitize.md, which
 #                  grows tool by tool: racecheck, synccheck and initcheck on
-#                  the exact kernels (--kernels-only), then memcheck with its
-#                  leak check on the whole test with --mlp small (the
-#                  training runs' pol-solver processes too);
-#   --sanitize-limit S   seconds each of the four may take (default 150);
-#                  one that takes longer is stopped and counts as failed;
+#                  the exact kernels (--kernels-only; racecheck, which checks
+#                  shared memory only, on the GEMM kernels alone, the only
+#                  ones that use it), then memcheck with its leak check on
+#                  the whole test with --mlp small (the training runs'
+#                  pol-solver processes too);
+#   --sanitize-limit S   seconds synccheck, initcheck and memcheck may each
+#                  take (default 150); one that takes longer is stopped and
+#                  counts as failed;
+#   --racecheck-limit S  the same for racecheck (default 420: on an H100 it
+#                  took 287 s);
 #   --ncu          also profile the GEMM kernels (and training steps, see
 #                  --ncu-train) with Nsight Compute (ncu, clocks left alone),
 #                  after the sanitizer, before the benchmarks:
@@ -74,7 +80,7 @@ set -u
 out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
 run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150 test_limit=540 bench_limit=540
-ncu=0 ncu_shapes=3,6,11 ncu_limit=240 ncu_train=mlp:exact,mlp:fp32
+ncu=0 ncu_shapes=3,6,11 ncu_limit=240 ncu_train=mlp:exact,mlp:fp32 race_limit=420
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -97,6 +103,9 @@ while [ $# -gt 0 ]; do
     --sanitize-limit)
         case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --sanitize-limit needs a number of seconds" >&2; exit 2 ;; esac
         san_limit=$2; shift 2 ;;
+    --racecheck-limit)
+        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --racecheck-limit needs a number of seconds" >&2; exit 2 ;; esac
+        race_limit=$2; shift 2 ;;
     --ncu) ncu=1; shift ;;
     --ncu-shapes)
         case "${2:-}" in ''|*[!0-9,]*|,*|*,|*,,*) echo "gpu-run: --ncu-shapes needs shape numbers, such as 3,6,11" >&2; exit 2 ;; esac
@@ -223,23 +232,35 @@ sanitize_round() {
     done
     leak=
     case "$help" in *--leak-check*) leak="--leak-check full" ;; esac
+    # racecheck looks at shared memory only, which only the GEMM kernels
+    # (kernels/gemm.cu) use: it instruments those alone, unless another
+    # kernel file declares shared memory too
+    race=
+    case "$help" in *--kernel-name*)
+        if [ -z "$(grep -l __shared__ kernels/*.cu 2>/dev/null | grep -v '^kernels/gemm\.cu$')" ]; then
+            race="--kernel-name kns=gemm"
+        fi ;;
+    esac
     { header "compute-sanitizer"
       printf 'compute-sanitizer: %s (%s)\n\n' "$cs" "$("$cs" --version 2>&1 | tail -n 1)"
-      printf 'Each tool ran pol-gpu-test with `%s`, at most %s s. Exit status 86: the tool\n' "$common" "$san_limit"
+      printf 'Each tool ran pol-gpu-test with `%s`, at most %s s (racecheck %s s). Exit status 86: the tool\n' \
+          "$common" "$san_limit" "$race_limit"
       printf 'reported errors; 1: a check of the test failed; 124 or 137: stopped at the limit.\n'
     } >"$out/sanitize.md"
     rcs=0 found=0 nodev=0
     # the exact kernels first (quick under any tool), then the whole test
-    for spec in "racecheck:--kernels-only:" "synccheck:--kernels-only:" "initcheck:--kernels-only:" "memcheck:--mlp small:$leak"; do
+    for spec in "racecheck:--kernels-only:$race" "synccheck:--kernels-only:" "initcheck:--kernels-only:" "memcheck:--mlp small:$leak"; do
         tool=${spec%%:*} rest=${spec#*:}
         args=${rest%%:*} extra=${rest#*:}
+        limit=$san_limit
+        [ "$tool" = racecheck ] && limit=$race_limit
         log=$(mktemp)
         echo "gpu-run: compute-sanitizer --tool $tool: pol-gpu-test $args"
         t0=$(date +%s)
         # timeout signals its whole process group at the limit: the test and
         # the pol-solver runs it started end with the tool
         # shellcheck disable=SC2086 # the option lists are meant to split
-        POL_BIN=$bin timeout -k 15 "$san_limit" "$cs" --tool "$tool" $common $extra \
+        POL_BIN=$bin timeout -k 15 "$limit" "$cs" --tool "$tool" $common $extra \
             "$bin/pol-gpu-test" $args >"$log" 2>&1
         rc=$?
         secs=$(($(date +%s) - t0))
@@ -247,7 +268,7 @@ sanitize_round() {
         0) verdict="no errors, the test passed" ;;
         77) verdict="no usable CUDA device"; nodev=1 ;;
         86) verdict="ERRORS reported by $tool"; found=1 ;;
-        124|137) verdict="STOPPED at the limit of $san_limit s: not a result" ;;
+        124|137) verdict="STOPPED at the limit of $limit s: not a result" ;;
         *) verdict="FAILED: pol-gpu-test exited $rc" ;;
         esac
         [ "$rc" = 0 ] || [ "$rc" = 77 ] || rcs=1

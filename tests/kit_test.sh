@@ -112,18 +112,19 @@ cat >"$work/cs/compute-sanitizer" <<'EOF_CS'
 #!/bin/sh
 # stand-in for compute-sanitizer (tests/kit_test.sh): FAKE_MODE=pass|errors|slow
 case "$1" in
---help) echo "--tool --error-exitcode --target-processes --print-limit --leak-check"; exit 0 ;;
+--help) echo "--tool --error-exitcode --target-processes --print-limit --leak-check --kernel-name"; exit 0 ;;
 --version) echo "stand-in"; exit 0 ;;
 esac
-tool=
+tool= filter=
 while [ $# -gt 0 ]; do
     case "$1" in
     --tool) tool=$2; shift 2 ;;
+    --kernel-name) filter=" [$2]"; shift 2 ;;
     --*) shift 2 ;;
     *) break ;;
     esac
 done
-echo "$tool $(basename "$1") ${2:-} ${3:-}" >>"$FAKE_LOG"
+echo "$tool$filter $(basename "$1") ${2:-} ${3:-}" >>"$FAKE_LOG"
 [ "$FAKE_MODE" = slow ] && exec sleep 30
 "$@" >/dev/null 2>&1
 rc=$?
@@ -144,7 +145,7 @@ stand_in() {
 }
 sanitize() { m=$1 o=$2; shift 2; stand_in "$work/cs" "$m" "$o" --sanitize "$@"; }
 sanitize pass "$work/san1"
-printf 'racecheck pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels-only \ninitcheck pol-gpu-test --kernels-only \nmemcheck pol-gpu-test --mlp small\n' >"$work/want"
+printf 'racecheck [kns=gemm] pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels-only \ninitcheck pol-gpu-test --kernels-only \nmemcheck pol-gpu-test --mlp small\n' >"$work/want"
 [ "$rc" = 0 ] && cmp -s "$work/tool.log" "$work/want" ||
     { cat "$work/log" "$work/tool.log" >&2; fail "gpu-run.sh --sanitize did not run the four tools as it should (exit $rc)"; }
 [ "$(grep -c '^## [a-z]*check: no errors, the test passed' "$work/san1/sanitize.md")" = 4 ] ||
@@ -152,7 +153,7 @@ printf 'racecheck pol-gpu-test --kernels-only \nsynccheck pol-gpu-test --kernels
 sanitize errors "$work/san2"
 [ "$rc" = 1 ] && grep -q '^## racecheck: ERRORS reported by racecheck' "$work/san2/sanitize.md" ||
     { cat "$work/log" >&2; fail "errors reported by the sanitizer did not fail the round (exit $rc)"; }
-sanitize slow "$work/san3" --sanitize-limit 1
+sanitize slow "$work/san3" --sanitize-limit 1 --racecheck-limit 1
 [ "$rc" = 1 ] && grep -q '^## racecheck: STOPPED at the limit of 1 s' "$work/san3/sanitize.md" ||
     { cat "$work/log" >&2; fail "a tool past --sanitize-limit did not fail the round (exit $rc)"; }
 ok "gpu-run.sh --sanitize runs the four tools on their parts and fails on errors and time-outs"
