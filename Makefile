@@ -403,14 +403,19 @@ emu-test:
 	for t in $(EMU_SUITES); do echo "== $$t on the CUDA emulator"; \
 	    POL_BIN=$(BUILD)/emu/bin $(BUILD)/emu/tests/$$t; done
 	@echo "== digits, --device cuda in 500 kB of emulated device memory (the dataset stays" \
-	    "on the host) against the CPU; then on one multiprocessor, where every GEMM that" \
-	    "can takes the lean tile, whose workspace does not fit there: tile 1 instead"; \
+	    "on the host) against the CPU; then in 400 kB on one multiprocessor, where every" \
+	    "GEMM that can takes the lean tile, whose workspace does not fit: refused once," \
+	    "then tile 1"; \
 	d=$$(mktemp -d) && S=$(BUILD)/emu/bin/pol-solver && \
 	$$S train --task examples/tasks/digits.json --out $$d/cpu > /dev/null && \
 	POL_EMU_MEM=500000 $$S train --task examples/tasks/digits.json --out $$d/gpu \
 	    --device cuda > /dev/null && cmp $$d/cpu/trace.json $$d/gpu/trace.json && \
-	POL_EMU_MEM=500000 POL_EMU_SMS=1 $$S train --task examples/tasks/digits.json --out $$d/gpu1 \
-	    --device cuda > /dev/null && cmp $$d/cpu/trace.json $$d/gpu1/trace.json; \
+	POL_EMU_MEM=400000 POL_EMU_SMS=1 POL_EMU_REFUSED=$$d/refused $$S train \
+	    --task examples/tasks/digits.json --out $$d/gpu1 --device cuda > /dev/null && \
+	cmp $$d/cpu/trace.json $$d/gpu1/trace.json && n=$$(cat $$d/refused) && \
+	{ [ "$$n" -ge 1 ] && [ "$$n" -lt 10 ] || \
+	  { echo "FAIL $$n device allocations refused over 1200 steps: want the lean" \
+	      "workspace refused at least once, and not asked for again each step"; false; }; }; \
 	rc=$$?; rm -rf $$d; [ $$rc = 0 ] && echo "ok   the same trace, both times" || exit 1
 
 # make kit-test  scripts/device-kit.sh's kit of the real CUDA build (which

@@ -459,13 +459,18 @@ extern "C" pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g)
     if (gy > 65535 || gx > INT32_MAX)
         return pol_errorf(POL_ERR_TOO_LARGE, "GEMM %lld x %lld too large for one launch",
                           (long long)g->M, (long long)g->N);
+    const size_t lean_bytes = (size_t)(gx * gy * 128 * 128) * sizeof(float);
+    const bool automatic = c->launch.gemm_tile == 0;
+    /* chosen automatically, a workspace refused before is not asked for on
+     * every step: tile 1 needs none (the same grid) */
+    if (tile == 5 && automatic && c->scratch_refused && lean_bytes >= c->scratch_refused)
+        tile = 1;
     if (tile == 5) {
         void *w;
-        pol_status st = pol__cuda_scratch(c, (size_t)(gx * gy * 128 * 128) * sizeof(float), &w);
+        pol_status st = pol__cuda_scratch(c, lean_bytes, &w);
         if (st == POL_OK) {
             p.W = (float *)w;
-        } else if (c->launch.gemm_tile == 0) {
-            /* chosen automatically: tile 1 needs no workspace (same grid) */
+        } else if (automatic) {
             (void)cudaGetLastError(); /* the failed allocation's error */
             pol_clear_error();
             tile = 1;

@@ -24,6 +24,8 @@ struct pol_cuda {
     size_t arena_cap, arena_used;
     void *scratch;          /* device; split-K chunk sums, per-row losses */
     size_t scratch_cap;
+    size_t scratch_refused; /* smallest scratch size cudaMalloc refused, 0: none;
+                               the automatic lean GEMM tile asks no more then */
     int *flag;              /* device; nonzero: a label was out of range */
     pol_cuda_launch launch; /* forced configuration, zeros for automatic */
     pol_status pending;     /* first error of an operation that could not report it */

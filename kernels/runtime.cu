@@ -161,6 +161,8 @@ pol_status pol__cuda_scratch(pol_cuda *c, size_t bytes, void **p)
         size_t cap = align_up(bytes + bytes / 4);
         if ((e = cudaMalloc(&c->scratch, cap)) != cudaSuccess) {
             c->scratch = NULL;
+            if (!c->scratch_refused || bytes < c->scratch_refused)
+                c->scratch_refused = bytes;
             return pol__cuda_err(e, "scratch");
         }
         c->scratch_cap = cap;

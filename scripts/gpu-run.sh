@@ -81,6 +81,10 @@ out=bench/results
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
 run_test=1 run_bench=1 quick= kit= only= sanitize=0 san_limit=150 test_limit=540 bench_limit=540
 ncu=0 ncu_shapes=3,6,11 ncu_limit=240 ncu_train=mlp:exact,mlp:fp32 race_limit=420
+# OPTION VALUE: exits with status 2 unless VALUE is a whole number of seconds > 0
+seconds() {
+    case "$2" in ''|*[!0-9]*|0) echo "gpu-run: $1 needs a number of seconds" >&2; exit 2 ;; esac
+}
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) [ $# -ge 2 ] || { echo "gpu-run: --out needs a folder" >&2; exit 2; }; out=$2; shift 2 ;;
@@ -93,26 +97,16 @@ while [ $# -gt 0 ]; do
              *) echo "gpu-run: --bench: no benchmark $2 (gemm_gpu or train_gpu)" >&2; exit 2 ;; esac
              shift 2 ;;
     --quick) quick=--quick; shift ;;
-    --test-limit)
-        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --test-limit needs a number of seconds" >&2; exit 2 ;; esac
-        test_limit=$2; shift 2 ;;
-    --bench-limit)
-        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --bench-limit needs a number of seconds" >&2; exit 2 ;; esac
-        bench_limit=$2; shift 2 ;;
+    --test-limit) seconds "$1" "${2:-}"; test_limit=$2; shift 2 ;;
+    --bench-limit) seconds "$1" "${2:-}"; bench_limit=$2; shift 2 ;;
     --sanitize) sanitize=1; shift ;;
-    --sanitize-limit)
-        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --sanitize-limit needs a number of seconds" >&2; exit 2 ;; esac
-        san_limit=$2; shift 2 ;;
-    --racecheck-limit)
-        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --racecheck-limit needs a number of seconds" >&2; exit 2 ;; esac
-        race_limit=$2; shift 2 ;;
+    --sanitize-limit) seconds "$1" "${2:-}"; san_limit=$2; shift 2 ;;
+    --racecheck-limit) seconds "$1" "${2:-}"; race_limit=$2; shift 2 ;;
     --ncu) ncu=1; shift ;;
     --ncu-shapes)
         case "${2:-}" in ''|*[!0-9,]*|,*|*,|*,,*) echo "gpu-run: --ncu-shapes needs shape numbers, such as 3,6,11" >&2; exit 2 ;; esac
         ncu_shapes=$2; shift 2 ;;
-    --ncu-limit)
-        case "${2:-}" in ''|*[!0-9]*|0) echo "gpu-run: --ncu-limit needs a number of seconds" >&2; exit 2 ;; esac
-        ncu_limit=$2; shift 2 ;;
+    --ncu-limit) seconds "$1" "${2:-}"; ncu_limit=$2; shift 2 ;;
     --ncu-train)
         case "${2:-}" in *[!a-z0-9:,]*) echo "gpu-run: --ncu-train needs TASK:MODE,... (train_gpu --profile), or nothing" >&2; exit 2 ;; esac
         ncu_train=$2; shift 2 ;;

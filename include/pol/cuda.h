@@ -138,7 +138,9 @@ POL_WARN_UNUSED pol_status pol_cuda_set_launch(pol_cuda *c, const pol_cuda_launc
  * automatic choice takes where the big tile fills the GPU, work in c's
  * scratch memory (grown when too small, at most 1 GiB: the lean tile needs
  * about M x N floats, a split K chunks x M x N; past that they are not
- * used). Returns POL_OK; POL_ERR_CUDA (launch failed, or no device memory
+ * used). Where the device refuses the lean tile's workspace, the automatic
+ * choice runs the 128x128 tile instead, and asks for no workspace that
+ * large again on c. Returns POL_OK; POL_ERR_CUDA (launch failed, or no device memory
  * for the scratch); POL_ERR_TOO_LARGE (M beyond one launch's grid). */
 POL_WARN_UNUSED pol_status pol_cuda_gemm(pol_cuda *c, const pol_gemm_args *g);
 

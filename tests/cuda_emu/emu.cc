@@ -109,6 +109,9 @@ size_t allocated_bytes()
     return n;
 }
 
+/* cudaMalloc calls refused for want of device memory (POL_EMU_REFUSED) */
+size_t refused_allocs;
+
 size_t device_bytes()
 {
     const char *s = getenv("POL_EMU_MEM");
@@ -505,11 +508,19 @@ std::vector<blas_handle *> handles;
 /* At exit: what the program made and never released (device memory,
  * streams, events, cuBLAS handles) is reported on stderr; with
  * POL_EMU_LEAKS=fail the process then ends with status 86 instead, as under
- * compute-sanitizer --leak-check full --error-exitcode 86. Defined after
- * the lists it reads, so destroyed before them. */
+ * compute-sanitizer --leak-check full --error-exitcode 86. With
+ * POL_EMU_REFUSED=FILE, the number of cudaMalloc calls refused for want of
+ * device memory is written to FILE. Defined after the lists it reads, so
+ * destroyed before them. */
 struct exit_check {
     ~exit_check()
     {
+        const char *rf = getenv("POL_EMU_REFUSED");
+        if (rf && *rf) {
+            FILE *f = fopen(rf, "w");
+            if (!f || fprintf(f, "%zu\n", refused_allocs) < 0 || fclose(f))
+                say("POL_EMU_REFUSED: cannot write %s", rf);
+        }
         if (allocs.empty() && streams.live.empty() && events.empty() && handles.empty())
             return;
         size_t bytes = 0;
@@ -829,8 +840,10 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
         return cudaSuccess;
     install_segv_handler();
     const size_t page = 4096, mapped = (bytes + page - 1) / page * page;
-    if (mapped < bytes || bytes > device_bytes() - std::min(device_bytes(), allocated_bytes()))
+    if (mapped < bytes || bytes > device_bytes() - std::min(device_bytes(), allocated_bytes())) {
+        refused_allocs++;
         return fail(cudaErrorMemoryAllocation);
+    }
     void *m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
